@@ -1,0 +1,193 @@
+// Package config loads Licensor's infrastructure configuration: a YAML file
+// overlaid with LICENSOR_* environment variables. Settings that admins change
+// at run time live in the database (package settings), not here.
+//
+// There is no global configuration: Load returns a value that main passes down.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration. Every field carries a `key` tag with its
+// dotted path; the environment variable is LICENSOR_ plus that path in upper
+// case with dots turned into underscores.
+type Config struct {
+	BaseURL        string `key:"base_url"`
+	DataDir        string `key:"data_dir"`
+	InstanceSecret string `key:"instance_secret"`
+
+	Log      Log
+	Database Database
+	HTTP     HTTP
+	Mail     Mail
+	Uploads  Uploads
+	Jobs     Jobs
+	Plugins  Plugins
+}
+
+// Log configures the structured logger.
+type Log struct {
+	Level  string `key:"log.level"`
+	Format string `key:"log.format"`
+}
+
+// Database configures PostgreSQL. An empty URL means "run the private cluster
+// under data_dir/postgres".
+type Database struct {
+	URL             string        `key:"database.url"`
+	MaxOpenConns    int           `key:"database.max_open_conns"`
+	MaxIdleConns    int           `key:"database.max_idle_conns"`
+	ConnMaxLifetime time.Duration `key:"database.conn_max_lifetime"`
+	// PostgresBin is where the private cluster's binaries are; empty means
+	// search PATH and /usr/lib/postgresql/*/bin.
+	PostgresBin string `key:"database.postgres_bin"`
+}
+
+// HTTP configures the web server.
+type HTTP struct {
+	Addr            string        `key:"http.addr"`
+	TrustedProxies  []string      `key:"http.trusted_proxies"`
+	MaxBodyBytes    int           `key:"http.max_body_bytes"`
+	ReadTimeout     time.Duration `key:"http.read_timeout"`
+	WriteTimeout    time.Duration `key:"http.write_timeout"`
+	ShutdownTimeout time.Duration `key:"http.shutdown_timeout"`
+	// SecureCookies is "auto" (secure when base_url is https), "true" or "false".
+	SecureCookies string `key:"http.secure_cookies"`
+}
+
+// Mail configures outgoing email. An empty SMTP URL sends mail to the outbox.
+type Mail struct {
+	SMTPURL string `key:"mail.smtp_url"`
+}
+
+// Uploads bounds uploaded files.
+type Uploads struct {
+	MaxFileBytes int64 `key:"uploads.max_file_bytes"`
+}
+
+// Jobs configures the River worker client.
+type Jobs struct {
+	Workers int `key:"jobs.workers"`
+}
+
+// Plugins configures the plugin host.
+type Plugins struct {
+	Dir string `key:"plugins.dir"`
+}
+
+// Defaults returns the configuration used when nothing overrides it. The
+// values here are the ones documented in config.example.yaml.
+func Defaults() Config {
+	return Config{
+		BaseURL: "http://localhost:8080",
+		DataDir: "./var",
+		Log:     Log{Level: "info", Format: "text"},
+		Database: Database{
+			MaxOpenConns:    20,
+			MaxIdleConns:    10,
+			ConnMaxLifetime: 30 * time.Minute,
+		},
+		HTTP: HTTP{
+			Addr:            "127.0.0.1:8080",
+			MaxBodyBytes:    1 << 20,
+			ReadTimeout:     30 * time.Second,
+			WriteTimeout:    120 * time.Second,
+			ShutdownTimeout: 20 * time.Second,
+			SecureCookies:   "auto",
+		},
+		Uploads: Uploads{MaxFileBytes: 2 << 30},
+		Jobs:    Jobs{Workers: 10},
+		Plugins: Plugins{Dir: "./var/plugins"},
+	}
+}
+
+// FieldError names the configuration key whose value is wrong.
+type FieldError struct {
+	Key    string
+	Source string // "config file", "environment (LICENSOR_…)"
+	Reason string
+}
+
+func (e *FieldError) Error() string {
+	if e.Source != "" {
+		return fmt.Sprintf("config: %s (from %s): %s", e.Key, e.Source, e.Reason)
+	}
+	return fmt.Sprintf("config: %s: %s", e.Key, e.Reason)
+}
+
+// Validate checks values that parse but make no sense.
+func (c *Config) Validate() error {
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return &FieldError{Key: "base_url", Reason: fmt.Sprintf("%q is not an http(s) URL", c.BaseURL)}
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		return &FieldError{Key: "data_dir", Reason: "must not be empty"}
+	}
+	if c.Database.URL != "" {
+		du, err := url.Parse(c.Database.URL)
+		if err != nil || (du.Scheme != "postgres" && du.Scheme != "postgresql") {
+			return &FieldError{Key: "database.url", Reason: "must be a postgres:// URL"}
+		}
+	}
+	if c.Database.MaxOpenConns < 1 {
+		return &FieldError{Key: "database.max_open_conns", Reason: "must be at least 1"}
+	}
+	if c.Database.MaxIdleConns < 0 {
+		return &FieldError{Key: "database.max_idle_conns", Reason: "must not be negative"}
+	}
+	if c.HTTP.Addr == "" || !strings.Contains(c.HTTP.Addr, ":") {
+		return &FieldError{Key: "http.addr", Reason: fmt.Sprintf("%q is not host:port", c.HTTP.Addr)}
+	}
+	for _, p := range c.HTTP.TrustedProxies {
+		if !validCIDROrIP(p) {
+			return &FieldError{Key: "http.trusted_proxies", Reason: fmt.Sprintf("%q is not an IP or CIDR range", p)}
+		}
+	}
+	if c.HTTP.MaxBodyBytes < 1024 {
+		return &FieldError{Key: "http.max_body_bytes", Reason: "must be at least 1024"}
+	}
+	switch c.HTTP.SecureCookies {
+	case "auto", "true", "false":
+	default:
+		return &FieldError{Key: "http.secure_cookies", Reason: "must be auto, true or false"}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return &FieldError{Key: "log.level", Reason: "must be debug, info, warn or error"}
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return &FieldError{Key: "log.format", Reason: "must be text or json"}
+	}
+	if c.Mail.SMTPURL != "" {
+		mu, err := url.Parse(c.Mail.SMTPURL)
+		if err != nil || (mu.Scheme != "smtp" && mu.Scheme != "smtps") || mu.Host == "" {
+			return &FieldError{Key: "mail.smtp_url", Reason: "must be smtp://host:port or smtps://host:port"}
+		}
+	}
+	if c.Uploads.MaxFileBytes < 1 {
+		return &FieldError{Key: "uploads.max_file_bytes", Reason: "must be positive"}
+	}
+	if c.Jobs.Workers < 1 {
+		return &FieldError{Key: "jobs.workers", Reason: "must be at least 1"}
+	}
+	return nil
+}
+
+// SecureCookiesEnabled resolves http.secure_cookies against the base URL.
+func (c *Config) SecureCookiesEnabled() bool {
+	switch c.HTTP.SecureCookies {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	return strings.HasPrefix(c.BaseURL, "https://")
+}
