@@ -199,3 +199,27 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// NewEmptyDSN creates an empty (unmigrated) database for t and returns its
+// URL, for tests of the migrator itself. It is dropped when the test ends.
+func NewEmptyDSN(t testing.TB) string {
+	t.Helper()
+	admin, err := sql.Open("pgx", ServerURL())
+	if err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	defer admin.Close()
+	name := "licensor_e_" + randomHex(6)
+	if _, err := admin.Exec(fmt.Sprintf(`CREATE DATABASE %q`, name)); err != nil {
+		t.Fatalf("dbtest: create empty database: %v", err)
+	}
+	t.Cleanup(func() {
+		a, err := sql.Open("pgx", ServerURL())
+		if err != nil {
+			return
+		}
+		defer a.Close()
+		_, _ = a.Exec(fmt.Sprintf(`DROP DATABASE IF EXISTS %q WITH (FORCE)`, name))
+	})
+	return WithDatabase(ServerURL(), name)
+}
