@@ -1,0 +1,48 @@
+# Licensor. `make run` starts the product; `make test` runs every test.
+GO      ?= go
+BIN     := bin/licensor
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+VENDOR_ASSETS := static/vendor/htmx.min.js static/vendor/pico.min.css
+
+.PHONY: all build run test test-short lint assets pg-up bench fuzz clean
+
+all: build
+
+## assets: fetch htmx and Pico CSS from npm (package-lock.json) into static/vendor
+assets: $(VENDOR_ASSETS)
+
+$(VENDOR_ASSETS): package.json package-lock.json scripts/build-assets.sh
+	@command -v npm >/dev/null || { echo "npm is needed to build the web assets: apt-get install -y npm"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	sh scripts/build-assets.sh
+
+## build: compile bin/licensor
+build: assets
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./app/cmd/licensor
+
+## run: start Licensor (its own PostgreSQL under ./var unless a database URL is configured)
+run: build
+	@scripts/ensure-postgres.sh
+	./$(BIN) serve
+
+## test: go vet plus every test with the race detector, against a real PostgreSQL
+test: assets pg-up
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+## pg-up: make sure the PostgreSQL server the tests use is running
+pg-up:
+	@scripts/ensure-test-postgres.sh
+
+## lint: golangci-lint with the import rules of docs/architecture.md
+lint: assets
+	$(GO) vet ./...
+	$(GO) run $(GOLANGCI_LINT) run ./...
+
+bench: assets pg-up
+	$(GO) test -run '^$$' -bench . -benchmem ./bench/...
+
+clean:
+	rm -rf bin

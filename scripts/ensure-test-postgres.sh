@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Makes sure the PostgreSQL server the tests use answers. With
+# LICENSOR_TEST_DATABASE_URL set, that server is the caller's business.
+set -euo pipefail
+if [ -n "${LICENSOR_TEST_DATABASE_URL:-}" ]; then
+  exit 0
+fi
+ready() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
+if command -v pg_isready >/dev/null && ready; then
+  exit 0
+fi
+if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "Installing PostgreSQL for the tests (apt-get install -y postgresql)..."
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "The tests need PostgreSQL on 127.0.0.1:5432 (trust auth for user postgres)."
+    echo "Install it with: sudo apt-get install -y postgresql"
+    echo "or point LICENSOR_TEST_DATABASE_URL at a server you have."
+    exit 1
+  fi
+fi
+version=$(ls /etc/postgresql | sort -V | tail -n 1)
+conf=/etc/postgresql/$version/main
+# The tests connect as postgres over TCP without a password (trust), as on
+# this project's machines; a fresh Debian install asks for one, so allow
+# loopback trust when that line is missing.
+if [ "$(id -u)" = 0 ] && ! grep -Eq '^host\s+all\s+all\s+127\.0\.0\.1/32\s+trust' "$conf/pg_hba.conf"; then
+  sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$conf/pg_hba.conf"
+fi
+if [ "$(id -u)" = 0 ]; then
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null || pg_ctlcluster --skip-systemctl-redirect "$version" main reload || true
+else
+  pg_ctlcluster "$version" main start || true
+fi
+for _ in $(seq 1 30); do
+  ready && exit 0
+  sleep 1
+done
+echo "PostgreSQL did not come up on 127.0.0.1:5432"
+exit 1
