@@ -1,7 +1,9 @@
-// Package kvstore is a fiber.Storage over the kv_store table, so sessions,
-// CSRF tokens and other short-lived state are shared by every node. Expiry
-// is computed on the database clock, so nodes with skewed clocks agree; a
-// periodic job calls Prune to delete expired rows.
+// Package kvstore is a key/value store over the kv_store table, so sessions,
+// CSRF tokens and other short-lived state are shared by every node. Store has
+// the method set of fiber.Storage without importing Fiber (domain packages
+// must not; app/web asserts the fit). Expiry is computed on the database
+// clock, so nodes with skewed clocks agree; a periodic job calls Prune to
+// delete expired rows.
 package kvstore
 
 import (
@@ -11,7 +13,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gofiber/fiber/v3"
 	"github.com/uptrace/bun"
 )
 
@@ -22,8 +23,6 @@ type Store struct {
 	db     bun.IDB
 	prefix string
 }
-
-var _ fiber.Storage = (*Store)(nil)
 
 // New returns a store over db's kv_store table whose keys are prefixed with
 // prefix (for example "admin-session:").
