@@ -41,8 +41,11 @@ lint: assets
 	$(GO) vet ./...
 	$(GO) run $(GOLANGCI_LINT) run ./...
 
-bench: assets pg-up
+## bench: Go benchmarks, then the HTTP load script beside pgbench on the same server
+BENCH_DURATION ?= 10s
+bench: build pg-up
 	$(GO) test -run '^$$' -bench . -benchmem ./bench/...
+	$(GO) run ./bench/load -bin $(BIN) -duration $(BENCH_DURATION)
 
 clean:
 	rm -rf bin
