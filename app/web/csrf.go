@@ -1,0 +1,74 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+	"github.com/gofiber/fiber/v3/extractors"
+	"github.com/gofiber/fiber/v3/middleware/csrf"
+	"github.com/gofiber/fiber/v3/middleware/session"
+)
+
+// CSRFFormField and CSRFHeader carry the token: the hidden field in forms,
+// the header on htmx requests (the layout sets hx-headers on <body>).
+const (
+	CSRFFormField = "_csrf"
+	CSRFHeader    = "X-CSRF-Token"
+)
+
+// ErrFormExpired is what a request failing the CSRF check gets: the usual
+// cause is a form left open past its session.
+var ErrFormExpired = fiber.NewError(fiber.StatusForbidden,
+	"This form has expired. Go back, reload the page and try again.")
+
+// CSRFConfig configures CSRF protection for one session kind.
+type CSRFConfig struct {
+	// Sessions is the session store the token lives in; the Sessions
+	// middleware must run before CSRF.
+	Sessions    *session.Store
+	CookieName  string
+	Secure      bool
+	IdleTimeout time.Duration
+	// BaseURL is trusted as an origin besides the request's own host, for
+	// deployments where the proxy rewrites Host.
+	BaseURL string
+}
+
+// CSRF protects unsafe methods (POST, PUT, PATCH, DELETE): they need the
+// session's token in the _csrf form field or the X-CSRF-Token header, plus
+// the matching cookie, and a same-origin Origin/Referer when present. A
+// failure is ErrFormExpired (403).
+func CSRF(cfg CSRFConfig) (fiber.Handler, error) {
+	var trusted []string
+	if cfg.BaseURL != "" {
+		u, err := url.Parse(cfg.BaseURL)
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			return nil, fmt.Errorf("csrf: base url %q is not absolute", cfg.BaseURL)
+		}
+		trusted = append(trusted, u.Scheme+"://"+u.Host)
+	}
+	return csrf.New(csrf.Config{
+		Session:        cfg.Sessions,
+		CookieName:     cfg.CookieName,
+		CookiePath:     "/",
+		CookieSecure:   cfg.Secure,
+		CookieHTTPOnly: true,
+		CookieSameSite: fiber.CookieSameSiteLaxMode,
+		IdleTimeout:    cfg.IdleTimeout,
+		TrustedOrigins: trusted,
+		// The form field first: after a sign-out the header htmx sends may
+		// still hold the old session's token while the form has the new one.
+		Extractor: extractors.Chain(extractors.FromForm(CSRFFormField), extractors.FromHeader(CSRFHeader)),
+		ErrorHandler: func(_ fiber.Ctx, err error) error {
+			return errors.Join(ErrFormExpired, err)
+		},
+	}), nil
+}
+
+// CSRFToken returns the token to put in forms ("" outside CSRF).
+func CSRFToken(c fiber.Ctx) string {
+	return csrf.TokenFromContext(c)
+}
