@@ -1,0 +1,65 @@
+// Small behaviours for the console. The Content-Security-Policy forbids
+// inline scripts, so everything is wired here by event delegation on the
+// document, which also covers content htmx swaps in later.
+(function () {
+  "use strict";
+
+  // <form data-confirm="Delete this license?"> or <button data-confirm=…>:
+  // ask before submitting. (htmx requests use hx-confirm instead.)
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    var submitter = e.submitter;
+    var msg = (submitter && submitter.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+    if (msg && !window.confirm(msg)) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+    }
+  }, true);
+
+  document.addEventListener("click", function (e) {
+    var el = e.target.closest("[data-copy], [data-dismiss], [data-toggle-nav]");
+    if (!el) return;
+
+    // <button data-copy="text"> or <button data-copy data-copy-target="#id">
+    if (el.hasAttribute("data-copy")) {
+      var text = el.getAttribute("data-copy");
+      var sel = el.getAttribute("data-copy-target");
+      if (sel) {
+        var target = document.querySelector(sel);
+        text = target ? (target.value !== undefined ? target.value : target.textContent) : "";
+      }
+      if (!text || !navigator.clipboard) return;
+      navigator.clipboard.writeText(text.trim()).then(function () {
+        var label = el.textContent;
+        el.textContent = "Copied";
+        el.classList.add("copied");
+        setTimeout(function () { el.textContent = label; el.classList.remove("copied"); }, 1500);
+      });
+      return;
+    }
+
+    // The × on a flash message.
+    if (el.hasAttribute("data-dismiss")) {
+      var box = el.closest(".flash");
+      if (box) box.remove();
+      return;
+    }
+
+    // The menu button on narrow screens.
+    if (el.hasAttribute("data-toggle-nav")) {
+      var open = document.body.classList.toggle("nav-open");
+      el.setAttribute("aria-expanded", open ? "true" : "false");
+    }
+  });
+
+  // Success messages fade out on their own; errors stay until dismissed.
+  function autoDismiss(root) {
+    root.querySelectorAll(".flash-success:not([data-timed]), .flash-info:not([data-timed])").forEach(function (box) {
+      box.setAttribute("data-timed", "");
+      setTimeout(function () { box.classList.add("fade"); }, 5000);
+      setTimeout(function () { box.remove(); }, 5600);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { autoDismiss(document); });
+  document.addEventListener("htmx:afterSettle", function () { autoDismiss(document); });
+})();
