@@ -1,0 +1,52 @@
+// Package admin holds the admin console's handlers (pages under /admin,
+// templates under views/admin/). Every route is listed in routes.go; each
+// file holds the handlers of one page or action.
+package admin
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/licensor/licensor/app/ratelimit"
+)
+
+// Deps are what the console handlers need.
+type Deps struct {
+	DB      bun.IDB
+	Limiter *ratelimit.Limiter
+	Logger  *slog.Logger
+	// Login throttles sign-in; the zero value means DefaultLoginLimits.
+	Login LoginLimits
+}
+
+// LoginLimits bound sign-in attempts in fixed windows shared by all nodes.
+// Every attempt counts; a successful sign-in clears its email's count.
+type LoginLimits struct {
+	PerEmail int
+	PerIP    int
+	Window   time.Duration
+}
+
+// DefaultLoginLimits: 5 attempts per email and 20 per IP address in 15
+// minutes (spec §10: rate limit and temporary lockout).
+var DefaultLoginLimits = LoginLimits{PerEmail: 5, PerIP: 20, Window: 15 * time.Minute}
+
+type handlers struct {
+	db      bun.IDB
+	limiter *ratelimit.Limiter
+	logger  *slog.Logger
+	limits  LoginLimits
+}
+
+func newHandlers(d Deps) *handlers {
+	h := &handlers{db: d.DB, limiter: d.Limiter, logger: d.Logger, limits: d.Login}
+	if h.limits == (LoginLimits{}) {
+		h.limits = DefaultLoginLimits
+	}
+	if h.logger == nil {
+		h.logger = slog.Default()
+	}
+	return h
+}

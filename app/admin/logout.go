@@ -1,0 +1,19 @@
+package admin
+
+import (
+	"fmt"
+
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/licensor/licensor/app/web"
+)
+
+// logout ends the session: its stored data is deleted and the browser gets
+// a new, empty session that only carries the goodbye message.
+func (h *handlers) logout(c fiber.Ctx) error {
+	if err := web.Session(c).Reset(); err != nil {
+		return fmt.Errorf("admin sign-out: %w", err)
+	}
+	web.AddFlash(c, web.FlashSuccess, "You have been signed out.")
+	return web.Redirect(c, fiber.StatusSeeOther, loginPath)
+}
