@@ -1,0 +1,93 @@
+// Package customers owns customer accounts: the model, its rules (unique
+// email and client ID regardless of case, generated client IDs, hashed
+// passwords), and the linking rule that says which licenses are a
+// customer's (linking.go).
+package customers
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// ErrNotFound is returned when no customer matches.
+var ErrNotFound = errors.New("customer not found")
+
+// Customer is a customer account.
+type Customer struct {
+	bun.BaseModel `bun:"table:customers,alias:c"`
+
+	ID           int64      `bun:"id,pk,autoincrement"`
+	Name         string     `bun:"name"`
+	Email        string     `bun:"email"`
+	PasswordHash *string    `bun:"password_hash"`
+	ClientID     string     `bun:"client_id"`
+	AvatarPath   *string    `bun:"avatar_path"`
+	ConfirmedAt  *time.Time `bun:"confirmed_at"`
+	LastLoginAt  *time.Time `bun:"last_login_at"`
+	CreatedAt    time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
+	UpdatedAt    time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
+}
+
+// Confirmed reports whether the customer confirmed their email. Only a
+// confirmed email links licenses (linking.go).
+func (c *Customer) Confirmed() bool { return c.ConfirmedAt != nil }
+
+// HasPassword reports whether the account has a usable password.
+func (c *Customer) HasPassword() bool { return c.PasswordHash != nil && *c.PasswordHash != "" }
+
+// Get returns the customer with id.
+func Get(ctx context.Context, idb bun.IDB, id int64) (*Customer, error) {
+	return one(ctx, idb, "c.id = ?", id)
+}
+
+// ByClientID returns the customer whose client ID is clientID, ignoring case.
+func ByClientID(ctx context.Context, idb bun.IDB, clientID string) (*Customer, error) {
+	return one(ctx, idb, "c.client_id = ?", clientID)
+}
+
+// ByEmail returns the customer whose email is email, ignoring case.
+func ByEmail(ctx context.Context, idb bun.IDB, email string) (*Customer, error) {
+	return one(ctx, idb, "c.email = ?", email)
+}
+
+// ByLogin returns the customer signing in as login: an email or a client ID
+// (product.md §3). The email is tried first: each column is unique on its
+// own, and a client ID equal to another customer's email is unlikely enough
+// that the email owner winning is the right tie-break.
+func ByLogin(ctx context.Context, idb bun.IDB, login string) (*Customer, error) {
+	c, err := ByEmail(ctx, idb, login)
+	if errors.Is(err, ErrNotFound) {
+		return ByClientID(ctx, idb, login)
+	}
+	return c, err
+}
+
+// Find resolves a path reference of the internal API: a client ID, else,
+// when none matches and ref is all digits, a numeric id (api.md §5).
+func Find(ctx context.Context, idb bun.IDB, ref string) (*Customer, error) {
+	c, err := ByClientID(ctx, idb, ref)
+	if !errors.Is(err, ErrNotFound) {
+		return c, err
+	}
+	if id, perr := strconv.ParseInt(ref, 10, 64); perr == nil && id > 0 {
+		return Get(ctx, idb, id)
+	}
+	return nil, ErrNotFound
+}
+
+func one(ctx context.Context, idb bun.IDB, where string, arg any) (*Customer, error) {
+	c := new(Customer)
+	if err := idb.NewSelect().Model(c).Where(where, arg).Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		return nil, fmt.Errorf("get customer (%v): %w", arg, err)
+	}
+	return c, nil
+}

@@ -1,0 +1,86 @@
+package customers
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/uptrace/bun"
+)
+
+// The linking rule (product.md §4), used everywhere a customer's licenses
+// matter: portal, console, API, reports, exports. A license belongs to a
+// customer when its customer_id equals the customer's client ID, ignoring
+// case; or, when the license has no customer_id, when its email equals the
+// customer's confirmed email, ignoring case.
+//
+// It lives here rather than in licensing because what decides it is
+// customer data (client ID, email, confirmation); licensing imports this
+// package, never the reverse. Both columns are citext, so "ignoring case" is
+// plain equality, and each branch has its partial index on licenses
+// (licenses_customer_id_idx, licenses_email_unlinked_idx, migration 0003).
+// The three forms below are the same rule for the three shapes of question;
+// TestLinkingFormsAgree checks that they give the same answers.
+
+// LinkCondition is the rule as a join condition between a licenses alias
+// and a customers alias, for set queries (counts per customer, batches).
+func LinkCondition(license, customer string) string {
+	return fmt.Sprintf("(%[1]s.customer_id = %[2]s.client_id OR (%[1]s.customer_id IS NULL AND %[1]s.email = %[2]s.email AND %[2]s.confirmed_at IS NOT NULL))",
+		license, customer)
+}
+
+// WhereLinked restricts q, which selects from licenses under alias, to c's
+// licenses: "a customer's licenses". The values are bound, not joined, so
+// PostgreSQL combines the two partial indexes.
+func WhereLinked(q *bun.SelectQuery, alias string, c *Customer) *bun.SelectQuery {
+	a := bun.Ident(alias)
+	if !c.Confirmed() {
+		return q.Where("?.customer_id = ?", a, c.ClientID)
+	}
+	return q.Where("(?.customer_id = ? OR (?.customer_id IS NULL AND ?.email = ?))", a, c.ClientID, a, a, c.Email)
+}
+
+// LinkedTo returns the customer a license with these customer_id and email
+// values belongs to, or nil when it belongs to none.
+func LinkedTo(ctx context.Context, idb bun.IDB, customerID, email *string) (*Customer, error) {
+	q := idb.NewSelect().Model((*Customer)(nil))
+	switch {
+	case customerID != nil && *customerID != "":
+		q = q.Where("c.client_id = ?", *customerID)
+	case email != nil && *email != "":
+		q = q.Where("c.email = ? AND c.confirmed_at IS NOT NULL", *email)
+	default:
+		return nil, nil
+	}
+	c := new(Customer)
+	if err := q.Model(c).Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("find customer of license: %w", err)
+	}
+	return c, nil
+}
+
+// LicenseCounts returns how many licenses each of the customers has.
+// Customers without licenses are absent from the map.
+func LicenseCounts(ctx context.Context, idb bun.IDB, ids []int64) (map[int64]int, error) {
+	out := make(map[int64]int, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID    int64 `bun:"id"`
+		Count int   `bun:"n"`
+	}
+	err := idb.NewRaw(`SELECT c.id, count(*) AS n FROM customers c JOIN licenses l ON `+LinkCondition("l", "c")+`
+		WHERE c.id IN (?) GROUP BY c.id`, bun.In(ids)).Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("count customers' licenses: %w", err)
+	}
+	for _, r := range rows {
+		out[r.ID] = r.Count
+	}
+	return out, nil
+}

@@ -1,0 +1,163 @@
+package customers
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/licensor/licensor/app/db/dbtest"
+	"github.com/licensor/licensor/app/fields"
+	"github.com/licensor/licensor/app/settings"
+)
+
+func TestLinkingRule(t *testing.T) {
+	d := dbtest.New(t)
+	ctx := context.Background()
+	s := newService()
+	set := settings.Defaults()
+	no := false
+	ann, _ := s.Create(ctx, d.Bun, api, set, CreateParams{Name: "Ann", Email: "ann@example.com", ClientID: "CUST-001"})
+	uma, _ := s.Create(ctx, d.Bun, api, set, CreateParams{Name: "Uma", Email: "uma@example.com", ClientID: "CUST-002", Confirmed: &no})
+
+	p := insertProduct(t, d.Bun)
+	insertLicense(t, d.Bun, p, "BY-ID-UPPER", ptr("CUST-001"), nil)
+	insertLicense(t, d.Bun, p, "BY-ID-LOWER", ptr("cust-001"), ptr("someone@else.com"))
+	insertLicense(t, d.Bun, p, "BY-EMAIL", nil, ptr("ANN@example.com"))
+	// A customer_id wins over the email: this one is the other customer's
+	// even though its email is Ann's.
+	insertLicense(t, d.Bun, p, "OTHER-ID-ANN-EMAIL", ptr("CUST-002"), ptr("ann@example.com"))
+	// Uma has not confirmed her email, so it does not link.
+	insertLicense(t, d.Bun, p, "UMA-EMAIL", nil, ptr("uma@example.com"))
+	insertLicense(t, d.Bun, p, "NOBODY", ptr("buyer-name"), nil)
+
+	want := map[int64][]string{
+		ann.ID: {"BY-EMAIL", "BY-ID-LOWER", "BY-ID-UPPER"},
+		uma.ID: {"OTHER-ID-ANN-EMAIL"},
+	}
+	for _, c := range []*Customer{ann, uma} {
+		if got := linkedCodes(t, d.Bun, c); !slices.Equal(got, want[c.ID]) {
+			t.Errorf("%s: WhereLinked %v, want %v", c.Name, got, want[c.ID])
+		}
+		if got := joinedCodes(t, d.Bun, c); !slices.Equal(got, want[c.ID]) {
+			t.Errorf("%s: LinkCondition %v, want %v", c.Name, got, want[c.ID])
+		}
+	}
+	counts, err := LicenseCounts(ctx, d.Bun, []int64{ann.ID, uma.ID})
+	if err != nil || counts[ann.ID] != 3 || counts[uma.ID] != 1 {
+		t.Fatalf("counts %v %v", counts, err)
+	}
+
+	for _, c := range []struct {
+		customerID, email *string
+		want              string
+	}{
+		{ptr("cust-001"), nil, "Ann"},
+		{ptr("CUST-002"), ptr("ann@example.com"), "Uma"},
+		{nil, ptr("Ann@Example.com"), "Ann"},
+		{nil, ptr("uma@example.com"), ""},
+		{ptr("buyer-name"), nil, ""},
+		{nil, nil, ""},
+	} {
+		got, err := LinkedTo(ctx, d.Bun, c.customerID, c.email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := ""
+		if got != nil {
+			name = got.Name
+		}
+		if name != c.want {
+			t.Errorf("LinkedTo(%v, %v) = %q, want %q", deref(c.customerID), deref(c.email), name, c.want)
+		}
+	}
+
+	// Confirming Uma's email links her unlinked license by email.
+	yes := true
+	uma, err = s.Update(ctx, d.Bun, api, set, uma.ID, UpdateParams{Confirmed: fields.Some(yes)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := linkedCodes(t, d.Bun, uma); !slices.Equal(got, []string{"OTHER-ID-ANN-EMAIL", "UMA-EMAIL"}) {
+		t.Fatalf("after confirming: %v", got)
+	}
+}
+
+func TestLinkedQueryUsesThePartialIndexes(t *testing.T) {
+	d := dbtest.New(t)
+	ctx := context.Background()
+	now := time.Now()
+	c := &Customer{ClientID: "CUST-001", Email: "ann@example.com", ConfirmedAt: &now}
+	query := WhereLinked(d.Bun.NewSelect().TableExpr("licenses AS l").Column("l.id"), "l", c).String()
+	var plan []string
+	// The test table is tiny, so forbid sequential scans to see which
+	// indexes the planner can use.
+	err := d.Bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.ExecContext(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+			return err
+		}
+		return tx.NewRaw("EXPLAIN "+query).Scan(ctx, &plan)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(plan, "\n")
+	for _, idx := range []string{"licenses_customer_id_idx", "licenses_email_unlinked_idx"} {
+		if !strings.Contains(text, idx) {
+			t.Errorf("plan does not use %s:\n%s", idx, text)
+		}
+	}
+}
+
+func linkedCodes(t *testing.T, idb bun.IDB, c *Customer) []string {
+	t.Helper()
+	var codes []string
+	q := idb.NewSelect().TableExpr("licenses AS l").Column("l.license_code").OrderExpr("l.license_code")
+	if err := WhereLinked(q, "l", c).Scan(context.Background(), &codes); err != nil {
+		t.Fatal(err)
+	}
+	return codes
+}
+
+func joinedCodes(t *testing.T, idb bun.IDB, c *Customer) []string {
+	t.Helper()
+	var codes []string
+	err := idb.NewRaw("SELECT l.license_code FROM licenses l JOIN customers c ON "+LinkCondition("l", "c")+
+		" WHERE c.id = ? ORDER BY l.license_code", c.ID).Scan(context.Background(), &codes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return codes
+}
+
+func insertProduct(t *testing.T, idb bun.IDB) int64 {
+	t.Helper()
+	var id int64
+	if err := idb.NewRaw("INSERT INTO products (name, reference_id) VALUES ('Acme', 'ACME') RETURNING id").Scan(context.Background(), &id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func insertLicense(t *testing.T, idb bun.IDB, productID int64, code string, customerID, email *string) {
+	t.Helper()
+	if _, err := idb.NewRaw("INSERT INTO licenses (product_id, license_code, customer_id, email) VALUES (?, ?, ?, ?)",
+		productID, code, customerID, email).Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ptr(s string) *string { return &s }
+
+func deref(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,65 @@
+package customers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/licensor/licensor/app/listing"
+)
+
+// Filter narrows List. Zero fields do not filter.
+type Filter struct {
+	// Search matches name, email or client ID, ignoring case.
+	Search    string
+	Confirmed *bool
+	// CreatedFrom is inclusive, CreatedTo exclusive.
+	CreatedFrom, CreatedTo time.Time
+	// HasLicenses keeps customers with (true) or without (false) at least
+	// one linked license.
+	HasLicenses *bool
+}
+
+// sorts are the fields a customer list may be sorted by.
+var sorts = listing.Sorts{
+	"id": "c.id", "created_at": "c.created_at", "updated_at": "c.updated_at",
+	"name": "c.name", "email": "c.email", "client_id": "c.client_id", "last_login_at": "c.last_login_at",
+}
+
+// List returns one page of customers and the number matching f.
+func List(ctx context.Context, idb bun.IDB, f Filter, sort string, page listing.Page) ([]Customer, int, error) {
+	var out []Customer
+	q := idb.NewSelect().Model(&out)
+	if f.Search != "" {
+		p := listing.Contains(f.Search)
+		q = q.Where("(c.name ILIKE ? OR c.email ILIKE ? OR c.client_id ILIKE ?)", p, p, p)
+	}
+	if f.Confirmed != nil {
+		if *f.Confirmed {
+			q = q.Where("c.confirmed_at IS NOT NULL")
+		} else {
+			q = q.Where("c.confirmed_at IS NULL")
+		}
+	}
+	if !f.CreatedFrom.IsZero() {
+		q = q.Where("c.created_at >= ?", f.CreatedFrom)
+	}
+	if !f.CreatedTo.IsZero() {
+		q = q.Where("c.created_at < ?", f.CreatedTo)
+	}
+	if f.HasLicenses != nil {
+		exists := "EXISTS (SELECT 1 FROM licenses l WHERE " + LinkCondition("l", "c") + ")"
+		if !*f.HasLicenses {
+			exists = "NOT " + exists
+		}
+		q = q.Where(exists)
+	}
+	q = page.Apply(listing.Order(q, sort, sorts, "c.created_at", "c.id"))
+	total, err := q.ScanAndCount(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list customers: %w", err)
+	}
+	return out, int(total), nil
+}

@@ -1,0 +1,289 @@
+package customers
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/uptrace/bun"
+
+	"github.com/licensor/licensor/app/audit"
+	"github.com/licensor/licensor/app/fields"
+	"github.com/licensor/licensor/app/passwords"
+	"github.com/licensor/licensor/app/settings"
+)
+
+// Field limits of api.md §5.5 and product.md §4.
+const (
+	nameMin, nameMax         = 2, 120
+	clientIDMin, clientIDMax = 6, 60
+	passwordMax              = 255
+)
+
+// Hooks are called inside the transaction of a change, with that
+// transaction, so what they enqueue (the welcome email, the customer.created
+// webhook) commits or rolls back with it. Nil hooks are skipped.
+type Hooks struct {
+	// Created runs after a customer is inserted by anyone but the customer
+	// (admin, API, import, order sync). hasPassword tells whether the
+	// welcome email needs a set-password link.
+	Created func(ctx context.Context, tx bun.IDB, c *Customer, hasPassword bool) error
+}
+
+// Service changes customers. Reads are package functions; writes need the
+// clock and the hooks.
+type Service struct {
+	now   func() time.Time
+	hooks Hooks
+}
+
+// NewService returns a Service; now nil means time.Now.
+func NewService(now func() time.Time, hooks Hooks) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{now: now, hooks: hooks}
+}
+
+// CreateParams is a new customer. ClientID empty generates a UUID;
+// Password empty leaves the account without a usable password; Confirmed
+// nil means confirmed (customers made by the vendor's systems need no
+// confirmation, api.md §5.5).
+type CreateParams struct {
+	Name      string
+	Email     string
+	ClientID  string
+	Password  string
+	Confirmed *bool
+}
+
+// UpdateParams changes the fields that are Set.
+type UpdateParams struct {
+	Name      fields.Optional[string]
+	Email     fields.Optional[string]
+	ClientID  fields.Optional[string]
+	Password  fields.Optional[string]
+	Confirmed fields.Optional[bool]
+}
+
+// Create validates p, stores the customer and logs it.
+func (s *Service) Create(ctx context.Context, idb bun.IDB, by audit.Source, set *settings.Values, p CreateParams) (*Customer, error) {
+	c := &Customer{
+		Name:     strings.TrimSpace(p.Name),
+		Email:    strings.TrimSpace(p.Email),
+		ClientID: strings.TrimSpace(p.ClientID),
+	}
+	var verr fields.Error
+	checkName(&verr, c.Name, true)
+	checkEmail(&verr, c.Email, true)
+	if c.ClientID != "" {
+		checkClientID(&verr, c.ClientID)
+	}
+	if p.Password != "" {
+		checkPassword(&verr, p.Password, set.PasswordMinLength)
+	}
+	if err := s.checkUnique(ctx, idb, &verr, c, 0); err != nil {
+		return nil, err
+	}
+	if err := verr.Err(); err != nil {
+		return nil, err
+	}
+	if c.ClientID == "" {
+		c.ClientID = uuid.NewString()
+	}
+	now := s.now()
+	if p.Confirmed == nil || *p.Confirmed {
+		c.ConfirmedAt = &now
+	}
+	if p.Password != "" {
+		h, err := passwords.Hash(p.Password)
+		if err != nil {
+			return nil, err
+		}
+		c.PasswordHash = &h
+	}
+	c.CreatedAt, c.UpdatedAt = now, now
+	if _, err := idb.NewInsert().Model(c).Returning("*").Exec(ctx); err != nil {
+		return nil, uniqueOr(err, "create customer")
+	}
+	if err := s.log(ctx, idb, by, "customer.created", c, "created"); err != nil {
+		return nil, err
+	}
+	if s.hooks.Created != nil {
+		if err := s.hooks.Created(ctx, idb, c, p.Password != ""); err != nil {
+			return nil, fmt.Errorf("customer created hook: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// Update changes the Set fields of customer id. Changing the client ID or
+// the confirmation relinks licenses by itself: the linking rule reads them.
+func (s *Service) Update(ctx context.Context, idb bun.IDB, by audit.Source, set *settings.Values, id int64, p UpdateParams) (*Customer, error) {
+	c := new(Customer)
+	if err := idb.NewSelect().Model(c).Where("c.id = ?", id).For("UPDATE").Scan(ctx); err != nil {
+		return nil, notFoundOr(err, "update customer")
+	}
+	var verr fields.Error
+	var cols []string
+	if p.Name.Set {
+		c.Name = strings.TrimSpace(p.Name.Value)
+		checkName(&verr, c.Name, true)
+		cols = append(cols, "name")
+	}
+	if p.Email.Set {
+		c.Email = strings.TrimSpace(p.Email.Value)
+		checkEmail(&verr, c.Email, true)
+		cols = append(cols, "email")
+	}
+	if p.ClientID.Set {
+		// The client ID is never empty: clearing it would orphan the
+		// licenses that name it, so an empty value is refused.
+		c.ClientID = strings.TrimSpace(p.ClientID.Value)
+		if c.ClientID == "" {
+			verr.Add("client_id", fields.Required("client_id"))
+		} else {
+			checkClientID(&verr, c.ClientID)
+		}
+		cols = append(cols, "client_id")
+	}
+	if p.Password.Set && p.Password.Value != "" {
+		checkPassword(&verr, p.Password.Value, set.PasswordMinLength)
+	}
+	if err := s.checkUnique(ctx, idb, &verr, c, c.ID); err != nil {
+		return nil, err
+	}
+	if err := verr.Err(); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if p.Password.Set && p.Password.Value != "" {
+		h, err := passwords.Hash(p.Password.Value)
+		if err != nil {
+			return nil, err
+		}
+		c.PasswordHash = &h
+		cols = append(cols, "password_hash")
+	}
+	if p.Confirmed.Set && p.Confirmed.Value != c.Confirmed() {
+		c.ConfirmedAt = nil
+		if p.Confirmed.Value {
+			c.ConfirmedAt = &now
+		}
+		cols = append(cols, "confirmed_at")
+	}
+	c.UpdatedAt = now
+	cols = append(cols, "updated_at")
+	if _, err := idb.NewUpdate().Model(c).Column(cols...).WherePK().Exec(ctx); err != nil {
+		return nil, uniqueOr(err, "update customer")
+	}
+	if err := s.log(ctx, idb, by, "customer.updated", c, "updated"); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Delete removes customer id with its activity (cascade) and keeps every
+// license: they stay linkable by customer_id or email to a later account.
+func (s *Service) Delete(ctx context.Context, idb bun.IDB, by audit.Source, id int64) error {
+	c := new(Customer)
+	if err := idb.NewDelete().Model(c).Where("id = ?", id).Returning("*").Scan(ctx); err != nil {
+		return notFoundOr(err, "delete customer")
+	}
+	return s.log(ctx, idb, by, "customer.deleted", c, "deleted")
+}
+
+func (s *Service) log(ctx context.Context, idb bun.IDB, by audit.Source, typ string, c *Customer, verb string) error {
+	return audit.Record(ctx, idb, audit.Entry{
+		Type:    typ,
+		Actor:   by.Actor,
+		IP:      by.IP,
+		Subject: &audit.Subject{Type: audit.SubjectCustomer, ID: c.ID},
+		Message: fmt.Sprintf("Customer %s %s %s.", c.Email, verb, by.Actor.Via()),
+	})
+}
+
+// checkUnique adds "already taken" for an email or client ID another
+// customer (not self) has, ignoring case. The unique indexes remain the
+// guard against a concurrent insert (uniqueOr).
+func (s *Service) checkUnique(ctx context.Context, idb bun.IDB, verr *fields.Error, c *Customer, self int64) error {
+	taken := func(col, val string) (bool, error) {
+		return idb.NewSelect().Model((*Customer)(nil)).Where("? = ? AND c.id <> ?", bun.Ident("c."+col), val, self).Exists(ctx)
+	}
+	for _, f := range []struct{ col, val string }{{"email", c.Email}, {"client_id", c.ClientID}} {
+		if f.val == "" || verr.Has(f.col) {
+			continue
+		}
+		ok, err := taken(f.col, f.val)
+		if err != nil {
+			return fmt.Errorf("check customer %s: %w", f.col, err)
+		}
+		if ok {
+			verr.Add(f.col, fields.Taken(f.col))
+		}
+	}
+	return nil
+}
+
+func checkName(verr *fields.Error, name string, required bool) {
+	if name == "" {
+		if required {
+			verr.Add("name", fields.Required("name"))
+		}
+		return
+	}
+	verr.CheckLen("name", name, nameMin, nameMax)
+}
+
+func checkEmail(verr *fields.Error, email string, required bool) {
+	switch {
+	case email == "":
+		if required {
+			verr.Add("email", fields.Required("email"))
+		}
+	case fields.Length(email) > fields.MaxEmailLen:
+		verr.Add("email", fields.MaxLen("email", fields.MaxEmailLen))
+	case !fields.IsEmail(email):
+		verr.Add("email", fields.Email("email"))
+	}
+}
+
+func checkClientID(verr *fields.Error, id string) {
+	if strings.IndexFunc(id, unicode.IsSpace) >= 0 {
+		verr.Add("client_id", fields.Format("client_id"))
+		return
+	}
+	verr.CheckLen("client_id", id, clientIDMin, clientIDMax)
+}
+
+func checkPassword(verr *fields.Error, pw string, min int) {
+	verr.CheckLen("password", pw, min, passwordMax)
+}
+
+// uniqueOr turns a unique violation that slipped past checkUnique (two
+// requests at once) into the same validation error.
+func uniqueOr(err error, what string) error {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "23505" {
+		switch {
+		case strings.Contains(pg.ConstraintName, "email"):
+			return fields.New("email", fields.Taken("email"))
+		case strings.Contains(pg.ConstraintName, "client_id"):
+			return fields.New("client_id", fields.Taken("client_id"))
+		}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func notFoundOr(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
