@@ -54,7 +54,7 @@ func TestHealthCheckDatabaseDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
+	defer func() { _ = admin.Close() }()
 	if _, err := admin.Exec(fmt.Sprintf(`DROP DATABASE %q WITH (FORCE)`, strings.TrimPrefix(u.Path, "/"))); err != nil {
 		t.Fatal(err)
 	}

@@ -171,7 +171,7 @@ func TestListenAndShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("health over TCP: %d %s", resp.StatusCode, body)
 	}
@@ -182,7 +182,7 @@ func TestListenAndShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if resp.StatusCode != 413 || string(body) != `{"status":false,"is_active":false,"message":"The request body is too large."}` {
 		t.Errorf("oversized body: %d %s", resp.StatusCode, body)
 	}

@@ -47,9 +47,8 @@ func Sessions(cfg SessionConfig) (fiber.Handler, *session.Store) {
 	// that. The flag lets Session refuse a session that is no longer ours.
 	return func(c fiber.Ctx) error {
 		c.Locals(sessionLiveKey{}, true)
-		err := handler(c)
-		c.Locals(sessionLiveKey{}, false)
-		return err
+		defer c.Locals(sessionLiveKey{}, false)
+		return handler(c)
 	}, store
 }
 

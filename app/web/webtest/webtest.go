@@ -93,7 +93,7 @@ func (c *Client) Do(req *http.Request) *Response {
 	if err != nil {
 		c.t.Fatalf("webtest: %s %s: %v", req.Method, req.URL.Path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		c.t.Fatalf("webtest: read body of %s %s: %v", req.Method, req.URL.Path, err)
