@@ -1,0 +1,289 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/licensor/licensor/app/audit"
+	"github.com/licensor/licensor/app/fields"
+	"github.com/licensor/licensor/app/settings"
+)
+
+// ProductsChannel is NOTIFYed, in the transaction of every product change,
+// with the changed product's lower-cased reference id, so every node's
+// Cache drops it when the change commits.
+const ProductsChannel = "licensor_products"
+
+// Field limits of api.md §5.1.
+const (
+	productNameMax  = 255
+	referenceIDMax  = 50
+	envatoIDMax     = 100
+	longTextMax     = 10000
+	licenseTypeMax  = 100
+	idGenerateTries = 10
+)
+
+// ProductInput is what a create or an update sends. On create, fields not
+// Set take their defaults; on update they keep their stored value. A Set
+// nil (or empty string) clears a nullable field.
+type ProductInput struct {
+	Name               fields.Optional[string]
+	ReferenceID        fields.Optional[string]
+	EnvatoID           fields.Optional[*string]
+	Description        fields.Optional[*string]
+	LicenseUpdate      fields.Optional[bool]
+	ServeLatestUpdates fields.Optional[bool]
+	IsActive           fields.Optional[bool]
+
+	DefaultLicenseType      fields.Optional[*string]
+	DefaultUses             fields.Optional[*int]
+	DefaultParallelUses     fields.Optional[*int]
+	DefaultExpiryDays       fields.Optional[*int]
+	DefaultUpdatesUntilDays fields.Optional[*int]
+	DefaultSupportUntilDays fields.Optional[*int]
+	DefaultComments         fields.Optional[*string]
+}
+
+// Service changes products. Reads are package functions.
+type Service struct {
+	now func() time.Time
+}
+
+// NewService returns a Service; now nil means time.Now.
+func NewService(now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{now: now}
+}
+
+// CreateProduct validates in and stores a new product. A reference id left
+// empty is generated in the product_unique_id_format of set.
+func (s *Service) CreateProduct(ctx context.Context, idb bun.IDB, by audit.Source, set *settings.Values, in ProductInput) (*Product, error) {
+	p := &Product{ServeLatestUpdates: true, IsActive: true}
+	var verr fields.Error
+	if !in.Name.Set || strings.TrimSpace(in.Name.Value) == "" {
+		verr.Add("name", fields.Required("name"))
+	}
+	explicitRef := in.ReferenceID.Set && strings.TrimSpace(in.ReferenceID.Value) != ""
+	if explicitRef {
+		p.ReferenceID = strings.TrimSpace(in.ReferenceID.Value)
+		checkReferenceID(&verr, p.ReferenceID)
+	}
+	apply(&verr, p, in, nil)
+	if err := verr.Err(); err != nil {
+		return nil, err
+	}
+
+	now := s.now()
+	p.CreatedAt, p.UpdatedAt = now, now
+	for try := 0; ; try++ {
+		if !explicitRef {
+			ref, err := NewID(set.ProductUniqueIDFormat, now)
+			if err != nil {
+				return nil, err
+			}
+			p.ReferenceID = ref
+		}
+		// DO NOTHING rather than an error: a conflict must not abort the
+		// caller's transaction, since a generated id is simply retried.
+		res, err := idb.NewInsert().Model(p).On("CONFLICT (reference_id) DO NOTHING").Returning("*").Exec(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("create product: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			break
+		}
+		if explicitRef {
+			return nil, fields.New("reference_id", fields.Taken("reference_id"))
+		}
+		if try == idGenerateTries {
+			return nil, fmt.Errorf("create product: no free reference id after %d tries", try)
+		}
+	}
+	if err := s.changed(ctx, idb, by, "product.created", p, "created"); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// UpdateProduct changes the Set fields of product id. The reference id
+// cannot change: the vendor's shipped software knows it.
+func (s *Service) UpdateProduct(ctx context.Context, idb bun.IDB, by audit.Source, id int64, in ProductInput) (*Product, error) {
+	p := new(Product)
+	if err := idb.NewSelect().Model(p).Where("p.id = ?", id).For("UPDATE").Scan(ctx); err != nil {
+		return nil, notFoundOr(err, "update product")
+	}
+	var verr fields.Error
+	var cols []string
+	if in.Name.Set && strings.TrimSpace(in.Name.Value) == "" {
+		verr.Add("name", fields.Required("name"))
+	}
+	if in.ReferenceID.Set && !strings.EqualFold(strings.TrimSpace(in.ReferenceID.Value), p.ReferenceID) {
+		verr.Add("reference_id", fields.Immutable("reference_id"))
+	}
+	apply(&verr, p, in, &cols)
+	if err := verr.Err(); err != nil {
+		return nil, err
+	}
+	p.UpdatedAt = s.now()
+	cols = append(cols, "updated_at")
+	if _, err := idb.NewUpdate().Model(p).Column(cols...).WherePK().Exec(ctx); err != nil {
+		return nil, fmt.Errorf("update product %d: %w", id, err)
+	}
+	if err := s.changed(ctx, idb, by, "product.updated", p, "updated"); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// SetProductActive activates or deactivates product id. It is idempotent:
+// changed is false (and nothing is logged) when the flag already had that
+// value. An inactive product answers "not found" to the external API except
+// deactivation (product.md §5).
+func (s *Service) SetProductActive(ctx context.Context, idb bun.IDB, by audit.Source, id int64, active bool) (p *Product, changed bool, err error) {
+	p = new(Product)
+	res, err := idb.NewUpdate().Model(p).
+		Set("is_active = ?", active).Set("updated_at = ?", s.now()).
+		Where("id = ? AND is_active <> ?", id, active).
+		Returning("*").Exec(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("set product %d active: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		p, err = Get(ctx, idb, id)
+		return p, false, err
+	}
+	typ, verb := "product.activated", "activated"
+	if !active {
+		typ, verb = "product.deactivated", "deactivated"
+	}
+	return p, true, s.changed(ctx, idb, by, typ, p, verb)
+}
+
+// DeleteProduct deletes product id with its versions, licenses and
+// activations (the foreign keys cascade). Version files are left to their
+// owner's clean-up.
+func (s *Service) DeleteProduct(ctx context.Context, idb bun.IDB, by audit.Source, id int64) error {
+	p := new(Product)
+	if err := idb.NewDelete().Model(p).Where("id = ?", id).Returning("*").Scan(ctx); err != nil {
+		return notFoundOr(err, "delete product")
+	}
+	return s.changed(ctx, idb, by, "product.deleted", p, "deleted")
+}
+
+// Impact counts what deleting product id takes with it, for the console's
+// confirmation.
+type Impact struct {
+	Versions, Licenses, Activations int
+}
+
+// DeleteImpact returns the Impact of deleting product id.
+func DeleteImpact(ctx context.Context, idb bun.IDB, id int64) (Impact, error) {
+	var im Impact
+	err := idb.NewRaw(`SELECT
+		(SELECT count(*) FROM product_versions WHERE product_id = ?0) AS versions,
+		(SELECT count(*) FROM licenses WHERE product_id = ?0) AS licenses,
+		(SELECT count(*) FROM activations WHERE product_id = ?0) AS activations`, id).
+		Scan(ctx, &im.Versions, &im.Licenses, &im.Activations)
+	if err != nil {
+		return im, fmt.Errorf("count what product %d holds: %w", id, err)
+	}
+	return im, nil
+}
+
+// changed logs a product change and tells every node's cache to drop the
+// product when the transaction commits.
+func (s *Service) changed(ctx context.Context, idb bun.IDB, by audit.Source, typ string, p *Product, verb string) error {
+	if _, err := idb.ExecContext(ctx, "SELECT pg_notify(?, ?)", ProductsChannel, cacheKey(p.ReferenceID)); err != nil {
+		return fmt.Errorf("notify product change: %w", err)
+	}
+	return audit.Record(ctx, idb, audit.Entry{
+		Type:    typ,
+		Actor:   by.Actor,
+		IP:      by.IP,
+		Subject: &audit.Subject{Type: audit.SubjectProduct, ID: p.ID},
+		Message: fmt.Sprintf("Product %s %s %s.", p.Name, verb, by.Actor.Via()),
+	})
+}
+
+// apply validates the fields of in other than name and reference id and
+// copies the Set ones into p, naming the columns in cols when it is given.
+func apply(verr *fields.Error, p *Product, in ProductInput, cols *[]string) {
+	col := func(c string) {
+		if cols != nil {
+			*cols = append(*cols, c)
+		}
+	}
+	if in.Name.Set {
+		p.Name = strings.TrimSpace(in.Name.Value)
+		verr.CheckLen("name", p.Name, 0, productNameMax)
+		col("name")
+	}
+	text := func(f fields.Optional[*string], name string, max int, dst **string) {
+		if !f.Set {
+			return
+		}
+		*dst = emptyToNil(f.Value)
+		if *dst != nil {
+			verr.CheckLen(name, **dst, 0, max)
+		}
+		col(name)
+	}
+	text(in.EnvatoID, "envato_id", envatoIDMax, &p.EnvatoID)
+	text(in.Description, "description", longTextMax, &p.Description)
+	text(in.DefaultLicenseType, "default_license_type", licenseTypeMax, &p.DefaultLicenseType)
+	text(in.DefaultComments, "default_comments", longTextMax, &p.DefaultComments)
+	flag := func(f fields.Optional[bool], name string, dst *bool) {
+		if f.Set {
+			*dst = f.Value
+			col(name)
+		}
+	}
+	flag(in.LicenseUpdate, "license_update", &p.LicenseUpdate)
+	flag(in.ServeLatestUpdates, "serve_latest_updates", &p.ServeLatestUpdates)
+	flag(in.IsActive, "is_active", &p.IsActive)
+	count := func(f fields.Optional[*int], name string, dst **int) {
+		if f.Set {
+			*dst = f.Value
+			verr.CheckMin(name, f.Value, 0)
+			col(name)
+		}
+	}
+	count(in.DefaultUses, "default_uses", &p.DefaultUses)
+	count(in.DefaultParallelUses, "default_parallel_uses", &p.DefaultParallelUses)
+	count(in.DefaultExpiryDays, "default_expiry_days", &p.DefaultExpiryDays)
+	count(in.DefaultUpdatesUntilDays, "default_updates_until_days", &p.DefaultUpdatesUntilDays)
+	count(in.DefaultSupportUntilDays, "default_support_until_days", &p.DefaultSupportUntilDays)
+}
+
+func checkReferenceID(verr *fields.Error, ref string) {
+	switch {
+	case fields.Length(ref) > referenceIDMax:
+		verr.Add("reference_id", fields.MaxLen("reference_id", referenceIDMax))
+	case !fields.IsIdentifier(ref):
+		verr.Add("reference_id", fields.Format("reference_id"))
+	}
+}
+
+// emptyToNil treats an empty or blank string as absent (api.md §1.2).
+func emptyToNil(s *string) *string {
+	if s == nil || strings.TrimSpace(*s) == "" {
+		return nil
+	}
+	return s
+}
+
+func notFoundOr(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
