@@ -1,0 +1,44 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/licensor/licensor/app/admins"
+)
+
+func runAdminCreate(ctx context.Context, c *cli, args []string) error {
+	fs := newFlags(c, "admin create", "admin create --email EMAIL --password PASSWORD --name NAME")
+	email := fs.String("email", "", "sign-in email (unique, case-insensitive)")
+	password := fs.String("password", "", "password (at least 10 characters)")
+	name := fs.String("name", "", "display name")
+	if err := parseFlags(fs, c, args); err != nil {
+		return err
+	}
+	if *email == "" || *password == "" || *name == "" {
+		fmt.Fprintln(c.stderr, "--email, --password and --name are required")
+		fs.Usage()
+		return errUsage
+	}
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return err
+	}
+	log := newLogger(c.stderr, cfg.Log)
+	d, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+
+	a, err := admins.Create(ctx, d.Bun, *name, *email, *password)
+	if errors.Is(err, admins.ErrEmailTaken) {
+		return fmt.Errorf("an admin with the email %s already exists", *email)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "Created admin %s <%s> (id %d).\n", a.Name, a.Email, a.ID)
+	return nil
+}

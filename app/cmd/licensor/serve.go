@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/licensor/licensor/app/admins"
+	"github.com/licensor/licensor/app/db"
+	"github.com/licensor/licensor/app/kvstore"
+	"github.com/licensor/licensor/app/ratelimit"
+	"github.com/licensor/licensor/app/server"
+	"github.com/licensor/licensor/jobs"
+)
+
+// firstAdminEmail is the sign-in of the admin created on an empty database.
+const firstAdminEmail = "admin@licensor.local"
+
+func runServe(ctx context.Context, c *cli, args []string) error {
+	fs := newFlags(c, "serve", "serve [--config FILE]")
+	if err := parseFlags(fs, c, args); err != nil {
+		return err
+	}
+	cfg, err := c.loadConfig()
+	if err != nil {
+		return err
+	}
+	log := newLogger(c.stderr, cfg.Log)
+	if _, err := instanceSecret(cfg); err != nil {
+		return err
+	}
+
+	d, err := openDatabase(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	if _, err := db.Migrate(ctx, d.DB); err != nil {
+		return err
+	}
+	password, created, err := admins.EnsureFirst(ctx, d.Bun, firstAdminEmail)
+	if err != nil {
+		return fmt.Errorf("create the first admin: %w", err)
+	}
+	if created {
+		// Printed once, on the first start against an empty database.
+		fmt.Fprintf(c.stdout, "\nFirst admin created. Sign in at %s/admin/login with\n  email:    %s\n  password: %s\nChange the password after signing in; it is not shown again.\n\n",
+			cfg.BaseURL, firstAdminEmail, password)
+	}
+
+	kv := kvstore.New(d.Bun, "")
+	limiter := ratelimit.New(d.Bun)
+	river, err := jobs.NewClient(d.Pool, jobs.Deps{
+		Logger: log,
+		Pruners: []jobs.Pruner{
+			{Name: "kv_store", Prune: kv.Prune},
+			{Name: "rate_limits", Prune: func(ctx context.Context) (int64, error) {
+				return limiter.Prune(ctx, time.Now().Add(-24*time.Hour))
+			}},
+		},
+	}, jobs.Options{Workers: cfg.Jobs.Workers})
+	if err != nil {
+		return err
+	}
+	// River gets its own context: on SIGTERM it is stopped gracefully after
+	// the HTTP server, not cancelled mid-job by the signal.
+	if err := river.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start background jobs: %w", err)
+	}
+	defer func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+		defer cancel()
+		if err := river.Stop(stopCtx); err != nil {
+			log.Warn("background jobs did not stop cleanly", "err", err)
+		}
+	}()
+
+	app, err := server.New(server.Deps{Config: &cfg, DB: d.DB, Logger: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (http.addr): %w", cfg.HTTP.Addr, err)
+	}
+	served := make(chan error, 1)
+	go func() {
+		served <- app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true})
+	}()
+	log.Info("Licensor is listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "version", version)
+	fmt.Fprintf(c.stdout, "Licensor %s listening on http://%s\n", version, ln.Addr().String())
+
+	select {
+	case err := <-served:
+		if err != nil && !errors.Is(err, net.ErrClosed) {
+			return fmt.Errorf("http server: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.HTTP.ShutdownTimeout)
+	if err := app.ShutdownWithTimeout(cfg.HTTP.ShutdownTimeout); err != nil {
+		log.Warn("http shutdown", "err", err)
+	}
+	<-served
+	return nil
+}
