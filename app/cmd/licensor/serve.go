@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/licensor/licensor/app/admins"
+	"github.com/licensor/licensor/app/config"
 	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/kvstore"
 	"github.com/licensor/licensor/app/ratelimit"
@@ -48,14 +49,20 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	}
 	if created {
 		// Printed once, on the first start against an empty database.
-		fmt.Fprintf(c.stdout, "\nFirst admin created. Sign in at %s/admin/login with\n  email:    %s\n  password: %s\nChange the password after signing in; it is not shown again.\n\n",
+		fmt.Fprintf(c.stdout, "\nFirst admin created. Sign in at %s/admin/login with\n  email:    %s\n  password: %s\nKeep it somewhere safe: it is not shown again.\n\n",
 			cfg.BaseURL, firstAdminEmail, password)
 	}
 
 	kv := kvstore.New(d.Bun, "")
 	limiter := ratelimit.New(d.Bun)
+	// River reports routine producer statistics at info level; keep them
+	// out of the log unless debugging.
+	jobLog := log
+	if cfg.Log.Level != "debug" {
+		jobLog = newLogger(c.stderr, config.Log{Level: "warn", Format: cfg.Log.Format})
+	}
 	river, err := jobs.NewClient(d.Pool, jobs.Deps{
-		Logger: log,
+		Logger: jobLog,
 		Pruners: []jobs.Pruner{
 			{Name: "kv_store", Prune: kv.Prune},
 			{Name: "rate_limits", Prune: func(ctx context.Context) (int64, error) {
