@@ -78,33 +78,3 @@ func oneProduct(ctx context.Context, idb bun.IDB, where string, arg any) (*Produ
 	}
 	return p, nil
 }
-
-// LatestVersion is the newest active version of a product, as the product
-// resource and the legacy get_product show it.
-type LatestVersion struct {
-	ProductID  int64     `bun:"product_id"`
-	Version    string    `bun:"version"`
-	ReleasedAt time.Time `bun:"released_at"`
-}
-
-// LatestVersions returns the newest active version of each of the products
-// that has one, by product id. Newest is the latest release date (then the
-// latest created): versions are refused when lower than the newest one
-// (api.md §5.2), so release order is version order.
-func LatestVersions(ctx context.Context, idb bun.IDB, productIDs []int64) (map[int64]*LatestVersion, error) {
-	out := make(map[int64]*LatestVersion, len(productIDs))
-	if len(productIDs) == 0 {
-		return out, nil
-	}
-	var rows []*LatestVersion
-	err := idb.NewRaw(`SELECT DISTINCT ON (product_id) product_id, version, released_at
-		FROM product_versions WHERE product_id IN (?) AND is_active
-		ORDER BY product_id, released_at DESC, id DESC`, bun.In(productIDs)).Scan(ctx, &rows)
-	if err != nil {
-		return nil, fmt.Errorf("latest versions of products %v: %w", productIDs, err)
-	}
-	for _, r := range rows {
-		out[r.ProductID] = r
-	}
-	return out, nil
-}

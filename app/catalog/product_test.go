@@ -208,25 +208,3 @@ func mustExec(t *testing.T, d *db.DB, q string, args ...any) {
 		t.Fatal(err)
 	}
 }
-
-func TestLatestVersions(t *testing.T) {
-	d := dbtest.New(t)
-	ctx := context.Background()
-	s := newService()
-	a, _ := s.CreateProduct(ctx, d.Bun, api, settings.Defaults(), ProductInput{Name: fields.Some("A"), ReferenceID: fields.Some("A")})
-	b, _ := s.CreateProduct(ctx, d.Bun, api, settings.Defaults(), ProductInput{Name: fields.Some("B"), ReferenceID: fields.Some("B")})
-	c, _ := s.CreateProduct(ctx, d.Bun, api, settings.Defaults(), ProductInput{Name: fields.Some("C"), ReferenceID: fields.Some("C")})
-	mustExec(t, d, `INSERT INTO product_versions (product_id, version_id, version, released_at, is_active) VALUES
-		(?0, 'A1', '1.0.0', '2024-01-01', true), (?0, 'A2', '1.1.0', '2024-02-01', true), (?0, 'A3', '2.0.0', '2024-03-01', false),
-		(?1, 'B1', '0.9', '2023-05-01', false)`, a.ID, b.ID)
-	got, err := LatestVersions(ctx, d.Bun, []int64{a.ID, b.ID, c.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || got[a.ID].Version != "1.1.0" || !got[a.ID].ReleasedAt.Equal(time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC)) {
-		t.Fatalf("%+v", got)
-	}
-	if none, err := LatestVersions(ctx, d.Bun, nil); err != nil || len(none) != 0 {
-		t.Fatal(none, err)
-	}
-}

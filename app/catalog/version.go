@@ -1,0 +1,110 @@
+package catalog
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// ErrVersionNotFound is returned when no version of a product matches.
+var ErrVersionNotFound = errors.New("product version not found")
+
+// Version is a published (or unpublished) release of a product. Its files
+// are the updates work's: here are the fields only.
+type Version struct {
+	bun.BaseModel `bun:"table:product_versions,alias:v"`
+
+	ID         int64     `bun:"id,pk,autoincrement"`
+	ProductID  int64     `bun:"product_id"`
+	VersionID  string    `bun:"version_id"`
+	Version    string    `bun:"version"`
+	ReleasedAt time.Time `bun:"released_at"`
+	Summary    *string   `bun:"summary"`
+	Changelog  *string   `bun:"changelog"`
+	MainFile   *string   `bun:"main_file"`
+	SQLFile    *string   `bun:"sql_file"`
+	IsActive   bool      `bun:"is_active"`
+	CreatedAt  time.Time `bun:"created_at,nullzero,notnull,default:current_timestamp"`
+	UpdatedAt  time.Time `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
+}
+
+// LatestVersion is the version a product resource shows as latest_version:
+// its newest active Version.
+type LatestVersion = Version
+
+// SortNewestFirst orders versions by version number (api.md §9), newest
+// first; equal numbers keep the newer row first.
+func SortNewestFirst(vs []Version) {
+	slices.SortStableFunc(vs, func(a, b Version) int {
+		if c := CompareVersions(b.Version, a.Version); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+}
+
+// Versions returns every version of a product, newest first.
+func Versions(ctx context.Context, idb bun.IDB, productID int64) ([]Version, error) {
+	var vs []Version
+	if err := idb.NewSelect().Model(&vs).Where("v.product_id = ?", productID).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("versions of product %d: %w", productID, err)
+	}
+	SortNewestFirst(vs)
+	return vs, nil
+}
+
+// GetVersion resolves a version reference of a product: a version id, else
+// a version string of that product (api.md §5), ignoring case.
+func GetVersion(ctx context.Context, idb bun.IDB, productID int64, ref string) (*Version, error) {
+	v := new(Version)
+	err := idb.NewSelect().Model(v).
+		Where("v.product_id = ? AND (v.version_id = ? OR v.version = ?)", productID, ref, ref).
+		// A version id wins over a version string that happens to equal it.
+		OrderExpr("v.version_id = ? DESC", ref).Limit(1).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrVersionNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("version %q of product %d: %w", ref, productID, err)
+	}
+	return v, nil
+}
+
+// NewestVersion returns the newest active version of a product by version
+// number, or nil when it has none.
+func NewestVersion(ctx context.Context, idb bun.IDB, productID int64) (*Version, error) {
+	latest, err := LatestVersions(ctx, idb, []int64{productID})
+	if err != nil {
+		return nil, err
+	}
+	return latest[productID], nil
+}
+
+// LatestVersions returns the newest active version of each of the products
+// that has one, by product id, in one query for a whole page of products.
+// Newest means the highest version number (api.md §9), not the latest
+// release date: an admin may back-date a release.
+func LatestVersions(ctx context.Context, idb bun.IDB, productIDs []int64) (map[int64]*LatestVersion, error) {
+	out := make(map[int64]*LatestVersion, len(productIDs))
+	if len(productIDs) == 0 {
+		return out, nil
+	}
+	var vs []Version
+	err := idb.NewSelect().Model(&vs).Where("v.product_id IN (?) AND v.is_active", bun.In(productIDs)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("latest versions of products %v: %w", productIDs, err)
+	}
+	SortNewestFirst(vs)
+	for i := range vs {
+		if _, ok := out[vs[i].ProductID]; !ok {
+			out[vs[i].ProductID] = &vs[i]
+		}
+	}
+	return out, nil
+}
