@@ -63,7 +63,8 @@ type CreateParams struct {
 	Confirmed *bool
 }
 
-// UpdateParams changes the fields that are Set.
+// UpdateParams changes the fields that are Set. A Set but empty Password
+// keeps the current one (forms leave the field blank to mean "unchanged").
 type UpdateParams struct {
 	Name      fields.Optional[string]
 	Email     fields.Optional[string]
