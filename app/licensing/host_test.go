@@ -37,8 +37,8 @@ func TestNormalizeHost(t *testing.T) {
 		{"https://BÜCHER.de/", false, "xn--bcher-kva.de"},
 		{"xn--bcher-kva.de", false, "xn--bcher-kva.de"},
 		{"www.münchen.de.", true, "xn--mnchen-3ya.de"},
-		{"ｅｘａｍｐｌｅ.com", false, "example.com"}, // fullwidth letters map
-		{"straße.de", false, "xn--strae-oqa.de"},  // non-transitional
+		{"ｅｘａｍｐｌｅ.com", false, "example.com"},    // fullwidth letters map
+		{"straße.de", false, "xn--strae-oqa.de"}, // non-transitional
 		// IPs
 		{"203.0.113.9", false, "203.0.113.9"},
 		{"http://203.0.113.9:8080/x", true, "203.0.113.9"},
