@@ -1,0 +1,218 @@
+package licensing
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/licensor/licensor/app/audit"
+	"github.com/licensor/licensor/app/catalog"
+	"github.com/licensor/licensor/app/settings"
+)
+
+// ActivateRequest is an activation as the handler has it after the request
+// pipeline, validation, blacklists (§4.3 step 1), the product lookup (step
+// 2) and any order-sync plugin (step 4).
+type ActivateRequest struct {
+	// Product is the active product named by product_id.
+	Product     *catalog.Product
+	LicenseCode string
+	ClientName  string
+	Caller      Caller
+}
+
+// ActivateResult is the outcome of Activate: on success the new activation
+// (sign its id and the product's reference id into the token) and the
+// license as it now is; else the Failure to answer with.
+type ActivateResult struct {
+	Activation *Activation
+	License    *License
+	Failure    *Failure
+}
+
+// errActivationFailed rolls the activation transaction back on a Failure.
+var errActivationFailed = errors.New("activation failed")
+
+// Activate runs steps 5 and 6 of api.md §4.3 in one transaction: the
+// license row is locked (SELECT … FOR UPDATE) so concurrent activations of
+// one license, on any node, are serialised and never exceed its uses or
+// parallel uses; then checks a–g in order, deactivate-old, first domain,
+// the expiry clock, the activation row, the counters, the logs and the
+// hooks. On a Failure everything is rolled back and, when the setting
+// add_entries_for_failed_activation_attempts is on, the failed attempt is
+// recorded afterwards. An error is unexpected (answer 500).
+func (s *Service) Activate(ctx context.Context, idb bun.IDB, set *settings.Values, req ActivateRequest) (*ActivateResult, error) {
+	var res *ActivateResult
+	var failedLicense *int64
+	err := idb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		res, failedLicense, err = s.activate(ctx, tx, set, req)
+		if err == nil && res.Failure != nil {
+			return errActivationFailed
+		}
+		return err
+	})
+	switch {
+	case errors.Is(err, errActivationFailed):
+		if set.AddEntriesForFailedActivationAttempts {
+			if err := s.recordFailedAttempt(ctx, idb, req, failedLicense, res.Failure); err != nil {
+				return nil, err
+			}
+		}
+		return res, nil
+	case err != nil:
+		return nil, fmt.Errorf("activate license %s: %w", req.LicenseCode, err)
+	}
+	return res, nil
+}
+
+// activate is one attempt inside the transaction. For a failure it returns
+// the license id to record on the failed row, when the license was found
+// for this product.
+func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values, req ActivateRequest) (*ActivateResult, *int64, error) {
+	fail := func(f Failure, licenseID *int64) (*ActivateResult, *int64, error) {
+		return &ActivateResult{Failure: &f}, licenseID, nil
+	}
+	product, caller := req.Product, req.Caller
+	now := s.now()
+
+	// a: the license must exist, be this product's, and when it is issued
+	// to a customer be activated under that name.
+	l := new(License)
+	err := tx.NewSelect().Model(l).ColumnExpr("l.*").Where("l.license_code = ?", req.LicenseCode).For("UPDATE").Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fail(FailActivateInvalid, nil)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("lock license: %w", err)
+	}
+	if l.ProductID != product.ID {
+		// The failed row belongs to the product asked for; linking it to
+		// another product's license would show it under the wrong product.
+		return fail(FailActivateInvalid, nil)
+	}
+	id := &l.ID
+	if l.CustomerID != nil && !strings.EqualFold(strings.TrimSpace(req.ClientName), strings.TrimSpace(*l.CustomerID)) {
+		return fail(FailActivateInvalid, id)
+	}
+	// b, c, d
+	if !l.IsValid {
+		return fail(FailBlocked, id)
+	}
+	if l.Expired(now) {
+		return fail(FailExpired, id)
+	}
+	if l.Uses != nil && l.TotalActivations >= *l.Uses {
+		return fail(FailUsesExhausted, id)
+	}
+	// e: counted under the lock, from the partial index on active rows.
+	n, err := tx.NewSelect().Model((*Activation)(nil)).Where("license_id = ? AND is_active", l.ID).Count(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("count active activations: %w", err)
+	}
+	active := int(n)
+	free := 0
+	if l.ParallelUses != nil && active >= *l.ParallelUses {
+		if !set.DeactivateOldActivationsOnNewActivation || *l.ParallelUses == 0 {
+			return fail(FailParallelExhausted, id)
+		}
+		free = active - *l.ParallelUses + 1
+	}
+	// f, g
+	if len(l.Domains) > 0 && !DomainMatches(l.Domains, caller.Host) {
+		return fail(FailDomainNotAllowed(l.Domains), id)
+	}
+	if len(l.IPs) > 0 && !IPMatches(l.IPs, caller.IP) {
+		return fail(FailIPNotAllowed, id)
+	}
+
+	// 6.1 deactivate-old: the oldest active activations make room.
+	if free > 0 {
+		var oldest []*Activation
+		if err := tx.NewSelect().Model(&oldest).Where("license_id = ? AND is_active", l.ID).
+			OrderExpr("activated_at, id").Limit(int64(free)).Scan(ctx); err != nil {
+			return nil, nil, fmt.Errorf("oldest activations: %w", err)
+		}
+		if _, err := s.deactivate(ctx, tx, oldest, ReasonReplaced); err != nil {
+			return nil, nil, err
+		}
+	}
+	// 6.2 first domain, 6.3 expiry clock.
+	var changed []string
+	if set.AddDomainOfFirstActivationAsLicensedDomain && len(l.Domains) == 0 && active == 0 && caller.Host != "" {
+		l.Domains = []string{caller.Host}
+		changed = append(changed, "domains")
+	}
+	if l.ExpiresAt == nil && l.ExpiryDays != nil && *l.ExpiryDays > 0 {
+		t := now.Add(time.Duration(*l.ExpiryDays) * 24 * time.Hour)
+		l.ExpiresAt = &t
+		changed = append(changed, "expires_at")
+	}
+
+	// 6.4 the activation, and the license's counter (and changes).
+	a := &Activation{
+		LicenseID: &l.ID, ProductID: product.ID, LicenseCode: l.LicenseCode,
+		ClientName: nullable(strings.TrimSpace(req.ClientName)), URL: nullable(caller.URL), Domain: nullable(caller.Host),
+		IP: nullable(caller.IP), UserAgent: nullable(caller.UserAgent),
+		IsValid: true, IsActive: true, ActivatedAt: now, CreatedAt: now, UpdatedAt: now,
+		ProductReferenceID: product.ReferenceID,
+	}
+	if _, err := tx.NewInsert().Model(a).Returning("id").Exec(ctx); err != nil {
+		return nil, nil, fmt.Errorf("insert activation: %w", err)
+	}
+	l.TotalActivations++
+	upd := tx.NewUpdate().Model(l).Set("total_activations = total_activations + 1")
+	if len(changed) > 0 {
+		l.UpdatedAt = now
+		upd = upd.Set("domains = ?, expires_at = ?, updated_at = ?", pgdialect.Array(l.Domains), l.ExpiresAt, now)
+	}
+	if _, err := upd.WherePK().Exec(ctx); err != nil {
+		return nil, nil, fmt.Errorf("count activation: %w", err)
+	}
+	l.ProductReferenceID, l.ProductName = product.ReferenceID, product.Name
+	l.ActiveActivations = active - free + 1
+
+	// 6.5 logs, 6.6 hooks.
+	err = audit.Record(ctx, tx, audit.Entry{
+		Type: "license.activated", Actor: caller.Key, IP: caller.IP,
+		Subject: &audit.Subject{Type: audit.SubjectLicense, ID: l.ID},
+		Message: fmt.Sprintf("License %s activated via API for product %s from %s (IP: %s).", l.LicenseCode, product.Name, caller.Host, caller.IP),
+		Data:    map[string]any{"activation_id": a.ID},
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := recordCustomerActivity(ctx, tx, l, audit.CustomerLicenseActivated, caller.IP, a); err != nil {
+		return nil, nil, err
+	}
+	if err := s.hooks.licenseUpdated(ctx, tx, l, changed); err != nil {
+		return nil, nil, err
+	}
+	if err := s.hooks.activationCreated(ctx, tx, a, l); err != nil {
+		return nil, nil, err
+	}
+	return &ActivateResult{Activation: a, License: l}, nil, nil
+}
+
+// recordFailedAttempt writes the failed row that feeds the console and the
+// auto-blacklist: the code as sent, the caller, and the status_code.
+func (s *Service) recordFailedAttempt(ctx context.Context, idb bun.IDB, req ActivateRequest, licenseID *int64, f *Failure) error {
+	now := s.now()
+	reason := f.StatusCode
+	a := &Activation{
+		LicenseID: licenseID, ProductID: req.Product.ID, LicenseCode: req.LicenseCode,
+		ClientName: nullable(strings.TrimSpace(req.ClientName)), URL: nullable(req.Caller.URL), Domain: nullable(req.Caller.Host),
+		IP: nullable(req.Caller.IP), UserAgent: nullable(req.Caller.UserAgent),
+		IsValid: false, IsActive: false, FailureReason: &reason, ActivatedAt: now, CreatedAt: now, UpdatedAt: now,
+	}
+	if _, err := idb.NewInsert().Model(a).Exec(ctx); err != nil {
+		return fmt.Errorf("record failed activation of %s: %w", req.LicenseCode, err)
+	}
+	return nil
+}

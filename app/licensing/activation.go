@@ -1,0 +1,264 @@
+package licensing
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/licensor/licensor/app/audit"
+	"github.com/licensor/licensor/app/customers"
+	"github.com/licensor/licensor/app/fields"
+	"github.com/licensor/licensor/app/listing"
+)
+
+// Activation is one installation's use of a license, or a recorded failed
+// attempt (IsValid false, FailureReason the status_code). IsActive means it
+// holds a slot.
+type Activation struct {
+	bun.BaseModel `bun:"table:activations,alias:a"`
+
+	ID                 int64      `bun:"id,pk,autoincrement"`
+	LicenseID          *int64     `bun:"license_id"`
+	ProductID          int64      `bun:"product_id"`
+	LicenseCode        string     `bun:"license_code"`
+	ClientName         *string    `bun:"client_name"`
+	URL                *string    `bun:"url"`
+	Domain             *string    `bun:"domain"`
+	IP                 *string    `bun:"ip"`
+	UserAgent          *string    `bun:"user_agent"`
+	IsValid            bool       `bun:"is_valid"`
+	IsActive           bool       `bun:"is_active"`
+	FailureReason      *string    `bun:"failure_reason"`
+	DeactivationReason *string    `bun:"deactivation_reason"`
+	ActivatedAt        time.Time  `bun:"activated_at,nullzero,notnull,default:current_timestamp"`
+	DeactivatedAt      *time.Time `bun:"deactivated_at"`
+	LastVerifiedAt     *time.Time `bun:"last_verified_at"`
+	CreatedAt          time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
+	UpdatedAt          time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
+
+	ProductReferenceID string `bun:"product_reference_id,scanonly"`
+}
+
+func selectActivations(idb bun.IDB, dst any) *bun.SelectQuery {
+	return idb.NewSelect().Model(dst).
+		ColumnExpr("a.*").
+		ColumnExpr("p.reference_id AS product_reference_id").
+		Join("JOIN products AS p ON p.id = a.product_id")
+}
+
+// GetActivation returns activation id.
+func GetActivation(ctx context.Context, idb bun.IDB, id int64) (*Activation, error) {
+	a := new(Activation)
+	if err := selectActivations(idb, a).Where("a.id = ?", id).Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrActivationNotFound
+		}
+		return nil, fmt.Errorf("get activation %d: %w", id, err)
+	}
+	return a, nil
+}
+
+// ActivationFilter narrows ListActivations. Zero fields do not filter.
+type ActivationFilter struct {
+	ProductReferenceID string
+	LicenseID          int64
+	LicenseCode        string
+	ClientName         string
+	Domain             string
+	IsActive           *bool
+	IsValid            *bool
+	// Search matches license code, domain or IP.
+	Search string
+	// Customer keeps the activations of that customer's licenses (the
+	// portal's activations page; linking rule).
+	Customer *customers.Customer
+}
+
+var activationSorts = listing.Sorts{
+	"id": "a.id", "created_at": "a.created_at", "updated_at": "a.updated_at",
+	"activated_at": "a.activated_at", "license_code": "a.license_code", "domain": "a.domain",
+	"last_verified_at": "a.last_verified_at",
+}
+
+// ListActivations returns one page of activations and the number matching f.
+func ListActivations(ctx context.Context, idb bun.IDB, f ActivationFilter, sort string, page listing.Page) ([]Activation, int, error) {
+	var out []Activation
+	q := selectActivations(idb, &out)
+	if f.ProductReferenceID != "" {
+		q = q.Where("p.reference_id = ?", f.ProductReferenceID)
+	}
+	if f.LicenseID != 0 {
+		q = q.Where("a.license_id = ?", f.LicenseID)
+	}
+	if f.LicenseCode != "" {
+		q = q.Where("lower(a.license_code) = lower(?)", f.LicenseCode)
+	}
+	if f.ClientName != "" {
+		q = q.Where("lower(a.client_name) = lower(?)", f.ClientName)
+	}
+	if f.Domain != "" {
+		q = q.Where("a.domain = ?", f.Domain)
+	}
+	if f.IsActive != nil {
+		q = q.Where("a.is_active = ?", *f.IsActive)
+	}
+	if f.IsValid != nil {
+		q = q.Where("a.is_valid = ?", *f.IsValid)
+	}
+	if f.Search != "" {
+		p := listing.Contains(f.Search)
+		q = q.Where("(a.license_code ILIKE ? OR a.domain ILIKE ? OR a.ip ILIKE ?)", p, p, p)
+	}
+	if f.Customer != nil {
+		q = q.Join("JOIN licenses AS l ON l.id = a.license_id")
+		q = customers.WhereLinked(q, "l", f.Customer)
+	}
+	q = page.Apply(listing.Order(q, sort, activationSorts, "a.created_at", "a.id"))
+	total, err := q.ScanAndCount(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list activations: %w", err)
+	}
+	return out, int(total), nil
+}
+
+// MarkActivationActive sets activation id active without checking any
+// limit: an explicit admin override (api.md §5.4), logged as such. Failed
+// attempts cannot be activated. It is idempotent: changed is false when the
+// activation was already active.
+func (s *Service) MarkActivationActive(ctx context.Context, idb bun.IDB, by audit.Source, id int64) (a *Activation, changed bool, err error) {
+	err = idb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if a, err = lockActivation(ctx, tx, id); err != nil {
+			return err
+		}
+		if !a.IsValid {
+			return fields.New("activation", "Failed activation attempts cannot be activated.")
+		}
+		if a.IsActive {
+			return nil
+		}
+		a.IsActive, a.DeactivatedAt, a.DeactivationReason, a.UpdatedAt = true, nil, nil, s.now()
+		if _, err := tx.NewUpdate().Model(a).Column("is_active", "deactivated_at", "deactivation_reason", "updated_at").WherePK().Exec(ctx); err != nil {
+			return fmt.Errorf("activate activation %d: %w", id, err)
+		}
+		changed = true
+		return audit.Record(ctx, tx, audit.Entry{
+			Type: "activation.activated", Actor: by.Actor, IP: by.IP,
+			Subject: &audit.Subject{Type: audit.SubjectActivation, ID: a.ID},
+			Message: fmt.Sprintf("Activation %d of license %s marked active %s, without checking the license's limits.", a.ID, a.LicenseCode, by.Actor.Via()),
+		})
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return a, changed, nil
+}
+
+// MarkActivationInactive frees the slot of activation id (console, internal
+// API: reason admin; portal: reason customer). It is idempotent.
+func (s *Service) MarkActivationInactive(ctx context.Context, idb bun.IDB, by audit.Source, id int64, reason string) (a *Activation, changed bool, err error) {
+	err = idb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if a, err = lockActivation(ctx, tx, id); err != nil {
+			return err
+		}
+		if !a.IsActive {
+			return nil
+		}
+		changed = true
+		l, err := s.deactivate(ctx, tx, []*Activation{a}, reason)
+		if err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{
+			Type: "activation.deactivated", Actor: by.Actor, IP: by.IP,
+			Subject: &audit.Subject{Type: audit.SubjectActivation, ID: a.ID},
+			Message: fmt.Sprintf("Activation %d of license %s deactivated %s.", a.ID, a.LicenseCode, by.Actor.Via()),
+		}); err != nil {
+			return err
+		}
+		if reason == ReasonCustomer && l != nil {
+			return recordCustomerActivity(ctx, tx, l, audit.CustomerLicenseDeactivated, by.IP, a)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return a, changed, nil
+}
+
+// DeleteActivation removes activation id (an active one frees its slot).
+func (s *Service) DeleteActivation(ctx context.Context, idb bun.IDB, by audit.Source, id int64) error {
+	a := new(Activation)
+	if err := idb.NewDelete().Model(a).Where("id = ?", id).Returning("*").Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrActivationNotFound
+		}
+		return fmt.Errorf("delete activation %d: %w", id, err)
+	}
+	return audit.Record(ctx, idb, audit.Entry{
+		Type: "activation.deleted", Actor: by.Actor, IP: by.IP,
+		Subject: &audit.Subject{Type: audit.SubjectActivation, ID: a.ID},
+		Message: fmt.Sprintf("Activation %d of license %s deleted %s.", a.ID, a.LicenseCode, by.Actor.Via()),
+	})
+}
+
+func lockActivation(ctx context.Context, tx bun.IDB, id int64) (*Activation, error) {
+	a := new(Activation)
+	if err := selectActivations(tx, a).Where("a.id = ?", id).For("UPDATE OF a").Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrActivationNotFound
+		}
+		return nil, fmt.Errorf("lock activation %d: %w", id, err)
+	}
+	return a, nil
+}
+
+// deactivate frees the slots of the given active activations of one
+// license (updating them in place) and calls the activation.deactivated
+// hook for each. It returns their license (nil for activations without one).
+func (s *Service) deactivate(ctx context.Context, tx bun.IDB, as []*Activation, reason string) (*License, error) {
+	if len(as) == 0 {
+		return nil, nil
+	}
+	now := s.now()
+	ids := make([]int64, len(as))
+	for i, a := range as {
+		ids[i] = a.ID
+		a.IsActive, a.DeactivatedAt, a.DeactivationReason, a.UpdatedAt = false, &now, &reason, now
+	}
+	_, err := tx.NewUpdate().Model((*Activation)(nil)).
+		Set("is_active = false, deactivated_at = ?0, deactivation_reason = ?1, updated_at = ?0", now, reason).
+		Where("id IN (?)", bun.In(ids)).Exec(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("deactivate activations %v: %w", ids, err)
+	}
+	if as[0].LicenseID == nil {
+		return nil, nil
+	}
+	l, err := Get(ctx, tx, *as[0].LicenseID)
+	if err != nil {
+		return nil, err
+	}
+	return l, s.hooks.activationsDeactivated(ctx, tx, as, l, reason)
+}
+
+// recordCustomerActivity writes a customer activity entry when l links to a
+// customer (linking rule).
+func recordCustomerActivity(ctx context.Context, tx bun.IDB, l *License, typ, ip string, a *Activation) error {
+	c, err := customers.LinkedTo(ctx, tx, l.CustomerID, l.Email)
+	if err != nil || c == nil {
+		return err
+	}
+	data := map[string]any{"license_code": l.LicenseCode, "product": l.ProductReferenceID}
+	if a != nil {
+		data["activation_id"] = a.ID
+		if a.Domain != nil {
+			data["domain"] = *a.Domain
+		}
+	}
+	return audit.RecordCustomer(ctx, tx, audit.CustomerActivity{CustomerID: c.ID, Type: typ, IP: nullable(ip), Data: data})
+}

@@ -1,0 +1,98 @@
+package licensing
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/licensor/licensor/app/customers"
+	"github.com/licensor/licensor/app/fields"
+	"github.com/licensor/licensor/app/listing"
+)
+
+func TestAdminActivationActions(t *testing.T) {
+	f := newLicFixture(t)
+	l := f.license("ONE", LicenseInput{ParallelUses: fields.Some(intp(1))})
+	a := f.mustActivate("ONE", "", caller("a.example.com"))
+	f.activate("ONE", "", caller("b.example.com")) // refused: a failed row
+
+	var failedRow Activation
+	if err := f.d.Bun.NewSelect().Model(&failedRow).Where("NOT is_valid").Scan(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := f.s.MarkActivationActive(f.ctx, f.d.Bun, testAdmin, failedRow.ID)
+	if verr, ok := fields.As(err); !ok || verr.First() != "Failed activation attempts cannot be activated." {
+		t.Fatal(err)
+	}
+
+	got, changed, err := f.s.MarkActivationInactive(f.ctx, f.d.Bun, testAdmin, a.ID, ReasonAdmin)
+	if err != nil || !changed || got.IsActive || *got.DeactivationReason != ReasonAdmin {
+		t.Fatalf("%+v %v %v", got, changed, err)
+	}
+	if _, changed, _ := f.s.MarkActivationInactive(f.ctx, f.d.Bun, testAdmin, a.ID, ReasonAdmin); changed {
+		t.Fatal("idempotent")
+	}
+	b := f.mustActivate("ONE", "", caller("b.example.com"))
+	// The admin override exceeds parallel uses on purpose.
+	got, changed, err = f.s.MarkActivationActive(f.ctx, f.d.Bun, testAdmin, a.ID)
+	if err != nil || !changed || !got.IsActive || got.DeactivationReason != nil || got.DeactivatedAt != nil {
+		t.Fatalf("%+v %v %v", got, changed, err)
+	}
+	if f.reload(l.ID).ActiveActivations != 2 {
+		t.Fatal("override not applied")
+	}
+	if m := f.lastMessage(); m != "Activation "+itoa(a.ID)+" of license ONE marked active via console, without checking the license's limits." {
+		t.Fatal(m)
+	}
+	if err := f.s.DeleteActivation(f.ctx, f.d.Bun, testAdmin, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := GetActivation(f.ctx, f.d.Bun, b.ID); !errors.Is(err, ErrActivationNotFound) {
+		t.Fatal(err)
+	}
+	for _, err := range []error{
+		f.s.DeleteActivation(f.ctx, f.d.Bun, testAdmin, b.ID),
+		func() error { _, _, err := f.s.MarkActivationActive(f.ctx, f.d.Bun, testAdmin, 999); return err }(),
+	} {
+		if !errors.Is(err, ErrActivationNotFound) {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestListActivations(t *testing.T) {
+	f := newLicFixture(t)
+	ann, _ := customers.NewService(f.clock, customers.Hooks{}).Create(f.ctx, f.d.Bun, testAdmin, f.set,
+		customers.CreateParams{Name: "Ann", Email: "ann@example.com", ClientID: "CUST-001"})
+	f.license("MINE", LicenseInput{Email: fields.Some(strp("ann@example.com"))})
+	f.license("THEIRS", LicenseInput{IsValid: fields.Some(false)})
+	mine := f.mustActivate("MINE", "", caller("a.example.com"))
+	f.activate("THEIRS", "", caller("evil.example.com"))
+
+	yes, no := true, false
+	cases := []struct {
+		name string
+		f    ActivationFilter
+		want []string
+	}{
+		{"all", ActivationFilter{}, []string{"THEIRS", "MINE"}},
+		{"failed", ActivationFilter{IsValid: &no}, []string{"THEIRS"}},
+		{"active", ActivationFilter{IsActive: &yes}, []string{"MINE"}},
+		{"by code", ActivationFilter{LicenseCode: "mine"}, []string{"MINE"}},
+		{"by domain", ActivationFilter{Domain: "evil.example.com"}, []string{"THEIRS"}},
+		{"search", ActivationFilter{Search: "203.0.113"}, []string{"THEIRS", "MINE"}},
+		{"product", ActivationFilter{ProductReferenceID: "ACME"}, []string{"THEIRS", "MINE"}},
+		{"customer (linking rule)", ActivationFilter{Customer: ann}, []string{"MINE"}},
+		{"license", ActivationFilter{LicenseID: *mine.LicenseID}, []string{"MINE"}},
+	}
+	for _, c := range cases {
+		got, total, err := ListActivations(f.ctx, f.d.Bun, c.f, "", listing.Page{})
+		var codes []string
+		for _, a := range got {
+			codes = append(codes, a.LicenseCode)
+		}
+		if err != nil || total != len(c.want) || !slices.Equal(codes, c.want) {
+			t.Errorf("%s: %v (%d, %v), want %v", c.name, codes, total, err, c.want)
+		}
+	}
+}

@@ -1,0 +1,29 @@
+package licensing
+
+import "github.com/licensor/licensor/app/audit"
+
+// Caller is the installation calling the external API, as the request
+// pipeline resolved it (api.md §2.1, §2.7).
+type Caller struct {
+	// IP is the caller IP in canonical text form (X-API-IP, else the peer).
+	IP string
+	// Host is the normalised host of the caller URL, "" when none was sent.
+	Host string
+	// URL is the stored form of the caller URL (scheme, host and path, no
+	// query, trailing "/public" and "/" removed), "" when none was sent.
+	URL string
+	// UserAgent is the User-Agent header.
+	UserAgent string
+	// Key is the API key making the call, the actor of the activity log.
+	Key audit.Actor
+}
+
+// source is the caller as the activity log sees it.
+func (c Caller) source() audit.Source { return audit.Source{Actor: c.Key, IP: c.IP} }
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

@@ -1,0 +1,85 @@
+package licensing
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/uptrace/bun"
+)
+
+// Deactivation reasons, stored on the activation and carried by the
+// activation.deactivated webhook (api.md §8).
+const (
+	ReasonClient   = "client"
+	ReasonCustomer = "customer"
+	ReasonAdmin    = "admin"
+	ReasonBlocked  = "blocked"
+	ReasonReplaced = "replaced"
+)
+
+// Hooks are called inside the transaction of a change, with that
+// transaction, so that what they enqueue (webhooks, api.md §8; emails)
+// commits or rolls back with the change. Any may be nil. The license passed
+// is the state after the change.
+type Hooks struct {
+	LicenseCreated        func(ctx context.Context, tx bun.IDB, l *License) error
+	LicenseUpdated        func(ctx context.Context, tx bun.IDB, l *License, changed []string) error
+	LicenseBlocked        func(ctx context.Context, tx bun.IDB, l *License) error
+	LicenseUnblocked      func(ctx context.Context, tx bun.IDB, l *License) error
+	ActivationCreated     func(ctx context.Context, tx bun.IDB, a *Activation, l *License) error
+	ActivationDeactivated func(ctx context.Context, tx bun.IDB, a *Activation, l *License, reason string) error
+}
+
+func (h Hooks) licenseCreated(ctx context.Context, tx bun.IDB, l *License) error {
+	if h.LicenseCreated == nil {
+		return nil
+	}
+	return wrapHook("license.created", h.LicenseCreated(ctx, tx, l))
+}
+
+func (h Hooks) licenseUpdated(ctx context.Context, tx bun.IDB, l *License, changed []string) error {
+	if h.LicenseUpdated == nil || len(changed) == 0 {
+		return nil
+	}
+	return wrapHook("license.updated", h.LicenseUpdated(ctx, tx, l, changed))
+}
+
+func (h Hooks) licenseBlocked(ctx context.Context, tx bun.IDB, l *License) error {
+	if h.LicenseBlocked == nil {
+		return nil
+	}
+	return wrapHook("license.blocked", h.LicenseBlocked(ctx, tx, l))
+}
+
+func (h Hooks) licenseUnblocked(ctx context.Context, tx bun.IDB, l *License) error {
+	if h.LicenseUnblocked == nil {
+		return nil
+	}
+	return wrapHook("license.unblocked", h.LicenseUnblocked(ctx, tx, l))
+}
+
+func (h Hooks) activationCreated(ctx context.Context, tx bun.IDB, a *Activation, l *License) error {
+	if h.ActivationCreated == nil {
+		return nil
+	}
+	return wrapHook("activation.created", h.ActivationCreated(ctx, tx, a, l))
+}
+
+func (h Hooks) activationsDeactivated(ctx context.Context, tx bun.IDB, as []*Activation, l *License, reason string) error {
+	if h.ActivationDeactivated == nil {
+		return nil
+	}
+	for _, a := range as {
+		if err := h.ActivationDeactivated(ctx, tx, a, l, reason); err != nil {
+			return wrapHook("activation.deactivated", err)
+		}
+	}
+	return nil
+}
+
+func wrapHook(event string, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s hook: %w", event, err)
+	}
+	return nil
+}

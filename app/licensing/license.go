@@ -1,0 +1,147 @@
+// Package licensing owns licenses and activations and the rules of the
+// external API: activation with race-free slot counting, verification,
+// deactivation and the license check (api.md §4.3–4.6), license codes,
+// blocking, and the host, IP and blacklist matching those rules use.
+// Nothing here speaks HTTP: operations take a Caller and a settings
+// snapshot and return a Failure carrying the API's exact message and
+// status_code, which handlers render.
+package licensing
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Errors the delivery packages map.
+var (
+	ErrNotFound           = errors.New("license not found")
+	ErrActivationNotFound = errors.New("activation not found")
+)
+
+// License statuses, derived (api.md §3).
+const (
+	StatusValid   = "valid"
+	StatusExpired = "expired"
+	StatusBlocked = "blocked"
+)
+
+// License is a license with the derived values every reader wants: its
+// product's reference id and name, and its number of active activations.
+type License struct {
+	bun.BaseModel `bun:"table:licenses,alias:l"`
+
+	ID           int64      `bun:"id,pk,autoincrement"`
+	ProductID    int64      `bun:"product_id"`
+	LicenseCode  string     `bun:"license_code"`
+	Type         *string    `bun:"type"`
+	CustomerID   *string    `bun:"customer_id"`
+	Email        *string    `bun:"email"`
+	Invoice      *string    `bun:"invoice"`
+	Uses         *int       `bun:"uses"`
+	ParallelUses *int       `bun:"parallel_uses"`
+	ExpiresAt    *time.Time `bun:"expires_at"`
+	ExpiryDays   *int       `bun:"expiry_days"`
+	UpdatesUntil *time.Time `bun:"updates_until"`
+	SupportUntil *time.Time `bun:"support_until"`
+	Domains      []string   `bun:"domains,array"`
+	IPs          []string   `bun:"ips,array"`
+	Comments     *string    `bun:"comments"`
+	IsValid      bool       `bun:"is_valid"`
+	IsEnvato     bool       `bun:"is_envato"`
+	// TotalActivations counts successful activations ever; it is kept in
+	// the activation transaction so the uses check needs no count.
+	TotalActivations int       `bun:"total_activations"`
+	CreatedAt        time.Time `bun:"created_at,nullzero,notnull,default:current_timestamp"`
+	UpdatedAt        time.Time `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
+
+	ProductReferenceID string `bun:"product_reference_id,scanonly"`
+	ProductName        string `bun:"product_name,scanonly"`
+	ActiveActivations  int    `bun:"active_activations,scanonly"`
+}
+
+// Status is blocked (not valid), else expired (expires_at ≤ now), else
+// valid.
+func (l *License) Status(now time.Time) string {
+	switch {
+	case !l.IsValid:
+		return StatusBlocked
+	case l.Expired(now):
+		return StatusExpired
+	}
+	return StatusValid
+}
+
+// Expired reports whether the license has an expiry at or before now.
+func (l *License) Expired(now time.Time) bool {
+	return l.ExpiresAt != nil && !l.ExpiresAt.After(now)
+}
+
+// UsesLeft is uses − total activations, nil when uses is unlimited.
+func (l *License) UsesLeft() *int {
+	if l.Uses == nil {
+		return nil
+	}
+	n := max(*l.Uses-l.TotalActivations, 0)
+	return &n
+}
+
+// ParallelUsesLeft is parallel uses − active activations, nil when
+// unlimited, never below 0.
+func (l *License) ParallelUsesLeft() *int {
+	if l.ParallelUses == nil {
+		return nil
+	}
+	n := max(*l.ParallelUses-l.ActiveActivations, 0)
+	return &n
+}
+
+// selectLicenses starts a query for licenses with their derived values.
+func selectLicenses(idb bun.IDB, dst any) *bun.SelectQuery {
+	return idb.NewSelect().Model(dst).
+		ColumnExpr("l.*").
+		ColumnExpr("p.reference_id AS product_reference_id, p.name AS product_name").
+		// The partial index on active activations answers this per row.
+		ColumnExpr("(SELECT count(*) FROM activations AS a WHERE a.license_id = l.id AND a.is_active) AS active_activations").
+		Join("JOIN products AS p ON p.id = l.product_id")
+}
+
+// Get returns license id.
+func Get(ctx context.Context, idb bun.IDB, id int64) (*License, error) {
+	return oneLicense(ctx, idb, "l.id = ?", id)
+}
+
+// ByCode returns the license with code, ignoring case (codes are unique
+// across all products).
+func ByCode(ctx context.Context, idb bun.IDB, code string) (*License, error) {
+	return oneLicense(ctx, idb, "l.license_code = ?", code)
+}
+
+// Find resolves a path reference of the internal API: a license code, else,
+// when none matches and ref is all digits, a numeric id (api.md §5).
+func Find(ctx context.Context, idb bun.IDB, ref string) (*License, error) {
+	l, err := ByCode(ctx, idb, ref)
+	if !errors.Is(err, ErrNotFound) {
+		return l, err
+	}
+	if id, perr := strconv.ParseInt(ref, 10, 64); perr == nil && id > 0 {
+		return Get(ctx, idb, id)
+	}
+	return nil, ErrNotFound
+}
+
+func oneLicense(ctx context.Context, idb bun.IDB, where string, arg any) (*License, error) {
+	l := new(License)
+	if err := selectLicenses(idb, l).Where(where, arg).Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		return nil, fmt.Errorf("get license (%v): %w", arg, err)
+	}
+	return l, nil
+}

@@ -1,0 +1,79 @@
+package licensing
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/licensor/licensor/app/customers"
+	"github.com/licensor/licensor/app/listing"
+)
+
+// LicenseFilter narrows ListLicenses. Zero fields do not filter.
+type LicenseFilter struct {
+	// Search matches license code, customer id or email.
+	Search             string
+	ProductReferenceID string
+	CustomerID         string
+	Email              string
+	Type               string
+	// Status is valid, expired or blocked, as of now.
+	Status string
+	// Customer keeps the licenses linked to that customer (linking rule).
+	Customer *customers.Customer
+	// CreatedFrom is inclusive, CreatedTo exclusive.
+	CreatedFrom, CreatedTo time.Time
+}
+
+var licenseSorts = listing.Sorts{
+	"id": "l.id", "created_at": "l.created_at", "updated_at": "l.updated_at",
+	"license_code": "l.license_code", "expires_at": "l.expires_at", "email": "l.email", "customer_id": "l.customer_id",
+}
+
+// ListLicenses returns one page of licenses with their derived values and
+// the number matching f, statuses judged at now.
+func ListLicenses(ctx context.Context, idb bun.IDB, f LicenseFilter, sort string, page listing.Page, now time.Time) ([]License, int, error) {
+	var out []License
+	q := selectLicenses(idb, &out)
+	if f.Search != "" {
+		p := listing.Contains(f.Search)
+		q = q.Where("(l.license_code ILIKE ? OR l.customer_id ILIKE ? OR l.email ILIKE ?)", p, p, p)
+	}
+	if f.ProductReferenceID != "" {
+		q = q.Where("p.reference_id = ?", f.ProductReferenceID)
+	}
+	if f.CustomerID != "" {
+		q = q.Where("l.customer_id = ?", f.CustomerID)
+	}
+	if f.Email != "" {
+		q = q.Where("l.email = ?", f.Email)
+	}
+	if f.Type != "" {
+		q = q.Where("l.type = ?", f.Type)
+	}
+	switch f.Status {
+	case StatusBlocked:
+		q = q.Where("NOT l.is_valid")
+	case StatusExpired:
+		q = q.Where("l.is_valid AND l.expires_at <= ?", now)
+	case StatusValid:
+		q = q.Where("l.is_valid AND (l.expires_at IS NULL OR l.expires_at > ?)", now)
+	}
+	if f.Customer != nil {
+		q = customers.WhereLinked(q, "l", f.Customer)
+	}
+	if !f.CreatedFrom.IsZero() {
+		q = q.Where("l.created_at >= ?", f.CreatedFrom)
+	}
+	if !f.CreatedTo.IsZero() {
+		q = q.Where("l.created_at < ?", f.CreatedTo)
+	}
+	q = page.Apply(listing.Order(q, sort, licenseSorts, "l.created_at", "l.id"))
+	total, err := q.ScanAndCount(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list licenses: %w", err)
+	}
+	return out, int(total), nil
+}

@@ -1,0 +1,170 @@
+package licensing
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/licensor/licensor/app/audit"
+	"github.com/licensor/licensor/app/customers"
+)
+
+// VerifyRecorder takes verification's writes off the request path (api.md
+// §4.4 "Side effects: none synchronous"): it remembers the latest
+// verification of each activation and writes them in batches, one UPDATE …
+// FROM unnest per flush, every Interval or as soon as MaxBatch activations
+// wait. A crash loses at most one interval of last_verified_at values,
+// which only inform the console.
+type VerifyRecorder struct {
+	db       bun.IDB
+	interval time.Duration
+	maxBatch int
+	logger   *slog.Logger
+
+	mu      sync.Mutex
+	pending map[int64]verification
+	kick    chan struct{}
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+type verification struct {
+	at time.Time
+	ip string
+}
+
+// RecorderOptions configure a VerifyRecorder; zero values mean one second,
+// 1000 activations and no logging.
+type RecorderOptions struct {
+	Interval time.Duration
+	MaxBatch int
+	Logger   *slog.Logger
+}
+
+// customerVerifiedEvery limits the customer activity license_verified to
+// one entry per activation per hour: installations verify on every page
+// view, and the customer's activity list is for people to read.
+const customerVerifiedEvery = time.Hour
+
+// NewVerifyRecorder returns a recorder writing to idb. Call Start to flush
+// in the background, Close to stop and write what is left.
+func NewVerifyRecorder(idb bun.IDB, o RecorderOptions) *VerifyRecorder {
+	r := &VerifyRecorder{db: idb, interval: o.Interval, maxBatch: o.MaxBatch, logger: o.Logger,
+		pending: map[int64]verification{}, kick: make(chan struct{}, 1)}
+	if r.interval <= 0 {
+		r.interval = time.Second
+	}
+	if r.maxBatch <= 0 {
+		r.maxBatch = 1000
+	}
+	if r.logger == nil {
+		r.logger = slog.New(slog.DiscardHandler)
+	}
+	return r
+}
+
+// Record notes that activation id was verified at at from ip. It never
+// blocks on the database. A nil recorder records nothing.
+func (r *VerifyRecorder) Record(id int64, at time.Time, ip string) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	if prev, ok := r.pending[id]; !ok || at.After(prev.at) {
+		r.pending[id] = verification{at: at, ip: ip}
+	}
+	full := len(r.pending) >= r.maxBatch
+	r.mu.Unlock()
+	if full {
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Start flushes every interval (or when a batch is full) until Close.
+func (r *VerifyRecorder) Start(ctx context.Context) {
+	ctx, r.cancel = context.WithCancel(ctx)
+	r.done = make(chan struct{})
+	go func() {
+		defer close(r.done)
+		t := time.NewTicker(r.interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			case <-r.kick:
+			}
+			if err := r.Flush(ctx); err != nil && ctx.Err() == nil {
+				r.logger.Error("flush verifications", "error", err)
+			}
+		}
+	}()
+}
+
+// Close stops the background flushing and writes what is pending.
+func (r *VerifyRecorder) Close(ctx context.Context) error {
+	if r.cancel != nil {
+		r.cancel()
+		<-r.done
+	}
+	return r.Flush(ctx)
+}
+
+// Flush writes the pending verifications now: last_verified_at of each
+// activation (never moved backwards), and a license_verified customer
+// activity for activations of linked licenses not verified in the last
+// hour. On error the batch is put back for the next flush.
+func (r *VerifyRecorder) Flush(ctx context.Context) error {
+	r.mu.Lock()
+	batch := r.pending
+	r.pending = make(map[int64]verification, len(batch))
+	r.mu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(batch))
+	ats := make([]time.Time, 0, len(batch))
+	ips := make([]string, 0, len(batch))
+	for id, v := range batch {
+		ids = append(ids, id)
+		ats = append(ats, v.at)
+		ips = append(ips, v.ip)
+	}
+	_, err := r.db.NewRaw(`WITH v AS (
+			SELECT * FROM unnest(?::bigint[], ?::timestamptz[], ?::text[]) AS v (id, at, ip)
+		), updated AS (
+			UPDATE activations AS a SET last_verified_at = v.at
+			FROM v JOIN activations AS prev ON prev.id = v.id
+			WHERE a.id = v.id AND (a.last_verified_at IS NULL OR a.last_verified_at < v.at)
+			RETURNING a.id, a.license_id, v.at, NULLIF(v.ip, '') AS ip, prev.last_verified_at AS previous
+		)
+		INSERT INTO customer_activity (customer_id, type, ip, data, created_at)
+		SELECT c.id, ?, u.ip, jsonb_build_object('license_code', l.license_code, 'activation_id', u.id), u.at
+		FROM updated AS u
+		JOIN licenses AS l ON l.id = u.license_id
+		JOIN customers AS c ON `+customers.LinkCondition("l", "c")+`
+		WHERE u.previous IS NULL OR u.previous < u.at - ?::interval`,
+		pgdialect.Array(ids), pgdialect.Array(ats), pgdialect.Array(ips),
+		audit.CustomerLicenseVerified, fmt.Sprintf("%d seconds", int(customerVerifiedEvery.Seconds())),
+	).Exec(ctx)
+	if err != nil {
+		r.mu.Lock()
+		for id, v := range batch {
+			if cur, ok := r.pending[id]; !ok || v.at.After(cur.at) {
+				r.pending[id] = v
+			}
+		}
+		r.mu.Unlock()
+		return fmt.Errorf("write %d verifications: %w", len(batch), err)
+	}
+	return nil
+}

@@ -1,0 +1,101 @@
+package licensing
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/licensor/licensor/app/audit"
+	"github.com/licensor/licensor/app/customers"
+	"github.com/licensor/licensor/app/fields"
+)
+
+func TestVerifyRecorderBatches(t *testing.T) {
+	f := newLicFixture(t)
+	c, err := customers.NewService(f.clock, customers.Hooks{}).Create(f.ctx, f.d.Bun, testAdmin, f.set,
+		customers.CreateParams{Name: "Ann", Email: "ann@example.com", ClientID: "CUST-001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.license("LINKED", LicenseInput{CustomerID: fields.Some(strp("CUST-001"))})
+	f.license("ANON", LicenseInput{})
+	linked := f.mustActivate("LINKED", "CUST-001", caller("a.example.com"))
+	anon := f.mustActivate("ANON", "", caller("b.example.com"))
+
+	r := NewVerifyRecorder(f.d.Bun, RecorderOptions{})
+	t0 := f.now
+	r.Record(linked.ID, t0, "203.0.113.9")
+	r.Record(linked.ID, t0.Add(-time.Minute), "203.0.113.9") // older: ignored
+	r.Record(anon.ID, t0, "")
+	if err := r.Flush(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.activation(linked.ID).LastVerifiedAt; got == nil || !got.Equal(t0) {
+		t.Fatalf("linked: %v", got)
+	}
+	if got := f.activation(anon.ID).LastVerifiedAt; got == nil || !got.Equal(t0) {
+		t.Fatalf("anon: %v", got)
+	}
+	verified := func() int {
+		return f.count("SELECT count(*) FROM customer_activity WHERE customer_id = ? AND type = ?", c.ID, audit.CustomerLicenseVerified)
+	}
+	if n := verified(); n != 1 {
+		t.Fatalf("customer activity entries: %d", n)
+	}
+
+	// Within the hour: last_verified_at moves, no new customer entry.
+	r.Record(linked.ID, t0.Add(10*time.Minute), "203.0.113.9")
+	// last_verified_at never moves backwards.
+	r.Record(anon.ID, t0.Add(-time.Hour), "")
+	if err := r.Flush(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.activation(linked.ID).LastVerifiedAt; !got.Equal(t0.Add(10 * time.Minute)) {
+		t.Fatal(got)
+	}
+	if got := f.activation(anon.ID).LastVerifiedAt; !got.Equal(t0) {
+		t.Fatal("moved backwards", got)
+	}
+	if n := verified(); n != 1 {
+		t.Fatalf("entries within the hour: %d", n)
+	}
+	r.Record(linked.ID, t0.Add(2*time.Hour), "203.0.113.9")
+	if err := r.Flush(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := verified(); n != 2 {
+		t.Fatalf("entries after an hour: %d", n)
+	}
+	if err := r.Flush(f.ctx); err != nil {
+		t.Fatal("an empty flush is a no-op", err)
+	}
+}
+
+func TestVerifyRecorderFlushesInTheBackground(t *testing.T) {
+	f := newLicFixture(t)
+	f.license("CODE", LicenseInput{})
+	a := f.mustActivate("CODE", "", caller("a.example.com"))
+
+	// A full batch flushes at once, long before the interval.
+	r := NewVerifyRecorder(f.d.Bun, RecorderOptions{Interval: time.Hour, MaxBatch: 1})
+	r.Start(context.Background())
+	r.Record(a.ID, f.now, "203.0.113.9")
+	deadline := time.Now().Add(2 * time.Second)
+	for f.activation(a.ID).LastVerifiedAt == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("a full batch was not flushed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Close writes what is left.
+	r.Record(a.ID, f.now.Add(time.Minute), "203.0.113.9")
+	if err := r.Close(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.activation(a.ID).LastVerifiedAt; !got.Equal(f.now.Add(time.Minute)) {
+		t.Fatal(got)
+	}
+	// A nil recorder records nothing and does not panic.
+	var none *VerifyRecorder
+	none.Record(a.ID, f.now, "")
+}
