@@ -262,3 +262,18 @@ func recordCustomerActivity(ctx context.Context, tx bun.IDB, l *License, typ, ip
 	}
 	return audit.RecordCustomer(ctx, tx, audit.CustomerActivity{CustomerID: c.ID, Type: typ, IP: nullable(ip), Data: data})
 }
+
+// CustomerActivation returns activation id when its license is c's
+// (linking rule), else ErrActivationNotFound: the portal checks every
+// activation id in a URL this way.
+func CustomerActivation(ctx context.Context, idb bun.IDB, c *customers.Customer, id int64) (*Activation, error) {
+	a := new(Activation)
+	q := selectActivations(idb, a).Join("JOIN licenses AS l ON l.id = a.license_id").Where("a.id = ?", id)
+	if err := customers.WhereLinked(q, "l", c).Scan(ctx); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrActivationNotFound
+		}
+		return nil, fmt.Errorf("get customer's activation %d: %w", id, err)
+	}
+	return a, nil
+}

@@ -96,3 +96,26 @@ func TestListActivations(t *testing.T) {
 		}
 	}
 }
+
+func TestCustomerOwnsOnlyLinkedLicensesAndActivations(t *testing.T) {
+	f := newLicFixture(t)
+	cs := customers.NewService(f.clock, customers.Hooks{})
+	ann, _ := cs.Create(f.ctx, f.d.Bun, testAdmin, f.set, customers.CreateParams{Name: "Ann", Email: "ann@example.com", ClientID: "CUST-001"})
+	mine := f.license("MINE", LicenseInput{CustomerID: fields.Some(strp("cust-001"))})
+	theirs := f.license("THEIRS", LicenseInput{CustomerID: fields.Some(strp("CUST-002")), Email: fields.Some(strp("ann@example.com"))})
+	myAct := f.mustActivate("MINE", "CUST-001", caller("a.example.com"))
+	theirAct := f.mustActivate("THEIRS", "CUST-002", caller("b.example.com"))
+
+	if l, err := CustomerLicense(f.ctx, f.d.Bun, ann, mine.ID); err != nil || l.LicenseCode != "MINE" {
+		t.Fatal(l, err)
+	}
+	if _, err := CustomerLicense(f.ctx, f.d.Bun, ann, theirs.ID); !errors.Is(err, ErrNotFound) {
+		t.Fatal("a license with another customer_id is not Ann's, whatever its email", err)
+	}
+	if a, err := CustomerActivation(f.ctx, f.d.Bun, ann, myAct.ID); err != nil || a.ID != myAct.ID {
+		t.Fatal(a, err)
+	}
+	if _, err := CustomerActivation(f.ctx, f.d.Bun, ann, theirAct.ID); !errors.Is(err, ErrActivationNotFound) {
+		t.Fatal(err)
+	}
+}

@@ -77,3 +77,14 @@ func ListLicenses(ctx context.Context, idb bun.IDB, f LicenseFilter, sort string
 	}
 	return out, int(total), nil
 }
+
+// CustomerLicense returns license id when it is c's (linking rule), else
+// ErrNotFound: the portal checks every license id in a URL this way.
+func CustomerLicense(ctx context.Context, idb bun.IDB, c *customers.Customer, id int64) (*License, error) {
+	l := new(License)
+	err := customers.WhereLinked(selectLicenses(idb, l).Where("l.id = ?", id), "l", c).Scan(ctx)
+	if err != nil {
+		return nil, notFoundOr(err, "get customer's license")
+	}
+	return l, nil
+}
