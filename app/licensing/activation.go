@@ -190,6 +190,42 @@ func (s *Service) MarkActivationInactive(ctx context.Context, idb bun.IDB, by au
 	return a, changed, nil
 }
 
+// DeactivateLicenseActivations frees every slot of license id at an
+// admin's request (reason admin; the legacy deactivate_license_activations).
+// It returns how many activations it deactivated: 0 when none was active,
+// and then nothing is logged.
+func (s *Service) DeactivateLicenseActivations(ctx context.Context, idb bun.IDB, by audit.Source, id int64) (int, error) {
+	var n int
+	err := idb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		// The license row lock serialises this with activations of it.
+		l, err := lockLicense(ctx, tx, "l.id = ?", id)
+		if err != nil {
+			return err
+		}
+		var active []*Activation
+		if err := tx.NewSelect().Model(&active).Where("license_id = ? AND is_active", l.ID).OrderExpr("activated_at, id").Scan(ctx); err != nil {
+			return fmt.Errorf("active activations of %s: %w", l.LicenseCode, err)
+		}
+		if n = len(active); n == 0 {
+			return nil
+		}
+		if _, err := s.deactivate(ctx, tx, active, ReasonAdmin); err != nil {
+			return err
+		}
+		ids := make([]int64, n)
+		for i, a := range active {
+			ids[i] = a.ID
+		}
+		return audit.Record(ctx, tx, audit.Entry{
+			Type: "license.deactivated", Actor: by.Actor, IP: by.IP,
+			Subject: &audit.Subject{Type: audit.SubjectLicense, ID: l.ID},
+			Message: fmt.Sprintf("License %s deactivated %s (%d activations).", l.LicenseCode, by.Actor.Via(), n),
+			Data:    map[string]any{"activation_ids": ids},
+		})
+	})
+	return n, err
+}
+
 // DeleteActivation removes activation id (an active one frees its slot).
 func (s *Service) DeleteActivation(ctx context.Context, idb bun.IDB, by audit.Source, id int64) error {
 	a := new(Activation)

@@ -119,3 +119,38 @@ func TestCustomerOwnsOnlyLinkedLicensesAndActivations(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestDeactivateLicenseActivations(t *testing.T) {
+	f := newLicFixture(t)
+	l := f.license("CODE", LicenseInput{})
+	other := f.license("OTHER", LicenseInput{})
+	a1 := f.mustActivate("CODE", "", caller("a.example.com"))
+	a2 := f.mustActivate("CODE", "", caller("b.example.com"))
+	keep := f.mustActivate("OTHER", "", caller("c.example.com"))
+	f.takeHooks()
+
+	n, err := f.s.DeactivateLicenseActivations(f.ctx, f.d.Bun, testAdmin, l.ID)
+	if err != nil || n != 2 {
+		t.Fatal(n, err)
+	}
+	for _, id := range []int64{a1.ID, a2.ID} {
+		if a := f.activation(id); a.IsActive || *a.DeactivationReason != ReasonAdmin {
+			t.Fatalf("%+v", a)
+		}
+	}
+	if !f.activation(keep.ID).IsActive || f.reload(other.ID).ActiveActivations != 1 {
+		t.Fatal("another license's activation was touched")
+	}
+	if got := f.takeHooks(); !slices.Equal(got, []string{"activation.deactivated CODE admin", "activation.deactivated CODE admin"}) {
+		t.Fatal(got)
+	}
+	if m := f.lastMessage(); m != "License CODE deactivated via console (2 activations)." {
+		t.Fatal(m)
+	}
+	if n, err := f.s.DeactivateLicenseActivations(f.ctx, f.d.Bun, testAdmin, l.ID); err != nil || n != 0 {
+		t.Fatal("a second call has nothing to do", n, err)
+	}
+	if _, err := f.s.DeactivateLicenseActivations(f.ctx, f.d.Bun, testAdmin, 999); !errors.Is(err, ErrNotFound) {
+		t.Fatal(err)
+	}
+}

@@ -14,7 +14,10 @@ import (
 // LicenseFilter narrows ListLicenses. Zero fields do not filter.
 type LicenseFilter struct {
 	// Search matches license code, customer id or email.
-	Search             string
+	Search string
+	// Code matches license codes containing it, ignoring case (the legacy
+	// search_license looks at codes only).
+	Code               string
 	ProductReferenceID string
 	CustomerID         string
 	Email              string
@@ -40,6 +43,9 @@ func ListLicenses(ctx context.Context, idb bun.IDB, f LicenseFilter, sort string
 	if f.Search != "" {
 		p := listing.Contains(f.Search)
 		q = q.Where("(l.license_code ILIKE ? OR l.customer_id ILIKE ? OR l.email ILIKE ?)", p, p, p)
+	}
+	if f.Code != "" {
+		q = q.Where("l.license_code ILIKE ?", listing.Contains(f.Code))
 	}
 	if f.ProductReferenceID != "" {
 		q = q.Where("p.reference_id = ?", f.ProductReferenceID)

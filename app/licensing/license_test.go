@@ -230,6 +230,8 @@ func TestListLicenses(t *testing.T) {
 		{"expired", LicenseFilter{Status: StatusExpired}, []string{"EXPIRED"}},
 		{"blocked", LicenseFilter{Status: StatusBlocked}, []string{"BLOCKED"}},
 		{"search email", LicenseFilter{Search: "ann@"}, []string{"EXPIRED"}},
+		{"code contains, not email", LicenseFilter{Code: "ire"}, []string{"EXPIRED"}},
+		{"code with LIKE wildcards", LicenseFilter{Code: "%"}, nil},
 		{"customer id", LicenseFilter{CustomerID: "CUST-001"}, []string{"VALID"}},
 		{"product", LicenseFilter{ProductReferenceID: "acme"}, []string{"BLOCKED", "EXPIRED", "VALID"}},
 		{"Ann's licenses: by client id and confirmed email", LicenseFilter{Customer: ann}, []string{"EXPIRED", "VALID"}},
