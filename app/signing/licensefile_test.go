@@ -137,3 +137,31 @@ func TestVerifyLicenseFile(t *testing.T) {
 		t.Fatalf("no active key: %v", err)
 	}
 }
+
+func FuzzVerifyLicenseFile(f *testing.F) {
+	r := testRing(f, NewKey(testKey(1), t0))
+	good, _ := r.SignLicenseFile(sampleLicense())
+	f.Add(good)
+	f.Add([]byte(strings.ReplaceAll(string(good), "\n", "\r\n")))
+	f.Add([]byte("-----BEGIN LICENSOR LICENSE-----\ne30=\n-----END LICENSOR LICENSE-----\n"))
+	f.Add([]byte("x"))
+	f.Fuzz(func(t *testing.T, file []byte) {
+		l, err := r.VerifyLicenseFile(file)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidLicenseFile) && !errors.Is(err, ErrUnknownKey) {
+				t.Fatalf("error %v", err)
+			}
+			return
+		}
+		// Whatever verifies was signed by the key: it signs back to a file
+		// that verifies to the same content.
+		again, err := r.SignLicenseFile(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l2, err := r.VerifyLicenseFile(again)
+		if err != nil || !reflect.DeepEqual(l, l2) {
+			t.Fatalf("round trip: %+v / %+v, %v", l, l2, err)
+		}
+	})
+}
