@@ -1,0 +1,101 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+
+	"github.com/licensor/licensor/app/apikeys"
+)
+
+// keyUsageEvery: last_used_at is written at most once a minute per key
+// (api.md §2.2), never as a synchronous write per request.
+const keyUsageEvery = time.Minute
+
+// KeyUsage records when keys were last used, in batches off the request
+// path.
+type KeyUsage struct {
+	db     bun.IDB
+	logger *slog.Logger
+
+	mu sync.Mutex
+	// written is the last_used_at this node knows is stored per key;
+	// pending the uses waiting for the next write.
+	written map[int64]time.Time
+	pending map[int64]time.Time
+	flush   *delayed
+}
+
+// NewKeyUsage returns a recorder writing to idb.
+func NewKeyUsage(idb bun.IDB, logger *slog.Logger) *KeyUsage {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	u := &KeyUsage{db: idb, logger: logger, written: map[int64]time.Time{}, pending: map[int64]time.Time{}}
+	u.flush = newDelayed(flushDelay, func(ctx context.Context) {
+		if err := u.Flush(ctx); err != nil {
+			u.logger.Warn("api keys: write last use", "error", err)
+		}
+	})
+	return u
+}
+
+// Used notes that k authenticated a request at now. It never waits for
+// the database.
+func (u *KeyUsage) Used(k *apikeys.Key, now time.Time) {
+	u.mu.Lock()
+	last, ok := u.written[k.ID]
+	if !ok && k.LastUsedAt != nil {
+		last = *k.LastUsedAt
+	}
+	if now.Sub(last) < keyUsageEvery {
+		u.mu.Unlock()
+		return
+	}
+	if _, waiting := u.pending[k.ID]; !waiting {
+		u.pending[k.ID] = now
+	}
+	// Marked written now, so the minute counts from this use and the
+	// requests until the flush do not queue it again.
+	u.written[k.ID] = now
+	u.mu.Unlock()
+	u.flush.schedule()
+}
+
+// Flush writes the pending uses now.
+func (u *KeyUsage) Flush(ctx context.Context) error {
+	u.mu.Lock()
+	batch := u.pending
+	u.pending = map[int64]time.Time{}
+	u.mu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(batch))
+	ats := make([]time.Time, 0, len(batch))
+	for id, at := range batch {
+		ids = append(ids, id)
+		ats = append(ats, at)
+	}
+	// The api_keys table is app/apikeys'; this is its only column written
+	// from the request path.
+	_, err := u.db.NewRaw(`UPDATE api_keys AS k SET last_used_at = v.at
+		FROM unnest(?::bigint[], ?::timestamptz[]) AS v (id, at)
+		WHERE k.id = v.id AND (k.last_used_at IS NULL OR k.last_used_at < v.at)`,
+		pgdialect.Array(ids), pgdialect.Array(ats)).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("write last use of %d keys: %w", len(batch), err)
+	}
+	return nil
+}
+
+// Close writes what is pending; call it when the node stops.
+func (u *KeyUsage) Close(ctx context.Context) error {
+	u.flush.stop()
+	return u.Flush(ctx)
+}

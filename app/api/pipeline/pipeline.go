@@ -1,0 +1,253 @@
+// Package pipeline is the request pipeline of the keyed API groups (api.md
+// §2.3, steps 2–9): language, API key, rate limit, key validity, scope,
+// and the caller's IP and URL with the external blacklists. Each route
+// wraps its handler with Guard and a scope; the handler receives the
+// resolved Request and reads its fields with ReadFields (steps 11–12).
+//
+// The pipeline runs per route, not as group middleware, so an unknown path
+// answers 404 and a wrong method 405 before any key is asked for (step 1).
+package pipeline
+
+import (
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+	"github.com/uptrace/bun"
+
+	"github.com/licensor/licensor/app/apikeys"
+	"github.com/licensor/licensor/app/audit"
+	"github.com/licensor/licensor/app/licensing"
+	"github.com/licensor/licensor/app/settings"
+	"github.com/licensor/licensor/app/web"
+)
+
+// Group is an endpoint group of api.md §1.1 with a key.
+type Group struct {
+	// KeyType is the type of key the group accepts.
+	KeyType string
+	// Blacklists: caller IPs and hosts are checked against the blacklist
+	// settings (external group only, §2.6).
+	Blacklists bool
+}
+
+// The keyed groups.
+var (
+	External = Group{KeyType: apikeys.TypeExternal, Blacklists: true}
+	Internal = Group{KeyType: apikeys.TypeInternal}
+)
+
+// Messages of the pipeline's failures (api.md §2.3). Clients match them.
+const (
+	MessageMissingKey       = "Missing X-API-KEY key in the request."
+	MessageInvalidKey       = "Invalid API key."
+	MessageScope            = "You are not allowed to access this endpoint."
+	MessageInvalidIP        = "The X-API-IP header must be a valid IP address."
+	MessageBlacklistedIP    = "Your IP address is blacklisted."
+	MessageInvalidURL       = "The X-API-URL header must be a valid URL."
+	MessageBlacklistedHost  = "Your domain is blacklisted."
+	MessageRateLimited      = "Rate limit exceeded. Try again later."
+	MessageUnreadableBody   = "The request body could not be read."
+	MessageBodyTooLarge     = "The request body is too large."
+	MessageSomethingWrong   = "Something went wrong. Please try again later."
+	defaultLanguage         = "en"
+	headerRateLimitLimit    = "X-RateLimit-Limit"
+	headerRateLimitRemain   = "X-RateLimit-Remaining"
+	headerRetryAfter        = "Retry-After"
+	rateLimitBucketPrefix   = "api:"
+	headerKey, legacyKey    = "X-API-KEY", "LB-API-KEY"
+	headerURL, legacyURL    = "X-API-URL", "LB-URL"
+	headerIP, legacyIP      = "X-API-IP", "LB-IP"
+	headerLang, legacyLang  = "X-API-LANGUAGE", "LB-LANG"
+	rateLimitMethodKey      = "api_key"
+	rateLimitMethodKeyAndIP = "api_key_ip_address"
+)
+
+// Deps are what a pipeline needs; Shared is the node's state common to
+// both groups.
+type Deps struct {
+	DB       bun.IDB
+	Settings *settings.Store
+	Shared   *Shared
+	// MaxBodyBytes bounds request bodies (config http.max_body_bytes).
+	MaxBodyBytes int
+	Logger       *slog.Logger
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Pipeline guards the routes of one group.
+type Pipeline struct {
+	group Group
+	deps  Deps
+}
+
+// New returns the pipeline of group.
+func New(group Group, deps Deps) *Pipeline {
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	return &Pipeline{group: group, deps: deps}
+}
+
+// Request is what the pipeline resolved for a handler.
+type Request struct {
+	// Key is the authenticated API key. Shared: do not modify.
+	Key *apikeys.Key
+	// Caller is the calling installation (§2.1): IP, normalised host,
+	// stored URL, user agent, and the key as activity-log actor.
+	Caller licensing.Caller
+	// Settings is the snapshot the request runs with. Shared: read only.
+	Settings *settings.Values
+	// Language of messages; always "en" until other languages ship.
+	Language string
+	// Now is when the request was received.
+	Now time.Time
+}
+
+// Handler is an endpoint behind the pipeline. The errors it returns from
+// ReadFields, from apirequest (*apirequest.Errors) and from domain
+// validation (*fields.Error) are answered 413, 400 and 422; any other error
+// goes to the app's error handler (500).
+type Handler func(c fiber.Ctx, r *Request) error
+
+// Guard returns the route handler that runs steps 2–9 of §2.3 for an
+// endpoint needing scope, then h. The first failing step answers.
+func (p *Pipeline) Guard(scope string, h Handler) fiber.Handler {
+	return func(c fiber.Ctx) error {
+		r := &Request{Now: p.deps.Now(), Language: language(c)}
+
+		plain := header(c, headerKey, legacyKey)
+		if plain == "" {
+			return Error(c, fiber.StatusBadRequest, MessageMissingKey)
+		}
+		key, err := p.deps.Shared.Keys.Lookup(c.Context(), plain)
+		if err != nil {
+			return err
+		}
+		if r.Settings, err = p.deps.Settings.Get(c.Context()); err != nil {
+			return err
+		}
+		usable := key != nil && key.Usable(p.group.KeyType, r.Now)
+		if !usable || !key.Special {
+			if ok, err := p.limit(c, r.Settings, key); !ok || err != nil {
+				return err
+			}
+		}
+		if !usable {
+			return Error(c, fiber.StatusUnauthorized, MessageInvalidKey)
+		}
+		p.deps.Shared.Usage.Used(key, r.Now)
+		if !key.HasScope(scope) {
+			return Error(c, fiber.StatusForbidden, MessageScope)
+		}
+		r.Key = key
+
+		ip, ok := callerIP(c)
+		if !ok {
+			return Error(c, fiber.StatusBadRequest, MessageInvalidIP)
+		}
+		if p.group.Blacklists && licensing.BlacklistMatchIP(r.Settings.BlacklistedIPs, ip) {
+			return Error(c, fiber.StatusForbidden, MessageBlacklistedIP)
+		}
+		var host, url string
+		if raw := header(c, headerURL, legacyURL); raw != "" {
+			if host, err = licensing.NormalizeHost(raw, r.Settings.NormalizeDomainVariants); err != nil {
+				return Error(c, fiber.StatusBadRequest, MessageInvalidURL)
+			}
+			url = licensing.ActivationURL(raw)
+			if p.group.Blacklists && licensing.BlacklistMatchDomain(r.Settings.BlacklistedDomains, host, r.Settings.NormalizeDomainVariants) {
+				return Error(c, fiber.StatusForbidden, MessageBlacklistedHost)
+			}
+		}
+		r.Caller = licensing.Caller{
+			IP: ip, Host: host, URL: url,
+			UserAgent: c.Get(fiber.HeaderUserAgent),
+			Key:       audit.Actor{Type: audit.ActorAPIKey, ID: &key.ID, Name: key.Name},
+		}
+		return answerError(c, h(c, r))
+	}
+}
+
+// Public wraps a public endpoint (api.md §1.1) with the rate limit per
+// peer IP (§2.5).
+func (p *Pipeline) Public(h fiber.Handler) fiber.Handler {
+	return func(c fiber.Ctx) error {
+		set, err := p.deps.Settings.Get(c.Context())
+		if err != nil {
+			return err
+		}
+		if ok, err := p.limit(c, set, nil); !ok || err != nil {
+			return err
+		}
+		return h(c)
+	}
+}
+
+// limit counts the request in its bucket (§2.5) and sets the rate-limit
+// headers. It answers 429 itself and returns false when over the limit. A
+// limiter that cannot reach the database lets the request through: the
+// limit protects the service, and refusing everything would not.
+func (p *Pipeline) limit(c fiber.Ctx, set *settings.Values, key *apikeys.Key) (bool, error) {
+	peer := web.ClientIP(c)
+	bucket := rateLimitBucketPrefix + "ip:" + peer
+	if key != nil {
+		id := strconv.FormatInt(key.ID, 10)
+		switch set.RequestsRateLimitingMethod {
+		case rateLimitMethodKey:
+			bucket = rateLimitBucketPrefix + "key:" + id
+		case rateLimitMethodKeyAndIP:
+			bucket = rateLimitBucketPrefix + "key:" + id + ":ip:" + peer
+		}
+	}
+	res, err := p.deps.Shared.Limiter.Hit(c.Context(), bucket, set.RequestsRateLimitingPeriod)
+	if err != nil {
+		p.deps.Logger.WarnContext(c.Context(), "rate limit unavailable; request let through",
+			"error", err, "request_id", web.RequestIDOf(c))
+		return true, nil
+	}
+	c.Set(headerRateLimitLimit, strconv.Itoa(res.Limit))
+	c.Set(headerRateLimitRemain, strconv.Itoa(res.Remaining))
+	if !res.Allowed {
+		secs := int((res.RetryAfter + time.Second - 1) / time.Second)
+		c.Set(headerRetryAfter, strconv.Itoa(max(secs, 1)))
+		return false, Error(c, fiber.StatusTooManyRequests, MessageRateLimited)
+	}
+	return true, nil
+}
+
+// header reads a header of §2.1: the modern name, else the legacy alias.
+// Empty counts as absent.
+func header(c fiber.Ctx, modern, legacy string) string {
+	if v := c.Get(modern); v != "" {
+		return v
+	}
+	return c.Get(legacy)
+}
+
+// language resolves X-API-LANGUAGE (§2.1). Licensor ships English, and an
+// unknown language falls back to it, so every request reads "en"; the
+// header is still read here, the one place a translation would hook in.
+func language(c fiber.Ctx) string {
+	_ = header(c, headerLang, legacyLang)
+	return defaultLanguage
+}
+
+// callerIP is X-API-IP when sent (false when it is not an IP), else the
+// peer address, in canonical form.
+func callerIP(c fiber.Ctx) (string, bool) {
+	raw := header(c, headerIP, legacyIP)
+	if raw == "" {
+		peer := web.ClientIP(c)
+		if ip, err := licensing.CanonicalIP(peer); err == nil {
+			return ip, true
+		}
+		return peer, true
+	}
+	ip, err := licensing.CanonicalIP(raw)
+	return ip, err == nil
+}

@@ -1,0 +1,38 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/uptrace/bun"
+
+	"github.com/licensor/licensor/app/pgnotify"
+)
+
+// Shared is a node's pipeline state, common to the external and internal
+// groups: the API key cache, the rate limiter and the key-usage recorder.
+// The last two write in batches from goroutines of their own that run only
+// while there is something to write; Close writes what is left.
+type Shared struct {
+	Keys    *KeyCache
+	Limiter *Limiter
+	Usage   *KeyUsage
+}
+
+// NewShared builds the node's pipeline state on idb. With a listener
+// (subscribed here, so call before listener.Start) key changes notified on
+// KeysChannel reach the key cache at once.
+func NewShared(idb bun.IDB, listener *pgnotify.Listener, logger *slog.Logger) (*Shared, error) {
+	keys, err := NewKeyCache(idb, listener)
+	if err != nil {
+		return nil, err
+	}
+	return &Shared{Keys: keys, Limiter: NewLimiter(idb, logger), Usage: NewKeyUsage(idb, logger)}, nil
+}
+
+// Close writes the pending rate-limit counts and key uses. Call it after
+// the HTTP server has stopped.
+func (s *Shared) Close(ctx context.Context) error {
+	return errors.Join(s.Limiter.Close(ctx), s.Usage.Close(ctx))
+}
