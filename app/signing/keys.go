@@ -1,7 +1,7 @@
 // Package signing owns the server's Ed25519 signing keys (api.md §7.4) and
 // what they sign: activation tokens (§7.1) and license files (§7.3). It
 // also opens the tokens of a migrated License Manager or LicenseBox
-// installation (§7.2).
+// installation (§7.2), and checks vendors' signed release manifests (§7.5).
 //
 // Keys live in the signing_keys table, private halves sealed with the
 // instance secret (seal.go). A node loads them once into a KeyRing; signing
