@@ -39,14 +39,18 @@ func multipartBody(t *testing.T, fieldsAndFiles map[string]string) (string, stri
 			if err != nil {
 				t.Fatal(err)
 			}
-			fw.Write([]byte(v))
+			if _, err := fw.Write([]byte(v)); err != nil {
+				t.Fatal(err)
+			}
 			continue
 		}
 		if err := w.WriteField(k, v); err != nil {
 			t.Fatal(err)
 		}
 	}
-	w.Close()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
 	return w.FormDataContentType(), b.String()
 }
 

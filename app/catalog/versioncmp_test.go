@@ -99,7 +99,7 @@ func TestCompareVersionsMatchesPHP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	sc := bufio.NewScanner(f)
 	n, skipped := 0, 0
 	for sc.Scan() {

@@ -162,7 +162,8 @@ func cutScheme(s string) (scheme, rest string, ok bool) {
 	for j := 0; j < i; j++ {
 		c := s[j]
 		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-		if !letter && (j == 0 || !(c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.')) {
+		other := c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'
+		if !letter && (j == 0 || !other) {
 			return "", s, false
 		}
 	}
@@ -239,11 +240,14 @@ func validHostname(h string) bool {
 			return false
 		}
 		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			if !hostnameByte(label[i]) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+func hostnameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }

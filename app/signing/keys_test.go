@@ -24,7 +24,7 @@ func TestEnsureKeyOnceAcrossNodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { d.Close() })
+		t.Cleanup(func() { _ = d.Close() })
 		nodes = append(nodes, d)
 	}
 	var wg sync.WaitGroup

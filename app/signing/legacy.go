@@ -309,13 +309,8 @@ func decryptCBC(block cipher.Block, iv, ct []byte) ([]byte, bool) {
 }
 
 func isHex(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
+	_, err := hex.DecodeString(s)
+	return err == nil && len(s)%2 == 0
 }
 
 // positiveInt reads an id that PHP serialized as an integer or a string

@@ -180,7 +180,7 @@ func TestLegacyTokensFromPHP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	r := testRing(t, NewKey(testKey(1), t0))
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)

@@ -92,7 +92,9 @@ func TestVerifyLicenseFile(t *testing.T) {
 	tampered := func(f func(env map[string]string)) []byte {
 		raw, _ := base64.StdEncoding.DecodeString(strings.Join(lines[1:len(lines)-2], ""))
 		var env map[string]string
-		json.Unmarshal(raw, &env)
+		if err := json.Unmarshal(raw, &env); err != nil {
+			t.Fatal(err)
+		}
 		f(env)
 		b, _ := json.Marshal(env)
 		return []byte(lines[0] + "\n" + base64.StdEncoding.EncodeToString(b) + "\n" + lines[len(lines)-2] + "\n")
