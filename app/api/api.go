@@ -1,11 +1,20 @@
-// Package api holds Licensor's JSON API: the public health check now; the
-// external and internal APIs (external/, internal/) will join it. Every
-// route is listed in routes.go.
+// Package api holds Licensor's JSON API: the public health check and
+// OpenAPI document here, the external API in external/, the internal API
+// in internalapi/, and the request pipeline they share in pipeline/.
+// Every group is mounted in routes.go.
 package api
 
 import (
 	"context"
 	"log/slog"
+
+	"github.com/uptrace/bun"
+
+	"github.com/licensor/licensor/app/api/pipeline"
+	"github.com/licensor/licensor/app/catalog"
+	"github.com/licensor/licensor/app/licensing"
+	"github.com/licensor/licensor/app/settings"
+	"github.com/licensor/licensor/app/signing"
 )
 
 // Pinger is the database check the health endpoint needs (*db.DB has it).
@@ -13,10 +22,30 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// Deps are what the API handlers need.
+// Deps are what the API handlers need, built by server.New.
 type Deps struct {
 	DB     Pinger
+	Bun    bun.IDB
 	Logger *slog.Logger
+
+	Settings  *settings.Store
+	Products  *catalog.Cache
+	Licensing *licensing.Service
+	Signing   *signing.KeyRing
+	// Pipeline is the node's key cache, rate limiter and key-usage
+	// recorder, shared by the external and internal groups.
+	Pipeline *pipeline.Shared
+	// MaxBodyBytes bounds request bodies (config http.max_body_bytes).
+	MaxBodyBytes int
+	// BaseURL is Licensor's public address (config base_url).
+	BaseURL string
+}
+
+// pipeline returns the request pipeline of an endpoint group.
+func (d Deps) pipeline(group pipeline.Group) *pipeline.Pipeline {
+	return pipeline.New(group, pipeline.Deps{
+		Settings: d.Settings, Shared: d.Pipeline, MaxBodyBytes: d.MaxBodyBytes, Logger: d.Logger,
+	})
 }
 
 type handlers struct {

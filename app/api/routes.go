@@ -1,10 +1,30 @@
 package api
 
-import "github.com/gofiber/fiber/v3"
+import (
+	"github.com/gofiber/fiber/v3"
 
-// Register mounts every API route on router, which is the /api group.
-func Register(router fiber.Router, deps Deps) {
+	"github.com/licensor/licensor/app/api/external"
+	"github.com/licensor/licensor/app/api/internalapi"
+	"github.com/licensor/licensor/app/api/openapi"
+	"github.com/licensor/licensor/app/api/pipeline"
+)
+
+// Register mounts every API route on app: the /api group and the legacy
+// /api_internal group. Each group package lists its own routes and adds
+// its operations to the OpenAPI document.
+func Register(app fiber.Router, deps Deps) {
 	h := &handlers{deps: deps}
+	docs := openapi.NewRegistry()
+	api := app.Group("/api")
+	externalPipeline := deps.pipeline(pipeline.External)
 
-	router.Get("/health-check", h.healthCheck)
+	api.Get("/health-check", h.healthCheck)
+	api.Get("/openapi.json", externalPipeline.Public(docs.Handler()))
+	docs.Add(healthCheckOperation, openAPIOperation)
+
+	external.Register(api, docs, external.Deps{
+		DB: deps.Bun, Pipeline: externalPipeline, Products: deps.Products,
+		Licensing: deps.Licensing, Signing: deps.Signing, Logger: deps.Logger,
+	})
+	internalapi.Register(api, app.Group("/api_internal"), docs, internalapi.Deps{DB: deps.Bun, Pipeline: deps.pipeline(pipeline.Internal), Licenses: deps.Licensing, Signing: deps.Signing, BaseURL: deps.BaseURL})
 }

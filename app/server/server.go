@@ -4,6 +4,8 @@
 package server
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,10 +16,15 @@ import (
 
 	"github.com/licensor/licensor/app/admin"
 	"github.com/licensor/licensor/app/api"
+	"github.com/licensor/licensor/app/api/pipeline"
+	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/config"
 	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/kvstore"
+	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/ratelimit"
+	"github.com/licensor/licensor/app/settings"
+	"github.com/licensor/licensor/app/signing"
 	"github.com/licensor/licensor/app/web"
 )
 
@@ -26,6 +33,17 @@ type Deps struct {
 	Config *config.Config
 	DB     *db.DB
 	Logger *slog.Logger
+
+	// The API's per-node state, which main builds on the node's pgnotify
+	// listener and starts and stops. Any left nil is built here without a
+	// listener (caches then trust what they hold for a second), for tests
+	// and tools; a nil Signing is then a key made for this app alone, and
+	// a nil Verifies records no verification.
+	Settings *settings.Store
+	Products *catalog.Cache
+	Signing  *signing.KeyRing
+	Verifies *licensing.VerifyRecorder
+	Pipeline *pipeline.Shared
 }
 
 // Cookie names and lifetimes of the admin console.
@@ -60,15 +78,19 @@ func New(deps Deps) (*fiber.App, error) {
 	}
 
 	app := fiber.New(fiber.Config{
-		BodyLimit:        cfg.HTTP.MaxBodyBytes,
-		ReadTimeout:      cfg.HTTP.ReadTimeout,
-		WriteTimeout:     cfg.HTTP.WriteTimeout,
-		IdleTimeout:      idleTimeout,
-		TrustProxy:       len(cfg.HTTP.TrustedProxies) > 0,
-		TrustProxyConfig: web.TrustProxyConfig(cfg.HTTP.TrustedProxies),
-		ErrorHandler:     web.ErrorHandler(),
-		JSONEncoder:      web.JSONEncoder,
-		Views:            engine,
+		BodyLimit: cfg.HTTP.MaxBodyBytes,
+		// Multipart bodies are parsed by the handlers that read them. Parsed
+		// while the request is read, a broken one fails before routing, with
+		// the request already reset, and could not get the API's JSON answer.
+		DisablePreParseMultipartForm: true,
+		ReadTimeout:                  cfg.HTTP.ReadTimeout,
+		WriteTimeout:                 cfg.HTTP.WriteTimeout,
+		IdleTimeout:                  idleTimeout,
+		TrustProxy:                   len(cfg.HTTP.TrustedProxies) > 0,
+		TrustProxyConfig:             web.TrustProxyConfig(cfg.HTTP.TrustedProxies),
+		ErrorHandler:                 web.ErrorHandler(),
+		JSONEncoder:                  web.JSONEncoder,
+		Views:                        engine,
 	})
 
 	// Order matters: the request ID first so every log line has it; the
@@ -85,7 +107,11 @@ func New(deps Deps) (*fiber.App, error) {
 
 	app.Use("/static", staticFiles())
 
-	api.Register(app.Group("/api"), api.Deps{DB: deps.DB, Logger: logger})
+	apiDeps, err := apiDeps(deps, logger)
+	if err != nil {
+		return nil, err
+	}
+	api.Register(app, apiDeps)
 
 	adminGroup, err := adminMiddleware(cfg, deps.DB)
 	if err != nil {
@@ -104,6 +130,43 @@ func New(deps Deps) (*fiber.App, error) {
 	})
 
 	return app, nil
+}
+
+// apiDeps fills in the API's per-node state main did not provide.
+func apiDeps(deps Deps, logger *slog.Logger) (api.Deps, error) {
+	var err error
+	idb := deps.DB.Bun
+	if deps.Settings == nil {
+		if deps.Settings, err = settings.NewStore(idb, nil); err != nil {
+			return api.Deps{}, err
+		}
+	}
+	if deps.Products == nil {
+		if deps.Products, err = catalog.NewCache(idb, nil); err != nil {
+			return api.Deps{}, err
+		}
+	}
+	if deps.Pipeline == nil {
+		if deps.Pipeline, err = pipeline.NewShared(idb, nil, logger); err != nil {
+			return api.Deps{}, err
+		}
+	}
+	if deps.Signing == nil {
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return api.Deps{}, err
+		}
+		if deps.Signing, err = signing.NewKeyRing(signing.NewKey(priv, time.Now())); err != nil {
+			return api.Deps{}, err
+		}
+	}
+	return api.Deps{
+		DB: deps.DB, Bun: idb, Logger: logger,
+		Settings: deps.Settings, Products: deps.Products, Signing: deps.Signing, Pipeline: deps.Pipeline,
+		Licensing:    licensing.NewService(licensing.Options{Recorder: deps.Verifies}),
+		MaxBodyBytes: deps.Config.HTTP.MaxBodyBytes,
+		BaseURL:      deps.Config.BaseURL,
+	}, nil
 }
 
 // adminMiddleware is the session and CSRF pair of the console, with state in

@@ -1,5 +1,7 @@
 // Package servertest builds the real Licensor app on a fresh test database
-// for HTTP tests, with one admin account ready to sign in.
+// for HTTP tests, with one admin account ready to sign in, and the per-node
+// state main wires (caches on a pgnotify listener, signing keys, the
+// verify recorder, the pipeline's batchers) so the API works as deployed.
 package servertest
 
 import (
@@ -8,14 +10,22 @@ import (
 	"log/slog"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/licensor/licensor/app/admins"
+	"github.com/licensor/licensor/app/api/pipeline"
+	"github.com/licensor/licensor/app/audit"
+	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/config"
 	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/db/dbtest"
+	"github.com/licensor/licensor/app/licensing"
+	"github.com/licensor/licensor/app/pgnotify"
 	"github.com/licensor/licensor/app/server"
+	"github.com/licensor/licensor/app/settings"
+	"github.com/licensor/licensor/app/signing"
 	"github.com/licensor/licensor/app/web/webtest"
 )
 
@@ -26,12 +36,29 @@ const (
 	AdminPassword = "correct horse battery"
 )
 
+// InstanceSecret seals the test signing keys when the configuration has
+// no instance secret.
+const InstanceSecret = "servertest instance secret"
+
 // Env is one test's database and the app built on it.
 type Env struct {
 	App    *fiber.App
 	DB     *db.DB
 	Config *config.Config
 	Admin  *admins.Admin
+	// Nodes are the apps built on the database (App is Nodes[0].App), each
+	// with its per-node state.
+	Nodes []*Node
+}
+
+// Node is one app and the per-node state main would give it.
+type Node struct {
+	App      *fiber.App
+	Settings *settings.Store
+	Products *catalog.Cache
+	Signing  *signing.KeyRing
+	Verifies *licensing.VerifyRecorder
+	Pipeline *pipeline.Shared
 }
 
 // New creates a migrated database with one admin and builds the app on it
@@ -53,14 +80,64 @@ func New(t testing.TB, configure ...func(*config.Config)) *Env {
 }
 
 // NewApp builds another app on the same database and configuration: a
-// second node behind the same load balancer.
+// second node behind the same load balancer. Its listener, recorder and
+// batchers stop when the test ends.
 func (e *Env) NewApp(t testing.TB) *fiber.App {
 	t.Helper()
-	app, err := server.New(server.Deps{Config: e.Config, DB: e.DB, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatalf("servertest: build app: %v", err)
+	ctx := context.Background()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	fail := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("servertest: %s: %v", what, err)
+		}
 	}
-	return app
+	secret := []byte(e.Config.InstanceSecret)
+	if len(secret) == 0 {
+		secret = []byte(InstanceSecret)
+	}
+	_, err := signing.EnsureKey(ctx, e.DB.Bun, secret, time.Now())
+	fail("signing key", err)
+
+	listener := pgnotify.New(e.DB.Pool, logger)
+	n := &Node{Verifies: licensing.NewVerifyRecorder(e.DB.Bun, licensing.RecorderOptions{Logger: logger})}
+	n.Settings, err = settings.NewStore(e.DB.Bun, listener)
+	fail("settings", err)
+	n.Products, err = catalog.NewCache(e.DB.Bun, listener)
+	fail("product cache", err)
+	n.Signing, err = signing.Load(ctx, e.DB.Bun, secret)
+	fail("signing keys", err)
+	fail("signing keys", n.Signing.Subscribe(listener, e.DB.Bun, logger))
+	n.Pipeline, err = pipeline.NewShared(e.DB.Bun, listener, logger)
+	fail("pipeline", err)
+	fail("listener", listener.Start(ctx))
+	n.Verifies.Start(ctx)
+	t.Cleanup(func() {
+		_ = n.Verifies.Close(ctx)
+		_ = n.Pipeline.Close(ctx)
+		listener.Close()
+	})
+
+	n.App, err = server.New(server.Deps{
+		Config: e.Config, DB: e.DB, Logger: logger,
+		Settings: n.Settings, Products: n.Products, Signing: n.Signing, Verifies: n.Verifies, Pipeline: n.Pipeline,
+	})
+	fail("build app", err)
+	e.Nodes = append(e.Nodes, n)
+	return n.App
+}
+
+// SetSettings changes settings (key → value in text form, as the console
+// sends them) and drops every node's cached snapshot, so the next request
+// on any node sees the change without waiting for the notification.
+func (e *Env) SetSettings(t testing.TB, changes map[string]string) {
+	t.Helper()
+	if _, err := settings.Set(context.Background(), e.DB.Bun, audit.Source{Actor: audit.System}, changes); err != nil {
+		t.Fatalf("servertest: set settings: %v", err)
+	}
+	for _, n := range e.Nodes {
+		n.Settings.Invalidate()
+	}
 }
 
 // CreateAdmin adds another admin account.

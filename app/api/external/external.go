@@ -1,0 +1,32 @@
+// Package external is the external API (api.md §4): the endpoints that
+// software installed at the vendor's customers calls — connection check,
+// activate, verify, deactivate, license check — on their modern paths and
+// their LicenseBox-era aliases, plus the public signing keys. Every route
+// is in routes.go; every keyed route runs the request pipeline of package
+// pipeline first.
+package external
+
+import (
+	"log/slog"
+
+	"github.com/uptrace/bun"
+
+	"github.com/licensor/licensor/app/api/pipeline"
+	"github.com/licensor/licensor/app/catalog"
+	"github.com/licensor/licensor/app/licensing"
+	"github.com/licensor/licensor/app/signing"
+)
+
+// Deps are what the external handlers need.
+type Deps struct {
+	DB        bun.IDB
+	Pipeline  *pipeline.Pipeline
+	Products  *catalog.Cache
+	Licensing *licensing.Service
+	Signing   *signing.KeyRing
+	Logger    *slog.Logger
+}
+
+type handlers struct {
+	Deps
+}

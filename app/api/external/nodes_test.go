@@ -1,0 +1,142 @@
+package external_test
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/licensor/licensor/app/apikeys"
+)
+
+// 40 activations of one license with 5 parallel uses, at once over real
+// HTTP connections on two nodes: exactly 5 succeed, the others answer
+// ACTIVATED_MAXIMUM_ALLOWED_PRODUCT_INSTANCES.
+func TestConcurrentActivationsRespectParallelUses(t *testing.T) {
+	a := newAPIEnv(t)
+	second := a.NewApp(t)
+	a.license(nil, "RACE", parallel(5))
+	// Warm both nodes' connections and caches, so the activations overlap.
+	for _, app := range a.Nodes {
+		a.do(app.App, req{method: "GET", path: modern.connection, headers: []string{"X-API-KEY", a.key}})
+	}
+
+	const n = 40
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	results := make([]resp, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			app := a.App
+			if i%2 == 1 {
+				app = second
+			}
+			p := bothPaths[i%4/2]
+			results[i] = a.do(app, req{path: p.activate, headers: []string{
+				p.keyHeader, a.key, p.urlHeader, "https://host-" + strconv.Itoa(i) + ".example.com",
+			}, json: map[string]any{"product_id": "ACME", "license_code": "RACE"}})
+		}()
+	}
+	close(start)
+	wg.Wait()
+
+	ok, full := 0, 0
+	for i, r := range results {
+		switch {
+		case r.StatusCode == 200 && r.JSON["status"] == true:
+			ok++
+		case r.StatusCode == 200 && r.str("status_code") == "ACTIVATED_MAXIMUM_ALLOWED_PRODUCT_INSTANCES":
+			full++
+		default:
+			t.Errorf("request %d: %d %s", i, r.StatusCode, r.Body)
+		}
+	}
+	if ok != 5 || full != n-5 {
+		t.Fatalf("%d activated, %d refused; want 5 and %d", ok, full, n-5)
+	}
+	var active int
+	if err := a.DB.Bun.NewRaw("SELECT count(*) FROM activations WHERE license_code = 'RACE' AND is_active").Scan(context.Background(), &active); err != nil || active != 5 {
+		t.Fatalf("active activations: %d %v", active, err)
+	}
+}
+
+// The rate limit is one count in PostgreSQL: requests alternating between
+// two nodes share it, and the one over the limit gets 429 with its
+// headers, whichever node it reaches. Unknown keys are counted in the
+// caller's IP bucket; special keys are not limited.
+func TestRateLimitSharedAcrossNodes(t *testing.T) {
+	a := newAPIEnv(t)
+	second := a.NewApp(t)
+	special := a.newKey(apikeys.CreateParams{Name: "special", Type: apikeys.TypeExternal, Special: true})
+	a.SetSettings(t, map[string]string{"requests_rate_limiting_period": "6", "requests_rate_limiting_method": "api_key"})
+	nodes := a.Nodes
+	hit := func(i int, key string) resp {
+		return a.do(nodes[i%2].App, req{method: "GET", path: bothPaths[i%2].connection, headers: []string{bothPaths[i%2].keyHeader, key}})
+	}
+	for i := range 6 {
+		r := hit(i, a.key)
+		expect(t, r, 200, bodyConnected)
+		if r.Header.Get("X-RateLimit-Limit") != "6" || r.Header.Get("X-RateLimit-Remaining") != strconv.Itoa(5-i) {
+			t.Fatalf("request %d: limit %q remaining %q", i+1, r.Header.Get("X-RateLimit-Limit"), r.Header.Get("X-RateLimit-Remaining"))
+		}
+		if r.Header.Get("Retry-After") != "" {
+			t.Fatalf("request %d: Retry-After on an allowed request", i+1)
+		}
+	}
+	for i := 6; i < 8; i++ {
+		r := hit(i, a.key)
+		expect(t, r, 429, `{"status":false,"is_active":false,"message":"Rate limit exceeded. Try again later."}`)
+		ra, err := strconv.Atoi(r.Header.Get("Retry-After"))
+		if err != nil || ra < 1 || ra > 60 {
+			t.Fatalf("Retry-After %q", r.Header.Get("Retry-After"))
+		}
+		if r.Header.Get("X-RateLimit-Limit") != "6" || r.Header.Get("X-RateLimit-Remaining") != "0" {
+			t.Fatalf("429 headers: %v", r.Header)
+		}
+	}
+	// Special keys skip the limit, and carry no rate-limit headers.
+	for i := range 8 {
+		r := hit(i, special)
+		expect(t, r, 200, bodyConnected)
+		if r.Header.Get("X-RateLimit-Limit") != "" {
+			t.Fatalf("special key rate-limited: %v", r.Header)
+		}
+	}
+	// Unknown keys are counted per peer IP, a bucket of its own here.
+	for i := range 6 {
+		expect(t, hit(i, "guess-"+strconv.Itoa(i)), 401, bodyInvalidKey)
+	}
+	expect(t, hit(6, "guess-6"), 429, `{"status":false,"is_active":false,"message":"Rate limit exceeded. Try again later."}`)
+	// Public endpoints share the peer-IP bucket.
+	r := a.do(second, req{method: "GET", path: "/api/external/public-keys"})
+	if r.StatusCode != 429 {
+		t.Fatalf("public keys over the IP limit: %d %s", r.StatusCode, r.Body)
+	}
+}
+
+// A node serves a cached key for up to 30 s; a change notified on
+// licensor_api_keys reaches every node at once.
+func TestKeyRevocationReachesEveryNode(t *testing.T) {
+	a := newAPIEnv(t)
+	a.NewApp(t)
+	get := func(app int) resp {
+		return a.do(a.Nodes[app].App, req{method: "GET", path: modern.connection, headers: []string{"X-API-KEY", a.key}})
+	}
+	expect(t, get(0), 200, bodyConnected)
+	expect(t, get(1), 200, bodyConnected)
+
+	// Revoked without notice: the nodes keep their cached record (for at
+	// most 30 s, tested with a clock in package pipeline).
+	a.exec("UPDATE api_keys SET revoked = true WHERE name = 'client'")
+	expect(t, get(0), 200, bodyConnected)
+	expect(t, get(1), 200, bodyConnected)
+
+	a.exec("SELECT pg_notify('licensor_api_keys', id::text) FROM api_keys WHERE name = 'client'")
+	for i := range 2 {
+		waitFor(t, func() bool { return get(i).StatusCode == 401 })
+	}
+	expect(t, get(0), 401, bodyInvalidKey)
+}
