@@ -37,6 +37,7 @@ func commands() map[string]command {
 		"migrate":       {"apply database migrations (Licensor's and River's); safe to repeat", runMigrate},
 		"admin create":  {"create an admin account", runAdminCreate},
 		"apikey create": {"create an API key and print it once", runAPIKeyCreate},
+		"keys rotate":   {"make a new signing key for tokens and license files; old keys keep verifying", runKeysRotate},
 		"version":       {"print the version", runVersion},
 	}
 }

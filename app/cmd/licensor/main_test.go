@@ -18,6 +18,7 @@ import (
 	"github.com/licensor/licensor/app/apikeys"
 	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/db/dbtest"
+	"github.com/licensor/licensor/app/signing"
 )
 
 // syncBuffer is a bytes.Buffer safe to read while serve writes to it.
@@ -238,4 +239,43 @@ func postgresProcessesUnder(dir string) []string {
 		}
 	}
 	return pids
+}
+
+// keys rotate retires the active key; what it signed keeps verifying.
+func TestKeysRotate(t *testing.T) {
+	dsn := dbtest.NewDSN(t)
+	env := []string{"LICENSOR_DATABASE_URL=" + dsn, "LICENSOR_INSTANCE_SECRET=test-secret-for-rotation"}
+	ctx := context.Background()
+	d, err := db.Open(ctx, dsn, db.PoolOptions{MaxOpenConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+
+	if code, out, errOut := runCLI(t, env, "keys", "rotate"); code != 0 || !strings.Contains(out, "New active signing key") {
+		t.Fatalf("first rotate: %d %q %q", code, out, errOut)
+	}
+	ring, err := signing.Load(ctx, d.Bun, []byte("test-secret-for-rotation"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := ring.IssueToken(42, "ACME", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, env, "keys", "rotate")
+	if code != 0 || !strings.Contains(out, "1 older key(s) keep verifying") {
+		t.Fatalf("second rotate: %d %q %q", code, out, errOut)
+	}
+	if err := ring.Reload(ctx, d.Bun); err != nil {
+		t.Fatal(err)
+	}
+	claims, err := ring.VerifyToken(token)
+	if err != nil || claims.ActivationID != 42 {
+		t.Fatalf("a token signed before the rotation must still verify: %+v %v", claims, err)
+	}
+	keys, err := signing.List(ctx, d.Bun)
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("want 2 keys after two rotations, got %d (%v)", len(keys), err)
+	}
 }
