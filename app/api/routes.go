@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/licensor/licensor/app/api/external"
+	"github.com/licensor/licensor/app/api/internalapi"
 	"github.com/licensor/licensor/app/api/openapi"
 	"github.com/licensor/licensor/app/api/pipeline"
 )
@@ -25,6 +26,5 @@ func Register(app fiber.Router, deps Deps) {
 		DB: deps.Bun, Pipeline: externalPipeline, Products: deps.Products,
 		Licensing: deps.Licensing, Signing: deps.Signing, Logger: deps.Logger,
 	})
-	// The internal API (api.md §5, and §6 under /api and /api_internal)
-	// registers here with deps.pipeline(pipeline.Internal).
+	internalapi.Register(api, app.Group("/api_internal"), docs, internalapi.Deps{DB: deps.Bun, Pipeline: deps.pipeline(pipeline.Internal), Licenses: deps.Licensing, Signing: deps.Signing, BaseURL: deps.BaseURL})
 }

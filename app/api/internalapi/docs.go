@@ -1,0 +1,252 @@
+package internalapi
+
+import (
+	"github.com/licensor/licensor/app/api/openapi"
+)
+
+// document adds the internal API to the OpenAPI document (api.md §10): the
+// resources of §3 as shared schemas, then one operation per modern route of
+// routes.go, each legacy call listed on its modern twin.
+func document(docs *openapi.Registry, calls []legacyCall) {
+	str := openapi.String
+	text := openapi.Nullable(openapi.Schema{"type": "string"})
+	count := openapi.Nullable(openapi.Schema{"type": "integer", "minimum": 0})
+	flag := openapi.Schema{"type": "boolean"}
+	ts := openapi.Schema{"type": "string", "format": "date-time"}
+	tsOrNull := openapi.Nullable(ts)
+	list := openapi.Schema{"type": "array", "items": openapi.Schema{"type": "string"}}
+	id := openapi.Schema{"type": "integer"}
+	required := func(props map[string]openapi.Schema) openapi.Schema {
+		keys := make([]string, 0, len(props))
+		for k := range props {
+			keys = append(keys, k)
+		}
+		return openapi.Object(props, keys...)
+	}
+
+	docs.AddSchema("Product", required(map[string]openapi.Schema{
+		"id": id, "name": str(""), "reference_id": str("Unique, case-insensitive; cannot change."), "envato_id": text, "description": text,
+		"license_update": flag, "serve_latest_updates": flag, "is_active": flag,
+		"default_license_type": text, "default_uses": count, "default_parallel_uses": count, "default_expiry_days": count,
+		"default_updates_until_days": count, "default_support_until_days": count, "default_comments": text,
+		"latest_version": text, "created_at": ts, "updated_at": ts,
+	}))
+	docs.AddSchema("Version", openapi.Object(map[string]openapi.Schema{
+		"version_id": str(""), "product_reference_id": str(""), "version": str(""), "released_at": ts,
+		"summary": text, "changelog": text, "main_file": text, "sql_file": text, "is_active": flag, "has_sql": flag,
+		"file_size": openapi.Schema{"type": "integer"}, "checksum": openapi.Schema{"type": "object"}, "signature": openapi.Nullable(openapi.Schema{"type": "object"}),
+		"created_at": ts, "updated_at": ts,
+	}, "version_id", "product_reference_id", "version", "released_at", "summary", "changelog", "main_file", "sql_file", "is_active", "has_sql", "created_at", "updated_at"))
+	docs.AddSchema("License", required(map[string]openapi.Schema{
+		"id": id, "product_reference_id": str(""), "product_name": str(""), "license_code": str(""), "type": text,
+		"is_envato": flag, "invoice": text, "customer_id": text, "email": text, "comments": text, "ips": list, "domains": list,
+		"support_until": tsOrNull, "updates_until": tsOrNull, "expires_at": tsOrNull, "expiry_days": count, "uses": count,
+		"parallel_uses": count, "is_valid": {"type": "boolean", "description": "false means blocked."},
+		"status":             openapi.Schema{"type": "string", "enum": []string{"valid", "expired", "blocked"}},
+		"active_activations": id, "total_activations": id, "uses_left": count, "parallel_uses_left": count,
+		"created_at": ts, "updated_at": ts,
+	}))
+	docs.AddSchema("Activation", required(map[string]openapi.Schema{
+		"id": id, "product_reference_id": str(""), "license_id": openapi.Nullable(id), "license_code": str(""),
+		"client_name": text, "url": text, "domain": text, "ip": text, "user_agent": text, "is_valid": flag, "is_active": flag,
+		"failure_reason": text, "activated_at": ts, "deactivated_at": tsOrNull, "last_verified_at": tsOrNull,
+		"created_at": ts, "updated_at": ts,
+	}))
+	docs.AddSchema("Customer", required(map[string]openapi.Schema{
+		"id": id, "name": str(""), "email": str(""), "client_id": str(""), "avatar_url": text,
+		"confirmed_at": tsOrNull, "last_login_at": tsOrNull, "created_at": ts, "updated_at": ts,
+	}))
+	pageLink := openapi.Object(map[string]openapi.Schema{"url": text, "label": str(""), "active": flag}, "url", "label", "active")
+	page := func(item string) openapi.Schema {
+		return openapi.Object(map[string]openapi.Schema{
+			"data":  {"type": "array", "items": openapi.Ref(item)},
+			"links": openapi.Object(map[string]openapi.Schema{"first": str(""), "last": str(""), "prev": text, "next": text}, "first", "last", "prev", "next"),
+			"meta": openapi.Object(map[string]openapi.Schema{
+				"current_page": id, "from": openapi.Nullable(id), "last_page": id, "links": {"type": "array", "items": pageLink},
+				"path": str(""), "per_page": id, "to": openapi.Nullable(id), "total": id,
+			}, "current_page", "from", "last_page", "links", "path", "per_page", "to", "total"),
+		}, "data", "links", "meta")
+	}
+	data := func(item string) openapi.Schema {
+		return openapi.Object(map[string]openapi.Schema{"data": openapi.Ref(item)}, "data")
+	}
+	action := func(message string) openapi.Schema {
+		return openapi.Object(map[string]openapi.Schema{
+			"status": {"type": "boolean", "const": true}, "message": {"type": "string", "const": message},
+		}, "status", "message")
+	}
+
+	// Answers every operation shares: the pipeline's (§2.3).
+	common := func(rs map[string]openapi.Response) map[string]openapi.Response {
+		out := map[string]openapi.Response{
+			"400": {Description: "Missing API key, invalid X-API-IP / X-API-URL header, or unreadable body.", Schema: openapi.Ref("Error")},
+			"401": {Description: "Invalid API key (unknown, revoked, expired, or an external key).", Schema: openapi.Ref("Error")},
+			"403": {Description: "The key lacks the scope.", Schema: openapi.Ref("Error")},
+			"413": {Description: "Body larger than the configured limit.", Schema: openapi.Ref("Error")},
+			"429": {Description: "Rate limit exceeded.", Schema: openapi.Ref("Error")},
+		}
+		for k, v := range rs {
+			out[k] = v
+		}
+		return out
+	}
+	invalid := openapi.Response{Description: "Field validation failed.", Schema: openapi.Ref("ValidationError")}
+	missing := func(message string) openapi.Response {
+		return openapi.Response{Description: message, Schema: openapi.Ref("Error")}
+	}
+	path := func(name, description string) openapi.Parameter {
+		return openapi.Parameter{Name: name, In: "path", Required: true, Description: description}
+	}
+	query := func(name, description string) openapi.Parameter {
+		return openapi.Parameter{Name: name, In: "query", Description: description}
+	}
+	paging := []openapi.Parameter{
+		query("page", "Page number, from 1."),
+		{Name: "per_page", In: "query", Description: "Items per page: default 15, at most 100.", Schema: openapi.Schema{"type": "integer"}},
+		query("sort", "A sortable field, -field for descending; newest first by default."),
+	}
+	product := path("product", "Reference id (any case), else numeric id.")
+	license := path("license", "License code (any case), else numeric id.")
+	activation := path("activation", "Activation id.")
+	customer := path("customer", "Client id (any case), else numeric id.")
+	version := path("version", "Version id, else a version string of the product.")
+
+	productBody := openapi.Object(map[string]openapi.Schema{
+		"name": {"type": "string", "maxLength": 255}, "reference_id": {"type": "string", "maxLength": 50, "pattern": "^[A-Za-z0-9._-]+$"},
+		"envato_id": text, "description": text, "license_update": flag, "serve_latest_updates": flag, "is_active": flag,
+		"status":               str("Alias of is_active: published is active, anything else is not."),
+		"default_license_type": text, "default_uses": count, "default_parallel_uses": count, "default_expiry_days": count,
+		"default_updates_until_days": count, "default_support_until_days": count, "default_comments": text,
+	})
+	dates := openapi.Nullable(openapi.Schema{"type": "string", "description": "Y-m-d, Y-m-d H:i:s (setting timezone) or RFC 3339."})
+	licenseBody := openapi.Object(map[string]openapi.Schema{
+		"product_reference_id": str("Alias product_id; required on create; cannot change."),
+		"license_code":         {"type": "string", "maxLength": 100, "pattern": "^[A-Za-z0-9._-]+$"},
+		"type":                 str("Alias license_type."), "customer_id": str("Aliases client, client_name."), "email": str("Alias client_email."),
+		"invoice": text, "comments": text, "uses": count, "parallel_uses": count, "expiry_days": count,
+		"expires_at": dates, "updates_until": dates, "support_until": dates, "domains": list, "ips": list, "is_valid": flag, "is_envato": flag,
+	})
+	customerBody := openapi.Object(map[string]openapi.Schema{
+		"name": {"type": "string", "minLength": 2, "maxLength": 120}, "email": {"type": "string", "format": "email"},
+		"client_id": {"type": "string", "minLength": 6, "maxLength": 60}, "password": str(""), "confirmed": flag,
+	})
+
+	tags := func(t string) []string { return []string{"Internal: " + t} }
+	ops := []openapi.Operation{
+		{Method: "GET", Path: "/api/internal/connection-check", ID: "internalConnectionCheck", Summary: "Check the connection and the internal key",
+			Tags: tags("connection"), Scope: "connection:check",
+			Responses: common(map[string]openapi.Response{"200": {Description: "Connection established.", Schema: openapi.Object(map[string]openapi.Schema{
+				"status": flag, "is_active": flag, "message": {"type": "string", "const": "Connection established."}}, "status", "is_active", "message")}})},
+
+		{Method: "GET", Path: "/api/internal/products", ID: "listProducts", Summary: "List products", Tags: tags("products"), Scope: "products:list",
+			Parameters: append([]openapi.Parameter{query("search", "Name or reference id contains."), query("is_active", "Boolean.")}, paging...),
+			Responses:  common(map[string]openapi.Response{"200": {Description: "A page of products.", Schema: page("Product")}, "422": invalid})},
+		{Method: "POST", Path: "/api/internal/products", ID: "createProduct", Summary: "Create a product", Tags: tags("products"), Scope: "products:create",
+			Body: productBody, Responses: common(map[string]openapi.Response{"201": {Description: "Created.", Schema: data("Product")}, "422": invalid})},
+		{Method: "GET", Path: "/api/internal/products/{product}", ID: "getProduct", Summary: "Read a product", Tags: tags("products"), Scope: "products:read",
+			Parameters: []openapi.Parameter{product},
+			Responses:  common(map[string]openapi.Response{"200": {Description: "The product.", Schema: data("Product")}, "404": missing("Product not found.")})},
+		{Method: "PUT", Path: "/api/internal/products/{product}", ID: "replaceProduct", Summary: "Update a product (partial, as PATCH)", Tags: tags("products"), Scope: "products:update",
+			Parameters: []openapi.Parameter{product}, Body: productBody,
+			Responses: common(map[string]openapi.Response{"200": {Description: "Updated.", Schema: data("Product")}, "404": missing("Product not found."), "422": invalid})},
+		{Method: "PATCH", Path: "/api/internal/products/{product}", ID: "updateProduct", Summary: "Update a product: absent fields keep, null clears", Tags: tags("products"), Scope: "products:update",
+			Parameters: []openapi.Parameter{product}, Body: productBody,
+			Responses: common(map[string]openapi.Response{"200": {Description: "Updated.", Schema: data("Product")}, "404": missing("Product not found."), "422": invalid})},
+		{Method: "DELETE", Path: "/api/internal/products/{product}", ID: "deleteProduct", Summary: "Delete a product with its versions, licenses and activations", Tags: tags("products"), Scope: "products:delete",
+			Parameters: []openapi.Parameter{product},
+			Responses:  common(map[string]openapi.Response{"200": {Description: "Deleted.", Schema: action(msgProductDeleted)}, "404": missing("Product not found.")})},
+		{Method: "POST", Path: "/api/internal/activated-products/{product}", ID: "activateProduct", Summary: "Activate a product (idempotent)", Tags: tags("products"), Scope: "products:activate",
+			Parameters: []openapi.Parameter{product},
+			Responses:  common(map[string]openapi.Response{"200": {Description: "Active.", Schema: action(msgProductActivated)}, "404": missing("Product not found.")})},
+		{Method: "DELETE", Path: "/api/internal/activated-products/{product}", ID: "deactivateProduct", Summary: "Deactivate a product (idempotent)", Tags: tags("products"), Scope: "products:deactivate",
+			Parameters: []openapi.Parameter{product},
+			Responses:  common(map[string]openapi.Response{"200": {Description: "Inactive.", Schema: action(msgProductDeactivated)}, "404": missing("Product not found.")})},
+
+		{Method: "GET", Path: "/api/internal/products/{product}/versions", ID: "listVersions", Summary: "Every version of a product, newest first", Tags: tags("versions"), Scope: "versions:list",
+			Parameters: []openapi.Parameter{product},
+			Responses: common(map[string]openapi.Response{"200": {Description: "The versions (not paginated).", Schema: openapi.Object(map[string]openapi.Schema{
+				"data": {"type": "array", "items": openapi.Ref("Version")}}, "data")}, "404": missing("Product not found.")})},
+		{Method: "GET", Path: "/api/internal/products/{product}/versions/{version}", ID: "getVersion", Summary: "Read a version", Tags: tags("versions"), Scope: "versions:read",
+			Parameters: []openapi.Parameter{product, version},
+			Responses:  common(map[string]openapi.Response{"200": {Description: "The version.", Schema: data("Version")}, "404": missing("Product not found. / Product version not found.")})},
+
+		{Method: "GET", Path: "/api/internal/product-licenses", ID: "listLicenses", Summary: "List licenses", Tags: tags("licenses"), Scope: "licenses:list",
+			Parameters: append([]openapi.Parameter{
+				query("search", "License code, customer id or email contains (alias keyword)."), query("product_reference_id", ""),
+				query("customer_id", "The licenses of the customer with this client id (linking rule: also those linked by their confirmed email); else licenses naming it."),
+				query("email", ""), {Name: "status", In: "query", Schema: openapi.Schema{"type": "string", "enum": licenseStatuses}},
+			}, paging...),
+			Responses: common(map[string]openapi.Response{"200": {Description: "A page of licenses.", Schema: page("License")}, "422": invalid})},
+		{Method: "POST", Path: "/api/internal/product-licenses", ID: "createLicense", Summary: "Create a license; absent fields take the product's defaults", Tags: tags("licenses"), Scope: "licenses:create",
+			Body: licenseBody, Responses: common(map[string]openapi.Response{"201": {Description: "Created.", Schema: data("License")}, "422": invalid})},
+		{Method: "GET", Path: "/api/internal/product-licenses/{license}", ID: "getLicense", Summary: "Read a license", Tags: tags("licenses"), Scope: "licenses:read",
+			Parameters: []openapi.Parameter{license},
+			Responses:  common(map[string]openapi.Response{"200": {Description: "The license.", Schema: data("License")}, "404": missing("Product license not found.")})},
+		{Method: "GET", Path: "/api/internal/product-licenses/{license}/file", ID: "getLicenseFile", Summary: "Download the license's signed license file (api.md §7.3)", Tags: tags("licenses"), Scope: "licenses:read",
+			Parameters: []openapi.Parameter{license},
+			Responses: common(map[string]openapi.Response{
+				"200": {Description: "Attachment <reference>_<code>.lic.", ContentType: "text/plain", Schema: openapi.Schema{"type": "string"},
+					Headers: map[string]string{"Content-Disposition": "attachment; filename=\"<reference>_<code>.lic\""}},
+				"404": missing("Product license not found."),
+			})},
+		{Method: "PUT", Path: "/api/internal/product-licenses/{license}", ID: "replaceLicense", Summary: "Update a license (partial, as PATCH)", Tags: tags("licenses"), Scope: "licenses:update",
+			Parameters: []openapi.Parameter{license}, Body: licenseBody,
+			Responses: common(map[string]openapi.Response{"200": {Description: "Updated.", Schema: data("License")}, "404": missing("Product license not found."), "422": invalid})},
+		{Method: "PATCH", Path: "/api/internal/product-licenses/{license}", ID: "updateLicense", Summary: "Update a license: absent fields keep, null clears", Tags: tags("licenses"), Scope: "licenses:update",
+			Parameters: []openapi.Parameter{license}, Body: licenseBody,
+			Responses: common(map[string]openapi.Response{"200": {Description: "Updated.", Schema: data("License")}, "404": missing("Product license not found."), "422": invalid})},
+		{Method: "DELETE", Path: "/api/internal/product-licenses/{license}", ID: "deleteLicense", Summary: "Delete a license with its activations", Tags: tags("licenses"), Scope: "licenses:delete",
+			Parameters: []openapi.Parameter{license},
+			Responses:  common(map[string]openapi.Response{"200": {Description: "Deleted.", Schema: action(msgLicenseDeleted)}, "404": missing("Product license not found.")})},
+		{Method: "POST", Path: "/api/internal/blocked-product-licenses/{license}", ID: "blockLicense", Summary: "Block a license, deactivating its activations (idempotent)", Tags: tags("licenses"), Scope: "licenses:block",
+			Parameters: []openapi.Parameter{license},
+			Responses:  common(map[string]openapi.Response{"200": {Description: "Blocked.", Schema: action(msgLicenseBlocked)}, "404": missing("Product license not found.")})},
+		{Method: "DELETE", Path: "/api/internal/blocked-product-licenses/{license}", ID: "unblockLicense", Summary: "Unblock a license (idempotent)", Tags: tags("licenses"), Scope: "licenses:unblock",
+			Parameters: []openapi.Parameter{license},
+			Responses:  common(map[string]openapi.Response{"200": {Description: "Unblocked.", Schema: action(msgLicenseUnblocked)}, "404": missing("Product license not found.")})},
+
+		{Method: "GET", Path: "/api/internal/product-activations", ID: "listActivations", Summary: "List activations and failed attempts", Tags: tags("activations"), Scope: "activations:list",
+			Parameters: append([]openapi.Parameter{
+				query("product_reference_id", ""), query("license_code", ""), query("client_name", ""), query("domain", ""),
+				query("is_active", "Boolean."), query("is_valid", "Boolean; false lists failed attempts."),
+			}, paging...),
+			Responses: common(map[string]openapi.Response{"200": {Description: "A page of activations.", Schema: page("Activation")}, "422": invalid})},
+		{Method: "GET", Path: "/api/internal/product-activations/{activation}", ID: "getActivation", Summary: "Read an activation", Tags: tags("activations"), Scope: "activations:read",
+			Parameters: []openapi.Parameter{activation},
+			Responses:  common(map[string]openapi.Response{"200": {Description: "The activation.", Schema: data("Activation")}, "404": missing("Product activation not found.")})},
+		{Method: "POST", Path: "/api/internal/activated-product-activations/{activation}", ID: "activateActivation", Summary: "Mark an activation active without checking limits (idempotent)", Tags: tags("activations"), Scope: "activations:activate",
+			Parameters: []openapi.Parameter{activation},
+			Responses: common(map[string]openapi.Response{"200": {Description: "Active.", Schema: action(msgActivationActivated)}, "404": missing("Product activation not found."),
+				"422": {Description: "Failed activation attempts cannot be activated.", Schema: openapi.Ref("ValidationError")}})},
+		{Method: "DELETE", Path: "/api/internal/activated-product-activations/{activation}", ID: "deactivateActivation", Summary: "Deactivate an activation, freeing its slot (idempotent)", Tags: tags("activations"), Scope: "activations:deactivate",
+			Parameters:  []openapi.Parameter{activation},
+			Description: "The legacy deactivate_license_activations (by license_code) deactivates every activation of a license.",
+			Responses:   common(map[string]openapi.Response{"200": {Description: "Inactive.", Schema: action(msgActivationDeactivated)}, "404": missing("Product activation not found.")})},
+
+		{Method: "GET", Path: "/api/internal/customers", ID: "listCustomers", Summary: "List customers", Tags: tags("customers"), Scope: "customers:list",
+			Parameters: append([]openapi.Parameter{query("search", "Name, email or client id contains."), query("confirmed", "Boolean.")}, paging...),
+			Responses:  common(map[string]openapi.Response{"200": {Description: "A page of customers.", Schema: page("Customer")}, "422": invalid})},
+		{Method: "POST", Path: "/api/internal/customers", ID: "createCustomer", Summary: "Create a customer", Tags: tags("customers"), Scope: "customers:create",
+			Body: customerBody, Responses: common(map[string]openapi.Response{"201": {Description: "Created.", Schema: data("Customer")}, "422": invalid})},
+		{Method: "GET", Path: "/api/internal/customers/{customer}", ID: "getCustomer", Summary: "Read a customer", Tags: tags("customers"), Scope: "customers:read",
+			Parameters: []openapi.Parameter{customer},
+			Responses:  common(map[string]openapi.Response{"200": {Description: "The customer.", Schema: data("Customer")}, "404": missing("Customer not found.")})},
+		{Method: "PUT", Path: "/api/internal/customers/{customer}", ID: "replaceCustomer", Summary: "Update a customer (partial, as PATCH)", Tags: tags("customers"), Scope: "customers:update",
+			Parameters: []openapi.Parameter{customer}, Body: customerBody,
+			Responses: common(map[string]openapi.Response{"200": {Description: "Updated.", Schema: data("Customer")}, "404": missing("Customer not found."), "422": invalid})},
+		{Method: "PATCH", Path: "/api/internal/customers/{customer}", ID: "updateCustomer", Summary: "Update a customer: absent fields keep", Tags: tags("customers"), Scope: "customers:update",
+			Parameters: []openapi.Parameter{customer}, Body: customerBody,
+			Responses: common(map[string]openapi.Response{"200": {Description: "Updated.", Schema: data("Customer")}, "404": missing("Customer not found."), "422": invalid})},
+		{Method: "DELETE", Path: "/api/internal/customers/{customer}", ID: "deleteCustomer", Summary: "Delete a customer, keeping their licenses", Tags: tags("customers"), Scope: "customers:delete",
+			Parameters: []openapi.Parameter{customer},
+			Responses:  common(map[string]openapi.Response{"200": {Description: "Deleted.", Schema: action(msgCustomerDeleted)}, "404": missing("Customer not found.")})},
+	}
+	for i := range ops {
+		for _, call := range calls {
+			if call.twin == ops[i].ID {
+				ops[i].LegacyPaths = append(ops[i].LegacyPaths, "/api/"+call.name, "/api_internal/"+call.name)
+			}
+		}
+	}
+	docs.Add(ops...)
+}

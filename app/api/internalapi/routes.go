@@ -1,0 +1,88 @@
+package internalapi
+
+import (
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/licensor/licensor/app/api/openapi"
+	"github.com/licensor/licensor/app/api/pipeline"
+	"github.com/licensor/licensor/app/catalog"
+	"github.com/licensor/licensor/app/customers"
+)
+
+// Register mounts the internal API on api, the /api group: the modern
+// endpoints of api.md §5 and the legacy calls of §6. legacy, when not nil,
+// is a second prefix for the legacy calls (the /api_internal group). The
+// operations are added to docs.
+func Register(api, legacy fiber.Router, docs *openapi.Registry, deps Deps) {
+	if deps.Products == nil {
+		deps.Products = catalog.NewService(nil)
+	}
+	if deps.Customers == nil {
+		deps.Customers = customers.NewService(nil, customers.Hooks{})
+	}
+	h := &handlers{
+		db: deps.DB, pipeline: deps.Pipeline, baseURL: deps.BaseURL,
+		products: deps.Products, licenses: deps.Licenses, customers: deps.Customers, signing: deps.Signing,
+	}
+	g := h.guard
+
+	r := api.Group("/internal")
+	r.Get("/connection-check", g("connection:check", h.connectionCheck))
+
+	r.Get("/products", g("products:list", h.listProducts))
+	r.Post("/products", g("products:create", h.createProduct))
+	r.Get("/products/:product", g("products:read", h.getProduct))
+	r.Put("/products/:product", g("products:update", h.updateProduct))
+	r.Patch("/products/:product", g("products:update", h.updateProduct))
+	r.Delete("/products/:product", g("products:delete", h.deleteProduct))
+	r.Post("/activated-products/:product", g("products:activate", h.activateProduct))
+	r.Delete("/activated-products/:product", g("products:deactivate", h.deactivateProduct))
+
+	r.Get("/products/:product/versions", g("versions:list", h.listVersions))
+	r.Get("/products/:product/versions/:version", g("versions:read", h.getVersion))
+
+	r.Get("/product-licenses", g("licenses:list", h.listLicenses))
+	r.Post("/product-licenses", g("licenses:create", h.createLicense))
+	r.Get("/product-licenses/:license", g("licenses:read", h.getLicense))
+	r.Get("/product-licenses/:license/file", g("licenses:read", h.licenseFile))
+	r.Put("/product-licenses/:license", g("licenses:update", h.updateLicense))
+	r.Patch("/product-licenses/:license", g("licenses:update", h.updateLicense))
+	r.Delete("/product-licenses/:license", g("licenses:delete", h.deleteLicense))
+	r.Post("/blocked-product-licenses/:license", g("licenses:block", h.blockLicense))
+	r.Delete("/blocked-product-licenses/:license", g("licenses:unblock", h.unblockLicense))
+
+	r.Get("/product-activations", g("activations:list", h.listActivations))
+	r.Get("/product-activations/:activation", g("activations:read", h.getActivation))
+	r.Post("/activated-product-activations/:activation", g("activations:activate", h.activateActivation))
+	r.Delete("/activated-product-activations/:activation", g("activations:deactivate", h.deactivateActivation))
+
+	r.Get("/customers", g("customers:list", h.listCustomers))
+	r.Post("/customers", g("customers:create", h.createCustomer))
+	r.Get("/customers/:customer", g("customers:read", h.getCustomer))
+	r.Put("/customers/:customer", g("customers:update", h.updateCustomer))
+	r.Patch("/customers/:customer", g("customers:update", h.updateCustomer))
+	r.Delete("/customers/:customer", g("customers:delete", h.deleteCustomer))
+
+	calls := h.legacyCalls()
+	for _, prefix := range []fiber.Router{api, legacy} {
+		if prefix == nil {
+			continue
+		}
+		for _, call := range calls {
+			prefix.Post("/"+call.name, g(call.scope, call.handler))
+		}
+	}
+	document(docs, calls)
+}
+
+// legacyCall is one legacy internal call (api.md §6): POST /api/<name>
+// and /api_internal/<name>, with its scope, and twin, the operationId of
+// the modern endpoint whose OpenAPI entry lists its paths.
+type legacyCall struct {
+	name, scope, twin string
+	handler           pipeline.Handler
+}
+
+func (h *handlers) legacyCalls() []legacyCall {
+	return nil
+}
