@@ -39,6 +39,20 @@ var scopedRoutes = []struct{ method, path, scope string }{
 	{"PUT", "/api/internal/customers/CUST-001", "customers:update"},
 	{"PATCH", "/api/internal/customers/CUST-001", "customers:update"},
 	{"DELETE", "/api/internal/customers/CUST-001", "customers:delete"},
+	{"POST", "/api/check_connection_int", "connection:check"},
+	{"POST", "/api/add_product", "products:create"},
+	{"POST", "/api/get_product", "products:read"},
+	{"POST", "/api/get_products", "products:list"},
+	{"POST", "/api/mark_product_active", "products:activate"},
+	{"POST", "/api/mark_product_inactive", "products:deactivate"},
+	{"POST", "/api/create_license", "licenses:create"},
+	{"POST", "/api/edit_license", "licenses:update"},
+	{"POST", "/api/get_license", "licenses:read"},
+	{"POST", "/api/search_license", "licenses:list"},
+	{"POST", "/api/delete_license", "licenses:delete"},
+	{"POST", "/api/block_license", "licenses:block"},
+	{"POST", "/api/unblock_license", "licenses:unblock"},
+	{"POST", "/api/deactivate_license_activations", "activations:deactivate"},
 }
 
 const (
@@ -98,6 +112,7 @@ func TestConnectionCheckAndRouting(t *testing.T) {
 	want(t, a.get("/api/internal/connection-check", "X-API-KEY", a.special), 200, `{"status":true,"is_active":true,"message":"Connection established."}`)
 	want(t, a.get("/api/internal/nothing-here"), 404, `{"status":false,"is_active":false,"message":"Not found."}`)
 	want(t, a.do("POST", "/api/internal/connection-check", nil), 405, `{"status":false,"is_active":false,"message":"Method not allowed."}`)
+	want(t, a.get("/api/get_product"), 405, `{"status":false,"is_active":false,"message":"Method not allowed."}`)
 	want(t, a.get("/api/internal/connection-check", "X-API-IP", "not-an-ip"), 400, `{"status":false,"is_active":false,"message":"The X-API-IP header must be a valid IP address."}`)
 }
 
@@ -113,6 +128,7 @@ func TestMalformedBodies(t *testing.T) {
 			{"POST", "/api/internal/products"}, {"PATCH", "/api/internal/products/ACME"},
 			{"POST", "/api/internal/product-licenses"}, {"PUT", "/api/internal/product-licenses/CODE"},
 			{"POST", "/api/internal/customers"}, {"PATCH", "/api/internal/customers/CUST-001"},
+			{"POST", "/api/add_product"}, {"POST", "/api_internal/create_license"}, {"POST", "/api/edit_license"},
 		} {
 			want(t, a.do(call.method, call.path, body), 400, unreadable)
 		}

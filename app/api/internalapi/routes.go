@@ -84,5 +84,20 @@ type legacyCall struct {
 }
 
 func (h *handlers) legacyCalls() []legacyCall {
-	return nil
+	return []legacyCall{
+		{"check_connection_int", "connection:check", "internalConnectionCheck", h.legacyCheckConnection},
+		{"add_product", "products:create", "createProduct", h.legacyAddProduct},
+		{"get_product", "products:read", "getProduct", h.legacyGetProduct},
+		{"get_products", "products:list", "listProducts", h.legacyGetProducts},
+		{"mark_product_active", "products:activate", "activateProduct", h.legacyMarkProductActive},
+		{"mark_product_inactive", "products:deactivate", "deactivateProduct", h.legacyMarkProductInactive},
+		{"create_license", "licenses:create", "createLicense", h.legacyCreateLicense},
+		{"edit_license", "licenses:update", "updateLicense", h.legacyEditLicense},
+		{"get_license", "licenses:read", "getLicense", h.legacyGetLicense},
+		{"search_license", "licenses:list", "listLicenses", h.legacySearchLicense},
+		{"delete_license", "licenses:delete", "deleteLicense", h.legacyDeleteLicense},
+		{"block_license", "licenses:block", "blockLicense", h.legacyBlockLicense},
+		{"unblock_license", "licenses:unblock", "unblockLicense", h.legacyUnblockLicense},
+		{"deactivate_license_activations", "activations:deactivate", "deactivateActivation", h.legacyDeactivateLicenseActivations},
+	}
 }
