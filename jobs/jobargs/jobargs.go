@@ -3,9 +3,80 @@
 // without importing the workers in jobs/.
 package jobargs
 
+import (
+	"time"
+
+	"github.com/riverqueue/river"
+)
+
 // PruneExpired removes expired sessions, CSRF tokens, CAPTCHA answers and
 // old rate-limit windows.
 type PruneExpired struct{}
 
 // Kind is River's name for the job.
 func (PruneExpired) Kind() string { return "prune_expired" }
+
+// SendMail delivers one message of the mail outbox (mail_messages.id).
+type SendMail struct {
+	MessageID int64 `json:"message_id"`
+}
+
+// Kind is River's name for the job.
+func (SendMail) Kind() string { return "send_mail" }
+
+// DeliverWebhook posts one webhook delivery (webhook_deliveries.id). Round
+// is the delivery's re-send count when the job was enqueued: a job of an
+// earlier round stands down.
+type DeliverWebhook struct {
+	DeliveryID string `json:"delivery_id"`
+	Round      int    `json:"round"`
+}
+
+// Kind is River's name for the job.
+func (DeliverWebhook) Kind() string { return "deliver_webhook" }
+
+// WebhookMaxAttempts is api.md §8's "at most 8 attempts in about a day".
+const WebhookMaxAttempts = 8
+
+// InsertOpts bounds the attempts; the worker spaces them (api.md §8).
+func (DeliverWebhook) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: WebhookMaxAttempts}
+}
+
+// ExpiryScan runs the expiry scan. Day is the date (in the timezone
+// setting) of the scheduled scan it stands for: unique by arguments, each
+// day's scan is enqueued once however often the scheduler asks.
+type ExpiryScan struct {
+	Day string `json:"day"`
+}
+
+// Kind is River's name for the job.
+func (ExpiryScan) Kind() string { return "expiry_scan" }
+
+// InsertOpts makes one job per Day.
+func (ExpiryScan) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// BlacklistScan runs the auto-blacklist (hourly).
+type BlacklistScan struct{}
+
+// Kind is River's name for the job.
+func (BlacklistScan) Kind() string { return "blacklist_scan" }
+
+// InsertOpts keeps one scan per hour, whichever node's scheduler asks.
+func (BlacklistScan) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
+}
+
+// Retention deletes log rows, outbox messages and finished jobs older than
+// their retention settings (daily).
+type Retention struct{}
+
+// Kind is River's name for the job.
+func (Retention) Kind() string { return "retention" }
+
+// InsertOpts keeps one clean-up per day.
+func (Retention) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: 24 * time.Hour}}
+}
