@@ -20,14 +20,14 @@ func optString(f *apirequest.Fields, name string, rs ...apirequest.Rule) fields.
 	return fields.Some(s)
 }
 
-func optText(f *apirequest.Fields, name string, rs ...apirequest.Rule) fields.Optional[*string] {
+func optText(f *apirequest.Fields, name string) fields.Optional[*string] {
 	if !f.Sent(name) {
 		return fields.Optional[*string]{}
 	}
 	if !f.Has(name) {
 		return fields.Some[*string](nil)
 	}
-	s, ok := f.String(name, rs...)
+	s, ok := f.String(name)
 	if !ok {
 		return fields.Optional[*string]{}
 	}

@@ -27,15 +27,9 @@ const (
 // time zone (api.md §1.3).
 const legacyDateLayout = "2006-01-02 15:04:05"
 
-// legacyMessage is a legacy success without data.
-type legacyMessage struct {
-	Status  bool   `json:"status"`
-	Message string `json:"message"`
-}
-
-func legacyOK(c fiber.Ctx, message string) error {
-	return c.JSON(legacyMessage{Status: true, Message: message})
-}
+// legacyOK is a legacy success without data: the shape of the modern
+// action answers.
+func legacyOK(c fiber.Ctx, message string) error { return respondAction(c, message) }
 
 // legacyFail answers a business failure: HTTP 200, status false.
 func legacyFail(c fiber.Ctx, message string) error {
