@@ -136,6 +136,16 @@ func TestMalformedBodies(t *testing.T) {
 	// Values of the wrong JSON type are validation failures, not crashes.
 	want(t, a.do("POST", "/api/internal/products", `{"name":{"a":1},"default_uses":[1]}`), 422,
 		`{"status":false,"is_active":false,"message":"The name field must be a string. (and 1 more error)","errors":{"name":["The name field must be a string."],"default_uses":["The default uses field must be an integer."]}}`)
+	// SQL-looking path references find nothing and change nothing.
+	for path, msg := range map[string]string{
+		"/api/internal/products/x%27%20OR%20%271%27%3D%271":                 "Product not found.",
+		"/api/internal/product-licenses/x%27%3B%20DELETE%20FROM%20licenses": "Product license not found.",
+		"/api/internal/customers/%27%20OR%201%3D1%20--":                     "Customer not found.",
+		"/api/internal/product-activations/1%20OR%201%3D1":                  "Product activation not found.",
+	} {
+		want(t, a.get(path), 404, `{"status":false,"is_active":false,"message":"`+msg+`"}`)
+	}
+	data(t, a.get("/api/internal/product-licenses/CODE"), 200)
 	// A path resource is resolved before the body is read (§2.3 step 10).
 	want(t, a.do("PATCH", "/api/internal/products/NOPE", `{"name":`), 404, `{"status":false,"is_active":false,"message":"Product not found."}`)
 }
