@@ -4,17 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/licensor/licensor/app/admins"
+	"github.com/licensor/licensor/app/api/pipeline"
+	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/config"
 	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/kvstore"
+	"github.com/licensor/licensor/app/licensing"
+	"github.com/licensor/licensor/app/pgnotify"
 	"github.com/licensor/licensor/app/ratelimit"
 	"github.com/licensor/licensor/app/server"
+	"github.com/licensor/licensor/app/settings"
+	"github.com/licensor/licensor/app/signing"
 	"github.com/licensor/licensor/jobs"
 )
 
@@ -31,7 +38,8 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	log := newLogger(c.stderr, cfg.Log)
-	if _, err := instanceSecret(cfg); err != nil {
+	secret, err := instanceSecret(cfg)
+	if err != nil {
 		return err
 	}
 
@@ -86,7 +94,17 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		}
 	}()
 
-	app, err := server.New(server.Deps{Config: &cfg, DB: d.DB, Logger: log})
+	node, err := startNode(ctx, d.DB, secret, log)
+	if err != nil {
+		return err
+	}
+	defer node.stop(cfg.HTTP.ShutdownTimeout, log)
+
+	app, err := server.New(server.Deps{
+		Config: &cfg, DB: d.DB, Logger: log,
+		Settings: node.settings, Products: node.products, Signing: node.signing,
+		Verifies: node.verifies, Pipeline: node.pipeline,
+	})
 	if err != nil {
 		return err
 	}
@@ -115,4 +133,68 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	}
 	<-served
 	return nil
+}
+
+// node is this process's share of the cluster state: caches kept fresh by
+// one LISTEN connection, the signing keys, and the writers that batch the
+// API's bookkeeping (verifications, rate-limit counts, key use).
+type node struct {
+	listener *pgnotify.Listener
+	settings *settings.Store
+	products *catalog.Cache
+	signing  *signing.KeyRing
+	verifies *licensing.VerifyRecorder
+	pipeline *pipeline.Shared
+}
+
+// startNode makes sure a signing key exists (the first start creates it),
+// subscribes every cache to the listener, starts it and the verify
+// recorder.
+func startNode(ctx context.Context, d *db.DB, secret []byte, log *slog.Logger) (*node, error) {
+	if created, err := signing.EnsureKey(ctx, d.Bun, secret, time.Now()); err != nil {
+		return nil, err
+	} else if created {
+		log.Info("signing key created")
+	}
+	n := &node{listener: pgnotify.New(d.Pool, log)}
+	var err error
+	if n.settings, err = settings.NewStore(d.Bun, n.listener); err != nil {
+		return nil, err
+	}
+	if n.products, err = catalog.NewCache(d.Bun, n.listener); err != nil {
+		return nil, err
+	}
+	if n.signing, err = signing.Load(ctx, d.Bun, secret); err != nil {
+		return nil, err
+	}
+	if err := n.signing.Subscribe(n.listener, d.Bun, log); err != nil {
+		return nil, err
+	}
+	if n.pipeline, err = pipeline.NewShared(d.Bun, n.listener, log); err != nil {
+		return nil, err
+	}
+	// Both run until stop, not until the signal: in-flight requests still
+	// read caches and record verifications while the server drains.
+	if err := n.listener.Start(context.WithoutCancel(ctx)); err != nil {
+		// The listener keeps retrying; caches meanwhile trust what they hold
+		// for a second only.
+		log.Warn("cache invalidation listener not connected yet", "err", err)
+	}
+	n.verifies = licensing.NewVerifyRecorder(d.Bun, licensing.RecorderOptions{Logger: log})
+	n.verifies.Start(context.WithoutCancel(ctx))
+	return n, nil
+}
+
+// stop writes what the batching writers hold, then closes the listener.
+// Call it after the HTTP server has stopped.
+func (n *node) stop(timeout time.Duration, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := n.verifies.Close(ctx); err != nil {
+		log.Warn("writing pending verifications", "err", err)
+	}
+	if err := n.pipeline.Close(ctx); err != nil {
+		log.Warn("writing pending rate-limit counts and key use", "err", err)
+	}
+	n.listener.Close()
 }
