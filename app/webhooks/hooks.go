@@ -1,0 +1,104 @@
+package webhooks
+
+import (
+	"context"
+
+	"github.com/uptrace/bun"
+
+	"github.com/licensor/licensor/app/customers"
+	"github.com/licensor/licensor/app/licensing"
+)
+
+// LicensingHooks returns the licensing.Hooks that emit license.created,
+// license.updated, license.blocked, license.unblocked, activation.created
+// and activation.deactivated in the transaction of the change, with the
+// payloads of api.md §8. Give them to licensing.NewService.
+func (e *Emitter) LicensingHooks() licensing.Hooks {
+	return licensing.Hooks{
+		LicenseCreated: func(ctx context.Context, tx bun.IDB, l *licensing.License) error {
+			return e.emitLicense(ctx, tx, EventLicenseCreated, l, nil)
+		},
+		LicenseUpdated: func(ctx context.Context, tx bun.IDB, l *licensing.License, changed []string) error {
+			return e.emitLicense(ctx, tx, EventLicenseUpdated, l, changed)
+		},
+		LicenseBlocked: func(ctx context.Context, tx bun.IDB, l *licensing.License) error {
+			return e.emitLicense(ctx, tx, EventLicenseBlocked, l, nil)
+		},
+		LicenseUnblocked: func(ctx context.Context, tx bun.IDB, l *licensing.License) error {
+			return e.emitLicense(ctx, tx, EventLicenseUnblocked, l, nil)
+		},
+		ActivationCreated: func(ctx context.Context, tx bun.IDB, a *licensing.Activation, l *licensing.License) error {
+			return e.emitActivation(ctx, tx, EventActivationCreated, a, l, "")
+		},
+		ActivationDeactivated: func(ctx context.Context, tx bun.IDB, a *licensing.Activation, l *licensing.License, reason string) error {
+			return e.emitActivation(ctx, tx, EventActivationDeactivated, a, l, reason)
+		},
+	}
+}
+
+// CustomerCreated emits customer.created (`{"customer":{…}}`) in the
+// transaction that created c. It is the webhook half of customers.Hooks
+// Created; main joins it with the welcome email.
+func (e *Emitter) CustomerCreated(ctx context.Context, tx bun.IDB, c *customers.Customer) error {
+	set, err := e.settings.Get(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = e.Emit(ctx, tx, set, Event{Type: EventCustomerCreated, Payload: struct {
+		Customer customerResource `json:"customer"`
+	}{presentCustomer(c, e.baseURL)}})
+	return err
+}
+
+type licensePayload struct {
+	License licenseResource `json:"license"`
+}
+
+type licenseUpdatedPayload struct {
+	License licenseResource `json:"license"`
+	Changed []string        `json:"changed"`
+}
+
+type activationPayload struct {
+	Activation activationResource `json:"activation"`
+	License    licenseResource    `json:"license"`
+}
+
+type activationDeactivatedPayload struct {
+	Activation activationResource `json:"activation"`
+	License    licenseResource    `json:"license"`
+	Reason     string             `json:"reason"`
+}
+
+func (e *Emitter) emitLicense(ctx context.Context, tx bun.IDB, event string, l *licensing.License, changed []string) error {
+	set, err := e.settings.Get(ctx)
+	if err != nil || !set.WebhookEventEnabled(event) {
+		return err
+	}
+	var payload any = licensePayload{presentLicense(l, e.now())}
+	if event == EventLicenseUpdated {
+		if changed == nil {
+			changed = []string{}
+		}
+		payload = licenseUpdatedPayload{presentLicense(l, e.now()), changed}
+	}
+	_, err = e.Emit(ctx, tx, set, Event{Type: event, Payload: payload, License: ref(l)})
+	return err
+}
+
+func (e *Emitter) emitActivation(ctx context.Context, tx bun.IDB, event string, a *licensing.Activation, l *licensing.License, reason string) error {
+	set, err := e.settings.Get(ctx)
+	if err != nil || !set.WebhookEventEnabled(event) {
+		return err
+	}
+	var payload any = activationPayload{presentActivation(a, l), presentLicense(l, e.now())}
+	if event == EventActivationDeactivated {
+		payload = activationDeactivatedPayload{presentActivation(a, l), presentLicense(l, e.now()), reason}
+	}
+	_, err = e.Emit(ctx, tx, set, Event{Type: event, Payload: payload, License: ref(l)})
+	return err
+}
+
+func ref(l *licensing.License) *LicenseRef {
+	return &LicenseRef{ID: l.ID, Code: l.LicenseCode, Product: l.ProductName}
+}
