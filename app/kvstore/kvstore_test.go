@@ -84,7 +84,7 @@ func TestExpiryAndPrune(t *testing.T) {
 	d := dbtest.New(t)
 	ctx := context.Background()
 	s := kvstore.New(d.Bun, "exp:")
-	must(t, s.Set("short", []byte("x"), 50*time.Millisecond))
+	must(t, s.Set("short", []byte("x"), time.Minute))
 	must(t, s.Set("long", []byte("y"), time.Hour))
 	must(t, s.Set("forever", []byte("z"), 0))
 	if v, _ := s.Get("short"); v == nil {
