@@ -44,6 +44,9 @@ type Deps struct {
 	Signing  *signing.KeyRing
 	Verifies *licensing.VerifyRecorder
 	Pipeline *pipeline.Shared
+	// Licensing is the service the API changes licenses with; main gives
+	// it its hooks (webhooks) and Verifies. Nil: one without hooks.
+	Licensing *licensing.Service
 }
 
 // Cookie names and lifetimes of the admin console.
@@ -151,6 +154,9 @@ func apiDeps(deps Deps, logger *slog.Logger) (api.Deps, error) {
 			return api.Deps{}, err
 		}
 	}
+	if deps.Licensing == nil {
+		deps.Licensing = licensing.NewService(licensing.Options{Recorder: deps.Verifies})
+	}
 	if deps.Signing == nil {
 		_, priv, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
@@ -163,7 +169,7 @@ func apiDeps(deps Deps, logger *slog.Logger) (api.Deps, error) {
 	return api.Deps{
 		DB: deps.DB, Bun: idb, Logger: logger,
 		Settings: deps.Settings, Products: deps.Products, Signing: deps.Signing, Pipeline: deps.Pipeline,
-		Licensing:    licensing.NewService(licensing.Options{Recorder: deps.Verifies}),
+		Licensing:    deps.Licensing,
 		MaxBodyBytes: deps.Config.HTTP.MaxBodyBytes,
 		BaseURL:      deps.Config.BaseURL,
 	}, nil
