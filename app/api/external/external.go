@@ -29,4 +29,5 @@ type Deps struct {
 
 type handlers struct {
 	Deps
+	tokens *tokenChecker
 }

@@ -130,7 +130,7 @@ func (h *handlers) verify(c fiber.Ctx, r *pipeline.Request) error {
 	// no query (§4.4 step 1).
 	var tok checkedToken
 	if proof.token != "" {
-		tok = readToken(h.Signing, proof.token, r.Settings)
+		tok = h.tokens.check(proof.token, r.Settings)
 		if tok.legacy {
 			proof.code, proof.clientName = tok.licenseCode, tok.clientName
 		}
@@ -184,7 +184,7 @@ func (h *handlers) deactivate(c fiber.Ctx, r *pipeline.Request) error {
 	}
 	var tok checkedToken
 	if proof.token != "" {
-		tok = readToken(h.Signing, proof.token, r.Settings)
+		tok = h.tokens.check(proof.token, r.Settings)
 		if tok.legacy {
 			proof.code, proof.clientName = tok.licenseCode, tok.clientName
 		}

@@ -24,7 +24,7 @@ func Register(router fiber.Router, docs *openapi.Registry, deps Deps) {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &handlers{Deps: deps}
+	h := &handlers{Deps: deps, tokens: newTokenChecker(deps.Signing)}
 	p := deps.Pipeline
 
 	connection := p.Guard(scopeConnection, h.connectionCheck)

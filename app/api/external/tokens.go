@@ -1,6 +1,9 @@
 package external
 
 import (
+	"strings"
+	"sync"
+
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/signing"
 )
@@ -18,21 +21,42 @@ type checkedToken struct {
 	clientName   string
 }
 
-// readToken checks a token before any database work (api.md §4.4 step 1):
-// a Licensor token by its signature, a migrated one by decrypting it with
-// the keys in settings (§7.2).
+// tokenChecker checks tokens before any database work (api.md §4.4 step
+// 1): a Licensor token by its signature, a migrated one by decrypting it
+// with the keys in settings (§7.2).
+//
+// An installation sends the same token on every verification, and the
+// Ed25519 check is most of a verify's CPU, so authentic Licensor tokens are
+// remembered with the key set that verified them. When the node's key set
+// changes (a rotation or deletion, reloaded on NOTIFY) the memory is
+// dropped, so a token of a deleted key stops verifying as it would
+// without it. Forged tokens are never remembered: each costs a signature
+// check, and no query.
 //
 // A License Manager token carries the activation's id in the old
 // installation, found through the activation's recorded original id. The
 // migration that records original ids does not exist yet, so such a token
 // cannot name an activation here and reads as invalid.
-func readToken(ring *signing.KeyRing, raw string, set *settings.Values) checkedToken {
-	t, err := ring.ReadToken(raw, signing.LegacyKeys{
-		LicenseCipher: set.LegacyLicenseCipher,
-		LicenseKey:    set.LegacyLicenseKey,
-		EncryptionKey: set.LegacyEncryptionKey,
-	})
-	if err != nil {
+type tokenChecker struct {
+	ring *signing.KeyRing
+
+	mu     sync.RWMutex
+	keySet string
+	known  map[string]signing.Token
+}
+
+// maxKnownTokens bounds the memory of verified tokens (about 200 bytes
+// each); past it the memory starts again.
+const maxKnownTokens = 50_000
+
+func newTokenChecker(ring *signing.KeyRing) *tokenChecker {
+	return &tokenChecker{ring: ring, known: map[string]signing.Token{}}
+}
+
+func (tc *tokenChecker) check(raw string, set *settings.Values) checkedToken {
+	raw = strings.TrimSpace(raw)
+	t, ok := tc.read(raw, set)
+	if !ok {
 		return checkedToken{}
 	}
 	switch t.Format {
@@ -42,4 +66,42 @@ func readToken(ring *signing.KeyRing, raw string, set *settings.Values) checkedT
 		return checkedToken{ok: t.LicenseCode != "", legacy: true, licenseCode: t.LicenseCode, clientName: t.ClientName}
 	}
 	return checkedToken{}
+}
+
+func (tc *tokenChecker) read(raw string, set *settings.Values) (signing.Token, bool) {
+	keySet := tc.keySetID()
+	tc.mu.RLock()
+	t, hit := tc.known[raw]
+	hit = hit && tc.keySet == keySet
+	tc.mu.RUnlock()
+	if hit {
+		return t, true
+	}
+	t, err := tc.ring.ReadToken(raw, signing.LegacyKeys{
+		LicenseCipher: set.LegacyLicenseCipher,
+		LicenseKey:    set.LegacyLicenseKey,
+		EncryptionKey: set.LegacyEncryptionKey,
+	})
+	if err != nil {
+		return signing.Token{}, false
+	}
+	if t.Format == signing.FormatLicensor {
+		tc.mu.Lock()
+		if tc.keySet != keySet || len(tc.known) >= maxKnownTokens {
+			tc.keySet, tc.known = keySet, map[string]signing.Token{}
+		}
+		tc.known[raw] = t
+		tc.mu.Unlock()
+	}
+	return t, true
+}
+
+// keySetID names the ring's current keys.
+func (tc *tokenChecker) keySetID() string {
+	var b strings.Builder
+	for _, k := range tc.ring.Keys() {
+		b.WriteString(k.KID)
+		b.WriteByte(',')
+	}
+	return b.String()
 }

@@ -11,7 +11,9 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/licensor/licensor/app/server/servertest"
 	"github.com/licensor/licensor/app/signing"
 )
 
@@ -291,4 +293,45 @@ func (a *apiEnv) findLicense(code string) int64 {
 		a.t.Fatal(err)
 	}
 	return id
+}
+
+// Tokens keep verifying after a key rotation (the retired key verifies),
+// and stop once the key that signed them is deleted, on every node: the
+// memory of verified tokens follows the node's key set.
+func TestVerifyAcrossKeyRotationAndDeletion(t *testing.T) {
+	a := newAPIEnv(t)
+	a.NewApp(t)
+	a.license(nil, "ROT")
+	const host = "https://shop.example.com"
+	tok := a.activate(modern, "ROT", host)
+	body := map[string]any{"product_id": "ACME", "license_data": tok}
+	verify := func(node int) string {
+		return a.do(a.Nodes[node].App, req{path: modern.verify, headers: []string{"X-API-KEY", a.key, "X-API-URL", host}, json: body}).Body
+	}
+	for i := range 2 {
+		if got := verify(i); got != bodyVerified {
+			t.Fatalf("node %d before rotation: %s", i, got)
+		}
+	}
+	ctx := context.Background()
+	old, _ := a.Nodes[0].Signing.Active()
+	if _, err := signing.Rotate(ctx, a.DB.Bun, []byte(servertest.InstanceSecret), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		waitFor(t, func() bool { k, _ := a.Nodes[i].Signing.Active(); return k.KID != old.KID })
+		if got := verify(i); got != bodyVerified {
+			t.Fatalf("node %d after rotation: %s", i, got)
+		}
+	}
+	if err := signing.Delete(ctx, a.DB.Bun, old.KID); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		waitFor(t, func() bool { return verify(i) == verifyFail(msgNotAssigned, "LICENSE_INVALID") })
+	}
+	// New activations are signed with the new key.
+	a.license(nil, "ROT-2")
+	tok2 := a.activate(legacy, "ROT-2", host)
+	expect(t, a.call(legacy, legacy.verify, map[string]any{"product_id": "ACME", "license_data": tok2}, host), 200, bodyVerified)
 }
