@@ -131,7 +131,9 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	if err := app.ShutdownWithTimeout(cfg.HTTP.ShutdownTimeout); err != nil {
 		log.Warn("http shutdown", "err", err)
 	}
-	<-served
+	if err := <-served; err != nil && !errors.Is(err, net.ErrClosed) {
+		log.Warn("http server", "err", err)
+	}
 	return nil
 }
 
