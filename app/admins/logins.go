@@ -55,3 +55,13 @@ func RecordLogin(ctx context.Context, idb bun.IDB, l Login) error {
 	}
 	return nil
 }
+
+// DeleteLoginsBefore removes sign-in history older than t (retention,
+// login_history_retention_days).
+func DeleteLoginsBefore(ctx context.Context, idb bun.IDB, t time.Time) (int64, error) {
+	res, err := idb.NewDelete().Model((*Login)(nil)).Where("created_at < ?", t).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("prune admin sign-ins: %w", err)
+	}
+	return res.RowsAffected()
+}

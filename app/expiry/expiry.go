@@ -325,3 +325,14 @@ func union(sets ...map[int64]bool) []int64 {
 	slices.Sort(out)
 	return out
 }
+
+// PruneNotices deletes notices about dates before t. The scan never looks
+// further back than its lookback, so a notice older than that can no
+// longer stop a repeat; retention calls this with a margin.
+func PruneNotices(ctx context.Context, idb bun.IDB, t time.Time) (int64, error) {
+	res, err := idb.NewDelete().TableExpr("expiry_notices").Where("due_at < ?", t).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("prune expiry notices: %w", err)
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,128 @@
+package autoblacklist_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/licensor/licensor/app/audit"
+	"github.com/licensor/licensor/app/autoblacklist"
+	"github.com/licensor/licensor/app/catalog"
+	"github.com/licensor/licensor/app/db"
+	"github.com/licensor/licensor/app/db/dbtest"
+	"github.com/licensor/licensor/app/fields"
+	"github.com/licensor/licensor/app/settings"
+)
+
+var system = audit.Source{Actor: audit.System}
+
+var now = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+
+func setup(t *testing.T, changes map[string]string) *db.DB {
+	t.Helper()
+	d := dbtest.New(t)
+	ctx := context.Background()
+	p, err := catalog.NewService(nil).CreateProduct(ctx, d.Bun, system, settings.Defaults(), catalog.ProductInput{Name: fields.Some("Acme CMS"), ReferenceID: fields.Some("ACME")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) > 0 {
+		if _, err := settings.Set(ctx, d.Bun, system, changes); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Failed attempts: n rows per (domain, ip) at the given age.
+	fail := func(domain, ip string, n int, age time.Duration) {
+		for range n {
+			_, err := d.Bun.ExecContext(ctx, `INSERT INTO activations (product_id, license_code, domain, ip, is_valid, is_active, failure_reason, created_at)
+				VALUES (?, 'NOPE', NULLIF(?, ''), NULLIF(?, ''), false, false, 'LICENSE_INVALID', ?)`, p.ID, domain, ip, now.Add(-age))
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	fail("bad.example", "198.51.100.7", 5, time.Hour)       // over both thresholds
+	fail("bad.example", "198.51.100.8", 1, 2*24*time.Hour)  // counts for the domain
+	fail("old.example", "198.51.100.9", 9, 40*24*time.Hour) // outside the 30-day window
+	fail("few.example", "198.51.100.10", 2, time.Hour)      // under the threshold
+	fail("spam.shop.example", "", 6, time.Hour)             // already covered by a wildcard entry
+	fail("", "2001:db8::1", 4, time.Hour)
+	// Successful activations never count.
+	for range 10 {
+		_, _ = d.Bun.ExecContext(ctx, `INSERT INTO activations (product_id, license_code, domain, ip) VALUES (?, 'OK', 'good.example', '192.0.2.1')`, p.ID)
+	}
+	return d
+}
+
+func TestAutoBlacklist(t *testing.T) {
+	d := setup(t, map[string]string{
+		"blacklist_domain_after_failed_attempts": "5",
+		"blacklist_ip_after_failed_attempts":     "4",
+		"blacklisted_domains":                    "*.shop.example",
+	})
+	ctx := context.Background()
+	res, err := autoblacklist.Run(ctx, d.Bun, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(res.Domains) != "[bad.example]" || fmt.Sprint(res.IPs) != "[198.51.100.7 2001:db8::1]" {
+		t.Fatalf("%+v", res)
+	}
+	set, err := settings.Load(ctx, d.Bun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(set.BlacklistedDomains) != "[*.shop.example bad.example]" || fmt.Sprint(set.BlacklistedIPs) != "[198.51.100.7 2001:db8::1]" {
+		t.Fatalf("settings %q %q", set.BlacklistedDomains, set.BlacklistedIPs)
+	}
+	var msgs []string
+	_ = d.Bun.NewRaw("SELECT message FROM activity_log WHERE type = 'blacklist.auto' ORDER BY id").Scan(ctx, &msgs)
+	want := "[Domain bad.example was blacklisted as it exceeded 5 failed attempts. IP 198.51.100.7 was blacklisted as it exceeded 4 failed attempts. IP 2001:db8::1 was blacklisted as it exceeded 4 failed attempts.]"
+	if fmt.Sprint(msgs) != want {
+		t.Fatalf("activity %q", msgs)
+	}
+
+	// Already blacklisted: nothing more.
+	res, err = autoblacklist.Run(ctx, d.Bun, now.Add(time.Hour))
+	if err != nil || len(res.Domains)+len(res.IPs) != 0 {
+		t.Fatalf("second run: %+v %v", res, err)
+	}
+}
+
+func TestAutoBlacklistOffByDefault(t *testing.T) {
+	d := setup(t, nil)
+	res, err := autoblacklist.Run(context.Background(), d.Bun, now)
+	if err != nil || len(res.Domains)+len(res.IPs) != 0 {
+		t.Fatalf("thresholds 0: %+v %v", res, err)
+	}
+}
+
+// Two nodes at once add and log each entry once.
+func TestAutoBlacklistConcurrent(t *testing.T) {
+	d := setup(t, map[string]string{"blacklist_domain_after_failed_attempts": "5", "blacklist_ip_after_failed_attempts": "4"})
+	var wg sync.WaitGroup
+	total := make([]int, 4)
+	for i := range total {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := autoblacklist.Run(context.Background(), d.Bun, now)
+			if err != nil {
+				t.Error(err)
+			}
+			total[i] = len(res.Domains) + len(res.IPs)
+		}()
+	}
+	wg.Wait()
+	// bad.example, spam.shop.example (no wildcard entry here) and two IPs.
+	if total[0]+total[1]+total[2]+total[3] != 4 {
+		t.Fatalf("entries added per run: %v", total)
+	}
+	var n int
+	_ = d.Bun.NewRaw("SELECT count(*) FROM activity_log WHERE type = 'blacklist.auto'").Scan(context.Background(), &n)
+	if n != 4 {
+		t.Fatalf("%d log lines", n)
+	}
+}
