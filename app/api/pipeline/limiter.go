@@ -43,7 +43,10 @@ type Limiter struct {
 
 	mu      sync.Mutex
 	buckets map[bucketWindow]*bucketCount
-	flush   *delayed
+	// window is the latest window a hit fell in; when a new one starts,
+	// the written counts of earlier ones are forgotten.
+	window int64
+	flush  *delayed
 }
 
 type bucketWindow struct {
@@ -82,6 +85,10 @@ func (l *Limiter) Hit(ctx context.Context, bucket string, limit int) (ratelimit.
 	untilEnd := start.Add(rateWindow).Sub(now)
 
 	l.mu.Lock()
+	if bw.start > l.window {
+		l.window = bw.start
+		l.forgetEnded()
+	}
 	b := l.buckets[bw]
 	if b == nil {
 		b = &bucketCount{}
@@ -128,10 +135,12 @@ func (l *Limiter) Flush(ctx context.Context) error {
 			keys = append(keys, bw)
 			adds = append(adds, b.pending)
 			b.pending = 0
-		} else if bw.start < current {
-			delete(l.buckets, bw)
 		}
 	}
+	if current > l.window {
+		l.window = current
+	}
+	l.forgetEnded()
 	l.mu.Unlock()
 	if len(keys) == 0 {
 		return nil
@@ -151,6 +160,16 @@ func (l *Limiter) Flush(ctx context.Context) error {
 		b.known = max(b.known, hits[bw])
 	}
 	return err
+}
+
+// forgetEnded drops the buckets of windows before l.window that have
+// nothing left to write. Call with l.mu held.
+func (l *Limiter) forgetEnded() {
+	for bw, b := range l.buckets {
+		if bw.start < l.window && b.pending == 0 {
+			delete(l.buckets, bw)
+		}
+	}
 }
 
 // Close writes what is pending; call it when the node stops.

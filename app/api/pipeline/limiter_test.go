@@ -45,6 +45,13 @@ func TestLimiterSmallLimitIsExactAcrossNodes(t *testing.T) {
 	if r, _ := nodes[0].Hit(ctx, "b", 5); !r.Allowed || r.Remaining != 4 {
 		t.Fatalf("new window: %+v", r)
 	}
+	// Ended windows are forgotten as the next one starts.
+	nodes[0].mu.Lock()
+	n := len(nodes[0].buckets)
+	nodes[0].mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d buckets held, want the current window's only", n)
+	}
 }
 
 func TestLimiterBatchesUnderHalfTheLimit(t *testing.T) {
