@@ -64,7 +64,7 @@ func TestRetention(t *testing.T) {
 		"mail_messages": 2, "river_job": 3, "expiry_notices": 1,
 	} {
 		var got int
-		if err := d.Bun.NewRaw("SELECT count(*) FROM " + table).Scan(ctx, &got); err != nil || got != n {
+		if err := d.Bun.NewRaw("SELECT count(*) FROM "+table).Scan(ctx, &got); err != nil || got != n {
 			t.Errorf("%s: %d rows left, want %d (%v)", table, got, n, err)
 		}
 	}
