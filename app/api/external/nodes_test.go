@@ -140,3 +140,16 @@ func TestKeyRevocationReachesEveryNode(t *testing.T) {
 	}
 	expect(t, get(0), 401, bodyInvalidKey)
 }
+
+// The ip_address bucket is the peer address, never the X-API-IP a client
+// chooses: changing it does not escape the limit.
+func TestRateLimitIgnoresClientSuppliedIP(t *testing.T) {
+	a := newAPIEnv(t)
+	a.SetSettings(t, map[string]string{"requests_rate_limiting_period": "3"})
+	for i := range 4 {
+		r := a.do(a.App, req{method: "GET", path: modern.connection, headers: []string{"X-API-KEY", a.key, "X-API-IP", "192.0.2." + strconv.Itoa(i+1)}})
+		if want := map[bool]int{true: 200, false: 429}[i < 3]; r.StatusCode != want {
+			t.Fatalf("request %d: %d %s", i+1, r.StatusCode, r.Body)
+		}
+	}
+}
