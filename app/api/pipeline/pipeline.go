@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v3"
-	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/apikeys"
 	"github.com/licensor/licensor/app/audit"
@@ -38,36 +37,45 @@ var (
 	Internal = Group{KeyType: apikeys.TypeInternal}
 )
 
-// Messages of the pipeline's failures (api.md §2.3). Clients match them.
+// Messages of the pipeline's failures (api.md §1.4, §2.3). Clients match
+// them: never reword them.
 const (
-	MessageMissingKey       = "Missing X-API-KEY key in the request."
-	MessageInvalidKey       = "Invalid API key."
-	MessageScope            = "You are not allowed to access this endpoint."
-	MessageInvalidIP        = "The X-API-IP header must be a valid IP address."
-	MessageBlacklistedIP    = "Your IP address is blacklisted."
-	MessageInvalidURL       = "The X-API-URL header must be a valid URL."
-	MessageBlacklistedHost  = "Your domain is blacklisted."
-	MessageRateLimited      = "Rate limit exceeded. Try again later."
-	MessageUnreadableBody   = "The request body could not be read."
-	MessageBodyTooLarge     = "The request body is too large."
-	MessageSomethingWrong   = "Something went wrong. Please try again later."
-	defaultLanguage         = "en"
-	headerRateLimitLimit    = "X-RateLimit-Limit"
-	headerRateLimitRemain   = "X-RateLimit-Remaining"
-	headerRetryAfter        = "Retry-After"
-	rateLimitBucketPrefix   = "api:"
-	headerKey, legacyKey    = "X-API-KEY", "LB-API-KEY"
-	headerURL, legacyURL    = "X-API-URL", "LB-URL"
-	headerIP, legacyIP      = "X-API-IP", "LB-IP"
-	headerLang, legacyLang  = "X-API-LANGUAGE", "LB-LANG"
+	MessageMissingKey      = "Missing X-API-KEY key in the request."
+	MessageInvalidKey      = "Invalid API key."
+	MessageScope           = "You are not allowed to access this endpoint."
+	MessageInvalidIP       = "The X-API-IP header must be a valid IP address."
+	MessageBlacklistedIP   = "Your IP address is blacklisted."
+	MessageInvalidURL      = "The X-API-URL header must be a valid URL."
+	MessageBlacklistedHost = "Your domain is blacklisted."
+	MessageRateLimited     = "Rate limit exceeded. Try again later."
+	MessageUnreadableBody  = "The request body could not be read."
+	MessageBodyTooLarge    = "The request body is too large."
+)
+
+// Headers of api.md §2.1 (modern name, legacy alias) and §2.5.
+const (
+	headerKey, legacyKey   = "X-API-KEY", "LB-API-KEY"
+	headerURL, legacyURL   = "X-API-URL", "LB-URL"
+	headerIP, legacyIP     = "X-API-IP", "LB-IP"
+	headerLang, legacyLang = "X-API-LANGUAGE", "LB-LANG"
+	headerRateLimitLimit   = "X-RateLimit-Limit"
+	headerRateLimitRemain  = "X-RateLimit-Remaining"
+	headerRetryAfter       = "Retry-After"
+)
+
+const (
+	defaultLanguage = "en"
+	// Values of setting requests_rate_limiting_method besides ip_address.
 	rateLimitMethodKey      = "api_key"
 	rateLimitMethodKeyAndIP = "api_key_ip_address"
+	// rateLimitBucketPrefix keeps the API's buckets apart from the
+	// console's sign-in throttling in the same table.
+	rateLimitBucketPrefix = "api:"
 )
 
 // Deps are what a pipeline needs; Shared is the node's state common to
 // both groups.
 type Deps struct {
-	DB       bun.IDB
 	Settings *settings.Store
 	Shared   *Shared
 	// MaxBodyBytes bounds request bodies (config http.max_body_bytes).
