@@ -12,14 +12,34 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/uptrace/bun"
 
+	"github.com/licensor/licensor/app/expiry"
+	"github.com/licensor/licensor/app/mail"
+	"github.com/licensor/licensor/app/settings"
+	"github.com/licensor/licensor/app/webhooks"
 	"github.com/licensor/licensor/jobs/jobargs"
 )
 
-// Deps are what the workers need, passed in by main.
+// Deps are what the workers need, passed in by main. A job kind whose
+// dependency is nil is not registered (tests build clients with only what
+// they exercise); main gives them all.
 type Deps struct {
 	Logger  *slog.Logger
 	Pruners []Pruner
+
+	// DB runs the auto-blacklist and the retention clean-up.
+	DB bun.IDB
+	// Settings schedules the daily expiry scan (expiry_scan_time,
+	// timezone).
+	Settings *settings.Store
+	Mail     *mail.Sender
+	Webhooks *webhooks.Deliverer
+	Expiry   *expiry.Scanner
+	// Now is the clock of the scans; nil means time.Now.
+	Now func() time.Time
+	// WebhookBackoff spaces webhook attempts; nil means webhooks.Backoff.
+	WebhookBackoff func(failed int) time.Duration
 }
 
 // Options tune the client.
@@ -29,6 +49,21 @@ type Options struct {
 	PollOnly   bool          // tests on a shared server may prefer polling
 	FetchPoll  time.Duration // default River's
 	JobTimeout time.Duration // default 5 minutes
+	// RescueAfter is how long a job may stay running before River's
+	// rescuer (on the leader) takes it for dead (its node was killed) and
+	// retries it. It must exceed every job's timeout; default 15 minutes.
+	RescueAfter time.Duration
+	// FinishedJobRetention is how long River itself keeps completed,
+	// cancelled and discarded jobs (main passes the
+	// finished_jobs_retention_days setting read at start-up; the daily
+	// retention job applies later changes). Default 7 days.
+	FinishedJobRetention time.Duration
+	// RetryPolicy overrides River's backoff for jobs without their own
+	// (tests shorten it); nil keeps River's.
+	RetryPolicy river.ClientRetryPolicy
+	// ScheduleTick is how often the expiry scan's schedule re-reads its
+	// setting; default 5 minutes.
+	ScheduleTick time.Duration
 }
 
 // NewClient builds a River client with every worker and periodic job
@@ -36,6 +71,12 @@ type Options struct {
 func NewClient(pool *pgxpool.Pool, deps Deps, opts Options) (*river.Client[pgx.Tx], error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.WebhookBackoff == nil {
+		deps.WebhookBackoff = webhooks.Backoff
 	}
 	if opts.Workers < 1 {
 		opts.Workers = 10
@@ -46,25 +87,80 @@ func NewClient(pool *pgxpool.Pool, deps Deps, opts Options) (*river.Client[pgx.T
 	if opts.JobTimeout <= 0 {
 		opts.JobTimeout = 5 * time.Minute
 	}
+	if opts.RescueAfter <= 0 {
+		opts.RescueAfter = 15 * time.Minute
+	}
+	if opts.FinishedJobRetention <= 0 {
+		opts.FinishedJobRetention = 7 * 24 * time.Hour
+	}
+	if opts.ScheduleTick <= 0 {
+		opts.ScheduleTick = 5 * time.Minute
+	}
 
 	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &pruneExpiredWorker{deps: deps}); err != nil {
-		return nil, fmt.Errorf("register prune worker: %w", err)
+	periodic := []*river.PeriodicJob{
+		river.NewPeriodicJob(
+			river.PeriodicInterval(opts.PruneEvery),
+			func() (river.JobArgs, *river.InsertOpts) { return jobargs.PruneExpired{}, nil },
+			&river.PeriodicJobOpts{ID: "prune_expired", RunOnStart: true},
+		),
+	}
+	add := func(name string, err error) error {
+		if err != nil {
+			return fmt.Errorf("register %s worker: %w", name, err)
+		}
+		return nil
+	}
+	if err := add("prune", river.AddWorkerSafely(workers, &pruneExpiredWorker{deps: deps})); err != nil {
+		return nil, err
+	}
+	if deps.Mail != nil {
+		if err := add("send_mail", river.AddWorkerSafely(workers, &sendMailWorker{sender: deps.Mail})); err != nil {
+			return nil, err
+		}
+	}
+	if deps.Webhooks != nil {
+		w := &deliverWebhookWorker{deliverer: deps.Webhooks, backoff: deps.WebhookBackoff}
+		if err := add("deliver_webhook", river.AddWorkerSafely(workers, w)); err != nil {
+			return nil, err
+		}
+	}
+	if deps.Expiry != nil && deps.Settings != nil {
+		if err := add("expiry_scan", river.AddWorkerSafely(workers, &expiryScanWorker{scanner: deps.Expiry, deps: deps})); err != nil {
+			return nil, err
+		}
+		s := expirySchedule{settings: deps.Settings, tick: opts.ScheduleTick}
+		periodic = append(periodic, river.NewPeriodicJob(s, s.job, &river.PeriodicJobOpts{ID: "expiry_scan", RunOnStart: true}))
+	}
+	if deps.DB != nil {
+		if err := add("blacklist_scan", river.AddWorkerSafely(workers, &blacklistScanWorker{deps: deps})); err != nil {
+			return nil, err
+		}
+		if err := add("retention", river.AddWorkerSafely(workers, &retentionWorker{deps: deps})); err != nil {
+			return nil, err
+		}
+		periodic = append(periodic,
+			river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return jobargs.BlacklistScan{}, nil },
+				&river.PeriodicJobOpts{ID: "blacklist_scan", RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),
+				func() (river.JobArgs, *river.InsertOpts) { return jobargs.Retention{}, nil },
+				&river.PeriodicJobOpts{ID: "retention", RunOnStart: true}),
+		)
 	}
 
 	cfg := &river.Config{
-		Logger:     deps.Logger,
-		Queues:     map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
-		Workers:    workers,
-		JobTimeout: opts.JobTimeout,
-		PollOnly:   opts.PollOnly,
-		PeriodicJobs: []*river.PeriodicJob{
-			river.NewPeriodicJob(
-				river.PeriodicInterval(opts.PruneEvery),
-				func() (river.JobArgs, *river.InsertOpts) { return jobargs.PruneExpired{}, nil },
-				&river.PeriodicJobOpts{RunOnStart: true},
-			),
-		},
+		Logger:                      deps.Logger,
+		Queues:                      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
+		Workers:                     workers,
+		JobTimeout:                  opts.JobTimeout,
+		RescueStuckJobsAfter:        opts.RescueAfter,
+		CompletedJobRetentionPeriod: opts.FinishedJobRetention,
+		CancelledJobRetentionPeriod: opts.FinishedJobRetention,
+		DiscardedJobRetentionPeriod: opts.FinishedJobRetention,
+		RetryPolicy:                 opts.RetryPolicy,
+		PollOnly:                    opts.PollOnly,
+		PeriodicJobs:                periodic,
 	}
 	if opts.FetchPoll > 0 {
 		cfg.FetchPollInterval = opts.FetchPoll

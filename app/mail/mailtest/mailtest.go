@@ -46,6 +46,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	srv      *smtp.Server
+	ln       net.Listener
 	received []Received
 	refuse   int // refuse this many more messages with 451
 	dropAck  int // close the connection after accepting this many more
@@ -64,6 +65,15 @@ func WithAuth(user, pass string) Option {
 // Start listens on a free loopback port and serves until the test ends.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
+	s := Reserve(t, opts...)
+	s.Restart()
+	return s
+}
+
+// Reserve returns a server that is not listening yet (the SMTP server is
+// "down"); Restart brings it up on the reserved address.
+func Reserve(t testing.TB, opts ...Option) *Server {
+	t.Helper()
 	s := &Server{t: t, signal: make(chan struct{}, 1)}
 	for _, o := range opts {
 		o(s)
@@ -73,17 +83,8 @@ func Start(t testing.TB, opts ...Option) *Server {
 		t.Fatalf("mailtest: listen: %v", err)
 	}
 	s.addr = ln.Addr().String()
-	s.serve(ln)
+	_ = ln.Close()
 	t.Cleanup(s.Stop)
-	return s
-}
-
-// Reserve returns a server that is not listening yet (the SMTP server is
-// "down"); Restart brings it up on the reserved address.
-func Reserve(t testing.TB, opts ...Option) *Server {
-	t.Helper()
-	s := Start(t, opts...)
-	s.Stop()
 	return s
 }
 
@@ -101,9 +102,13 @@ func (s *Server) URL() string {
 // Stop closes the listener and every connection.
 func (s *Server) Stop() {
 	s.mu.Lock()
-	srv := s.srv
-	s.srv = nil
+	srv, ln := s.srv, s.ln
+	s.srv, s.ln = nil, nil
 	s.mu.Unlock()
+	if ln != nil {
+		// Closed here too: Serve may not have taken the listener yet.
+		_ = ln.Close()
+	}
 	if srv != nil {
 		_ = srv.Close()
 	}
@@ -187,7 +192,7 @@ func (s *Server) serve(ln net.Listener) {
 	srv.WriteTimeout = 10 * time.Second
 	srv.ErrorLog = discardLogger{}
 	s.mu.Lock()
-	s.srv = srv
+	s.srv, s.ln = srv, ln
 	s.mu.Unlock()
 	go func() { _ = srv.Serve(ln) }()
 }
