@@ -20,7 +20,9 @@ type expiryScanWorker struct {
 	deps    Deps
 }
 
-func (w *expiryScanWorker) Timeout(*river.Job[jobargs.ExpiryScan]) time.Duration { return 10 * time.Minute }
+func (w *expiryScanWorker) Timeout(*river.Job[jobargs.ExpiryScan]) time.Duration {
+	return 10 * time.Minute
+}
 
 func (w *expiryScanWorker) Work(ctx context.Context, job *river.Job[jobargs.ExpiryScan]) error {
 	res, err := w.scanner.Run(ctx)

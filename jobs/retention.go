@@ -16,7 +16,9 @@ type retentionWorker struct {
 	deps Deps
 }
 
-func (w *retentionWorker) Timeout(*river.Job[jobargs.Retention]) time.Duration { return 10 * time.Minute }
+func (w *retentionWorker) Timeout(*river.Job[jobargs.Retention]) time.Duration {
+	return 10 * time.Minute
+}
 
 func (w *retentionWorker) Work(ctx context.Context, _ *river.Job[jobargs.Retention]) error {
 	deleted, err := retention.Run(ctx, w.deps.DB, w.deps.Now())

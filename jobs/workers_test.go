@@ -41,7 +41,9 @@ var system = audit.Source{Actor: audit.System}
 // quickRetry retries failed jobs after 50 ms instead of River's seconds.
 type quickRetry struct{}
 
-func (quickRetry) NextRetry(*rivertype.JobRow) time.Time { return time.Now().Add(50 * time.Millisecond) }
+func (quickRetry) NextRetry(*rivertype.JobRow) time.Time {
+	return time.Now().Add(50 * time.Millisecond)
+}
 
 // startClient starts a River worker client (a node) for the test.
 func startClient(t *testing.T, d *db.DB, deps jobs.Deps, opts jobs.Options) *river.Client[pgx.Tx] {
