@@ -62,7 +62,7 @@ func Delete(ctx context.Context, idb bun.IDB, ids []int64) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	res, err := idb.NewDelete().Model((*Activity)(nil)).Where("id IN (?)", bun.In(ids)).Exec(ctx)
+	res, err := idb.NewDelete().Model((*Activity)(nil)).Where("id IN (?)", bun.List(ids)).Exec(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("delete activity: %w", err)
 	}
@@ -82,7 +82,7 @@ func DeleteBefore(ctx context.Context, idb bun.IDB, t time.Time) (int, error) {
 
 func filtered(q *bun.SelectQuery, f Filter) *bun.SelectQuery {
 	if len(f.Types) > 0 {
-		q = q.Where("al.type IN (?)", bun.In(f.Types))
+		q = q.Where("al.type IN (?)", bun.List(f.Types))
 	}
 	if f.ActorType != "" {
 		q = q.Where("al.actor_type = ?", f.ActorType)

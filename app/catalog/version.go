@@ -96,7 +96,7 @@ func LatestVersions(ctx context.Context, idb bun.IDB, productIDs []int64) (map[i
 		return out, nil
 	}
 	var vs []Version
-	err := idb.NewSelect().Model(&vs).Where("v.product_id IN (?) AND v.is_active", bun.In(productIDs)).Scan(ctx)
+	err := idb.NewSelect().Model(&vs).Where("v.product_id IN (?) AND v.is_active", bun.List(productIDs)).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("latest versions of products %v: %w", productIDs, err)
 	}

@@ -75,7 +75,7 @@ func LicenseCounts(ctx context.Context, idb bun.IDB, ids []int64) (map[int64]int
 		Count int   `bun:"n"`
 	}
 	err := idb.NewRaw(`SELECT c.id, count(*) AS n FROM customers c JOIN licenses l ON `+LinkCondition("l", "c")+`
-		WHERE c.id IN (?) GROUP BY c.id`, bun.In(ids)).Scan(ctx, &rows)
+		WHERE c.id IN (?) GROUP BY c.id`, bun.List(ids)).Scan(ctx, &rows)
 	if err != nil {
 		return nil, fmt.Errorf("count customers' licenses: %w", err)
 	}

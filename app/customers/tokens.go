@@ -93,7 +93,7 @@ func ConsumeToken(ctx context.Context, idb bun.IDB, token string, now time.Time,
 	err := idb.NewUpdate().Model(t).
 		Set("used_at = ?", now).
 		Where("token_hash = ?", hashToken(token)).
-		Where("purpose IN (?)", bun.In(purposes)).
+		Where("purpose IN (?)", bun.List(purposes)).
 		Where("used_at IS NULL").
 		Where("expires_at > ?", now).
 		Returning("*").

@@ -81,7 +81,7 @@ func lifecycle(t *testing.T, dir string, wantSocket bool) {
 		t.Fatal(err)
 	}
 	requireTable(t, d, "admins")
-	d.Close()
+	_ = d.Close()
 	if err := c.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func lifecycle(t *testing.T, dir string, wantSocket bool) {
 	if err != nil || len(res.Applied) != 0 {
 		t.Fatalf("migrations on a reused cluster: %v %v", res, err)
 	}
-	d.Close()
+	_ = d.Close()
 	if err := c2.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestEmbeddedReuseRunning(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Stop of the reusing cluster stopped the server: %v", err)
 	}
-	d.Close()
+	_ = d.Close()
 
 	// The process that started it is gone (a killed Licensor, here still a
 	// zombie nobody reaped): the next one adopts the server and stops it.
@@ -140,7 +140,7 @@ func TestEmbeddedReuseRunning(t *testing.T) {
 	if err := killed.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer killed.Wait()
+	defer func() { _ = killed.Wait() }()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		stat, _ := os.ReadFile("/proc/" + strconv.Itoa(killed.Process.Pid) + "/stat")
 		if strings.Contains(string(stat), ") Z") || time.Now().After(deadline) {
@@ -213,7 +213,7 @@ func TestEmbeddedStalePidFile(t *testing.T) {
 	if err := sleeper.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { sleeper.Process.Kill(); sleeper.Wait() })
+	t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
 	leave([]byte(strconv.Itoa(sleeper.Process.Pid) + "\n" + lines[1]))
 	c = startEmbedded(t, dir)
 	if err := c.Stop(ctx); err != nil {

@@ -268,7 +268,7 @@ func (s *Service) deactivate(ctx context.Context, tx bun.IDB, as []*Activation, 
 	}
 	_, err := tx.NewUpdate().Model((*Activation)(nil)).
 		Set("is_active = false, deactivated_at = ?0, deactivation_reason = ?1, updated_at = ?0", now, reason).
-		Where("id IN (?)", bun.In(ids)).Exec(ctx)
+		Where("id IN (?)", bun.List(ids)).Exec(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("deactivate activations %v: %w", ids, err)
 	}

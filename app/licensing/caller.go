@@ -18,9 +18,6 @@ type Caller struct {
 	Key audit.Actor
 }
 
-// source is the caller as the activity log sees it.
-func (c Caller) source() audit.Source { return audit.Source{Actor: c.Key, IP: c.IP} }
-
 func nullable(s string) *string {
 	if s == "" {
 		return nil

@@ -15,7 +15,7 @@ func GetMany(ctx context.Context, idb bun.IDB, ids []int64) ([]License, error) {
 		return nil, nil
 	}
 	var out []License
-	if err := selectLicenses(idb, &out).Where("l.id IN (?)", bun.In(ids)).OrderExpr("l.id").Scan(ctx); err != nil {
+	if err := selectLicenses(idb, &out).Where("l.id IN (?)", bun.List(ids)).OrderExpr("l.id").Scan(ctx); err != nil {
 		return nil, fmt.Errorf("get %d licenses: %w", len(ids), err)
 	}
 	return out, nil
