@@ -3,7 +3,10 @@ package web
 import (
 	"errors"
 	"fmt"
+	"mime"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
@@ -35,6 +38,13 @@ type CSRFConfig struct {
 	// BaseURL is trusted as an origin besides the request's own host, for
 	// deployments where the proxy rewrites Host.
 	BaseURL string
+	// JSONPaths are path prefixes whose unsafe requests come from a
+	// same-origin script that cannot carry the token (River's UI under
+	// /admin/jobs calls its API with fetch). Such a request passes without
+	// the token when it is application/json, which no cross-site form can
+	// send and a cross-site script can only send after a CORS preflight
+	// this server never answers, and when its Origin is this site.
+	JSONPaths []string
 }
 
 // CSRF protects unsafe methods (POST, PUT, PATCH, DELETE): they need the
@@ -51,6 +61,7 @@ func CSRF(cfg CSRFConfig) (fiber.Handler, error) {
 		trusted = append(trusted, u.Scheme+"://"+u.Host)
 	}
 	return csrf.New(csrf.Config{
+		Next:           func(c fiber.Ctx) bool { return sameOriginJSON(c, cfg.JSONPaths, trusted) },
 		Session:        cfg.Sessions,
 		CookieName:     cfg.CookieName,
 		CookiePath:     "/",
@@ -66,6 +77,29 @@ func CSRF(cfg CSRFConfig) (fiber.Handler, error) {
 			return errors.Join(ErrFormExpired, err)
 		},
 	}), nil
+}
+
+// sameOriginJSON reports whether c is a JSON request under one of paths
+// from this site's own pages.
+func sameOriginJSON(c fiber.Ctx, paths, trusted []string) bool {
+	under := false
+	for _, p := range paths {
+		if strings.HasPrefix(c.Path(), p) {
+			under = true
+			break
+		}
+	}
+	if !under {
+		return false
+	}
+	if mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType)); err != nil || mt != fiber.MIMEApplicationJSON {
+		return false
+	}
+	origin := c.Get(fiber.HeaderOrigin)
+	if origin == "" {
+		return c.Get("Sec-Fetch-Site") == "same-origin"
+	}
+	return origin == c.Scheme()+"://"+c.Host() || slices.Contains(trusted, origin)
 }
 
 // CSRFToken returns the token to put in forms ("" outside CSRF).

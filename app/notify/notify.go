@@ -1,0 +1,76 @@
+// Package notify connects domain changes to what they tell the outside
+// world: it builds the job queue, the mailer and the webhook emitter of a
+// node, and the licensing and customers hooks that emit webhooks and queue
+// emails inside the transaction of each change. main, the CLI and the HTTP
+// test harness all wire the same hooks through it.
+package notify
+
+import (
+	"context"
+	"database/sql"
+	"io/fs"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/licensor/licensor/app/customers"
+	"github.com/licensor/licensor/app/jobqueue"
+	"github.com/licensor/licensor/app/licensing"
+	"github.com/licensor/licensor/app/mail"
+	"github.com/licensor/licensor/app/settings"
+	"github.com/licensor/licensor/app/webhooks"
+)
+
+// Notifier holds what enqueues emails and webhooks.
+type Notifier struct {
+	Queue    *jobqueue.Queue
+	Mailer   *mail.Mailer
+	Webhooks *webhooks.Emitter
+	Settings *settings.Store
+}
+
+// Options configure New.
+type Options struct {
+	// SQL is the *sql.DB under bun: jobs join bun transactions through it.
+	SQL      *sql.DB
+	Settings *settings.Store
+	// Views holds emails/ (views.FS).
+	Views fs.FS
+	// BaseURL is config base_url.
+	BaseURL string
+	Now     func() time.Time
+}
+
+// New builds a node's Notifier.
+func New(o Options) (*Notifier, error) {
+	q, err := jobqueue.New(o.SQL)
+	if err != nil {
+		return nil, err
+	}
+	m, err := mail.NewMailer(mail.Options{Queue: q, Views: o.Views, BaseURL: o.BaseURL, Now: o.Now})
+	if err != nil {
+		return nil, err
+	}
+	return &Notifier{Queue: q, Mailer: m, Webhooks: webhooks.NewEmitter(q, o.Settings, o.BaseURL, o.Now), Settings: o.Settings}, nil
+}
+
+// LicensingHooks emit the license and activation webhooks; give them to
+// licensing.NewService.
+func (n *Notifier) LicensingHooks() licensing.Hooks { return n.Webhooks.LicensingHooks() }
+
+// CustomerHooks emit customer.created and queue the welcome email (when
+// send_welcome_email is on, with a set-password link when the account has
+// no password) for customers created by an admin, the API, an import or an
+// order; give them to customers.NewService.
+func (n *Notifier) CustomerHooks() customers.Hooks {
+	return customers.Hooks{Created: func(ctx context.Context, tx bun.IDB, c *customers.Customer, hasPassword bool) error {
+		if err := n.Webhooks.CustomerCreated(ctx, tx, c); err != nil {
+			return err
+		}
+		set, err := n.Settings.Get(ctx)
+		if err != nil {
+			return err
+		}
+		return n.Mailer.Welcome(ctx, tx, set, c, hasPassword)
+	}}
+}
