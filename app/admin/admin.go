@@ -5,11 +5,15 @@ package admin
 
 import (
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/uptrace/bun"
 
+	"github.com/licensor/licensor/app/expiry"
+	"github.com/licensor/licensor/app/notify"
 	"github.com/licensor/licensor/app/ratelimit"
+	"github.com/licensor/licensor/app/settings"
 )
 
 // Deps are what the console handlers need.
@@ -19,6 +23,20 @@ type Deps struct {
 	Logger  *slog.Logger
 	// Login throttles sign-in; the zero value means DefaultLoginLimits.
 	Login LoginLimits
+
+	// Background work the console shows and drives: the mail outbox and
+	// webhook deliveries (Notify), the manual cron (Expiry and the
+	// auto-blacklist), River's job console (JobsUI, serving /admin/jobs).
+	// Pages whose dependency is nil say so instead of failing.
+	Settings *settings.Store
+	Notify   *notify.Notifier
+	Expiry   *expiry.Scanner
+	JobsUI   http.Handler
+	// MailOutbox is true when no SMTP server is configured: mail stays in
+	// the outbox.
+	MailOutbox bool
+	// Now is the clock of the manual auto-blacklist; nil means time.Now.
+	Now func() time.Time
 }
 
 // LoginLimits bound sign-in attempts in fixed windows shared by all nodes.
@@ -38,10 +56,22 @@ type handlers struct {
 	limiter *ratelimit.Limiter
 	logger  *slog.Logger
 	limits  LoginLimits
+
+	settings   *settings.Store
+	notify     *notify.Notifier
+	expiry     *expiry.Scanner
+	mailOutbox bool
+	now        func() time.Time
 }
 
 func newHandlers(d Deps) *handlers {
-	h := &handlers{db: d.DB, limiter: d.Limiter, logger: d.Logger, limits: d.Login}
+	h := &handlers{
+		db: d.DB, limiter: d.Limiter, logger: d.Logger, limits: d.Login,
+		settings: d.Settings, notify: d.Notify, expiry: d.Expiry, mailOutbox: d.MailOutbox, now: d.Now,
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
 	if h.limits == (LoginLimits{}) {
 		h.limits = DefaultLoginLimits
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/licensor/licensor/app/admins"
+	"github.com/licensor/licensor/app/audit"
 	"github.com/licensor/licensor/app/web"
 )
 
@@ -35,6 +36,7 @@ func (h *handlers) requireAdmin(c fiber.Ctx) error {
 	}
 	if a != nil {
 		web.SetViewData(c, "Admin", viewer{ID: a.ID, Name: a.Name, Email: a.Email})
+		c.Locals(adminKey{}, a)
 		return c.Next()
 	}
 	if web.IsHTMX(c) {
@@ -46,6 +48,18 @@ func (h *handlers) requireAdmin(c fiber.Ctx) error {
 		next = c.OriginalURL()
 	}
 	return c.Redirect().Status(fiber.StatusFound).To(loginURL(next))
+}
+
+type adminKey struct{}
+
+// source is who the activity log names for a console action: the
+// signed-in admin (requireAdmin ran) and the client IP.
+func source(c fiber.Ctx) audit.Source {
+	src := audit.Source{Actor: audit.Actor{Type: audit.ActorAdmin}, IP: web.ClientIP(c)}
+	if a, ok := c.Locals(adminKey{}).(*admins.Admin); ok {
+		src.Actor.ID, src.Actor.Name = &a.ID, a.Name
+	}
+	return src
 }
 
 // signedIn returns the admin of the session, or nil. A session whose admin

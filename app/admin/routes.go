@@ -23,4 +23,22 @@ func Register(router fiber.Router, deps Deps) {
 	router.Get("/activations", h.section("activations", "Activations"))
 	router.Get("/settings", h.section("settings", "Settings"))
 	router.Get("/plugins", h.section("plugins", "Plugins"))
+
+	router.Get("/mail", h.mailIndex)
+	router.Get("/mail/:id", h.mailShow)
+	router.Get("/mail/:id/html", h.mailHTML)
+
+	router.Get("/webhooks", h.webhooksIndex)
+	router.Post("/webhooks/test", h.webhookTest)
+	router.Get("/webhooks/:id", h.webhookShow)
+	router.Post("/webhooks/:id/resend", h.webhookResend)
+
+	router.Get("/tools/cron", h.cronPage)
+	router.Post("/tools/cron/expiry-scan", h.cronExpiryScan)
+	router.Post("/tools/cron/blacklist-scan", h.cronBlacklistScan)
+
+	// River's web UI: its pages, assets and JSON API (jobs.UIPrefix).
+	jobsUI := h.jobsUI(deps.JobsUI)
+	router.All("/jobs", jobsUI)
+	router.All("/jobs/*", jobsUI)
 }

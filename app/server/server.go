@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -20,8 +21,10 @@ import (
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/config"
 	"github.com/licensor/licensor/app/db"
+	"github.com/licensor/licensor/app/expiry"
 	"github.com/licensor/licensor/app/kvstore"
 	"github.com/licensor/licensor/app/licensing"
+	"github.com/licensor/licensor/app/notify"
 	"github.com/licensor/licensor/app/ratelimit"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/signing"
@@ -45,8 +48,17 @@ type Deps struct {
 	Verifies *licensing.VerifyRecorder
 	Pipeline *pipeline.Shared
 	// Licensing is the service the API changes licenses with; main gives
-	// it its hooks (webhooks) and Verifies. Nil: one without hooks.
+	// it its hooks (webhooks) and Verifies. Nil: one with Notify's hooks
+	// (none without Notify).
 	Licensing *licensing.Service
+
+	// Background work (product.md §11-§13), built by main: the queue of
+	// emails and webhooks and their change hooks (Notify), the expiry
+	// scanner of the manual cron, and River's web UI for /admin/jobs. The
+	// console pages that need a missing one say so.
+	Notify *notify.Notifier
+	Expiry *expiry.Scanner
+	JobsUI http.Handler
 }
 
 // Cookie names and lifetimes of the admin console.
@@ -121,9 +133,14 @@ func New(deps Deps) (*fiber.App, error) {
 		return nil, err
 	}
 	admin.Register(app.Group("/admin", adminGroup...), admin.Deps{
-		DB:      deps.DB.Bun,
-		Limiter: ratelimit.New(deps.DB.Bun),
-		Logger:  logger,
+		DB:         deps.DB.Bun,
+		Limiter:    ratelimit.New(deps.DB.Bun),
+		Logger:     logger,
+		Settings:   apiDeps.Settings,
+		Notify:     deps.Notify,
+		Expiry:     deps.Expiry,
+		JobsUI:     deps.JobsUI,
+		MailOutbox: cfg.Mail.SMTPURL == "",
 	})
 
 	// The customer portal will live at the root; until then it leads to
@@ -155,7 +172,11 @@ func apiDeps(deps Deps, logger *slog.Logger) (api.Deps, error) {
 		}
 	}
 	if deps.Licensing == nil {
-		deps.Licensing = licensing.NewService(licensing.Options{Recorder: deps.Verifies})
+		var hooks licensing.Hooks
+		if deps.Notify != nil {
+			hooks = deps.Notify.LicensingHooks()
+		}
+		deps.Licensing = licensing.NewService(licensing.Options{Recorder: deps.Verifies, Hooks: hooks})
 	}
 	if deps.Signing == nil {
 		_, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -191,6 +212,8 @@ func adminMiddleware(cfg *config.Config, d *db.DB) ([]any, error) {
 		Secure:      secure,
 		IdleTimeout: AdminSessionIdle,
 		BaseURL:     cfg.BaseURL,
+		// River's UI calls its JSON API with fetch, without the token.
+		JSONPaths: []string{"/admin/jobs/api/"},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)

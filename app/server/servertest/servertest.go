@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v3"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 
 	"github.com/licensor/licensor/app/admins"
 	"github.com/licensor/licensor/app/api/pipeline"
@@ -21,12 +23,16 @@ import (
 	"github.com/licensor/licensor/app/config"
 	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/db/dbtest"
+	"github.com/licensor/licensor/app/expiry"
 	"github.com/licensor/licensor/app/licensing"
+	"github.com/licensor/licensor/app/notify"
 	"github.com/licensor/licensor/app/pgnotify"
 	"github.com/licensor/licensor/app/server"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/signing"
 	"github.com/licensor/licensor/app/web/webtest"
+	"github.com/licensor/licensor/jobs"
+	"github.com/licensor/licensor/views"
 )
 
 // The admin account every Env has.
@@ -59,6 +65,11 @@ type Node struct {
 	Signing  *signing.KeyRing
 	Verifies *licensing.VerifyRecorder
 	Pipeline *pipeline.Shared
+	// Background work as main wires it, minus the workers: emails and
+	// webhooks are queued (tests that need them sent start a River client
+	// from package jobs); the manual cron's scanner; River's UI.
+	Notify *notify.Notifier
+	Expiry *expiry.Scanner
 }
 
 // New creates a migrated database with one admin and builds the app on it
@@ -118,9 +129,20 @@ func (e *Env) NewApp(t testing.TB) *fiber.App {
 		listener.Close()
 	})
 
+	n.Notify, err = notify.New(notify.Options{SQL: e.DB.SQL, Settings: n.Settings, Views: views.FS, BaseURL: e.Config.BaseURL})
+	fail("notify", err)
+	n.Expiry = expiry.NewScanner(e.DB.Bun, n.Notify.Mailer, n.Notify.Webhooks, nil)
+	uiClient, err := river.NewClient(riverpgxv5.New(e.DB.Pool), &river.Config{Logger: logger})
+	fail("river client", err)
+	uiCtx, stopUI := context.WithCancel(ctx)
+	t.Cleanup(stopUI)
+	jobsUI, err := jobs.NewUI(uiCtx, uiClient, logger)
+	fail("river ui", err)
+
 	n.App, err = server.New(server.Deps{
 		Config: e.Config, DB: e.DB, Logger: logger,
 		Settings: n.Settings, Products: n.Products, Signing: n.Signing, Verifies: n.Verifies, Pipeline: n.Pipeline,
+		Notify: n.Notify, Expiry: n.Expiry, JobsUI: jobsUI,
 	})
 	fail("build app", err)
 	e.Nodes = append(e.Nodes, n)

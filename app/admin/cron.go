@@ -1,0 +1,54 @@
+package admin
+
+import (
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/licensor/licensor/app/autoblacklist"
+	"github.com/licensor/licensor/app/expiry"
+	"github.com/licensor/licensor/app/web"
+)
+
+// cronPage is the manual cron (product.md §1): run the expiry scan or the
+// auto-blacklist now and see what it did.
+func (h *handlers) cronPage(c fiber.Ctx) error {
+	return h.renderCron(c, nil, nil)
+}
+
+// cronExpiryScan runs the expiry scan now.
+func (h *handlers) cronExpiryScan(c fiber.Ctx) error {
+	if h.expiry == nil {
+		return fiber.ErrServiceUnavailable
+	}
+	res, err := h.expiry.Run(c.Context())
+	if err != nil {
+		return err
+	}
+	web.AddFlash(c, web.FlashSuccess, "The expiry scan has run.")
+	return h.renderCron(c, &res, nil)
+}
+
+// cronBlacklistScan runs the auto-blacklist now.
+func (h *handlers) cronBlacklistScan(c fiber.Ctx) error {
+	res, err := autoblacklist.Run(c.Context(), h.db, h.now())
+	if err != nil {
+		return err
+	}
+	web.AddFlash(c, web.FlashSuccess, "The auto-blacklist has run.")
+	return h.renderCron(c, nil, &res)
+}
+
+func (h *handlers) renderCron(c fiber.Ctx, scan *expiry.Result, bl *autoblacklist.Result) error {
+	data := fiber.Map{"Title": "Manual cron", "Section": "cron", "Expiry": scan, "Blacklist": bl, "CanScan": h.expiry != nil}
+	if h.settings != nil {
+		set, err := h.settings.Get(c.Context())
+		if err != nil {
+			return err
+		}
+		data["Settings"] = set
+	}
+	fragment := ""
+	if scan != nil || bl != nil {
+		fragment = "admin/tools/cron/results"
+	}
+	return web.Render(c, fiber.StatusOK, web.View{Page: "admin/tools/cron", Layout: "layouts/admin", Fragment: fragment, Data: data})
+}
