@@ -12,6 +12,7 @@ import (
 
 	"github.com/licensor/licensor/app/api/pipeline"
 	"github.com/licensor/licensor/app/catalog"
+	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/signing"
@@ -31,6 +32,9 @@ type Deps struct {
 	Settings  *settings.Store
 	Products  *catalog.Cache
 	Licensing *licensing.Service
+	// Customers creates customers with the node's hooks (customer.created,
+	// the welcome email); nil: a service without hooks.
+	Customers *customers.Service
 	Signing   *signing.KeyRing
 	// Pipeline is the node's key cache, rate limiter and key-usage
 	// recorder, shared by the external and internal groups.

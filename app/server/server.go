@@ -20,6 +20,7 @@ import (
 	"github.com/licensor/licensor/app/api/pipeline"
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/config"
+	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/expiry"
 	"github.com/licensor/licensor/app/kvstore"
@@ -191,9 +192,19 @@ func apiDeps(deps Deps, logger *slog.Logger) (api.Deps, error) {
 		DB: deps.DB, Bun: idb, Logger: logger,
 		Settings: deps.Settings, Products: deps.Products, Signing: deps.Signing, Pipeline: deps.Pipeline,
 		Licensing:    deps.Licensing,
+		Customers:    customersService(deps.Notify),
 		MaxBodyBytes: deps.Config.HTTP.MaxBodyBytes,
 		BaseURL:      deps.Config.BaseURL,
 	}, nil
+}
+
+// customersService is the API's customers service, with Notify's hooks
+// (customer.created, the welcome email) when there is one.
+func customersService(n *notify.Notifier) *customers.Service {
+	if n == nil {
+		return nil
+	}
+	return customers.NewService(nil, n.CustomerHooks())
 }
 
 // adminMiddleware is the session and CSRF pair of the console, with state in
