@@ -33,12 +33,14 @@ type cli struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":         {"start the web server, the API and the background jobs", runServe},
-		"migrate":       {"apply database migrations (Licensor's and River's); safe to repeat", runMigrate},
-		"admin create":  {"create an admin account", runAdminCreate},
-		"apikey create": {"create an API key and print it once", runAPIKeyCreate},
-		"keys rotate":   {"make a new signing key for tokens and license files; old keys keep verifying", runKeysRotate},
-		"version":       {"print the version", runVersion},
+		"serve":          {"start the web server, the API and the background jobs", runServe},
+		"migrate":        {"apply database migrations (Licensor's and River's); safe to repeat", runMigrate},
+		"admin create":   {"create an admin account", runAdminCreate},
+		"apikey create":  {"create an API key and print it once", runAPIKeyCreate},
+		"keys rotate":    {"make a new signing key for tokens and license files; old keys keep verifying", runKeysRotate},
+		"version":        {"print the version", runVersion},
+		"expiry-scan":    {"run the expiry scan now (warnings, expiry log, expiry webhooks) and print the counts", runExpiryScan},
+		"blacklist-scan": {"run the auto-blacklist now and print what it added", runBlacklistScan},
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/licensor/licensor/app/api/pipeline"
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/config"
+	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/kvstore"
 	"github.com/licensor/licensor/app/licensing"
@@ -69,41 +70,41 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	if cfg.Log.Level != "debug" {
 		jobLog = newLogger(c.stderr, config.Log{Level: "warn", Format: cfg.Log.Format})
 	}
-	river, err := jobs.NewClient(d.Pool, jobs.Deps{
-		Logger: jobLog,
-		Pruners: []jobs.Pruner{
-			{Name: "kv_store", Prune: kv.Prune},
-			{Name: "rate_limits", Prune: func(ctx context.Context) (int64, error) {
-				return limiter.Prune(ctx, time.Now().Add(-24*time.Hour))
-			}},
-		},
-	}, jobs.Options{Workers: cfg.Jobs.Workers})
-	if err != nil {
-		return err
-	}
-	// River gets its own context: on SIGTERM it is stopped gracefully after
-	// the HTTP server, not cancelled mid-job by the signal.
-	if err := river.Start(context.WithoutCancel(ctx)); err != nil {
-		return fmt.Errorf("start background jobs: %w", err)
-	}
-	defer func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
-		defer cancel()
-		if err := river.Stop(stopCtx); err != nil {
-			log.Warn("background jobs did not stop cleanly", "err", err)
-		}
-	}()
-
 	node, err := startNode(ctx, d.DB, secret, log)
 	if err != nil {
 		return err
 	}
 	defer node.stop(cfg.HTTP.ShutdownTimeout, log)
 
+	bg, err := newBackground(cfg, d.DB, node.settings)
+	if err != nil {
+		return err
+	}
+	river, err := bg.startWorkers(ctx, cfg, d.DB, node.settings, jobLog, []jobs.Pruner{
+		{Name: "kv_store", Prune: kv.Prune},
+		{Name: "rate_limits", Prune: func(ctx context.Context) (int64, error) {
+			return limiter.Prune(ctx, time.Now().Add(-24*time.Hour))
+		}},
+		{Name: "customer_tokens", Prune: func(ctx context.Context) (int64, error) {
+			return customers.PruneTokens(ctx, d.Bun, time.Now().Add(-24*time.Hour))
+		}},
+	})
+	if err != nil {
+		return err
+	}
+	defer stopWorkers(river, cfg.HTTP.ShutdownTimeout, log)
+	uiCtx, stopUI := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopUI()
+	jobsUI, err := jobs.NewUI(uiCtx, river, jobLog)
+	if err != nil {
+		return err
+	}
+
 	app, err := server.New(server.Deps{
 		Config: &cfg, DB: d.DB, Logger: log,
 		Settings: node.settings, Products: node.products, Signing: node.signing,
 		Verifies: node.verifies, Pipeline: node.pipeline,
+		Notify: bg.notify, Expiry: bg.scanner, JobsUI: jobsUI,
 	})
 	if err != nil {
 		return err
