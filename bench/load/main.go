@@ -20,34 +20,48 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/valyala/fasthttp"
 )
 
 func main() {
 	serverURL := flag.String("db", envOr("LICENSOR_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL server (maintenance database URL)")
 	bin := flag.String("bin", "bin/licensor", "licensor binary")
 	duration := flag.Duration("duration", 10*time.Second, "length of each load phase")
+	warmup := flag.Duration("warmup", time.Second, "unmeasured load before each phase (fills connection pools and caches)")
 	conns := flag.Int("conns", 32, "concurrent connections")
+	licenses := flag.Int("licenses", 1000, "licenses activate spreads over, round-robin (parallel_uses null)")
+	installs := flag.Int("installs", 100, "activations verify spreads over, round-robin")
+	procs := flag.Int("procs", 1, "GOMAXPROCS of this load client (it shares the cores with the server and PostgreSQL)")
 	flag.Parse()
-	if err := run(*serverURL, *bin, *duration, *conns); err != nil {
+	runtime.GOMAXPROCS(*procs)
+	o := options{duration: *duration, warmup: *warmup, conns: *conns, licenses: max(*licenses, 1), installs: max(*installs, 1)}
+	o.installs = min(o.installs, o.licenses)
+	if err := run(*serverURL, *bin, o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(serverURL, bin string, duration time.Duration, conns int) error {
+type options struct {
+	duration, warmup          time.Duration
+	conns, licenses, installs int
+}
+
+func run(serverURL, bin string, o options) error {
 	ctx := context.Background()
 	dbName := "licensor_bench_" + randHex(4)
 	dsn, err := createDatabase(serverURL, dbName)
@@ -73,75 +87,134 @@ func run(serverURL, bin string, duration time.Duration, conns int) error {
 	if err != nil {
 		return err
 	}
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	base := "http://" + addr
 	srv := exec.Command(bin, "serve")
-	srv.Env = append(env, fmt.Sprintf("LICENSOR_HTTP_ADDR=127.0.0.1:%d", port), "LICENSOR_BASE_URL="+base)
+	srv.Env = append(env, "LICENSOR_HTTP_ADDR="+addr, "LICENSOR_BASE_URL="+base)
 	srv.Stdout, srv.Stderr = io.Discard, os.Stderr
 	if err := srv.Start(); err != nil {
 		return err
 	}
 	defer func() { _ = srv.Process.Signal(os.Interrupt); _ = srv.Wait() }()
-	if err := waitHealthy(base, 60*time.Second); err != nil {
+	hc := &fasthttp.HostClient{Addr: addr, MaxConns: o.conns * 2, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+	api := apiClient{hc: hc}
+	if err := waitHealthy(api, 60*time.Second); err != nil {
 		return err
 	}
 
-	client := &http.Client{Transport: &http.Transport{MaxIdleConns: conns * 2, MaxIdleConnsPerHost: conns * 2}, Timeout: 10 * time.Second}
-	api := apiClient{base: base, client: client}
-	if err := api.call("POST", "/api/internal/products", internalKey, map[string]any{"name": "Bench", "reference_id": "BENCH"}, nil); err != nil {
+	fmt.Fprintf(os.Stderr, "bench: setting up %d licenses and %d activations\n", o.licenses, o.installs)
+	if err := api.call("/api/internal/products", internalKey, map[string]any{"name": "Bench", "reference_id": "BENCH"}, nil); err != nil {
 		return fmt.Errorf("create product: %w", err)
 	}
-	if err := api.call("POST", "/api/internal/product-licenses", internalKey, map[string]any{"product_reference_id": "BENCH", "license_code": "BENCH-VERIFY", "parallel_uses": nil}, nil); err != nil {
+	if err := parallel(o.licenses, 8, func(i int) error {
+		return api.call("/api/internal/product-licenses", internalKey, map[string]any{"product_reference_id": "BENCH", "license_code": licenseCode(i), "parallel_uses": nil}, nil)
+	}); err != nil {
 		return fmt.Errorf("create license: %w", err)
 	}
-	if err := api.call("POST", "/api/internal/product-licenses", internalKey, map[string]any{"product_reference_id": "BENCH", "license_code": "BENCH-ACTIVATE", "parallel_uses": nil}, nil); err != nil {
-		return fmt.Errorf("create license: %w", err)
+	// verify: one activation of each of the first installs licenses, each
+	// from its own host, verified round-robin with its own token.
+	verifyReqs := make([]*fasthttp.Request, o.installs)
+	if err := parallel(o.installs, 8, func(i int) error {
+		host := fmt.Sprintf("https://install-%d.example.com", i)
+		var act struct {
+			Status bool `json:"status"`
+			Data   struct {
+				LicenseData string `json:"license_data"`
+			} `json:"data"`
+		}
+		if err := api.call("/api/external/license/activate", externalKey, map[string]any{"product_id": "BENCH", "license_code": licenseCode(i)}, &act, "X-API-URL", host); err != nil || !act.Status {
+			return fmt.Errorf("activate for verify: %v (status %v)", err, act.Status)
+		}
+		body, err := json.Marshal(map[string]any{"product_id": "BENCH", "license_data": act.Data.LicenseData})
+		verifyReqs[i] = newRequest(base+"/api/external/license/verify", externalKey, body, host)
+		return err
+	}); err != nil {
+		return err
 	}
-	var act struct {
-		Status bool `json:"status"`
-		Data   struct {
-			LicenseData string `json:"license_data"`
-		} `json:"data"`
+	// activate: license i mod licenses from a new host each time; the
+	// request's bodies are built here, the host header per request.
+	activateBodies := make([][]byte, o.licenses)
+	for i := range activateBodies {
+		activateBodies[i] = []byte(`{"product_id":"BENCH","license_code":"` + licenseCode(i) + `"}`)
 	}
-	if err := api.call("POST", "/api/external/license/activate", externalKey, map[string]any{"product_id": "BENCH", "license_code": "BENCH-VERIFY"}, &act, "X-API-URL", "https://bench.example.com"); err != nil || !act.Status {
-		return fmt.Errorf("activate for verify: %v (status %v)", err, act.Status)
-	}
-	verifyBody, _ := json.Marshal(map[string]any{"product_id": "BENCH", "license_data": act.Data.LicenseData})
 
-	verify := load(duration, conns, func(i int64) (*http.Request, error) {
-		req, err := http.NewRequest("POST", base+"/api/external/license/verify", bytes.NewReader(verifyBody))
-		if err == nil {
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("X-API-KEY", externalKey)
-			req.Header.Set("X-API-URL", "https://bench.example.com")
+	verifyWork := func(int) func(*fasthttp.Request, int64) *fasthttp.Request {
+		return func(_ *fasthttp.Request, i int64) *fasthttp.Request { return verifyReqs[i%int64(len(verifyReqs))] }
+	}
+	activateWork := func(int) func(*fasthttp.Request, int64) *fasthttp.Request {
+		req := newRequest(base+"/api/external/license/activate", externalKey, nil, "")
+		var host []byte
+		return func(_ *fasthttp.Request, i int64) *fasthttp.Request {
+			req.SetBodyRaw(activateBodies[i%int64(len(activateBodies))])
+			host = strconv.AppendInt(append(host[:0], "https://host-"...), i, 10)
+			host = append(host, ".example.com"...)
+			req.Header.SetBytesV("X-API-URL", host)
+			return req
 		}
-		return req, err
-	}, client)
-	activate := load(duration, conns, func(i int64) (*http.Request, error) {
-		body, _ := json.Marshal(map[string]any{"product_id": "BENCH", "license_code": "BENCH-ACTIVATE"})
-		req, err := http.NewRequest("POST", base+"/api/external/license/activate", bytes.NewReader(body))
-		if err == nil {
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("X-API-KEY", externalKey)
-			req.Header.Set("X-API-URL", fmt.Sprintf("https://host-%d.example.com", i))
-		}
-		return req, err
-	}, client)
+	}
+	verify := load(hc, srv.Process.Pid, o, verifyWork)
+	activate := load(hc, srv.Process.Pid, o, activateWork)
 	peakRSS := readPeakRSS(srv.Process.Pid)
 
-	selectTPS, defaultTPS, err := pgbench(ctx, serverURL, duration, conns)
+	sel, def, err := pgbench(ctx, serverURL, o.duration, o.conns)
 	if err != nil {
 		return err
 	}
 
-	fmt.Printf("\nLicensor hot paths vs pgbench on the same server (%d connections, %s per phase)\n\n", conns, duration)
-	fmt.Printf("%-28s %12s %10s %10s %8s\n", "", "per second", "p50", "p99", "errors")
-	fmt.Printf("%-28s %12.0f %10s %10s %8d\n", "verify (HTTP)", verify.rps, verify.p50, verify.p99, verify.errors)
-	fmt.Printf("%-28s %12.0f %10s %10s %8d\n", "activate (HTTP)", activate.rps, activate.p50, activate.p99, activate.errors)
-	fmt.Printf("%-28s %12.0f\n", "pgbench -S -M prepared", selectTPS)
-	fmt.Printf("%-28s %12.0f\n", "pgbench (default TPC-B)", defaultTPS)
-	fmt.Printf("\nverify / pgbench select-only:  %.2f  (target >= 0.50, p99 < 10ms)\n", verify.rps/selectTPS)
-	fmt.Printf("activate / pgbench default:    %.2f  (target >= 0.50)\n", activate.rps/defaultTPS)
+	fmt.Printf("\nLicensor hot paths vs pgbench on the same server (%d connections, %s per phase after %s warm-up, %d cores)\n", o.conns, o.duration, o.warmup, runtime.NumCPU())
+	fmt.Printf("verify: %d activations round-robin; activate: %d licenses round-robin (parallel_uses null), a new host per request\n\n", o.installs, o.licenses)
+	fmt.Printf("%-26s %10s %9s %9s %7s %16s %14s\n", "", "per second", "p50", "p99", "errors", "server CPU/op", "client CPU/op")
+	row := func(name string, r result) {
+		fmt.Printf("%-26s %10.0f %9s %9s %7d %14.0fµs %12.0fµs\n", name, r.rps, r.p50, r.p99, r.errors, r.serverCPU, r.clientCPU)
+	}
+	row("verify (HTTP)", verify)
+	row("activate (HTTP)", activate)
+	fmt.Printf("%-26s %10.0f %40s %12.0fµs\n", "pgbench -S -M prepared", sel.tps, "", sel.clientCPU)
+	fmt.Printf("%-26s %10.0f %40s %12.0fµs\n", "pgbench (default TPC-B)", def.tps, "", def.clientCPU)
+	fmt.Printf("\nmachine CPU busy: verify %.0f%%, activate %.0f%%, pgbench -S %.0f%%, pgbench %.0f%%\n", verify.busy*100, activate.busy*100, sel.busy*100, def.busy*100)
+	fmt.Printf("load client's share of the machine: verify %.0f%%, activate %.0f%%\n", verify.clientShare*100, activate.clientShare*100)
+	fmt.Printf("\nverify / pgbench select-only:  %.2f  (target >= 0.50, p99 < 10ms)\n", verify.rps/sel.tps)
+	fmt.Printf("activate / pgbench default:    %.2f  (target >= 0.50)\n", activate.rps/def.tps)
 	fmt.Printf("server peak RSS:               %.1f MB (target < 150 MB)\n", float64(peakRSS)/1024)
+	return nil
+}
+
+func licenseCode(i int) string { return fmt.Sprintf("BENCH-%05d", i) }
+
+// newRequest builds a keyed API request to be sent as is, many times.
+func newRequest(uri, key string, body []byte, apiURL string) *fasthttp.Request {
+	req := new(fasthttp.Request)
+	req.SetRequestURI(uri)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.Header.SetContentType("application/json")
+	req.Header.Set("X-API-KEY", key)
+	if apiURL != "" {
+		req.Header.Set("X-API-URL", apiURL)
+	}
+	req.SetBodyRaw(body)
+	return req
+}
+
+// parallel runs f(0..n-1) on workers goroutines and returns the first error.
+func parallel(n, workers int, f func(i int) error) error {
+	var (
+		next  atomic.Int64
+		first atomic.Pointer[error]
+		wg    sync.WaitGroup
+	)
+	for range workers {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n && first.Load() == nil; i = int(next.Add(1) - 1) {
+				if err := f(i); err != nil {
+					first.CompareAndSwap(nil, &err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := first.Load(); err != nil {
+		return *err
+	}
 	return nil
 }
 
@@ -149,40 +222,48 @@ type result struct {
 	rps      float64
 	p50, p99 time.Duration
 	errors   int64
+	// CPU time per successful request in µs, of the server process and
+	// of this load client; busy is the machine's CPU use (all processes,
+	// PostgreSQL included), clientShare this client's part of the machine.
+	serverCPU, clientCPU float64
+	busy, clientShare    float64
 }
 
-// load runs conns workers sending requests for d and reports throughput and
-// latency percentiles of successful (HTTP 200, status true) answers.
-func load(d time.Duration, conns int, mk func(i int64) (*http.Request, error), client *http.Client) result {
+// load runs o.conns workers sending requests for o.warmup (not measured),
+// then for o.duration, and reports throughput and latency percentiles of
+// successful (HTTP 200, status true) answers. work(w) returns worker w's
+// request maker, called with a global sequence number.
+func load(hc *fasthttp.HostClient, serverPid int, o options, work func(w int) func(*fasthttp.Request, int64) *fasthttp.Request) result {
 	var (
-		seq     atomic.Int64
-		errs    atomic.Int64
-		mu      sync.Mutex
-		samples []time.Duration
-		wg      sync.WaitGroup
+		seq       atomic.Int64
+		errs      atomic.Int64
+		measuring atomic.Bool
+		mu        sync.Mutex
+		samples   []time.Duration
+		wg        sync.WaitGroup
 	)
-	deadline := time.Now().Add(d)
+	var startCPU, startSrv, startSelf cpuTimes
 	start := time.Now()
-	for w := 0; w < conns; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			local := make([]time.Duration, 0, 4096)
-			for time.Now().Before(deadline) {
-				req, err := mk(seq.Add(1))
-				if err != nil {
-					errs.Add(1)
-					continue
-				}
+	measureAt := start.Add(o.warmup)
+	deadline := measureAt.Add(o.duration)
+	for w := range o.conns {
+		mk := work(w)
+		wg.Go(func() {
+			resp := fasthttp.AcquireResponse()
+			defer fasthttp.ReleaseResponse(resp)
+			local := make([]time.Duration, 0, 8192)
+			for {
 				t0 := time.Now()
-				resp, err := client.Do(req)
-				if err != nil {
-					errs.Add(1)
+				if !t0.Before(deadline) {
+					break
+				}
+				on := measuring.Load()
+				req := mk(nil, seq.Add(1))
+				err := hc.DoTimeout(req, resp, 10*time.Second)
+				if !on {
 					continue
 				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 || !bytes.Contains(body, []byte(`"status":true`)) {
+				if err != nil || resp.StatusCode() != 200 || !bytes.Contains(resp.Body(), []byte(`"status":true`)) {
 					errs.Add(1)
 					continue
 				}
@@ -191,80 +272,109 @@ func load(d time.Duration, conns int, mk func(i int64) (*http.Request, error), c
 			mu.Lock()
 			samples = append(samples, local...)
 			mu.Unlock()
-		}()
+		})
 	}
+	time.Sleep(time.Until(measureAt))
+	startCPU, startSrv, startSelf = machineCPU(), processCPU(serverPid), selfCPU()
+	t0 := time.Now()
+	measuring.Store(true)
+	time.Sleep(time.Until(deadline))
+	elapsed := time.Since(t0)
+	endCPU, endSrv, endSelf := machineCPU(), processCPU(serverPid), selfCPU()
 	wg.Wait()
-	elapsed := time.Since(start)
 	sort.Slice(samples, func(i, j int) bool { return samples[i] < samples[j] })
-	r := result{errors: errs.Load(), rps: float64(len(samples)) / elapsed.Seconds()}
+	n := float64(len(samples))
+	r := result{errors: errs.Load(), rps: n / elapsed.Seconds()}
 	if len(samples) > 0 {
 		r.p50 = samples[len(samples)/2].Round(10 * time.Microsecond)
 		r.p99 = samples[len(samples)*99/100].Round(10 * time.Microsecond)
+		r.serverCPU = float64(endSrv.busy-startSrv.busy) / n / float64(time.Microsecond)
+		r.clientCPU = float64(endSelf.busy-startSelf.busy) / n / float64(time.Microsecond)
+	}
+	if total := endCPU.total - startCPU.total; total > 0 {
+		r.busy = float64(endCPU.busy-startCPU.busy) / float64(total)
+		r.clientShare = float64(endSelf.busy-startSelf.busy) / float64(total)
 	}
 	return r
 }
 
 var tpsRe = regexp.MustCompile(`tps = ([0-9.]+)`)
 
+type pgbenchResult struct {
+	tps float64
+	// clientCPU is pgbench's own CPU per transaction in µs; busy the
+	// machine's CPU use while it ran.
+	clientCPU, busy float64
+}
+
 // pgbench initialises a scratch database on the same server and runs the
 // select-only (prepared) and default workloads for d each.
-func pgbench(ctx context.Context, serverURL string, d time.Duration, conns int) (float64, float64, error) {
+func pgbench(ctx context.Context, serverURL string, d time.Duration, conns int) (sel, def pgbenchResult, err error) {
 	name := "licensor_pgbench_" + randHex(4)
 	dsn, err := createDatabase(serverURL, name)
 	if err != nil {
-		return 0, 0, err
+		return sel, def, err
 	}
 	defer dropDatabase(serverURL, name)
 	if out, err := exec.CommandContext(ctx, "pgbench", "-i", "-q", "-s", "10", dsn).CombinedOutput(); err != nil {
-		return 0, 0, fmt.Errorf("pgbench -i: %v\n%s", err, out)
+		return sel, def, fmt.Errorf("pgbench -i: %v\n%s", err, out)
 	}
 	secs := strconv.Itoa(int(d.Seconds()))
-	tps := func(args ...string) (float64, error) {
-		out, err := exec.CommandContext(ctx, "pgbench", append(args, dsn)...).CombinedOutput()
+	run := func(args ...string) (pgbenchResult, error) {
+		var r pgbenchResult
+		cmd := exec.CommandContext(ctx, "pgbench", append(args, dsn)...)
+		before := machineCPU()
+		out, err := cmd.CombinedOutput()
+		after := machineCPU()
 		if err != nil {
-			return 0, fmt.Errorf("pgbench %v: %v\n%s", args, err, out)
+			return r, fmt.Errorf("pgbench %v: %v\n%s", args, err, out)
 		}
 		m := tpsRe.FindSubmatch(out)
 		if m == nil {
-			return 0, fmt.Errorf("pgbench printed no tps:\n%s", out)
+			return r, fmt.Errorf("pgbench printed no tps:\n%s", out)
 		}
-		return strconv.ParseFloat(string(m[1]), 64)
+		if r.tps, err = strconv.ParseFloat(string(m[1]), 64); err != nil {
+			return r, err
+		}
+		if tx := r.tps * d.Seconds(); tx > 0 {
+			r.clientCPU = float64(cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime()) / tx / float64(time.Microsecond)
+		}
+		if total := after.total - before.total; total > 0 {
+			r.busy = float64(after.busy-before.busy) / float64(total)
+		}
+		return r, nil
 	}
-	sel, err := tps("-S", "-M", "prepared", "-c", strconv.Itoa(conns), "-j", "2", "-T", secs)
-	if err != nil {
-		return 0, 0, err
+	if sel, err = run("-S", "-M", "prepared", "-c", strconv.Itoa(conns), "-j", "2", "-T", secs); err != nil {
+		return sel, def, err
 	}
-	def, err := tps("-c", strconv.Itoa(conns), "-j", "2", "-T", secs)
+	def, err = run("-c", strconv.Itoa(conns), "-j", "2", "-T", secs)
 	return sel, def, err
 }
 
 type apiClient struct {
-	base   string
-	client *http.Client
+	hc *fasthttp.HostClient
 }
 
-func (a apiClient) call(method, path, key string, body any, out any, headers ...string) error {
-	b, _ := json.Marshal(body)
-	req, err := http.NewRequest(method, a.base+path, bytes.NewReader(b))
+// call POSTs body as JSON to path and decodes the answer into out.
+func (a apiClient) call(path, key string, body any, out any, headers ...string) error {
+	b, err := json.Marshal(body)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-API-KEY", key)
+	req := newRequest("http://"+a.hc.Addr+path, key, b, "")
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
 	}
-	resp, err := a.client.Do(req)
-	if err != nil {
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseResponse(resp)
+	if err := a.hc.DoTimeout(req, resp, 10*time.Second); err != nil {
 		return err
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+	if resp.StatusCode() >= 300 {
+		return fmt.Errorf("POST %s: %d %s", path, resp.StatusCode(), resp.Body())
 	}
 	if out != nil {
-		return json.Unmarshal(raw, out)
+		return json.Unmarshal(resp.Body(), out)
 	}
 	return nil
 }
@@ -274,7 +384,7 @@ func createDatabase(serverURL, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer admin.Close()
+	defer func() { _ = admin.Close() }()
 	if _, err := admin.Exec(fmt.Sprintf(`CREATE DATABASE %q`, name)); err != nil {
 		return "", fmt.Errorf("create database %s: %w", name, err)
 	}
@@ -286,7 +396,7 @@ func createDatabase(serverURL, name string) (string, error) {
 func dropDatabase(serverURL, name string) {
 	if admin, err := sql.Open("pgx", serverURL); err == nil {
 		_, _ = admin.Exec(fmt.Sprintf(`DROP DATABASE IF EXISTS %q WITH (FORCE)`, name))
-		admin.Close()
+		_ = admin.Close()
 	}
 }
 
@@ -304,18 +414,73 @@ func lastLine(out []byte, err error) (string, error) {
 	return strings.TrimSpace(lines[len(lines)-1]), nil
 }
 
-func waitHealthy(base string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(base + "/api/health-check"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
+func waitHealthy(a apiClient, limit time.Duration) error {
+	req := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(req)
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI("http://" + a.hc.Addr + "/api/health-check")
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if err := a.hc.DoTimeout(req, resp, time.Second); err == nil && resp.StatusCode() == 200 {
+			return nil
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 	return errors.New("server did not become healthy")
+}
+
+// cpuTimes are busy and total CPU time.
+type cpuTimes struct{ busy, total time.Duration }
+
+// clockTick is USER_HZ, the unit of /proc's CPU times (100 on Linux).
+const clockTick = 10 * time.Millisecond
+
+// machineCPU sums the machine's CPU time from /proc/stat: busy is all but
+// idle and iowait.
+func machineCPU() cpuTimes {
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTimes{}
+	}
+	line, _, _ := strings.Cut(string(raw), "\n")
+	var t cpuTimes
+	for i, f := range strings.Fields(line)[1:] {
+		n, _ := strconv.ParseInt(f, 10, 64)
+		if i >= 8 { // guest times are already in user and nice
+			break
+		}
+		d := time.Duration(n) * clockTick
+		t.total += d
+		if i != 3 && i != 4 {
+			t.busy += d
+		}
+	}
+	return t
+}
+
+// processCPU is the user plus system time of process pid.
+func processCPU(pid int) cpuTimes {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return cpuTimes{}
+	}
+	// Fields after the command name, which may hold spaces, in brackets.
+	s := string(raw)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return cpuTimes{}
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return cpuTimes{busy: time.Duration(utime+stime) * clockTick}
+}
+
+// selfCPU is this process's user plus system time.
+func selfCPU() cpuTimes {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return cpuTimes{}
+	}
+	return cpuTimes{busy: time.Duration(ru.Utime.Nano() + ru.Stime.Nano())}
 }
 
 // readPeakRSS returns VmHWM (peak resident set) in KiB.
@@ -324,7 +489,7 @@ func readPeakRSS(pid int) int64 {
 	if err != nil {
 		return 0
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
@@ -340,7 +505,7 @@ func freePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
