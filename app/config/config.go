@@ -88,7 +88,7 @@ func Defaults() Config {
 		Log:     Log{Level: "info", Format: "text"},
 		Database: Database{
 			MaxOpenConns:    20,
-			MaxIdleConns:    10,
+			MaxIdleConns:    20,
 			ConnMaxLifetime: 30 * time.Minute,
 		},
 		HTTP: HTTP{

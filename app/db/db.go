@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
@@ -45,7 +46,17 @@ func Open(ctx context.Context, dsn string, opts PoolOptions) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open pgx pool: %w", err)
 	}
-	sqldb := stdlib.OpenDB(*pcfg.ConnConfig.Copy())
+	// bun formats every query itself and sends it without arguments, so
+	// nearly every text is new (ids, codes and hosts are in it): pgx's
+	// default, a prepared statement cached per text, would cost a Prepare
+	// round trip per query, a DEALLOCATE per eviction and a plan kept in
+	// each backend. Sent unprepared they take one round trip. A query that
+	// passes its arguments to the driver (a steady text) can still ask for
+	// a cached statement with pgx.QueryExecModeCacheStatement as its first
+	// argument.
+	bunConfig := pcfg.ConnConfig.Copy()
+	bunConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	sqldb := stdlib.OpenDB(*bunConfig)
 	if opts.MaxOpenConns > 0 {
 		sqldb.SetMaxOpenConns(opts.MaxOpenConns)
 	}
