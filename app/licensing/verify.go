@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/catalog"
@@ -50,19 +51,56 @@ type activationState struct {
 	ExpiresAt    *time.Time `bun:"expires_at"`
 }
 
+// activationStateSQL is loadActivationState's query. Unlike bun's queries,
+// whose texts embed their values, it passes the id as a parameter, so each
+// connection prepares it once: verify is the API's hottest path.
+const activationStateSQL = `SELECT a.id, a.product_id, a.client_name, a.domain, a.ip, a.is_valid, a.is_active,
+		l.is_valid AS license_valid, l.expires_at
+	FROM activations AS a JOIN licenses AS l ON l.id = a.license_id
+	WHERE a.id = $1`
+
 func loadActivationState(ctx context.Context, idb bun.IDB, id int64) (*activationState, error) {
-	var st activationState
-	err := idb.NewRaw(`SELECT a.id, a.product_id, a.client_name, a.domain, a.ip, a.is_valid, a.is_active,
-			l.is_valid AS license_valid, l.expires_at
-		FROM activations AS a JOIN licenses AS l ON l.id = a.license_id
-		WHERE a.id = ?`, id).Scan(ctx, &st)
+	var row *sql.Row
+	switch q := idb.(type) {
+	case *bun.DB:
+		row = q.DB.QueryRowContext(ctx, activationStateSQL, pgx.QueryExecModeCacheStatement, id)
+	case bun.Tx:
+		row = q.Tx.QueryRowContext(ctx, activationStateSQL, pgx.QueryExecModeCacheStatement, id)
+	case *bun.Tx:
+		row = q.Tx.QueryRowContext(ctx, activationStateSQL, pgx.QueryExecModeCacheStatement, id)
+	default:
+		var st activationState
+		err := idb.NewRaw(strings.Replace(activationStateSQL, "$1", "?", 1), id).Scan(ctx, &st)
+		return activationStateResult(&st, id, err)
+	}
+	var (
+		st                     activationState
+		clientName, domain, ip sql.NullString
+		expiresAt              sql.NullTime
+	)
+	err := row.Scan(&st.ID, &st.ProductID, &clientName, &domain, &ip, &st.IsValid, &st.IsActive, &st.LicenseValid, &expiresAt)
+	st.ClientName, st.Domain, st.IP = optionalString(clientName), optionalString(domain), optionalString(ip)
+	if expiresAt.Valid {
+		st.ExpiresAt = &expiresAt.Time
+	}
+	return activationStateResult(&st, id, err)
+}
+
+func activationStateResult(st *activationState, id int64, err error) (*activationState, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load activation %d: %w", id, err)
 	}
-	return &st, nil
+	return st, nil
+}
+
+func optionalString(s sql.NullString) *string {
+	if !s.Valid {
+		return nil
+	}
+	return &s.String
 }
 
 // VerifyActivation checks an activation token's activation (§4.4 token
