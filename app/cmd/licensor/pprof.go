@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"os"
 )
 
 // pprofEnv names a loopback address (127.0.0.1:6060, [::1]:6060) on which
@@ -14,15 +13,12 @@ import (
 // refused: profiles show request data and cost CPU.
 const pprofEnv = "LICENSOR_PPROF_ADDR"
 
-func init() {
-	addr := os.Getenv(pprofEnv)
-	if addr == "" || len(os.Args) < 2 || os.Args[1] != "serve" {
-		return
+// startPprof serves the profiler on addr; empty addr starts nothing.
+func startPprof(addr string) error {
+	if addr == "" {
+		return nil
 	}
-	if err := servePprof(addr); err != nil {
-		fmt.Fprintf(os.Stderr, "licensor: %s: %v\n", pprofEnv, err)
-		os.Exit(2)
-	}
+	return servePprof(addr)
 }
 
 func servePprof(addr string) error {

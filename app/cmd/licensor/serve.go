@@ -39,6 +39,9 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	log := newLogger(c.stderr, cfg.Log)
+	if err := startPprof(c.getenv(pprofEnv)); err != nil {
+		return fmt.Errorf("%s: %w", pprofEnv, err)
+	}
 	secret, err := instanceSecret(cfg)
 	if err != nil {
 		return err
