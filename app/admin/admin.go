@@ -10,6 +10,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/expiry"
 	"github.com/licensor/licensor/app/notify"
 	"github.com/licensor/licensor/app/ratelimit"
@@ -62,6 +63,9 @@ type handlers struct {
 	expiry     *expiry.Scanner
 	mailOutbox bool
 	now        func() time.Time
+	// customers creates, edits and deletes accounts; with Notify's hooks
+	// (customer.created, the welcome email) when there is a notifier.
+	customers *customers.Service
 }
 
 func newHandlers(d Deps) *handlers {
@@ -72,6 +76,11 @@ func newHandlers(d Deps) *handlers {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	var hooks customers.Hooks
+	if d.Notify != nil {
+		hooks = d.Notify.CustomerHooks()
+	}
+	h.customers = customers.NewService(h.now, hooks)
 	if h.limits == (LoginLimits{}) {
 		h.limits = DefaultLoginLimits
 	}

@@ -115,7 +115,7 @@ func TestConsolePages(t *testing.T) {
 	c := e.SignIn(t)
 	for _, p := range []struct{ path, text string }{
 		{"/admin", "Welcome back, Ann Admin"},
-		{"/admin/customers", "Customers is being built"},
+		{"/admin/customers", "No customers yet"},
 		{"/admin/products", "Products is being built"},
 		{"/admin/licenses", "Licenses is being built"},
 		{"/admin/activations", "Activations is being built"},

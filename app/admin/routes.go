@@ -15,9 +15,17 @@ func Register(router fiber.Router, deps Deps) {
 	router.Post("/logout", h.logout)
 	router.Get("/", h.dashboard)
 
+	router.Get("/customers", h.customersIndex)
+	router.Get("/customers/new", h.customerNew)
+	router.Post("/customers", h.customerCreate)
+	router.Post("/customers/bulk-delete", h.customersBulkDelete)
+	router.Get("/customers/:id", h.customerShow)
+	router.Get("/customers/:id/edit", h.customerEdit)
+	router.Post("/customers/:id/edit", h.customerUpdate)
+	router.Post("/customers/:id/delete", h.customerDelete)
+
 	// Sections still being built: a page inside the console, so the
 	// sidebar's links work.
-	router.Get("/customers", h.section("customers", "Customers"))
 	router.Get("/products", h.section("products", "Products"))
 	router.Get("/licenses", h.section("licenses", "Licenses"))
 	router.Get("/activations", h.section("activations", "Activations"))

@@ -10,11 +10,34 @@
     var form = e.target;
     var submitter = e.submitter;
     var msg = (submitter && submitter.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
+    // <form data-confirm-selected="Delete {n} customers?">: a bulk action
+    // on the checked ids; nothing checked, nothing sent.
+    var bulk = form.getAttribute("data-confirm-selected");
+    if (bulk) {
+      var n = form.querySelectorAll('input[name="ids"]:checked').length;
+      msg = n === 0 ? "" : bulk.replace("{n}", String(n));
+      if (n === 0) {
+        window.alert("Select at least one row first.");
+        e.preventDefault();
+        e.stopImmediatePropagation();
+        return;
+      }
+    }
     if (msg && !window.confirm(msg)) {
       e.preventDefault();
       e.stopImmediatePropagation();
     }
   }, true);
+
+  // <input type="checkbox" data-select-all> checks or clears every row
+  // checkbox (name="ids") of its form.
+  document.addEventListener("change", function (e) {
+    var all = e.target;
+    if (!all.hasAttribute || !all.hasAttribute("data-select-all")) return;
+    var form = all.closest("form");
+    if (!form) return;
+    form.querySelectorAll('input[name="ids"]').forEach(function (box) { box.checked = all.checked; });
+  });
 
   document.addEventListener("click", function (e) {
     var el = e.target.closest("[data-copy], [data-dismiss], [data-toggle-nav]");
