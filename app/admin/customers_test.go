@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/licensor/licensor/app/audit"
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/fields"
@@ -371,5 +372,28 @@ func TestCustomerPagesNeedAdminAndCSRF(t *testing.T) {
 	}
 	if n := countRows(t, e, "customers"); n != 1 {
 		t.Errorf("customers: %d, want 1", n)
+	}
+}
+
+func TestCustomerDetailShowsActivationsAndActivity(t *testing.T) {
+	e := servertest.New(t)
+	c := e.SignIn(t)
+	ctx := context.Background()
+	cu := seedCustomer(t, e, "Ann Lee", "ann@example.org", "CUST-ANN", true)
+	seedLicense(t, e, "ANN-1", "CUST-ANN", "")
+	seedLicense(t, e, "SOMEONE-ELSE", "CUST-ZZZ", "")
+	for _, code := range []string{"ANN-1", "SOMEONE-ELSE"} {
+		if _, err := e.DB.Bun.ExecContext(ctx, `INSERT INTO activations (product_id, license_id, license_code, domain, ip, is_valid, is_active)
+			SELECT product_id, id, license_code, lower(license_code) || '.example.net', '203.0.113.9', true, true FROM licenses WHERE license_code = ?`, code); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := audit.RecordCustomer(ctx, e.DB.Bun, audit.CustomerActivity{CustomerID: cu.ID, Type: audit.CustomerLogin}); err != nil {
+		t.Fatal(err)
+	}
+	r := c.Get(fmt.Sprintf("/admin/customers/%d", cu.ID))
+	if r.StatusCode != 200 || !strings.Contains(r.Body, "Activation history (1)") || !strings.Contains(r.Body, "ann-1.example.net") ||
+		strings.Contains(r.Body, "someone-else.example.net") || !strings.Contains(r.Body, "<td>login</td>") {
+		t.Fatalf("detail: %d\n%s", r.StatusCode, r.Body)
 	}
 }
