@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v3"
+
+	"github.com/licensor/licensor/app/resources"
 )
 
 // envelope is the error body of api.md §1.4.
@@ -18,18 +20,8 @@ func Error(c fiber.Ctx, status int, message string) error {
 	return c.Status(status).JSON(envelope{Message: message})
 }
 
-// timestampLayout is the resource timestamp of api.md §1.3: RFC 3339 in UTC
-// with microseconds, as Laravel serialises dates.
-const timestampLayout = "2006-01-02T15:04:05.000000Z"
+// Timestamp formats a resource time as api.md §1.3 says (see app/resources).
+func Timestamp(t time.Time) string { return resources.Timestamp(t) }
 
-// Timestamp formats t as API resources show timestamps.
-func Timestamp(t time.Time) string { return t.UTC().Format(timestampLayout) }
-
-// TimestampOrNull is Timestamp for an optional time (nil stays null).
-func TimestampOrNull(t *time.Time) *string {
-	if t == nil {
-		return nil
-	}
-	s := Timestamp(*t)
-	return &s
-}
+// TimestampOrNull is Timestamp, or JSON null for no time.
+func TimestampOrNull(t *time.Time) *string { return resources.TimestampOrNull(t) }
