@@ -10,8 +10,10 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/expiry"
+	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/notify"
 	"github.com/licensor/licensor/app/ratelimit"
 	"github.com/licensor/licensor/app/settings"
@@ -66,6 +68,11 @@ type handlers struct {
 	// customers creates, edits and deletes accounts; with Notify's hooks
 	// (customer.created, the welcome email) when there is a notifier.
 	customers *customers.Service
+	// catalog changes products; licensing changes licenses and their
+	// activations, with Notify's hooks (the license and activation
+	// webhooks) when there is a notifier.
+	catalog   *catalog.Service
+	licensing *licensing.Service
 }
 
 func newHandlers(d Deps) *handlers {
@@ -81,6 +88,12 @@ func newHandlers(d Deps) *handlers {
 		hooks = d.Notify.CustomerHooks()
 	}
 	h.customers = customers.NewService(h.now, hooks)
+	var licenseHooks licensing.Hooks
+	if d.Notify != nil {
+		licenseHooks = d.Notify.LicensingHooks()
+	}
+	h.catalog = catalog.NewService(h.now)
+	h.licensing = licensing.NewService(licensing.Options{Now: h.now, Hooks: licenseHooks})
 	if h.limits == (LoginLimits{}) {
 		h.limits = DefaultLoginLimits
 	}

@@ -116,7 +116,7 @@ func TestConsolePages(t *testing.T) {
 	for _, p := range []struct{ path, text string }{
 		{"/admin", "Welcome back, Ann Admin"},
 		{"/admin/customers", "No customers yet"},
-		{"/admin/products", "Products is being built"},
+		{"/admin/products", "No products yet"},
 		{"/admin/licenses", "Licenses is being built"},
 		{"/admin/activations", "Activations is being built"},
 		{"/admin/settings", "Settings is being built"},

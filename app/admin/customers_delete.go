@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/uptrace/bun"
@@ -36,12 +35,7 @@ func (h *handlers) customerDelete(c fiber.Ctx) error {
 // transaction and goes back to the list as it was (back). Ids already gone
 // are skipped.
 func (h *handlers) customersBulkDelete(c fiber.Ctx) error {
-	var ids []int64
-	for _, raw := range c.Request().PostArgs().PeekMulti("ids") {
-		if id, err := strconv.ParseInt(string(raw), 10, 64); err == nil && id > 0 {
-			ids = append(ids, id)
-		}
-	}
+	ids := selectedIDs(c)
 	back := web.LocalPath(c.FormValue("back"), "/admin/customers")
 	if len(ids) == 0 {
 		web.AddFlash(c, web.FlashError, "Select the customers to delete first.")

@@ -15,7 +15,7 @@ const customersPerPage = 25
 
 // customerSortable are the columns the list sorts by (?sort=name, -name…),
 // in table order, with their headings.
-var customerSortable = []struct{ key, label string }{
+var customerSortable = []sortColumn{
 	{"name", "Name"}, {"email", "Email"}, {"created_at", "Created"}, {"last_login_at", "Last login"},
 }
 
@@ -75,7 +75,7 @@ func (h *handlers) customersIndex(c fiber.Ctx) error {
 		Data: fiber.Map{
 			"Title": "Customers", "Section": "customers", "Customers": rows, "Filter": q,
 			"Filtered":   q.Search != "" || f.Confirmed != nil || f.HasLicenses != nil,
-			"Sorts":      sortHeaders(c, q.Sort),
+			"Sorts":      sortHeaders(c, q.Sort, customerSortable),
 			"Back":       c.OriginalURL(),
 			"Pagination": web.Paginate(c, page, total),
 		},
@@ -95,8 +95,14 @@ func yesNo(v string) *bool {
 	return nil
 }
 
-func isCustomerSort(s string) bool {
-	for _, o := range customerSortable {
+func isCustomerSort(s string) bool { return isSort(s, customerSortable) }
+
+// sortColumn is a column a list sorts by: its sort key and heading.
+type sortColumn struct{ key, label string }
+
+// isSort reports whether s is one of columns, ascending or descending.
+func isSort(s string, columns []sortColumn) bool {
+	for _, o := range columns {
 		if s == o.key || s == "-"+o.key {
 			return true
 		}
@@ -107,9 +113,9 @@ func isCustomerSort(s string) bool {
 // sortHeaders builds the sortable headings for the request's URL: a
 // column's link sorts ascending, or descending when it is already the
 // ascending sort; the page goes back to 1.
-func sortHeaders(c fiber.Ctx, current string) map[string]sortHeader {
-	out := make(map[string]sortHeader, len(customerSortable))
-	for _, o := range customerSortable {
+func sortHeaders(c fiber.Ctx, current string, columns []sortColumn) map[string]sortHeader {
+	out := make(map[string]sortHeader, len(columns))
+	for _, o := range columns {
 		q, _ := url.ParseQuery(string(c.Request().URI().QueryString()))
 		q.Del("page")
 		h := sortHeader{Label: o.label, Active: strings.TrimPrefix(current, "-") == o.key, Desc: current == "-"+o.key}

@@ -24,9 +24,22 @@ func Register(router fiber.Router, deps Deps) {
 	router.Post("/customers/:id/edit", h.customerUpdate)
 	router.Post("/customers/:id/delete", h.customerDelete)
 
+	router.Get("/products", h.productsIndex)
+	router.Get("/products/new", h.productNew)
+	router.Post("/products", h.productCreate)
+	router.Post("/products/bulk-activate", h.productsBulkActivate)
+	router.Post("/products/bulk-deactivate", h.productsBulkDeactivate)
+	router.Post("/products/bulk-delete", h.productsBulkDelete)
+	router.Get("/products/:id", h.productShow)
+	router.Get("/products/:id/edit", h.productEdit)
+	router.Post("/products/:id/edit", h.productUpdate)
+	router.Post("/products/:id/activate", h.productActivate)
+	router.Post("/products/:id/deactivate", h.productDeactivate)
+	router.Post("/products/:id/delete", h.productDelete)
+	router.Get("/products/:id/defaults", h.productDefaultsJSON)
+
 	// Sections still being built: a page inside the console, so the
 	// sidebar's links work.
-	router.Get("/products", h.section("products", "Products"))
 	router.Get("/licenses", h.section("licenses", "Licenses"))
 	router.Get("/activations", h.section("activations", "Activations"))
 	router.Get("/settings", h.section("settings", "Settings"))

@@ -12,7 +12,9 @@
     var msg = (submitter && submitter.getAttribute("data-confirm")) || form.getAttribute("data-confirm");
     // <form data-confirm-selected="Delete {n} customers?">: a bulk action
     // on the checked ids; nothing checked, nothing sent.
-    var bulk = form.getAttribute("data-confirm-selected");
+    // The submitting button's own data-confirm-selected wins, so one form
+    // can offer several bulk actions.
+    var bulk = (submitter && submitter.getAttribute("data-confirm-selected")) || form.getAttribute("data-confirm-selected");
     if (bulk) {
       var n = form.querySelectorAll('input[name="ids"]:checked').length;
       msg = n === 0 ? "" : bulk.replace("{n}", String(n));
