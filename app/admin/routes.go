@@ -38,9 +38,22 @@ func Register(router fiber.Router, deps Deps) {
 	router.Post("/products/:id/delete", h.productDelete)
 	router.Get("/products/:id/defaults", h.productDefaultsJSON)
 
+	router.Get("/licenses", h.licensesIndex)
+	router.Get("/licenses/new", h.licenseNew)
+	router.Post("/licenses", h.licenseCreate)
+	router.Post("/licenses/bulk-block", h.licensesBulkBlock)
+	router.Post("/licenses/bulk-unblock", h.licensesBulkUnblock)
+	router.Post("/licenses/bulk-delete", h.licensesBulkDelete)
+	router.Get("/licenses/:id", h.licenseShow)
+	router.Get("/licenses/:id/edit", h.licenseEdit)
+	router.Post("/licenses/:id/edit", h.licenseUpdate)
+	router.Post("/licenses/:id/block", h.licenseBlock)
+	router.Post("/licenses/:id/unblock", h.licenseUnblock)
+	router.Post("/licenses/:id/delete", h.licenseDelete)
+	router.Post("/licenses/:id/activations/:activation/deactivate", h.licenseActivationDeactivate)
+
 	// Sections still being built: a page inside the console, so the
 	// sidebar's links work.
-	router.Get("/licenses", h.section("licenses", "Licenses"))
 	router.Get("/activations", h.section("activations", "Activations"))
 	router.Get("/settings", h.section("settings", "Settings"))
 	router.Get("/plugins", h.section("plugins", "Plugins"))
