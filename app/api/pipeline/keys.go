@@ -19,8 +19,8 @@ const KeyTTL = 30 * time.Second
 
 // KeysChannel is the NOTIFY channel whose payload is the id of an API key
 // that changed (revoked, deleted, re-scoped): every node drops that key
-// from its cache. Whoever changes a key sends
-// `SELECT pg_notify('licensor_api_keys', '<id>')` in the same transaction.
+// from its cache. A trigger on api_keys (migration 0007) sends it for every
+// such change, whoever makes it.
 const KeysChannel = "licensor_api_keys"
 
 // maxCachedKeys bounds the cache. Deployments have a handful of keys;
