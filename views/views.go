@@ -8,5 +8,5 @@ import "embed"
 
 // FS holds the templates.
 //
-//go:embed layouts partials admin errors emails
+//go:embed layouts partials admin portal errors emails
 var FS embed.FS

@@ -26,6 +26,7 @@ import (
 	"github.com/licensor/licensor/app/kvstore"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/notify"
+	"github.com/licensor/licensor/app/portal"
 	"github.com/licensor/licensor/app/ratelimit"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/signing"
@@ -67,6 +68,14 @@ const (
 	AdminSessionCookie = "licensor_admin_session"
 	AdminCSRFCookie    = "licensor_admin_csrf"
 	AdminSessionIdle   = 720 * time.Minute
+)
+
+// Cookie names of the customer portal, and the idle timeout of a session
+// not "remembered" (a remembered one lasts customer_session_lifetime).
+const (
+	PortalSessionCookie = "licensor_customer_session"
+	PortalCSRFCookie    = "licensor_customer_csrf"
+	PortalSessionIdle   = 120 * time.Minute
 )
 
 // idleTimeout closes idle keep-alive connections, which also lets
@@ -142,6 +151,21 @@ func New(deps Deps) (*fiber.App, error) {
 		Expiry:     deps.Expiry,
 		JobsUI:     deps.JobsUI,
 		MailOutbox: cfg.Mail.SMTPURL == "",
+	})
+
+	portalGroup, err := portalMiddleware(cfg, deps.DB)
+	if err != nil {
+		return nil, err
+	}
+	portal.Register(app.Group("/customer", portalGroup...), portal.Deps{
+		DB: deps.DB.Bun, Limiter: ratelimit.New(deps.DB.Bun), Logger: logger,
+		Settings: apiDeps.Settings, Notify: deps.Notify,
+	})
+	app.Get("/login", func(c fiber.Ctx) error {
+		return c.Redirect().Status(fiber.StatusFound).To("/customer/login")
+	})
+	app.Get("/dashboard", func(c fiber.Ctx) error {
+		return c.Redirect().Status(fiber.StatusFound).To("/customer/dashboard")
 	})
 
 	// The customer portal will live at the root; until then it leads to
@@ -225,6 +249,29 @@ func adminMiddleware(cfg *config.Config, d *db.DB) ([]any, error) {
 		BaseURL:     cfg.BaseURL,
 		// River's UI calls its JSON API with fetch, without the token.
 		JSONPaths: []string{"/admin/jobs/api/"},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	return []any{sessions, csrf}, nil
+}
+
+// portalMiddleware is the customer portal's session and CSRF pair, apart
+// from the console's: its own cookies and storage prefix.
+func portalMiddleware(cfg *config.Config, d *db.DB) ([]any, error) {
+	secure := cfg.SecureCookiesEnabled()
+	sessions, store := web.Sessions(web.SessionConfig{
+		Storage:     kvstore.New(d.Bun, "customer-session:"),
+		CookieName:  PortalSessionCookie,
+		Secure:      secure,
+		IdleTimeout: PortalSessionIdle,
+	})
+	csrf, err := web.CSRF(web.CSRFConfig{
+		Sessions:    store,
+		CookieName:  PortalCSRFCookie,
+		Secure:      secure,
+		IdleTimeout: PortalSessionIdle,
+		BaseURL:     cfg.BaseURL,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)

@@ -1,0 +1,101 @@
+package customers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Reasons a portal sign-in attempt failed, as recorded in the history.
+const (
+	ReasonInvalidCredentials = "invalid_credentials"
+	ReasonUnconfirmed        = "unconfirmed"
+	ReasonLockedOut          = "locked_out"
+)
+
+const (
+	maxLoginLength     = 254
+	maxUserAgentLength = 512
+)
+
+// Login is one portal sign-in attempt (product.md §10: time, IP, user
+// agent, success, reason). CustomerID is nil when the login matched no
+// account.
+type Login struct {
+	bun.BaseModel `bun:"table:customer_logins,alias:cl"`
+
+	ID         int64     `bun:"id,pk,autoincrement"`
+	CustomerID *int64    `bun:"customer_id"`
+	Login      string    `bun:"login"`
+	IP         string    `bun:"ip"`
+	UserAgent  string    `bun:"user_agent"`
+	Success    bool      `bun:"success"`
+	Reason     string    `bun:"reason"`
+	CreatedAt  time.Time `bun:"created_at,nullzero,notnull,default:current_timestamp"`
+}
+
+// RecordLogin adds l to the sign-in history; a successful one also sets the
+// customer's last_login_at.
+func RecordLogin(ctx context.Context, idb bun.IDB, l Login) error {
+	if len(l.UserAgent) > maxUserAgentLength {
+		l.UserAgent = l.UserAgent[:maxUserAgentLength]
+	}
+	if len(l.Login) > maxLoginLength {
+		l.Login = l.Login[:maxLoginLength]
+	}
+	err := idb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewInsert().Model(&l).Exec(ctx); err != nil {
+			return err
+		}
+		if l.Success && l.CustomerID != nil {
+			_, err := tx.NewUpdate().Model((*Customer)(nil)).
+				Set("last_login_at = now()").Where("id = ?", *l.CustomerID).Exec(ctx)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record customer login for %s: %w", l.Login, err)
+	}
+	return nil
+}
+
+// SeenDevice reports whether customerID signed in successfully from ip or
+// with userAgent since since, besides the attempt just recorded. The portal
+// sends the new-device alert when it did not.
+func SeenDevice(ctx context.Context, idb bun.IDB, customerID int64, ip, userAgent string, since time.Time) (bool, error) {
+	n, err := idb.NewSelect().Model((*Login)(nil)).
+		Where("customer_id = ? AND success AND created_at >= ?", customerID, since).
+		Where("ip = ? AND user_agent = ?", ip, userAgent).
+		Count(ctx)
+	if err != nil {
+		return false, fmt.Errorf("customer sign-in history: %w", err)
+	}
+	return n > 0, nil
+}
+
+// SessionEpoch returns the customer's session epoch: portal sessions
+// started under an older one are over.
+func SessionEpoch(ctx context.Context, idb bun.IDB, id int64) (int64, error) {
+	var epoch int64
+	err := idb.NewRaw("SELECT coalesce((SELECT epoch FROM customer_session_epochs WHERE customer_id = ?), 0)", id).Scan(ctx, &epoch)
+	if err != nil {
+		return 0, fmt.Errorf("customer session epoch: %w", err)
+	}
+	return epoch, nil
+}
+
+// EndSessions ends every portal session of customer id by raising its
+// session epoch, and returns the new epoch (for the session that stays).
+func EndSessions(ctx context.Context, idb bun.IDB, id int64) (int64, error) {
+	var epoch int64
+	err := idb.NewRaw(`INSERT INTO customer_session_epochs (customer_id, epoch) VALUES (?, 1)
+		ON CONFLICT (customer_id) DO UPDATE SET epoch = customer_session_epochs.epoch + 1
+		RETURNING epoch`, id).Scan(ctx, &epoch)
+	if err != nil {
+		return 0, fmt.Errorf("end customer sessions: %w", err)
+	}
+	return epoch, nil
+}

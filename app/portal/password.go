@@ -1,0 +1,132 @@
+package portal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gofiber/fiber/v3"
+	"github.com/uptrace/bun"
+
+	"github.com/licensor/licensor/app/customers"
+	"github.com/licensor/licensor/app/fields"
+	"github.com/licensor/licensor/app/web"
+)
+
+const msgForgotSent = "If an account uses that address, we have sent it a link to reset the password. The link is valid for 60 minutes."
+
+// forgotForm asks for the address to send a reset link to.
+func (h *handlers) forgotForm(c fiber.Ctx) error {
+	return h.renderEmailForm(c, fiber.StatusOK, "portal/forgot", "Forgot your password?", "", "")
+}
+
+// forgot emails a reset link (60 minutes) when an account uses the address,
+// and answers the same whether or not one does. Limits as resend.
+func (h *handlers) forgot(c fiber.Ctx) error {
+	ctx := c.Context()
+	email := strings.TrimSpace(c.FormValue("email"))
+	send, err := h.emailThrottle(c, "customer-forgot", email)
+	if err != nil || !send.ok {
+		return h.emailThrottled(c, err, send, "portal/forgot", "Forgot your password?", email)
+	}
+	cu, err := customers.ByEmail(ctx, h.db, email)
+	if err != nil && !errors.Is(err, customers.ErrNotFound) {
+		return fmt.Errorf("portal forgot password: %w", err)
+	}
+	if cu != nil && send.email {
+		set, err := h.settings.Get(ctx)
+		if err != nil {
+			return err
+		}
+		if m := h.mailer(ctx); m != nil {
+			if err := m.PasswordReset(ctx, h.db, set, cu); err != nil {
+				return fmt.Errorf("portal forgot password: %w", err)
+			}
+		}
+	}
+	web.AddFlash(c, web.FlashInfo, msgForgotSent)
+	return web.Redirect(c, fiber.StatusSeeOther, loginPath)
+}
+
+// resetForm asks for the new password. The token is checked when the form
+// is sent, so opening the page does not use it up.
+func (h *handlers) resetForm(c fiber.Ctx) error {
+	return h.renderReset(c, fiber.StatusOK, nil)
+}
+
+// reset sets the password of a reset or set-password link (single-use;
+// using it cancels the customer's other password links) and ends every
+// session of the customer. A session of the same customer in this browser
+// stays signed in on a new ID; anyone else signs in again. Invalid input
+// leaves the link unused.
+func (h *handlers) reset(c fiber.Ctx) error {
+	ctx := c.Context()
+	set, err := h.settings.Get(ctx)
+	if err != nil {
+		return err
+	}
+	password := c.FormValue("password")
+	errs := map[string]string{}
+	if password == "" {
+		errs["password"] = fields.Required("password")
+	} else if password != c.FormValue("password_confirmation") {
+		errs["password_confirmation"] = "The password confirmation does not match."
+	}
+	if len(errs) > 0 {
+		return h.renderReset(c, fiber.StatusUnprocessableEntity, errs)
+	}
+
+	var cu *customers.Customer
+	var epoch int64
+	err = h.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		t, err := customers.ConsumeToken(ctx, tx, c.Params("token"), h.now(), customers.TokenPasswordReset, customers.TokenPasswordSet)
+		if err != nil {
+			return err
+		}
+		cu, err = h.customers.Update(ctx, tx, source(c, nil), set, t.CustomerID, customers.UpdateParams{Password: fields.Some(password)})
+		if err != nil {
+			return err
+		}
+		epoch, err = customers.EndSessions(ctx, tx, cu.ID)
+		return err
+	})
+	if verr, ok := fields.As(err); ok {
+		return h.renderReset(c, fiber.StatusUnprocessableEntity, verr.Map())
+	}
+	if errors.Is(err, customers.ErrTokenInvalid) || errors.Is(err, customers.ErrNotFound) {
+		return h.renderMessage(c, fiber.StatusBadRequest, "Link invalid or expired",
+			"This password link is invalid, has expired or was already used. Ask for a new one from the sign-in page.", false)
+	}
+	if err != nil {
+		return fmt.Errorf("portal password reset: %w", err)
+	}
+
+	sess := web.Session(c)
+	if id, _ := sess.Get(sessionCustomerID).(int64); id == cu.ID {
+		if err := sess.Regenerate(); err != nil {
+			return fmt.Errorf("portal password reset: new session id: %w", err)
+		}
+		sess.Set(sessionEpoch, epoch)
+		web.AddFlash(c, web.FlashSuccess, "Your password has been changed. Your other sessions were signed out.")
+		return web.Redirect(c, fiber.StatusSeeOther, dashboardPath)
+	}
+	web.AddFlash(c, web.FlashSuccess, "Your password has been changed. You can sign in with it now.")
+	return web.Redirect(c, fiber.StatusSeeOther, loginPath)
+}
+
+func (h *handlers) renderReset(c fiber.Ctx, status int, errs map[string]string) error {
+	set, err := h.settings.Get(c.Context())
+	if err != nil {
+		return err
+	}
+	return web.Render(c, status, web.View{
+		Page:     "portal/reset",
+		Layout:   "layouts/portal",
+		Fragment: "portal/reset/form",
+		Data: fiber.Map{
+			"Title": "Choose a new password", "Token": c.Params("token"), "Errors": errs,
+			"PasswordMin": set.PasswordMinLength,
+		},
+	})
+}

@@ -1,0 +1,101 @@
+// Package portal holds the customer portal's handlers (pages under
+// /customer, templates under views/portal/). Every route is listed in
+// routes.go; each file holds the handlers of one page or action.
+//
+// Portal sessions are separate from admin sessions: their own cookie, CSRF
+// cookie and storage prefix (server.go builds the pair). Each session holds
+// the customer's id and the customer's session epoch at sign-in; a password
+// reset raises the epoch, which ends every other session of the customer.
+package portal
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+	"github.com/uptrace/bun"
+
+	"github.com/licensor/licensor/app/audit"
+	"github.com/licensor/licensor/app/customers"
+	"github.com/licensor/licensor/app/mail"
+	"github.com/licensor/licensor/app/notify"
+	"github.com/licensor/licensor/app/passwords"
+	"github.com/licensor/licensor/app/ratelimit"
+	"github.com/licensor/licensor/app/settings"
+	"github.com/licensor/licensor/app/web"
+)
+
+// Deps are what the portal handlers need.
+type Deps struct {
+	DB       bun.IDB
+	Limiter  *ratelimit.Limiter
+	Logger   *slog.Logger
+	Settings *settings.Store
+	// Notify queues the portal's emails (confirmation, reset, new-device
+	// alert) and the customer.created webhook. Nil: no email is sent (a
+	// warning is logged), for tools and tests that do not need them.
+	Notify *notify.Notifier
+	// Now is the clock of tokens and the sign-in history; nil means time.Now.
+	Now func() time.Time
+}
+
+type handlers struct {
+	db        bun.IDB
+	limiter   *ratelimit.Limiter
+	logger    *slog.Logger
+	settings  *settings.Store
+	notify    *notify.Notifier
+	now       func() time.Time
+	customers *customers.Service
+	// dummyHash is checked against when the account is unknown, so a
+	// sign-in costs the same whether or not it exists.
+	dummyHash func() string
+}
+
+func newHandlers(d Deps) *handlers {
+	h := &handlers{db: d.DB, limiter: d.Limiter, logger: d.Logger, settings: d.Settings, notify: d.Notify, now: d.Now}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.logger == nil {
+		h.logger = slog.Default()
+	}
+	// Self-registration emits customer.created but no welcome email: the
+	// customer chose their password and gets the confirmation email instead.
+	var hooks customers.Hooks
+	if d.Notify != nil {
+		hooks.Created = func(ctx context.Context, tx bun.IDB, c *customers.Customer, _ bool) error {
+			return d.Notify.Webhooks.CustomerCreated(ctx, tx, c)
+		}
+	}
+	h.customers = customers.NewService(h.now, hooks)
+	h.dummyHash = sync.OnceValue(func() string {
+		hash, err := passwords.Hash("licensor portal: no such account")
+		if err != nil {
+			h.logger.Error("portal: dummy password hash", "error", err)
+		}
+		return hash
+	})
+	return h
+}
+
+// mailer returns the mailer, or nil (logged) when the portal has none.
+func (h *handlers) mailer(ctx context.Context) *mail.Mailer {
+	if h.notify == nil || h.notify.Mailer == nil {
+		h.logger.WarnContext(ctx, "portal: no mailer configured, email not sent")
+		return nil
+	}
+	return h.notify.Mailer
+}
+
+// source is who the activity log names for a portal change: the customer
+// (when known) from the client IP.
+func source(c fiber.Ctx, cu *customers.Customer) audit.Source {
+	src := audit.Source{Actor: audit.Actor{Type: audit.ActorCustomer}, IP: web.ClientIP(c)}
+	if cu != nil {
+		src.Actor.ID, src.Actor.Name = &cu.ID, cu.Name
+	}
+	return src
+}

@@ -1,0 +1,28 @@
+package portal
+
+import "github.com/gofiber/fiber/v3"
+
+// Register mounts the portal on router, the /customer group, which must
+// already run the customer session and CSRF middleware.
+func Register(router fiber.Router, deps Deps) {
+	h := newHandlers(deps)
+	router.Use(h.sessionLifetime)
+
+	router.Get("/", h.home)
+	router.Get("/login", h.loginForm)
+	router.Post("/login", h.login)
+	router.Get("/register", h.registerForm)
+	router.Post("/register", h.register)
+	router.Get("/email/verify/:token", h.verifyEmail)
+	router.Get("/email/resend", h.resendForm)
+	router.Post("/email/resend", h.resend)
+	router.Get("/password/forgot", h.forgotForm)
+	router.Post("/password/forgot", h.forgot)
+	router.Get("/password/reset/:token", h.resetForm)
+	router.Post("/password/reset/:token", h.reset)
+
+	// Everything below needs a signed-in customer.
+	router.Use(h.requireCustomer)
+	router.Post("/logout", h.logout)
+	router.Get("/dashboard", h.dashboard)
+}
