@@ -508,3 +508,52 @@ func TestAdminAndCustomerSessionsIndependent(t *testing.T) {
 		t.Error("one cookie for both sessions")
 	}
 }
+
+func TestNewDeviceAlert(t *testing.T) {
+	e := servertest.New(t)
+	e.SetSettings(t, map[string]string{"new_device_alerts": "true"})
+	cu := newCustomer(t, e, "cora@example.com", true)
+	signInAs := func(ua string) {
+		t.Helper()
+		c := e.Client(t)
+		c.GetCSRF("/customer/login")
+		r := c.PostForm("/customer/login", url.Values{"email": {cu.Email}, "password": {password}}, "User-Agent", ua)
+		if r.StatusCode != 303 {
+			t.Fatalf("sign in with %s: %d", ua, r.StatusCode)
+		}
+	}
+	signInAs("Browser/1") // the first sign-in ever: nothing to compare with
+	signInAs("Browser/1") // a known device
+	if got := mails(t, e, mail.KindNewDevice, cu.Email); len(got) != 0 {
+		t.Fatalf("alerts for a known device: %d", len(got))
+	}
+	signInAs("Other/2")
+	if got := mails(t, e, mail.KindNewDevice, cu.Email); len(got) != 1 || !strings.Contains(got[0], "Other/2") {
+		t.Errorf("alerts for a new device: %v", got)
+	}
+}
+
+func TestLoginFragmentForHTMX(t *testing.T) {
+	e := servertest.New(t)
+	c := e.Client(t)
+	c.GetCSRF("/customer/login")
+	r := c.PostForm("/customer/login", url.Values{"email": {"x@example.com"}, "password": {"nope"}}, "HX-Request", "true")
+	if r.StatusCode != 422 || !strings.HasPrefix(strings.TrimSpace(r.Body), "<form") || strings.Contains(r.Body, "<html") {
+		t.Errorf("htmx failure: %d\n%s", r.StatusCode, r.Body)
+	}
+}
+
+func TestEmailFormsRateLimited(t *testing.T) {
+	e := servertest.New(t)
+	c := e.Client(t)
+	for _, path := range []string{"/customer/email/resend", "/customer/password/forgot"} {
+		c.GetCSRF(path)
+		var r *webtest.Response
+		for i := 0; i <= 10; i++ {
+			r = c.PostForm(path, url.Values{"email": {"someone@example.com"}})
+		}
+		if r.StatusCode != 429 || r.Header.Get("Retry-After") == "" {
+			t.Errorf("%s: 11th request: %d", path, r.StatusCode)
+		}
+	}
+}
