@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v3"
+	"github.com/gofiber/fiber/v3/middleware/session"
 
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/web"
@@ -100,7 +101,7 @@ func (h *handlers) signedIn(c fiber.Ctx) (*customers.Customer, error) {
 	ctx := c.Context()
 	cu, err := customers.Get(ctx, h.db, id)
 	if errors.Is(err, customers.ErrNotFound) {
-		return nil, h.signOut(c)
+		return nil, dropCustomer(sess)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load signed-in customer: %w", err)
@@ -110,9 +111,22 @@ func (h *handlers) signedIn(c fiber.Ctx) (*customers.Customer, error) {
 		return nil, err
 	}
 	if have, _ := sess.Get(sessionEpoch).(int64); have != epoch || !cu.Confirmed() {
-		return nil, h.signOut(c)
+		return nil, dropCustomer(sess)
 	}
 	return cu, nil
+}
+
+// dropCustomer signs an ended session out in the middle of a request: the
+// customer is removed and the ID changes, but the rest (the CSRF token the
+// page being drawn carries) stays.
+func dropCustomer(sess *session.Middleware) error {
+	sess.Delete(sessionCustomerID)
+	sess.Delete(sessionEpoch)
+	sess.Delete(sessionRemember)
+	if err := sess.Regenerate(); err != nil {
+		return fmt.Errorf("portal: end session: %w", err)
+	}
+	return nil
 }
 
 // signOut ends the session's data and gives the browser a new session ID.

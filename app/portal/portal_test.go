@@ -387,6 +387,7 @@ func TestForgotAndReset(t *testing.T) {
 	e := servertest.New(t)
 	cu := newCustomer(t, e, "cora@example.com", true)
 	other := mustSignIn(t, e, cu.Email) // another browser, signed in before the reset
+	third := mustSignIn(t, e, cu.Email)
 
 	answers := map[string]*webtest.Response{}
 	for _, email := range []string{"nobody@example.com", cu.Email} {
@@ -421,6 +422,14 @@ func TestForgotAndReset(t *testing.T) {
 	}
 	if r := other.Get("/customer/dashboard"); r.StatusCode != 302 {
 		t.Errorf("other session survived the reset: %d", r.StatusCode)
+	}
+	// The ended sessions' browsers can sign in again, even straight from
+	// the sign-in page.
+	if r := signIn(third, cu.Email, "new password 123"); r.StatusCode != 303 {
+		t.Errorf("sign in from the sign-in page of an ended session: %d\n%s", r.StatusCode, r.Body)
+	}
+	if r := signIn(other, cu.Email, "new password 123"); r.StatusCode != 303 {
+		t.Errorf("sign in again after the session ended: %d\n%s", r.StatusCode, r.Body)
 	}
 	if r := signIn(e.Client(t), cu.Email, password); r.StatusCode != 422 {
 		t.Errorf("old password still works: %d", r.StatusCode)
