@@ -37,6 +37,9 @@ type viewer struct {
 
 type customerKey struct{}
 
+// portalNav says which optional pages the sidebar links to.
+type portalNav struct{ Licenses, Activations bool }
+
 // sessionLifetime keeps a remembered session for customer_session_lifetime
 // minutes after its last request; others end after the store's idle
 // timeout (server.PortalSessionIdle). The timeout is per save, so it is set
@@ -65,6 +68,11 @@ func (h *handlers) requireCustomer(c fiber.Ctx) error {
 		return err
 	}
 	if cu != nil {
+		set, err := h.settings.Get(c.Context())
+		if err != nil {
+			return err
+		}
+		web.SetViewData(c, "Nav", portalNav{Licenses: set.CustomerPageLicenses, Activations: set.CustomerPageActivations})
 		web.SetViewData(c, "Customer", viewer{ID: cu.ID, Name: cu.Name, Email: cu.Email, ClientID: cu.ClientID})
 		c.Locals(customerKey{}, cu)
 		return c.Next()

@@ -19,11 +19,13 @@ import (
 
 	"github.com/licensor/licensor/app/audit"
 	"github.com/licensor/licensor/app/customers"
+	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/mail"
 	"github.com/licensor/licensor/app/notify"
 	"github.com/licensor/licensor/app/passwords"
 	"github.com/licensor/licensor/app/ratelimit"
 	"github.com/licensor/licensor/app/settings"
+	"github.com/licensor/licensor/app/signing"
 	"github.com/licensor/licensor/app/web"
 )
 
@@ -37,6 +39,10 @@ type Deps struct {
 	// alert) and the customer.created webhook. Nil: no email is sent (a
 	// warning is logged), for tools and tests that do not need them.
 	Notify *notify.Notifier
+	// Licensing frees activations the customer deactivates; Signing signs
+	// the license files they download. Nil: those actions fail.
+	Licensing *licensing.Service
+	Signing   *signing.KeyRing
 	// Now is the clock of tokens and the sign-in history; nil means time.Now.
 	Now func() time.Time
 }
@@ -49,13 +55,16 @@ type handlers struct {
 	notify    *notify.Notifier
 	now       func() time.Time
 	customers *customers.Service
+	licensing *licensing.Service
+	signing   *signing.KeyRing
 	// dummyHash is checked against when the account is unknown, so a
 	// sign-in costs the same whether or not it exists.
 	dummyHash func() string
 }
 
 func newHandlers(d Deps) *handlers {
-	h := &handlers{db: d.DB, limiter: d.Limiter, logger: d.Logger, settings: d.Settings, notify: d.Notify, now: d.Now}
+	h := &handlers{db: d.DB, limiter: d.Limiter, logger: d.Logger, settings: d.Settings, notify: d.Notify, now: d.Now,
+		licensing: d.Licensing, signing: d.Signing}
 	if h.now == nil {
 		h.now = time.Now
 	}

@@ -25,4 +25,18 @@ func Register(router fiber.Router, deps Deps) {
 	router.Use(h.requireCustomer)
 	router.Post("/logout", h.logout)
 	router.Get("/dashboard", h.dashboard)
+
+	router.Get("/product-licenses", h.licensesPageOn, h.licenses)
+	router.Get("/product-licenses/:id", h.licensesPageOn, h.license)
+	router.Get("/product-licenses/:id/code", h.licensesPageOn, h.licenseCode)
+	router.Get("/product-licenses/:id/file", h.licensesPageOn, h.licenseFile)
+	router.Get("/product-licenses/:id/download", h.licensesPageOn, h.licenseFile)
+
+	router.Get("/product-activations", h.activationsPageOn, h.activations)
+	router.Post("/product-activations/:id/deactivate", h.deactivate)
+	router.Delete("/activated-product-activations/:id", h.deactivate)
+
+	router.Get("/settings", h.accountSettings)
+	router.Post("/settings/profile", h.updateProfile)
+	router.Post("/settings/password", h.updatePassword)
 }

@@ -160,6 +160,7 @@ func New(deps Deps) (*fiber.App, error) {
 	portal.Register(app.Group("/customer", portalGroup...), portal.Deps{
 		DB: deps.DB.Bun, Limiter: ratelimit.New(deps.DB.Bun), Logger: logger,
 		Settings: apiDeps.Settings, Notify: deps.Notify,
+		Licensing: apiDeps.Licensing, Signing: apiDeps.Signing,
 	})
 	app.Get("/login", func(c fiber.Ctx) error {
 		return c.Redirect().Status(fiber.StatusFound).To("/customer/login")
