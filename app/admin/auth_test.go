@@ -118,7 +118,8 @@ func TestConsolePages(t *testing.T) {
 		{"/admin/customers", "No customers yet"},
 		{"/admin/products", "No products yet"},
 		{"/admin/licenses", "No licenses yet"},
-		{"/admin/activations", "Activations is being built"},
+		{"/admin/activations", "No activations yet"},
+		{"/admin/api-keys", "No API keys yet"},
 		{"/admin/settings", "Settings is being built"},
 		{"/admin/plugins", "Plugins is being built"},
 	} {

@@ -52,9 +52,22 @@ func Register(router fiber.Router, deps Deps) {
 	router.Post("/licenses/:id/delete", h.licenseDelete)
 	router.Post("/licenses/:id/activations/:activation/deactivate", h.licenseActivationDeactivate)
 
+	router.Get("/activations", h.activationsIndex)
+	router.Post("/activations/bulk-deactivate", h.activationsBulkDeactivate)
+	router.Post("/activations/bulk-delete", h.activationsBulkDelete)
+	router.Get("/activations/:id", h.activationShow)
+	router.Post("/activations/:id/activate", h.activationMarkActive)
+	router.Post("/activations/:id/deactivate", h.activationMarkInactive)
+	router.Post("/activations/:id/delete", h.activationDelete)
+
+	router.Get("/api-keys", h.apiKeysIndex)
+	router.Get("/api-keys/new", h.apiKeyNew)
+	router.Post("/api-keys", h.apiKeyCreate)
+	router.Post("/api-keys/:id/revoke", h.apiKeyRevoke)
+	router.Post("/api-keys/:id/delete", h.apiKeyDelete)
+
 	// Sections still being built: a page inside the console, so the
 	// sidebar's links work.
-	router.Get("/activations", h.section("activations", "Activations"))
 	router.Get("/settings", h.section("settings", "Settings"))
 	router.Get("/plugins", h.section("plugins", "Plugins"))
 

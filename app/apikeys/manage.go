@@ -111,3 +111,17 @@ func GroupedScopes(keyType string) []ScopeGroup {
 	}
 	return out
 }
+
+// RecordCreated logs the creation of k in the activity log (the console
+// and the CLI call it after Create, in the same transaction).
+func RecordCreated(ctx context.Context, idb bun.IDB, by audit.Source, k *Key) error {
+	special := ""
+	if k.Special {
+		special = ", special"
+	}
+	return audit.Record(ctx, idb, audit.Entry{
+		Type: "api_key.created", Actor: by.Actor, IP: by.IP,
+		Subject: &audit.Subject{Type: SubjectAPIKey, ID: k.ID},
+		Message: fmt.Sprintf("API key %s (%s%s, %d scopes) created %s.", k.Name, k.Type, special, len(k.Scopes), by.Actor.Via()),
+	})
+}

@@ -1,0 +1,221 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+	"github.com/uptrace/bun"
+
+	"github.com/licensor/licensor/app/apikeys"
+	"github.com/licensor/licensor/app/web"
+)
+
+const (
+	apiKeysPerPage = 25
+	// apiKeyShortWarning: typed keys shorter than this are accepted (keys
+	// already shipped in software) with a warning.
+	apiKeyShortWarning = 20
+)
+
+// apiKeySortable are the columns the API key list sorts by.
+var apiKeySortable = []sortColumn{
+	{"name", "Name"}, {"type", "Type"}, {"last_used_at", "Last used"}, {"expires_at", "Expires"}, {"created_at", "Created"},
+}
+
+// apiKeysIndex lists API keys (never the keys themselves, only their
+// prefixes).
+func (h *handlers) apiKeysIndex(c fiber.Ctx) error {
+	sort := c.Query("sort")
+	if !isSort(sort, apiKeySortable) {
+		sort = ""
+	}
+	page := web.PageOf(c, apiKeysPerPage)
+	list, total, err := apikeys.List(c.Context(), h.db, sort, page)
+	if err != nil {
+		return err
+	}
+	return web.Render(c, fiber.StatusOK, web.View{
+		Page: "admin/apikeys/index", Layout: "layouts/admin",
+		Data: fiber.Map{
+			"Title": "API keys", "Section": "api-keys", "Keys": list, "Now": h.now(),
+			"Sorts":      sortHeaders(c, sort, apiKeySortable),
+			"Pagination": web.Paginate(c, page, total),
+		},
+	})
+}
+
+// apiKeyForm is what the create form posts; typed values go back into the
+// form when validation fails.
+type apiKeyForm struct {
+	Name, Type, ExpiresAt, Key string
+	Scopes                     []string
+	Special                    bool
+}
+
+func readAPIKeyForm(c fiber.Ctx) apiKeyForm {
+	f := apiKeyForm{
+		Name: c.FormValue("name"), Type: c.FormValue("type"), ExpiresAt: strings.TrimSpace(c.FormValue("expires_at")),
+		Key: c.FormValue("key"), Special: c.FormValue("special") == "1",
+	}
+	if f.Type != apikeys.TypeInternal {
+		f.Type = apikeys.TypeExternal
+	}
+	args := c.Request().PostArgs()
+	if string(c.Request().Header.Method()) == fiber.MethodGet {
+		args = c.Request().URI().QueryArgs()
+	}
+	for _, v := range args.PeekMulti("scopes") {
+		f.Scopes = append(f.Scopes, string(v))
+	}
+	return f
+}
+
+// apiKeyNew shows the create form, every scope of the type ticked. htmx
+// asks again when the type changes (hx-select takes the scopes).
+func (h *handlers) apiKeyNew(c fiber.Ctx) error {
+	form := readAPIKeyForm(c)
+	form.Scopes = apikeys.ScopesFor(form.Type)
+	return h.renderAPIKeyForm(c, fiber.StatusOK, form, nil)
+}
+
+// apiKeyCreate stores the key (hashed) and shows it once; it is never
+// shown again.
+func (h *handlers) apiKeyCreate(c fiber.Ctx) error {
+	form := readAPIKeyForm(c)
+	errs := map[string]string{}
+	if len(form.Scopes) == 0 && !form.Special {
+		errs["scopes"] = "Choose at least one scope, or give the key special permissions."
+	}
+	var expires *time.Time
+	if form.ExpiresAt != "" {
+		set, err := h.currentSettings(c.Context())
+		if err != nil {
+			return err
+		}
+		t, err := time.ParseInLocation("2006-01-02", form.ExpiresAt, set.Location())
+		if err != nil {
+			errs["expires_at"] = "The expires at field must be a valid date."
+		} else {
+			expires = &t
+		}
+	}
+	if len(errs) > 0 {
+		return h.renderAPIKeyForm(c, fiber.StatusUnprocessableEntity, form, errs)
+	}
+	var plain string
+	var key *apikeys.Key
+	err := h.inTx(c, func(ctx context.Context, tx bun.IDB) error {
+		var err error
+		plain, key, err = apikeys.Create(ctx, tx, apikeys.CreateParams{
+			Name: form.Name, Type: form.Type, Scopes: form.Scopes, Special: form.Special, ExpiresAt: expires, Key: form.Key,
+		}, h.now())
+		if err != nil {
+			return err
+		}
+		return apikeys.RecordCreated(ctx, tx, source(c), key)
+	})
+	var verr *apikeys.ValidationError
+	if errors.As(err, &verr) {
+		return h.renderAPIKeyForm(c, fiber.StatusUnprocessableEntity, form, verr.Fields)
+	}
+	if errors.Is(err, apikeys.ErrKeyTaken) {
+		return h.renderAPIKeyForm(c, fiber.StatusUnprocessableEntity, form, map[string]string{"key": "This key is already in use."})
+	}
+	if err != nil {
+		return err
+	}
+	// The page holds the key: no cache may keep it.
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return web.Render(c, fiber.StatusCreated, web.View{
+		Page: "admin/apikeys/created", Layout: "layouts/admin",
+		Data: fiber.Map{
+			"Title": "API key created", "Section": "api-keys", "Key": key, "Plain": plain,
+			"Short": form.Key != "" && len(form.Key) < apiKeyShortWarning,
+		},
+	})
+}
+
+// renderAPIKeyForm draws the create form; htmx requests get the form alone.
+func (h *handlers) renderAPIKeyForm(c fiber.Ctx, status int, form apiKeyForm, errs map[string]string) error {
+	type scopeBox struct {
+		Name    string
+		Checked bool
+	}
+	type group struct {
+		Area   string
+		Scopes []scopeBox
+	}
+	var groups []group
+	for _, g := range apikeys.GroupedScopes(form.Type) {
+		gr := group{Area: g.Area}
+		for _, s := range g.Scopes {
+			gr.Scopes = append(gr.Scopes, scopeBox{Name: s, Checked: slices.Contains(form.Scopes, s)})
+		}
+		groups = append(groups, gr)
+	}
+	form.Key = strings.TrimSpace(form.Key)
+	return web.Render(c, status, web.View{
+		Page: "admin/apikeys/new", Layout: "layouts/admin", Fragment: "admin/apikeys/form",
+		Data: fiber.Map{
+			"Title": "New API key", "Section": "api-keys", "Form": form, "Errors": errs, "Groups": groups,
+			"MaxExpiry": h.now().AddDate(1, 0, 0).Format("2006-01-02"), "MinExpiry": h.now().AddDate(0, 0, 1).Format("2006-01-02"),
+			"ShortKey": apiKeyShortWarning,
+		},
+	})
+}
+
+// apiKeyRevoke revokes a key; every node refuses it within a second.
+func (h *handlers) apiKeyRevoke(c fiber.Ctx) error {
+	id, err := apiKeyID(c)
+	if err != nil {
+		return err
+	}
+	var k *apikeys.Key
+	err = h.inTx(c, func(ctx context.Context, tx bun.IDB) error {
+		k, _, err = apikeys.Revoke(ctx, tx, source(c), id, h.now())
+		return err
+	})
+	if errors.Is(err, apikeys.ErrNotFound) {
+		return fiber.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	web.AddFlash(c, web.FlashSuccess, fmt.Sprintf("API key %s revoked.", k.Name))
+	return web.Redirect(c, fiber.StatusSeeOther, "/admin/api-keys")
+}
+
+// apiKeyDelete deletes a key.
+func (h *handlers) apiKeyDelete(c fiber.Ctx) error {
+	id, err := apiKeyID(c)
+	if err != nil {
+		return err
+	}
+	var k *apikeys.Key
+	err = h.inTx(c, func(ctx context.Context, tx bun.IDB) error {
+		k, err = apikeys.Delete(ctx, tx, source(c), id)
+		return err
+	})
+	if errors.Is(err, apikeys.ErrNotFound) {
+		return fiber.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	web.AddFlash(c, web.FlashSuccess, fmt.Sprintf("API key %s deleted.", k.Name))
+	return web.Redirect(c, fiber.StatusSeeOther, "/admin/api-keys")
+}
+
+func apiKeyID(c fiber.Ctx) (int64, error) {
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, fiber.ErrNotFound
+	}
+	return id, nil
+}
