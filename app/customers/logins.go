@@ -99,3 +99,13 @@ func EndSessions(ctx context.Context, idb bun.IDB, id int64) (int64, error) {
 	}
 	return epoch, nil
 }
+
+// DeleteLoginsBefore removes sign-in history recorded before t (the
+// login_history_retention_days clean-up).
+func DeleteLoginsBefore(ctx context.Context, idb bun.IDB, t time.Time) (int64, error) {
+	res, err := idb.NewDelete().Model((*Login)(nil)).Where("created_at < ?", t).Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("delete customer sign-ins: %w", err)
+	}
+	return res.RowsAffected()
+}

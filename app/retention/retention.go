@@ -1,6 +1,6 @@
 // Package retention owns the daily clean-up (product.md §13): every log
 // and queue table loses the rows older than its *_retention_days setting —
-// activity log, admin sign-in history, failed activation attempts, webhook
+// activity log, admin and customer sign-in history, failed activation attempts, webhook
 // deliveries, the mail outbox and River's finished jobs — and the expiry
 // scan's notices that can no longer matter. Each table's delete lives in
 // the package that owns it; this one reads the settings and calls them.
@@ -15,6 +15,7 @@ import (
 
 	"github.com/licensor/licensor/app/admins"
 	"github.com/licensor/licensor/app/audit"
+	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/expiry"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/mail"
@@ -49,6 +50,9 @@ func Run(ctx context.Context, db bun.IDB, now time.Time) ([]Deleted, error) {
 		}},
 		{"admin_logins", func() (int64, error) {
 			return admins.DeleteLoginsBefore(ctx, db, days(set.LoginHistoryRetentionDays))
+		}},
+		{"customer_logins", func() (int64, error) {
+			return customers.DeleteLoginsBefore(ctx, db, days(set.LoginHistoryRetentionDays))
 		}},
 		{"failed_activations", func() (int64, error) {
 			return licensing.DeleteFailedAttemptsBefore(ctx, db, days(set.FailedAttemptRetentionDays))

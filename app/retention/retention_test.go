@@ -35,6 +35,7 @@ func TestRetention(t *testing.T) {
 	for _, at := range []time.Time{old, fresh} {
 		exec(`INSERT INTO activity_log (type, actor_type, message, created_at) VALUES ('x', 'system', 'm', ?)`, at)
 		exec(`INSERT INTO admin_logins (email, success, created_at) VALUES ('a@example.com', true, ?)`, at)
+		exec(`INSERT INTO customer_logins (login, success, created_at) VALUES ('c@example.com', false, ?)`, at)
 		exec(`INSERT INTO activations (product_id, license_code, is_valid, is_active, created_at) VALUES (1, 'L1', false, false, ?)`, at)
 		exec(`INSERT INTO activations (product_id, license_id, license_code, created_at) VALUES (1, 1, 'L1', ?)`, at) // kept: successful
 		exec(`INSERT INTO webhook_deliveries (id, event, url, body, status, created_at) VALUES (gen_random_uuid(), 'e', 'https://x', '{}', 'succeeded', ?)`, at)
@@ -55,12 +56,12 @@ func TestRetention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "[{activity_log 1} {admin_logins 1} {failed_activations 1} {webhook_deliveries 1} {mail_messages 1} {finished_jobs 2} {expiry_notices 1}]"
+	want := "[{activity_log 1} {admin_logins 1} {customer_logins 1} {failed_activations 1} {webhook_deliveries 1} {mail_messages 1} {finished_jobs 2} {expiry_notices 1}]"
 	if fmt.Sprint(deleted) != want {
 		t.Fatalf("deleted %v\nwant    %s", deleted, want)
 	}
 	for table, n := range map[string]int{
-		"activity_log": 1, "admin_logins": 1, "activations": 3, "webhook_deliveries": 2,
+		"activity_log": 1, "admin_logins": 1, "customer_logins": 1, "activations": 3, "webhook_deliveries": 2,
 		"mail_messages": 2, "river_job": 3, "expiry_notices": 1,
 	} {
 		var got int
