@@ -203,33 +203,8 @@ func (h *handlers) activationsBulkDelete(c fiber.Ctx) error {
 // activationsBulk applies do to each selected activation in one
 // transaction, skipping ids already gone, and goes back to the list as it
 // was.
-func (h *handlers) activationsBulk(c fiber.Ctx, verb string, do func(ctx context.Context, tx bun.IDB, id int64) (bool, error)) error {
-	ids, back := selectedIDs(c), web.LocalPath(c.FormValue("back"), "/admin/activations")
-	if len(ids) == 0 {
-		web.AddFlash(c, web.FlashError, "Select the activations first.")
-		return web.Redirect(c, fiber.StatusSeeOther, back)
-	}
-	n := 0
-	err := h.inTx(c, func(ctx context.Context, tx bun.IDB) error {
-		for _, id := range ids {
-			changed, err := do(ctx, tx, id)
-			if errors.Is(err, licensing.ErrActivationNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if changed {
-				n++
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	web.AddFlash(c, web.FlashSuccess, fmt.Sprintf("%s %s.", verb, plural(n, "activation", "activations")))
-	return web.Redirect(c, fiber.StatusSeeOther, back)
+func (h *handlers) activationsBulk(c fiber.Ctx, verb string, do bulkStep) error {
+	return h.bulkApply(c, bulkTarget{list: "/admin/activations", one: "activation", many: "activations", gone: licensing.ErrActivationNotFound}, verb+" %s.", do)
 }
 
 // activationOf loads the activation named by the :id parameter, or 404.

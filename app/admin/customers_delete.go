@@ -35,29 +35,8 @@ func (h *handlers) customerDelete(c fiber.Ctx) error {
 // transaction and goes back to the list as it was (back). Ids already gone
 // are skipped.
 func (h *handlers) customersBulkDelete(c fiber.Ctx) error {
-	ids := selectedIDs(c)
-	back := web.LocalPath(c.FormValue("back"), "/admin/customers")
-	if len(ids) == 0 {
-		web.AddFlash(c, web.FlashError, "Select the customers to delete first.")
-		return web.Redirect(c, fiber.StatusSeeOther, back)
-	}
-	deleted := 0
-	err := h.inTx(c, func(ctx context.Context, tx bun.IDB) error {
-		for _, id := range ids {
-			err := h.customers.Delete(ctx, tx, source(c), id)
-			if errors.Is(err, customers.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			deleted++
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	web.AddFlash(c, web.FlashSuccess, fmt.Sprintf("Deleted %s. Their licenses are kept.", plural(deleted, "customer", "customers")))
-	return web.Redirect(c, fiber.StatusSeeOther, back)
+	return h.bulkApply(c, bulkTarget{list: "/admin/customers", one: "customer", many: "customers", gone: customers.ErrNotFound},
+		"Deleted %s. Their licenses are kept.", func(ctx context.Context, tx bun.IDB, id int64) (bool, error) {
+			return true, h.customers.Delete(ctx, tx, source(c), id)
+		})
 }

@@ -2,14 +2,11 @@ package admin
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/licensing"
-	"github.com/licensor/licensor/app/web"
 )
 
 // licensesBulkBlock blocks the selected licenses, freeing their
@@ -38,31 +35,6 @@ func (h *handlers) licensesBulkDelete(c fiber.Ctx) error {
 
 // licensesBulk applies do to each selected license in one transaction,
 // skipping ids already gone, and goes back to the list as it was.
-func (h *handlers) licensesBulk(c fiber.Ctx, verb string, do func(ctx context.Context, tx bun.IDB, id int64) (bool, error)) error {
-	ids, back := selectedIDs(c), web.LocalPath(c.FormValue("back"), "/admin/licenses")
-	if len(ids) == 0 {
-		web.AddFlash(c, web.FlashError, "Select the licenses first.")
-		return web.Redirect(c, fiber.StatusSeeOther, back)
-	}
-	n := 0
-	err := h.inTx(c, func(ctx context.Context, tx bun.IDB) error {
-		for _, id := range ids {
-			changed, err := do(ctx, tx, id)
-			if errors.Is(err, licensing.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if changed {
-				n++
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	web.AddFlash(c, web.FlashSuccess, fmt.Sprintf("%s %s.", verb, plural(n, "license", "licenses")))
-	return web.Redirect(c, fiber.StatusSeeOther, back)
+func (h *handlers) licensesBulk(c fiber.Ctx, verb string, do bulkStep) error {
+	return h.bulkApply(c, bulkTarget{list: "/admin/licenses", one: "license", many: "licenses", gone: licensing.ErrNotFound}, verb+" %s.", do)
 }
