@@ -60,6 +60,8 @@ func Register(router fiber.Router, deps Deps) {
 	router.Post("/activations/:id/deactivate", h.activationMarkInactive)
 	router.Post("/activations/:id/delete", h.activationDelete)
 
+	router.Get("/activity", h.activityIndex)
+
 	router.Get("/api-keys", h.apiKeysIndex)
 	router.Get("/api-keys/new", h.apiKeyNew)
 	router.Post("/api-keys", h.apiKeyCreate)
