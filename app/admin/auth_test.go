@@ -120,7 +120,8 @@ func TestConsolePages(t *testing.T) {
 		{"/admin/licenses", "No licenses yet"},
 		{"/admin/activations", "No activations yet"},
 		{"/admin/api-keys", "No API keys yet"},
-		{"/admin/settings", "Settings is being built"},
+		{"/admin/activity", "Activity log"},
+		{"/admin/settings", `name="app_name"`},
 		{"/admin/plugins", "Plugins is being built"},
 	} {
 		r := c.Get(p.path)

@@ -62,6 +62,10 @@ func Register(router fiber.Router, deps Deps) {
 
 	router.Get("/activity", h.activityIndex)
 
+	router.Get("/settings", h.settingsRoot)
+	router.Get("/settings/:group", h.settingsGroup)
+	router.Post("/settings/:group", h.settingsSave)
+
 	router.Get("/api-keys", h.apiKeysIndex)
 	router.Get("/api-keys/new", h.apiKeyNew)
 	router.Post("/api-keys", h.apiKeyCreate)
@@ -70,7 +74,6 @@ func Register(router fiber.Router, deps Deps) {
 
 	// Sections still being built: a page inside the console, so the
 	// sidebar's links work.
-	router.Get("/settings", h.section("settings", "Settings"))
 	router.Get("/plugins", h.section("plugins", "Plugins"))
 
 	router.Get("/mail", h.mailIndex)
