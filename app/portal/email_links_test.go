@@ -44,8 +44,7 @@ func TestEmailLinksOpenPages(t *testing.T) {
 	}
 	base := e.Config.BaseURL
 	for _, st := range steps {
-		var before int
-		before = countRows(t, e, "SELECT coalesce(max(id), 0) FROM mail_messages")
+		before := countRows(t, e, "SELECT coalesce(max(id), 0) FROM mail_messages")
 		if err := st.send(); err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
@@ -88,10 +87,10 @@ func checkLink(t *testing.T, s *shop, email, path string) {
 	t.Helper()
 	anon := s.e.Client(t)
 	r := anon.Get(path)
-	switch {
-	case r.StatusCode == 200:
+	switch r.StatusCode {
+	case 200:
 		return
-	case r.StatusCode == 303 || r.StatusCode == 302:
+	case 303, 302:
 		loc := r.Header.Get("Location")
 		if strings.HasPrefix(loc, "/customer/login") && strings.Contains(path, "/email/verify/") {
 			// Confirmation link: confirms and sends to sign-in.

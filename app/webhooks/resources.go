@@ -14,8 +14,6 @@ type (
 )
 
 var (
-	timestamp       = resources.Timestamp
-	timestampOrNull = resources.TimestampOrNull
 	presentLicense  = resources.NewLicense
 	presentCustomer = resources.NewCustomer
 )

@@ -13,12 +13,9 @@ type (
 )
 
 var (
-	timestamp         = resources.Timestamp
-	timestampOrNull   = resources.TimestampOrNull
 	presentProduct    = resources.NewProduct
 	presentLicense    = resources.NewLicense
 	presentActivation = resources.NewActivation
 	presentCustomer   = resources.NewCustomer
 	presentVersion    = resources.NewVersion
-	nonNil            = resources.NonNil
 )
