@@ -84,8 +84,10 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 
 	// a: the license must exist, be this product's, and when it is issued
 	// to a customer be activated under that name.
-	l := new(License)
-	err := tx.NewSelect().Model(l).ColumnExpr("l.*").Where("l.license_code = ?", req.LicenseCode).For("UPDATE").Scan(ctx)
+	locked := new(lockedLicense)
+	err := tx.NewSelect().Model(locked).ColumnExpr("l.*").ColumnExpr("nextval('activations_id_seq') AS next_activation_id").
+		Where("l.license_code = ?", req.LicenseCode).For("UPDATE").Scan(ctx)
+	l := &locked.License
 	if errors.Is(err, sql.ErrNoRows) {
 		return fail(FailActivateInvalid, nil)
 	}
@@ -155,16 +157,14 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 		changed = append(changed, "expires_at")
 	}
 
-	// 6.4 the activation, and the license's counter (and changes).
+	// 6.4 the activation, the license's counter (and changes) and, 6.5, the
+	// activity log: one statement, its id drawn with the lock.
 	a := &Activation{
-		LicenseID: &l.ID, ProductID: product.ID, LicenseCode: l.LicenseCode,
+		ID: locked.NextActivationID, LicenseID: &l.ID, ProductID: product.ID, LicenseCode: l.LicenseCode,
 		ClientName: nullable(strings.TrimSpace(req.ClientName)), URL: nullable(caller.URL), Domain: nullable(caller.Host),
 		IP: nullable(caller.IP), UserAgent: nullable(caller.UserAgent),
 		IsValid: true, IsActive: true, ActivatedAt: now, CreatedAt: now, UpdatedAt: now,
 		ProductReferenceID: product.ReferenceID,
-	}
-	if _, err := tx.NewInsert().Model(a).Returning("id").Exec(ctx); err != nil {
-		return nil, nil, fmt.Errorf("insert activation: %w", err)
 	}
 	l.TotalActivations++
 	upd := tx.NewUpdate().Model(l).Set("total_activations = total_activations + 1")
@@ -172,22 +172,19 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 		l.UpdatedAt = now
 		upd = upd.Set("domains = ?, expires_at = ?, updated_at = ?", pgdialect.Array(l.Domains), l.ExpiresAt, now)
 	}
-	if _, err := upd.WherePK().Exec(ctx); err != nil {
-		return nil, nil, fmt.Errorf("count activation: %w", err)
-	}
-	l.ProductReferenceID, l.ProductName = product.ReferenceID, product.Name
-	l.ActiveActivations = active - free + 1
-
-	// 6.5 logs, 6.6 hooks.
-	err = audit.Record(ctx, tx, audit.Entry{
+	logged := audit.Insert(tx, audit.Entry{
 		Type: "license.activated", Actor: caller.Key, IP: caller.IP,
 		Subject: &audit.Subject{Type: audit.SubjectLicense, ID: l.ID},
 		Message: fmt.Sprintf("License %s activated via API for product %s from %s (IP: %s).", l.LicenseCode, product.Name, caller.Host, caller.IP),
 		Data:    map[string]any{"activation_id": a.ID},
 	})
-	if err != nil {
-		return nil, nil, err
+	if _, err := logged.With("activation", tx.NewInsert().Model(a)).With("counted", upd.WherePK()).Returning("NULL").Exec(ctx); err != nil {
+		return nil, nil, fmt.Errorf("insert activation: %w", err)
 	}
+	l.ProductReferenceID, l.ProductName = product.ReferenceID, product.Name
+	l.ActiveActivations = active - free + 1
+
+	// 6.6 customer activity and hooks.
 	if err := recordCustomerActivity(ctx, tx, l, audit.CustomerLicenseActivated, caller.IP, a); err != nil {
 		return nil, nil, err
 	}
@@ -198,6 +195,13 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 		return nil, nil, err
 	}
 	return &ActivateResult{Activation: a, License: l}, nil, nil
+}
+
+// lockedLicense is the license as activate locks it, with the id its
+// activation will have, drawn in the same round trip.
+type lockedLicense struct {
+	License          `bun:",extend"`
+	NextActivationID int64 `bun:"next_activation_id,scanonly"`
 }
 
 // recordFailedAttempt writes the failed row that feeds the console and the

@@ -1,6 +1,7 @@
 package licensing
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -30,6 +31,13 @@ func TestActivateSuccess(t *testing.T) {
 	}
 	if h := f.takeHooks(); !slices.Equal(h, []string{"activation.created CODE-1"}) {
 		t.Fatal(h)
+	}
+	// The id drawn with the lock is the stored row's, and the log names it.
+	if n := f.count(fmt.Sprintf("SELECT count(*) FROM activations WHERE id = %d AND license_id = %d AND is_active", a.ID, l.ID)); n != 1 {
+		t.Fatalf("activation %d stored %d times", a.ID, n)
+	}
+	if n := f.count(fmt.Sprintf("SELECT count(*) FROM activity_log WHERE type = 'license.activated' AND subject_id = %d AND (data->>'activation_id')::bigint = %d", l.ID, a.ID)); n != 1 {
+		t.Fatalf("activity log entries naming activation %d: %d", a.ID, n)
 	}
 	if n := f.count("SELECT count(*) FROM customer_activity"); n != 0 {
 		t.Fatal("no customer is linked, so no customer activity")
