@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 VENDOR_ASSETS := static/vendor/htmx.min.js static/vendor/pico.min.css
 
-.PHONY: all build run test test-short lint assets pg-up bench fuzz clean
+.PHONY: all build run test test-short lint assets pg-up bench fuzz clean proto
 
 all: build
 
@@ -46,6 +46,18 @@ BENCH_DURATION ?= 10s
 bench: build pg-up
 	$(GO) test -run '^$$' -bench . -benchmem ./bench/...
 	$(GO) run ./bench/load -bin $(BIN) -duration $(BENCH_DURATION)
+
+## proto: regenerate the plugins' gRPC code (protoc from Debian's protobuf-compiler;
+## protoc-gen-go and protoc-gen-go-grpc are the versions pinned as tools in go.mod)
+PROTOS := $(wildcard plugins/proto/*/v*/*.proto)
+proto:
+	@command -v protoc >/dev/null || { echo "protoc is needed: apt-get install -y protobuf-compiler"; exit 1; }
+	protoc -I plugins/proto \
+		--plugin=protoc-gen-go=$$($(GO) tool -n protoc-gen-go) \
+		--plugin=protoc-gen-go-grpc=$$($(GO) tool -n protoc-gen-go-grpc) \
+		--go_out=plugins/proto --go_opt=paths=source_relative \
+		--go-grpc_out=plugins/proto --go-grpc_opt=paths=source_relative \
+		$(PROTOS:plugins/proto/%=%)
 
 clean:
 	rm -rf bin
