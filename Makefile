@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 VENDOR_ASSETS := static/vendor/htmx.min.js static/vendor/pico.min.css
 
-.PHONY: all build run test test-short lint assets pg-up bench fuzz clean proto
+.PHONY: all build run test test-short lint assets pg-up bench fuzz clean proto cluster-demo
 
 all: build
 
@@ -58,6 +58,10 @@ proto:
 		--go_out=plugins/proto --go_opt=paths=source_relative \
 		--go-grpc_out=plugins/proto --go-grpc_opt=paths=source_relative \
 		$(PROTOS:plugins/proto/%=%)
+
+## cluster-demo: two nodes on one PostgreSQL behind nginx on 127.0.0.1:8080 (docs/deploy.md)
+cluster-demo: build
+	@scripts/cluster-demo.sh
 
 clean:
 	rm -rf bin
