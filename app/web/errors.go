@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v3"
+
+	"github.com/licensor/licensor/app/db"
 )
 
 // IsAPIPath reports whether path belongs to the JSON API (modern and legacy
@@ -32,6 +34,12 @@ var apiMessages = map[int]string{
 
 const apiServerErrorMessage = "Something went wrong. Please try again later."
 
+// unavailableMessage answers while the database cannot be reached.
+const unavailableMessage = "The service is temporarily unavailable. Please try again shortly."
+
+// retryAfterSeconds is what a 503 asks clients to wait.
+const retryAfterSeconds = "5"
+
 // errorPage is what an HTML error response shows.
 type errorPage struct {
 	template, title, message string
@@ -39,8 +47,10 @@ type errorPage struct {
 
 // ErrorHandler is the app's error handler: API paths get the JSON envelope,
 // everything else an error page in the auth layout. A *fiber.Error keeps its
-// status; any other error is a 500 whose details stay in the log (the
-// request logger logs it with the request ID) and out of the response.
+// status; an error meaning the database cannot be reached is a 503 with
+// Retry-After (a restart or failover, not a bug); any other error is a 500
+// whose details stay in the log (the request logger logs it with the
+// request ID) and out of the response.
 func ErrorHandler() fiber.ErrorHandler {
 	return func(c fiber.Ctx, err error) error {
 		code := fiber.StatusInternalServerError
@@ -51,12 +61,19 @@ func ErrorHandler() fiber.ErrorHandler {
 		if code < 400 || code > 599 {
 			code = fiber.StatusInternalServerError
 		}
+		unavailable := fe == nil && db.Unavailable(err)
+		if unavailable {
+			code = fiber.StatusServiceUnavailable
+			c.Set(fiber.HeaderRetryAfter, retryAfterSeconds)
+		}
 		// Whatever a handler had started to write is replaced.
 		c.Response().ResetBody()
 
 		if IsAPIPath(c.Path()) {
 			msg := apiMessages[code]
 			switch {
+			case unavailable:
+				msg = unavailableMessage
 			case code >= 500:
 				msg = apiServerErrorMessage
 			case msg == "":
@@ -66,6 +83,9 @@ func ErrorHandler() fiber.ErrorHandler {
 		}
 
 		page := htmlErrorPage(code, fe)
+		if unavailable {
+			page = errorPage{"errors/500", "Temporarily unavailable", unavailableMessage}
+		}
 		if IsHTMX(c) {
 			// An htmx request would otherwise swap the error page into
 			// whatever element it targeted.

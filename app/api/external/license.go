@@ -9,6 +9,7 @@ import (
 	"github.com/licensor/licensor/app/api/pipeline"
 	"github.com/licensor/licensor/app/apirequest"
 	"github.com/licensor/licensor/app/catalog"
+	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/fields"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/settings"
@@ -91,8 +92,12 @@ func (h *handlers) activate(c fiber.Ctx, r *pipeline.Request) error {
 }
 
 // activateError answers an unexpected error of activate with its own 500
-// message (§4.3), after logging it.
+// message (§4.3), after logging it; while the database cannot be reached,
+// the common 503 instead.
 func (h *handlers) activateError(c fiber.Ctx, err error) error {
+	if db.Unavailable(err) {
+		return err
+	}
 	h.Logger.ErrorContext(c.Context(), "activate", "error", err, "request_id", web.RequestIDOf(c))
 	return c.Status(fiber.StatusInternalServerError).JSON(activateResponse{Message: licensing.MessageActivateError})
 }

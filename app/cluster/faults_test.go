@@ -1,0 +1,334 @@
+package cluster
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/licensor/licensor/app/db"
+)
+
+// tally counts what a load loop saw.
+type tally struct {
+	mu        sync.Mutex
+	status    map[int]int
+	transport int           // requests that got no HTTP answer
+	slowest   time.Duration // longest answered request
+}
+
+func (t *tally) add(status int, took time.Duration, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.status == nil {
+		t.status = map[int]int{}
+	}
+	if err != nil {
+		t.transport++
+		return
+	}
+	t.status[status]++
+	t.slowest = max(t.slowest, took)
+}
+
+func (t *tally) snapshot() (map[int]int, int, time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m := map[int]int{}
+	for k, v := range t.status {
+		m[k] = v
+	}
+	return m, t.transport, t.slowest
+}
+
+// post sends a JSON body to base+path with an API key and returns the
+// status and the body.
+func post(hc *http.Client, base, path, key, body string, headers ...string) (int, string, error) {
+	req, err := http.NewRequest(http.MethodPost, base+path, strings.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-API-Key", key)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := hc.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	return res.StatusCode, string(raw), err
+}
+
+// TestPostgresRestartUnderLoad restarts the database under a node serving
+// verifies and activations: while it is down every request fails fast with
+// 503 (never 500, never a hang), the node does not crash, and it recovers
+// without a restart. Afterwards every activation answered as made is
+// stored, and none more: nothing lost or half-written.
+func TestPostgresRestartUnderLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL and licensor processes")
+	}
+	ctx := context.Background()
+	if _, err := db.FindPostgresBin(""); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	// A private server of this test's own: restarting the shared one would
+	// break every other test running at the time. A short folder keeps the
+	// unix socket path within its limit, so the address survives restarts.
+	pgDir, err := os.MkdirTemp("", "lpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(pgDir) })
+	pg, err := db.StartEmbedded(ctx, db.EmbeddedOptions{Dir: pgDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pg.Stop(context.Background()) })
+	c := startCluster(t, options{nodes: 1, dsn: pg.DSN()})
+	c.api(t, c.internalKey, "/api/internal/products", map[string]any{"name": "Restart", "reference_id": "RESTART"}, nil)
+	c.api(t, c.internalKey, "/api/internal/product-licenses", map[string]any{"product_reference_id": "RESTART", "license_code": "RESTART-1", "parallel_uses": nil}, nil)
+	var act struct {
+		Status bool `json:"status"`
+		Data   struct {
+			LicenseData string `json:"license_data"`
+		} `json:"data"`
+	}
+	c.api(t, c.externalKey, "/api/external/license/activate", map[string]any{"product_id": "RESTART", "license_code": "RESTART-1"}, &act, "X-API-URL", "https://first.example.com")
+	if !act.Status {
+		t.Fatal("first activation failed")
+	}
+	verifyBody := fmt.Sprintf(`{"product_id":"RESTART","license_data":%q}`, act.Data.LicenseData)
+
+	var (
+		stop      atomic.Bool
+		down      atomic.Bool
+		wg        sync.WaitGroup
+		before    tally // while the server is up (before and after)
+		during    tally // while it is down
+		activated atomic.Int64
+		seq       atomic.Int64
+	)
+	hc := &http.Client{Timeout: 10 * time.Second}
+	for w := range 6 {
+		wg.Go(func() {
+			for !stop.Load() {
+				var status int
+				var body string
+				var err error
+				start := time.Now()
+				if w%2 == 0 {
+					status, body, err = post(hc, c.lb, "/api/external/license/verify", c.externalKey, verifyBody, "X-API-URL", "https://first.example.com")
+				} else {
+					host := fmt.Sprintf("https://n%d.example.com", seq.Add(1))
+					status, body, err = post(hc, c.lb, "/api/external/license/activate", c.externalKey, `{"product_id":"RESTART","license_code":"RESTART-1"}`, "X-API-URL", host)
+					if err == nil && status == http.StatusOK && strings.Contains(body, `"status":true`) {
+						activated.Add(1)
+					}
+				}
+				tl := &before
+				if down.Load() {
+					tl = &during
+				}
+				tl.add(status, time.Since(start), err)
+				if down.Load() {
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+		})
+	}
+
+	time.Sleep(time.Second)
+	down.Store(true)
+	if err := pg.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if code := healthStatus(t, c.lb); code != http.StatusServiceUnavailable {
+		t.Errorf("health check during the outage: %d, want 503", code)
+	}
+	pg, err = db.StartEmbedded(ctx, db.EmbeddedOptions{Dir: pgDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pg.Stop(context.Background()) })
+	// The first requests after the start may still meet connections the
+	// stop cut; count from when the node answers again.
+	recovered := time.Now()
+	for {
+		status, _, err := post(hc, c.lb, "/api/external/license/verify", c.externalKey, verifyBody, "X-API-URL", "https://first.example.com")
+		if err == nil && status == http.StatusOK {
+			break
+		}
+		if time.Since(recovered) > 15*time.Second {
+			t.Fatalf("the node did not recover within 15 s of the restart: %d %v", status, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("verify answered 200 again %s after the database started", time.Since(recovered).Round(time.Millisecond))
+	down.Store(false)
+	time.Sleep(time.Second)
+	stop.Store(true)
+	wg.Wait()
+
+	if err := c.procs[0].Process.Signal(syscall.Signal(0)); err != nil {
+		t.Fatalf("the node died during the outage: %v", err)
+	}
+	upStatus, upTransport, _ := before.snapshot()
+	downStatus, downTransport, slowest := during.snapshot()
+	t.Logf("while up: %v (%d without answer); while down: %v (%d without answer), slowest answer %s", upStatus, upTransport, downStatus, downTransport, slowest)
+	for code, n := range downStatus {
+		if code != http.StatusServiceUnavailable && code != http.StatusOK {
+			t.Errorf("%d answers with status %d during the outage, want 503 (or 200 from before it)", n, code)
+		}
+	}
+	if downStatus[http.StatusServiceUnavailable] == 0 {
+		t.Error("no 503 during the outage")
+	}
+	if downTransport > 0 {
+		t.Errorf("%d requests got no answer at all during the outage", downTransport)
+	}
+	if slowest > 3*time.Second {
+		t.Errorf("a request took %s during the outage: not failing fast", slowest)
+	}
+	for code, n := range upStatus {
+		if code != http.StatusOK {
+			t.Errorf("%d answers with status %d while the database was up", n, code)
+		}
+	}
+	// Nothing lost, nothing half-written: the activations stored are the
+	// first one plus every one answered as made.
+	var stored int64
+	if err := c.db.QueryRow(`SELECT count(*) FROM activations WHERE license_code = 'RESTART-1' AND is_valid`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	var counted int64
+	if err := c.db.QueryRow(`SELECT total_activations FROM licenses WHERE license_code = 'RESTART-1'`).Scan(&counted); err != nil {
+		t.Fatal(err)
+	}
+	if want := activated.Load() + 1; stored != want || counted != want {
+		t.Fatalf("activations answered as made: %d; stored: %d; license counter: %d", want, stored, counted)
+	}
+}
+
+func healthStatus(t *testing.T, base string) int {
+	t.Helper()
+	res, err := http.Get(base + "/api/health-check")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	return res.StatusCode
+}
+
+// TestSIGTERMDuringTraffic stops a node with SIGTERM while it serves: the
+// request it is in the middle of reading completes with its answer, no
+// request gets a 5xx from the shutdown, and the node exits cleanly.
+func TestSIGTERMDuringTraffic(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts licensor processes")
+	}
+	c := startCluster(t, options{nodes: 1})
+	c.api(t, c.internalKey, "/api/internal/products", map[string]any{"name": "Term", "reference_id": "TERM"}, nil)
+	c.api(t, c.internalKey, "/api/internal/product-licenses", map[string]any{"product_reference_id": "TERM", "license_code": "TERM-1", "parallel_uses": nil}, nil)
+
+	var (
+		stop atomic.Bool
+		wg   sync.WaitGroup
+		seen tally
+		seq  atomic.Int64
+	)
+	hc := &http.Client{Timeout: 10 * time.Second}
+	for range 4 {
+		wg.Go(func() {
+			for !stop.Load() {
+				host := fmt.Sprintf("https://t%d.example.com", seq.Add(1))
+				start := time.Now()
+				status, _, err := post(hc, c.lb, "/api/external/license/activate", c.externalKey, `{"product_id":"TERM","license_code":"TERM-1"}`, "X-API-URL", host)
+				seen.add(status, time.Since(start), err)
+				if err != nil {
+					time.Sleep(10 * time.Millisecond) // the node is gone: don't spin
+				}
+			}
+		})
+	}
+	time.Sleep(500 * time.Millisecond)
+
+	// An activation in flight: headers and half the body sent, the rest
+	// only after the node was told to stop.
+	addr := strings.TrimPrefix(c.lb, "http://")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"product_id":"TERM","license_code":"TERM-1"}`
+	fmt.Fprintf(conn, "POST /api/external/license/activate HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nX-API-Key: %s\r\nX-API-URL: https://inflight.example.com\r\nContent-Length: %d\r\n\r\n%s",
+		addr, c.externalKey, len(body), body[:10])
+	time.Sleep(200 * time.Millisecond) // the node is reading this request
+
+	node := c.procs[0]
+	if err := node.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if _, err := io.WriteString(conn, body[10:]); err != nil {
+		t.Fatalf("finish the in-flight request: %v", err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("the in-flight request got no answer: %v", err)
+	}
+	raw, _ := io.ReadAll(res.Body)
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.Contains(string(raw), `"status":true`) {
+		t.Fatalf("the in-flight activation: %d %s", res.StatusCode, raw)
+	}
+
+	exited := make(chan error, 1)
+	go func() { exited <- node.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("the node exited with %v after SIGTERM", err)
+		}
+	case <-time.After(25 * time.Second):
+		t.Fatal("the node did not exit within 25 s of SIGTERM")
+	}
+	stop.Store(true)
+	wg.Wait()
+	status, transport, _ := seen.snapshot()
+	t.Logf("answers: %v; requests refused at the connection once the node stopped listening: %d", status, transport)
+	for code, n := range status {
+		if code >= 500 {
+			t.Errorf("%d answers with status %d around the shutdown", n, code)
+		}
+	}
+	if status[http.StatusOK] == 0 {
+		t.Fatal("no request succeeded before the shutdown")
+	}
+	// Every activation answered as made is stored, the in-flight one too.
+	var stored int
+	if err := c.db.QueryRow(`SELECT count(*) FROM activations WHERE license_code = 'TERM-1' AND is_valid`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if want := status[http.StatusOK] + 1; stored != want {
+		t.Fatalf("activations answered as made: %d; stored: %d", want, stored)
+	}
+}

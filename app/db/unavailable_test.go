@@ -1,0 +1,40 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+func TestUnavailable(t *testing.T) {
+	// A real refused connection: nothing listens on port 1.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, refused := pgconn.Connect(ctx, "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
+	if refused == nil {
+		t.Fatal("connecting to port 1 succeeded")
+	}
+	cases := []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{refused, true},
+		{fmt.Errorf("load license: %w", refused), true},
+		{&pgconn.PgError{Code: "57P01"}, true}, // terminating connection due to administrator command
+		{&pgconn.PgError{Code: "57P03"}, true}, // the database system is starting up
+		{&pgconn.PgError{Code: "08006"}, true},
+		{&pgconn.PgError{Code: "23505"}, false}, // unique violation: a fault in the data, not the server
+		{&pgconn.PgError{Code: "42601"}, false}, // syntax error
+		{errors.New("license not found"), false},
+	}
+	for _, c := range cases {
+		if got := Unavailable(c.err); got != c.want {
+			t.Errorf("Unavailable(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}
