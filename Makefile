@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 VENDOR_ASSETS := static/vendor/htmx.min.js static/vendor/pico.min.css
 
-.PHONY: all build run test test-short lint assets pg-up bench fuzz clean proto cluster-demo
+.PHONY: all build run test test-short lint assets pg-up bench fuzz clean proto cluster-demo soak
 
 all: build
 
@@ -58,6 +58,12 @@ proto:
 		--go_out=plugins/proto --go_opt=paths=source_relative \
 		--go-grpc_out=plugins/proto --go-grpc_opt=paths=source_relative \
 		$(PROTOS:plugins/proto/%=%)
+
+## soak: two nodes under a mixed load (88% verify, 5% activate, 5% deactivate, console and portal pages);
+## prints throughput, latency, errors and each node's memory after the warm-up and at the end
+SOAK_DURATION ?= 10m
+soak: build pg-up
+	$(GO) run ./bench/load -bin $(BIN) -soak $(SOAK_DURATION)
 
 ## cluster-demo: two nodes on one PostgreSQL behind nginx on 127.0.0.1:8080 (docs/deploy.md)
 cluster-demo: build

@@ -45,11 +45,16 @@ func main() {
 	conns := flag.Int("conns", 32, "concurrent connections")
 	licenses := flag.Int("licenses", 1000, "licenses activate spreads over, round-robin (parallel_uses null)")
 	installs := flag.Int("installs", 100, "activations verify spreads over, round-robin")
+	soakFor := flag.Duration("soak", 0, "instead of the benchmark, soak two nodes with a mixed load for this long (make soak)")
 	procs := flag.Int("procs", 1, "GOMAXPROCS of this load client (it shares the cores with the server and PostgreSQL)")
 	flag.Parse()
 	runtime.GOMAXPROCS(*procs)
 	o := options{duration: *duration, warmup: *warmup, conns: *conns, licenses: max(*licenses, 1), installs: max(*installs, 1)}
 	o.installs = min(o.installs, o.licenses)
+	run := run
+	if *soakFor > 0 {
+		run = func(serverURL, bin string, o options) error { return soak(serverURL, bin, o, *soakFor) }
+	}
 	if err := run(*serverURL, *bin, o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
