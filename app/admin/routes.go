@@ -65,6 +65,8 @@ func Register(router fiber.Router, deps Deps) {
 	router.Get("/settings", h.settingsRoot)
 	router.Get("/settings/:group", h.settingsGroup)
 	router.Post("/settings/:group", h.settingsSave)
+	router.Post("/settings/updates/release-keys", h.releaseKeyAdd)
+	router.Post("/settings/updates/release-keys/:id/revoke", h.releaseKeyRevoke)
 
 	router.Get("/api-keys", h.apiKeysIndex)
 	router.Get("/api-keys/new", h.apiKeyNew)

@@ -10,6 +10,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/fields"
+	"github.com/licensor/licensor/app/releasekeys"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/web"
 )
@@ -189,6 +190,13 @@ func valuesText(v *settings.Values) map[string]string {
 }
 
 func (h *handlers) renderSettings(c fiber.Ctx, status int, group string, defs []settings.Definition, text, errs map[string]string) error {
+	return h.renderSettingsPage(c, status, group, defs, text, errs, releaseKeyForm{}, nil)
+}
+
+// renderSettingsPage draws a settings tab; the updates tab also lists the
+// trusted release keys with the form adding one (keyForm, keyErrs).
+func (h *handlers) renderSettingsPage(c fiber.Ctx, status int, group string, defs []settings.Definition, text, errs map[string]string,
+	keyForm releaseKeyForm, keyErrs map[string]string) error {
 	list := make([]settingField, len(defs))
 	for i, d := range defs {
 		f := settingField{Key: d.Key, Label: humanize(d.Key), Description: settingDescriptions[d.Key], Value: text[d.Key],
@@ -215,12 +223,23 @@ func (h *handlers) renderSettings(c fiber.Ctx, status int, group string, defs []
 		}
 		list[i] = f
 	}
+	data := fiber.Map{
+		"Title": "Settings", "Section": "settings", "Tabs": settingsTabs(), "Group": group,
+		"GroupLabel": humanize(group), "Fields": list, "Invalid": len(errs) > 0,
+	}
+	fragment := "admin/settings/form"
+	if group == releaseKeysGroup {
+		keys, err := releasekeys.List(c.Context(), h.db)
+		if err != nil {
+			return err
+		}
+		data["ReleaseKeys"], data["KeyForm"], data["KeyErrors"], data["ShowReleaseKeys"] = keys, keyForm, keyErrs, true
+		if keyErrs != nil {
+			fragment = "admin/settings/release-keys"
+		}
+	}
 	return web.Render(c, status, web.View{
-		Page: "admin/settings/index", Layout: "layouts/admin", Fragment: "admin/settings/form",
-		Data: fiber.Map{
-			"Title": "Settings", "Section": "settings", "Tabs": settingsTabs(), "Group": group,
-			"GroupLabel": humanize(group), "Fields": list, "Invalid": len(errs) > 0,
-		},
+		Page: "admin/settings/index", Layout: "layouts/admin", Fragment: fragment, Data: data,
 	})
 }
 

@@ -136,3 +136,13 @@ func nonEmpty(ss ...string) int {
 	}
 	return n
 }
+
+// SignRelease signs m with the ring's active key (`licensor release sign`
+// without --key: the instance's own signing key as the release key).
+func (r *KeyRing) SignRelease(m Manifest) (ReleaseSignature, error) {
+	s := r.set.Load()
+	if s.active == nil || len(s.active.Private) != ed25519.PrivateKeySize {
+		return ReleaseSignature{}, ErrNoKey
+	}
+	return SignRelease(s.active.Private, m), nil
+}

@@ -41,6 +41,8 @@ func commands() map[string]command {
 		"version":        {"print the version", runVersion},
 		"expiry-scan":    {"run the expiry scan now (warnings, expiry log, expiry webhooks) and print the counts", runExpiryScan},
 		"blacklist-scan": {"run the auto-blacklist now and print what it added", runBlacklistScan},
+		"release sign":   {"sign a release file offline and print its manifest and signature", runReleaseSign},
+		"release keygen": {"make an Ed25519 release key pair for signing releases", runReleaseKeygen},
 	}
 }
 
