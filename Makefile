@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 VENDOR_ASSETS := static/vendor/htmx.min.js static/vendor/pico.min.css
 
-.PHONY: all build run test test-short lint assets pg-up bench fuzz clean proto cluster-demo soak
+.PHONY: plugins all build run test test-short lint assets pg-up bench fuzz clean proto cluster-demo soak
 
 all: build
 
@@ -18,14 +18,26 @@ $(VENDOR_ASSETS): package.json package-lock.json scripts/build-assets.sh
 	npm ci --no-audit --no-fund --loglevel=error
 	sh scripts/build-assets.sh
 
-## build: compile bin/licensor
-build: assets
+## build: compile bin/licensor and the shipped plugins
+build: assets plugins
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./app/cmd/licensor
+
+## plugins: build the shipped plugins into $(PLUGIN_DIR)/<name>/ with their
+## manifests (each executable prints its own, with its sha256)
+PLUGIN_DIR ?= bin/plugins
+PLUGINS    := captcha-recaptcha import-xlsx
+plugins:
+	@for p in $(PLUGINS); do \
+		mkdir -p $(PLUGIN_DIR)/$$p && \
+		$(GO) build -o $(PLUGIN_DIR)/$$p/$$p ./plugins/$$p && \
+		(cd $(PLUGIN_DIR)/$$p && ./$$p manifest > manifest.json.tmp && mv manifest.json.tmp manifest.json) || exit 1; \
+		echo "built $(PLUGIN_DIR)/$$p"; \
+	done
 
 ## run: start Licensor (its own PostgreSQL under ./var unless a database URL is configured)
 run: build
 	@scripts/ensure-postgres.sh
-	./$(BIN) serve
+	LICENSOR_PLUGINS_DIR=$${LICENSOR_PLUGINS_DIR:-$(PLUGIN_DIR)} ./$(BIN) serve
 
 ## test: go vet plus every test with the race detector, against a real PostgreSQL
 test: assets pg-up

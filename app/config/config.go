@@ -77,6 +77,9 @@ type Jobs struct {
 // Plugins configures the plugin host.
 type Plugins struct {
 	Dir string `key:"plugins.dir"`
+	// CallTimeout bounds every call to a plugin (an import's parse gets
+	// twelve times as long).
+	CallTimeout time.Duration `key:"plugins.call_timeout"`
 }
 
 // Defaults returns the configuration used when nothing overrides it. The
@@ -101,7 +104,7 @@ func Defaults() Config {
 		},
 		Uploads: Uploads{MaxFileBytes: 2 << 30},
 		Jobs:    Jobs{Workers: 10},
-		Plugins: Plugins{Dir: "./var/plugins"},
+		Plugins: Plugins{Dir: "./var/plugins", CallTimeout: 10 * time.Second},
 	}
 }
 
@@ -177,6 +180,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Jobs.Workers < 1 {
 		return &FieldError{Key: "jobs.workers", Reason: "must be at least 1"}
+	}
+	if c.Plugins.CallTimeout < 100*time.Millisecond {
+		return &FieldError{Key: "plugins.call_timeout", Reason: "must be at least 100ms"}
 	}
 	return nil
 }

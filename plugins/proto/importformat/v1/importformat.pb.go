@@ -259,6 +259,61 @@ func (x *FileHeader) GetSize() int64 {
 	return 0
 }
 
+type ParseResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The file's column names (a header row) as read, set in the first
+	// response: the preview lists the ones the import does not use.
+	Columns []string `protobuf:"bytes,1,rep,name=columns,proto3" json:"columns,omitempty"`
+	// The next records, in file order.
+	Records       []*Record `protobuf:"bytes,2,rep,name=records,proto3" json:"records,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ParseResponse) Reset() {
+	*x = ParseResponse{}
+	mi := &file_importformat_v1_importformat_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ParseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ParseResponse) ProtoMessage() {}
+
+func (x *ParseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_importformat_v1_importformat_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ParseResponse.ProtoReflect.Descriptor instead.
+func (*ParseResponse) Descriptor() ([]byte, []int) {
+	return file_importformat_v1_importformat_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ParseResponse) GetColumns() []string {
+	if x != nil {
+		return x.Columns
+	}
+	return nil
+}
+
+func (x *ParseResponse) GetRecords() []*Record {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
 type Record struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// 1-based line (row) number in the file, for messages.
@@ -273,7 +328,7 @@ type Record struct {
 
 func (x *Record) Reset() {
 	*x = Record{}
-	mi := &file_importformat_v1_importformat_proto_msgTypes[4]
+	mi := &file_importformat_v1_importformat_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -285,7 +340,7 @@ func (x *Record) String() string {
 func (*Record) ProtoMessage() {}
 
 func (x *Record) ProtoReflect() protoreflect.Message {
-	mi := &file_importformat_v1_importformat_proto_msgTypes[4]
+	mi := &file_importformat_v1_importformat_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -298,7 +353,7 @@ func (x *Record) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Record.ProtoReflect.Descriptor instead.
 func (*Record) Descriptor() ([]byte, []int) {
-	return file_importformat_v1_importformat_proto_rawDescGZIP(), []int{4}
+	return file_importformat_v1_importformat_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Record) GetLine() int32 {
@@ -345,17 +400,20 @@ const file_importformat_v1_importformat_proto_rawDesc = "" +
 	"FileHeader\x12\x1a\n" +
 	"\bfilename\x18\x01 \x01(\tR\bfilename\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\x12\x12\n" +
-	"\x04size\x18\x03 \x01(\x03R\x04size\"\xb3\x01\n" +
+	"\x04size\x18\x03 \x01(\x03R\x04size\"e\n" +
+	"\rParseResponse\x12\x18\n" +
+	"\acolumns\x18\x01 \x03(\tR\acolumns\x12:\n" +
+	"\arecords\x18\x02 \x03(\v2 .licensor.importformat.v1.RecordR\arecords\"\xb3\x01\n" +
 	"\x06Record\x12\x12\n" +
 	"\x04line\x18\x01 \x01(\x05R\x04line\x12D\n" +
 	"\x06fields\x18\x02 \x03(\v2,.licensor.importformat.v1.Record.FieldsEntryR\x06fields\x12\x14\n" +
 	"\x05error\x18\x03 \x01(\tR\x05error\x1a9\n" +
 	"\vFieldsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xcb\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xd2\x01\n" +
 	"\fImportFormat\x12d\n" +
-	"\tConfigure\x12*.licensor.importformat.v1.ConfigureRequest\x1a+.licensor.importformat.v1.ConfigureResponse\x12U\n" +
-	"\x05Parse\x12&.licensor.importformat.v1.ParseRequest\x1a .licensor.importformat.v1.Record(\x010\x01BKZIgithub.com/licensor/licensor/plugins/proto/importformat/v1;importformatv1b\x06proto3"
+	"\tConfigure\x12*.licensor.importformat.v1.ConfigureRequest\x1a+.licensor.importformat.v1.ConfigureResponse\x12\\\n" +
+	"\x05Parse\x12&.licensor.importformat.v1.ParseRequest\x1a'.licensor.importformat.v1.ParseResponse(\x010\x01BKZIgithub.com/licensor/licensor/plugins/proto/importformat/v1;importformatv1b\x06proto3"
 
 var (
 	file_importformat_v1_importformat_proto_rawDescOnce sync.Once
@@ -369,31 +427,33 @@ func file_importformat_v1_importformat_proto_rawDescGZIP() []byte {
 	return file_importformat_v1_importformat_proto_rawDescData
 }
 
-var file_importformat_v1_importformat_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_importformat_v1_importformat_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_importformat_v1_importformat_proto_goTypes = []any{
 	(*ConfigureRequest)(nil),  // 0: licensor.importformat.v1.ConfigureRequest
 	(*ConfigureResponse)(nil), // 1: licensor.importformat.v1.ConfigureResponse
 	(*ParseRequest)(nil),      // 2: licensor.importformat.v1.ParseRequest
 	(*FileHeader)(nil),        // 3: licensor.importformat.v1.FileHeader
-	(*Record)(nil),            // 4: licensor.importformat.v1.Record
-	nil,                       // 5: licensor.importformat.v1.ConfigureRequest.ValuesEntry
-	nil,                       // 6: licensor.importformat.v1.ConfigureResponse.FieldErrorsEntry
-	nil,                       // 7: licensor.importformat.v1.Record.FieldsEntry
+	(*ParseResponse)(nil),     // 4: licensor.importformat.v1.ParseResponse
+	(*Record)(nil),            // 5: licensor.importformat.v1.Record
+	nil,                       // 6: licensor.importformat.v1.ConfigureRequest.ValuesEntry
+	nil,                       // 7: licensor.importformat.v1.ConfigureResponse.FieldErrorsEntry
+	nil,                       // 8: licensor.importformat.v1.Record.FieldsEntry
 }
 var file_importformat_v1_importformat_proto_depIdxs = []int32{
-	5, // 0: licensor.importformat.v1.ConfigureRequest.values:type_name -> licensor.importformat.v1.ConfigureRequest.ValuesEntry
-	6, // 1: licensor.importformat.v1.ConfigureResponse.field_errors:type_name -> licensor.importformat.v1.ConfigureResponse.FieldErrorsEntry
+	6, // 0: licensor.importformat.v1.ConfigureRequest.values:type_name -> licensor.importformat.v1.ConfigureRequest.ValuesEntry
+	7, // 1: licensor.importformat.v1.ConfigureResponse.field_errors:type_name -> licensor.importformat.v1.ConfigureResponse.FieldErrorsEntry
 	3, // 2: licensor.importformat.v1.ParseRequest.header:type_name -> licensor.importformat.v1.FileHeader
-	7, // 3: licensor.importformat.v1.Record.fields:type_name -> licensor.importformat.v1.Record.FieldsEntry
-	0, // 4: licensor.importformat.v1.ImportFormat.Configure:input_type -> licensor.importformat.v1.ConfigureRequest
-	2, // 5: licensor.importformat.v1.ImportFormat.Parse:input_type -> licensor.importformat.v1.ParseRequest
-	1, // 6: licensor.importformat.v1.ImportFormat.Configure:output_type -> licensor.importformat.v1.ConfigureResponse
-	4, // 7: licensor.importformat.v1.ImportFormat.Parse:output_type -> licensor.importformat.v1.Record
-	6, // [6:8] is the sub-list for method output_type
-	4, // [4:6] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	5, // 3: licensor.importformat.v1.ParseResponse.records:type_name -> licensor.importformat.v1.Record
+	8, // 4: licensor.importformat.v1.Record.fields:type_name -> licensor.importformat.v1.Record.FieldsEntry
+	0, // 5: licensor.importformat.v1.ImportFormat.Configure:input_type -> licensor.importformat.v1.ConfigureRequest
+	2, // 6: licensor.importformat.v1.ImportFormat.Parse:input_type -> licensor.importformat.v1.ParseRequest
+	1, // 7: licensor.importformat.v1.ImportFormat.Configure:output_type -> licensor.importformat.v1.ConfigureResponse
+	4, // 8: licensor.importformat.v1.ImportFormat.Parse:output_type -> licensor.importformat.v1.ParseResponse
+	7, // [7:9] is the sub-list for method output_type
+	5, // [5:7] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_importformat_v1_importformat_proto_init() }
@@ -411,7 +471,7 @@ func file_importformat_v1_importformat_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_importformat_v1_importformat_proto_rawDesc), len(file_importformat_v1_importformat_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

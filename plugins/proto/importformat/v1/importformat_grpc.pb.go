@@ -33,8 +33,9 @@ const (
 type ImportFormatClient interface {
 	Configure(ctx context.Context, in *ConfigureRequest, opts ...grpc.CallOption) (*ConfigureResponse, error)
 	// Parse receives the file as a stream (a header message, then chunks) and
-	// answers with its records as a stream once it has read what it needs.
-	Parse(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ParseRequest, Record], error)
+	// answers with its columns and records as a stream once it has read what
+	// it needs.
+	Parse(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ParseRequest, ParseResponse], error)
 }
 
 type importFormatClient struct {
@@ -55,18 +56,18 @@ func (c *importFormatClient) Configure(ctx context.Context, in *ConfigureRequest
 	return out, nil
 }
 
-func (c *importFormatClient) Parse(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ParseRequest, Record], error) {
+func (c *importFormatClient) Parse(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ParseRequest, ParseResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &ImportFormat_ServiceDesc.Streams[0], ImportFormat_Parse_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
-	x := &grpc.GenericClientStream[ParseRequest, Record]{ClientStream: stream}
+	x := &grpc.GenericClientStream[ParseRequest, ParseResponse]{ClientStream: stream}
 	return x, nil
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type ImportFormat_ParseClient = grpc.BidiStreamingClient[ParseRequest, Record]
+type ImportFormat_ParseClient = grpc.BidiStreamingClient[ParseRequest, ParseResponse]
 
 // ImportFormatServer is the server API for ImportFormat service.
 // All implementations must embed UnimplementedImportFormatServer
@@ -74,8 +75,9 @@ type ImportFormat_ParseClient = grpc.BidiStreamingClient[ParseRequest, Record]
 type ImportFormatServer interface {
 	Configure(context.Context, *ConfigureRequest) (*ConfigureResponse, error)
 	// Parse receives the file as a stream (a header message, then chunks) and
-	// answers with its records as a stream once it has read what it needs.
-	Parse(grpc.BidiStreamingServer[ParseRequest, Record]) error
+	// answers with its columns and records as a stream once it has read what
+	// it needs.
+	Parse(grpc.BidiStreamingServer[ParseRequest, ParseResponse]) error
 	mustEmbedUnimplementedImportFormatServer()
 }
 
@@ -89,7 +91,7 @@ type UnimplementedImportFormatServer struct{}
 func (UnimplementedImportFormatServer) Configure(context.Context, *ConfigureRequest) (*ConfigureResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Configure not implemented")
 }
-func (UnimplementedImportFormatServer) Parse(grpc.BidiStreamingServer[ParseRequest, Record]) error {
+func (UnimplementedImportFormatServer) Parse(grpc.BidiStreamingServer[ParseRequest, ParseResponse]) error {
 	return status.Error(codes.Unimplemented, "method Parse not implemented")
 }
 func (UnimplementedImportFormatServer) mustEmbedUnimplementedImportFormatServer() {}
@@ -132,11 +134,11 @@ func _ImportFormat_Configure_Handler(srv interface{}, ctx context.Context, dec f
 }
 
 func _ImportFormat_Parse_Handler(srv interface{}, stream grpc.ServerStream) error {
-	return srv.(ImportFormatServer).Parse(&grpc.GenericServerStream[ParseRequest, Record]{ServerStream: stream})
+	return srv.(ImportFormatServer).Parse(&grpc.GenericServerStream[ParseRequest, ParseResponse]{ServerStream: stream})
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type ImportFormat_ParseServer = grpc.BidiStreamingServer[ParseRequest, Record]
+type ImportFormat_ParseServer = grpc.BidiStreamingServer[ParseRequest, ParseResponse]
 
 // ImportFormat_ServiceDesc is the grpc.ServiceDesc for ImportFormat service.
 // It's only intended for direct use with grpc.RegisterService,

@@ -1,0 +1,74 @@
+// Package hosttest builds real plugin executables for tests and installs
+// them, with their manifests, into a plugin directory.
+package hosttest
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+)
+
+var (
+	mu    sync.Mutex
+	built = map[string]string{} // package path → executable
+	dir   string
+)
+
+// Build compiles the plugin main package pkg (a path relative to the
+// plugins folder, e.g. "captcha-recaptcha") once per test binary and
+// returns the executable's path.
+func Build(t testing.TB, pkg string) string {
+	t.Helper()
+	mu.Lock()
+	defer mu.Unlock()
+	if exe, ok := built[pkg]; ok {
+		return exe
+	}
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "licensor-plugins-"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, self, _, _ := runtime.Caller(0)
+	src := filepath.Join(filepath.Dir(self), "..", "..", pkg)
+	exe := filepath.Join(dir, filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-o", exe, ".")
+	cmd.Dir = src
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build plugin %s: %v\n%s", pkg, err, out)
+	}
+	built[pkg] = exe
+	return exe
+}
+
+// Install builds pkg and installs it as plugins/<name>/<name> with the
+// manifest the executable prints, returning the plugin's directory.
+func Install(t testing.TB, pluginsDir, pkg string) string {
+	t.Helper()
+	exe := Build(t, pkg)
+	name := filepath.Base(pkg)
+	target := filepath.Join(pluginsDir, name)
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(target, name)
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	manifest, err := exec.Command(bin, "manifest").Output()
+	if err != nil {
+		t.Fatalf("%s manifest: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(target, "manifest.json"), manifest, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return target
+}
