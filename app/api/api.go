@@ -35,7 +35,9 @@ type Deps struct {
 	// Customers creates customers with the node's hooks (customer.created,
 	// the welcome email); nil: a service without hooks.
 	Customers *customers.Service
-	Signing   *signing.KeyRing
+	// Versions changes versions and keeps their files (Versions.Store()).
+	Versions *catalog.VersionService
+	Signing  *signing.KeyRing
 	// Pipeline is the node's key cache, rate limiter and key-usage
 	// recorder, shared by the external and internal groups.
 	Pipeline *pipeline.Shared

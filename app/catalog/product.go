@@ -1,7 +1,8 @@
 // Package catalog owns products and their versions: the product model and
-// its rules (api.md §5.1), product versions (fields; files are the updates
-// work's), the newest version of a product, and a per-node cache of
-// products by reference id for the external API's hot paths.
+// its rules (api.md §5.1), product versions and their stored files
+// (api.md §5.2, VersionService), the newest version of a product, and a
+// per-node cache of products by reference id for the external API's hot
+// paths.
 package catalog
 
 import (

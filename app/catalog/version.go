@@ -15,8 +15,8 @@ import (
 // ErrVersionNotFound is returned when no version of a product matches.
 var ErrVersionNotFound = errors.New("product version not found")
 
-// Version is a published (or unpublished) release of a product. Its files
-// are the updates work's: here are the fields only.
+// Version is a published (or unpublished) release of a product with its
+// files (Files, loaded by every read here).
 type Version struct {
 	bun.BaseModel `bun:"table:product_versions,alias:v"`
 
@@ -27,11 +27,51 @@ type Version struct {
 	ReleasedAt time.Time `bun:"released_at"`
 	Summary    *string   `bun:"summary"`
 	Changelog  *string   `bun:"changelog"`
-	MainFile   *string   `bun:"main_file"`
-	SQLFile    *string   `bun:"sql_file"`
 	IsActive   bool      `bun:"is_active"`
 	CreatedAt  time.Time `bun:"created_at,nullzero,notnull,default:current_timestamp"`
 	UpdatedAt  time.Time `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
+
+	Files []*VersionFile `bun:"rel:has-many,join:id=version_id"`
+}
+
+// File types every version may have; plugins may register more.
+const (
+	FileMain = "main"
+	FileSQL  = "sql"
+)
+
+// VersionFile is one stored file of a version. StorageKey opens it in the
+// storage.Store; FileName is the name it was uploaded with, shown only.
+type VersionFile struct {
+	bun.BaseModel `bun:"table:version_files,alias:vf"`
+
+	ID         int64     `bun:"id,pk,autoincrement"`
+	VersionID  int64     `bun:"version_id"`
+	Type       string    `bun:"type"`
+	FileName   string    `bun:"file_name"`
+	StorageKey string    `bun:"storage_key"`
+	SHA256     string    `bun:"sha256"`
+	Size       int64     `bun:"size"`
+	CreatedAt  time.Time `bun:"created_at,nullzero,notnull,default:current_timestamp"`
+}
+
+// File returns the version's file of type typ, or nil.
+func (v *Version) File(typ string) *VersionFile {
+	for _, f := range v.Files {
+		if f.Type == typ {
+			return f
+		}
+	}
+	return nil
+}
+
+// FileName returns the upload name of the version's file of type typ, or
+// nil when it has none (the resource's main_file / sql_file).
+func (v *Version) FileName(typ string) *string {
+	if f := v.File(typ); f != nil {
+		return &f.FileName
+	}
+	return nil
 }
 
 // LatestVersion is the version a product resource shows as latest_version:
@@ -52,7 +92,7 @@ func SortNewestFirst(vs []Version) {
 // Versions returns every version of a product, newest first.
 func Versions(ctx context.Context, idb bun.IDB, productID int64) ([]Version, error) {
 	var vs []Version
-	if err := idb.NewSelect().Model(&vs).Where("v.product_id = ?", productID).Scan(ctx); err != nil {
+	if err := idb.NewSelect().Model(&vs).Relation("Files").Where("v.product_id = ?", productID).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("versions of product %d: %w", productID, err)
 	}
 	SortNewestFirst(vs)
@@ -63,7 +103,7 @@ func Versions(ctx context.Context, idb bun.IDB, productID int64) ([]Version, err
 // a version string of that product (api.md §5), ignoring case.
 func GetVersion(ctx context.Context, idb bun.IDB, productID int64, ref string) (*Version, error) {
 	v := new(Version)
-	err := idb.NewSelect().Model(v).
+	err := idb.NewSelect().Model(v).Relation("Files").
 		Where("v.product_id = ? AND (v.version_id = ? OR v.version = ?)", productID, ref, ref).
 		// A version id wins over a version string that happens to equal it.
 		OrderExpr("v.version_id = ? DESC", ref).Limit(1).Scan(ctx)
@@ -96,7 +136,8 @@ func LatestVersions(ctx context.Context, idb bun.IDB, productIDs []int64) (map[i
 		return out, nil
 	}
 	var vs []Version
-	err := idb.NewSelect().Model(&vs).Where("v.product_id IN (?) AND v.is_active", bun.List(productIDs)).Scan(ctx)
+	err := idb.NewSelect().Model(&vs).Relation("Files").
+		Where("v.product_id IN (?) AND v.is_active", bun.List(productIDs)).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("latest versions of products %v: %w", productIDs, err)
 	}
@@ -107,4 +148,32 @@ func LatestVersions(ctx context.Context, idb bun.IDB, productIDs []int64) (map[i
 		}
 	}
 	return out, nil
+}
+
+// VersionByID returns version id of product productID (a row id, as the
+// console's URLs carry).
+func VersionByID(ctx context.Context, idb bun.IDB, productID, id int64) (*Version, error) {
+	v := new(Version)
+	err := idb.NewSelect().Model(v).Relation("Files").Where("v.product_id = ? AND v.id = ?", productID, id).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrVersionNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("version %d of product %d: %w", id, productID, err)
+	}
+	return v, nil
+}
+
+// VersionByVersionID returns the version whose version_id is ref, ignoring
+// case, across all products (the update endpoints' {version_id}).
+func VersionByVersionID(ctx context.Context, idb bun.IDB, ref string) (*Version, error) {
+	v := new(Version)
+	err := idb.NewSelect().Model(v).Relation("Files").Where("v.version_id = ?", ref).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrVersionNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("version %q: %w", ref, err)
+	}
+	return v, nil
 }

@@ -25,6 +25,7 @@ type Config struct {
 	HTTP     HTTP
 	Mail     Mail
 	Uploads  Uploads
+	Storage  Storage
 	Jobs     Jobs
 	Plugins  Plugins
 }
@@ -69,6 +70,33 @@ type Uploads struct {
 	MaxFileBytes int64 `key:"uploads.max_file_bytes"`
 }
 
+// Storage says where version files are kept: on disk under a folder, or
+// in an S3-compatible bucket.
+type Storage struct {
+	// Driver is "disk" or "s3".
+	Driver string `key:"storage.driver"`
+	// Dir is the disk driver's folder; empty means <data_dir>/files.
+	Dir string `key:"storage.dir"`
+	S3  S3
+}
+
+// S3 configures the s3 storage driver.
+type S3 struct {
+	// Endpoint is the service's URL (https://s3.eu-west-1.amazonaws.com,
+	// http://minio:9000); http means no TLS.
+	Endpoint        string `key:"storage.s3.endpoint"`
+	Bucket          string `key:"storage.s3.bucket"`
+	Region          string `key:"storage.s3.region"`
+	AccessKeyID     string `key:"storage.s3.access_key_id"`
+	SecretAccessKey string `key:"storage.s3.secret_access_key"`
+	// PathStyle addresses the bucket as endpoint/bucket rather than
+	// bucket.endpoint (MinIO and most self-hosted services need it).
+	PathStyle bool `key:"storage.s3.path_style"`
+	// Prefix is prepended to every object key ("licensor/"), so one bucket
+	// can hold other things too.
+	Prefix string `key:"storage.s3.prefix"`
+}
+
 // Jobs configures the River worker client.
 type Jobs struct {
 	Workers int `key:"jobs.workers"`
@@ -103,6 +131,7 @@ func Defaults() Config {
 			SecureCookies:   "auto",
 		},
 		Uploads: Uploads{MaxFileBytes: 2 << 30},
+		Storage: Storage{Driver: "disk", S3: S3{Region: "us-east-1", PathStyle: true}},
 		Jobs:    Jobs{Workers: 10},
 		Plugins: Plugins{Dir: "./var/plugins", CallTimeout: 10 * time.Second},
 	}
@@ -177,6 +206,19 @@ func (c *Config) Validate() error {
 	}
 	if c.Uploads.MaxFileBytes < 1 {
 		return &FieldError{Key: "uploads.max_file_bytes", Reason: "must be positive"}
+	}
+	switch c.Storage.Driver {
+	case "disk":
+	case "s3":
+		eu, err := url.Parse(c.Storage.S3.Endpoint)
+		if err != nil || (eu.Scheme != "http" && eu.Scheme != "https") || eu.Host == "" {
+			return &FieldError{Key: "storage.s3.endpoint", Reason: "must be an http(s) URL when storage.driver is s3"}
+		}
+		if strings.TrimSpace(c.Storage.S3.Bucket) == "" {
+			return &FieldError{Key: "storage.s3.bucket", Reason: "must not be empty when storage.driver is s3"}
+		}
+	default:
+		return &FieldError{Key: "storage.driver", Reason: "must be disk or s3"}
 	}
 	if c.Jobs.Workers < 1 {
 		return &FieldError{Key: "jobs.workers", Reason: "must be at least 1"}

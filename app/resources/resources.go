@@ -221,37 +221,50 @@ func NonNil(s []string) []string {
 	return s
 }
 
-// Version leaves out the release-integrity fields (file_size,
-// checksum, signature): they are omitted while unknown (api.md §1.3), and
-// the catalog holds no file facts until the updates work stores them.
+// Version is the version resource. The release-integrity fields
+// (file_size, checksum, signature) are omitted while unknown (api.md §1.3):
+// file_size and checksum describe the main file.
 type Version struct {
-	VersionID          string  `json:"version_id"`
-	ProductReferenceID string  `json:"product_reference_id"`
-	Version            string  `json:"version"`
-	ReleasedAt         string  `json:"released_at"`
-	Summary            *string `json:"summary"`
-	Changelog          *string `json:"changelog"`
-	MainFile           *string `json:"main_file"`
-	SQLFile            *string `json:"sql_file"`
-	IsActive           bool    `json:"is_active"`
-	HasSQL             bool    `json:"has_sql"`
-	CreatedAt          string  `json:"created_at"`
-	UpdatedAt          string  `json:"updated_at"`
+	VersionID          string    `json:"version_id"`
+	ProductReferenceID string    `json:"product_reference_id"`
+	Version            string    `json:"version"`
+	ReleasedAt         string    `json:"released_at"`
+	Summary            *string   `json:"summary"`
+	Changelog          *string   `json:"changelog"`
+	MainFile           *string   `json:"main_file"`
+	SQLFile            *string   `json:"sql_file"`
+	IsActive           bool      `json:"is_active"`
+	HasSQL             bool      `json:"has_sql"`
+	FileSize           *int64    `json:"file_size,omitempty"`
+	Checksum           *Checksum `json:"checksum,omitempty"`
+	CreatedAt          string    `json:"created_at"`
+	UpdatedAt          string    `json:"updated_at"`
+}
+
+// Checksum is a file's digest (api.md §7.5).
+type Checksum struct {
+	Algo  string `json:"algo"`
+	Value string `json:"value"`
 }
 
 func NewVersion(v *catalog.Version, p *catalog.Product) Version {
-	return Version{
+	out := Version{
 		VersionID:          v.VersionID,
 		ProductReferenceID: p.ReferenceID,
 		Version:            v.Version,
 		ReleasedAt:         Timestamp(v.ReleasedAt),
 		Summary:            v.Summary,
 		Changelog:          v.Changelog,
-		MainFile:           v.MainFile,
-		SQLFile:            v.SQLFile,
+		MainFile:           v.FileName(catalog.FileMain),
+		SQLFile:            v.FileName(catalog.FileSQL),
 		IsActive:           v.IsActive,
-		HasSQL:             v.SQLFile != nil,
+		HasSQL:             v.File(catalog.FileSQL) != nil,
 		CreatedAt:          Timestamp(v.CreatedAt),
 		UpdatedAt:          Timestamp(v.UpdatedAt),
 	}
+	if f := v.File(catalog.FileMain); f != nil {
+		out.FileSize = &f.Size
+		out.Checksum = &Checksum{Algo: "sha256", Value: f.SHA256}
+	}
+	return out
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/licensor/licensor/app/ratelimit"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/signing"
+	"github.com/licensor/licensor/app/storage"
 	"github.com/licensor/licensor/app/web"
 )
 
@@ -61,6 +62,10 @@ type Deps struct {
 	Notify *notify.Notifier
 	Expiry *expiry.Scanner
 	JobsUI http.Handler
+
+	// Files is where version files are kept; nil: the store config
+	// storage.* names.
+	Files storage.Store
 }
 
 // Cookie names and lifetimes of the admin console.
@@ -132,10 +137,18 @@ func New(deps Deps) (*fiber.App, error) {
 
 	app.Use("/static", staticFiles())
 
+	if deps.Files == nil {
+		if deps.Files, err = storage.FromConfig(cfg); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+	}
+	versions := catalog.NewVersionService(deps.DB.Bun, deps.Files, cfg.Uploads.MaxFileBytes, nil)
+
 	apiDeps, err := apiDeps(deps, logger)
 	if err != nil {
 		return nil, err
 	}
+	apiDeps.Versions = versions
 	api.Register(app, apiDeps)
 
 	adminGroup, err := adminMiddleware(cfg, deps.DB)

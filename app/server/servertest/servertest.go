@@ -82,6 +82,8 @@ func New(t testing.TB, configure ...func(*config.Config)) *Env {
 		t.Fatalf("servertest: create admin: %v", err)
 	}
 	cfg := config.Defaults()
+	// Uploaded files land in the test's own folder.
+	cfg.DataDir = t.TempDir()
 	for _, f := range configure {
 		f(&cfg)
 	}

@@ -1,0 +1,42 @@
+package catalog
+
+import (
+	"bytes"
+	"strings"
+
+	"github.com/microcosm-cc/bluemonday"
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/renderer/html"
+)
+
+// Changelogs arrive as HTML (the API, LicenseBox-era shops) or Markdown
+// (the console). Markdown passes HTML through, so both are rendered as
+// Markdown, then sanitised (api.md §5.2: no scripts, event attributes or
+// javascript: URLs) and stored as HTML. Rendering stored HTML again gives
+// the same HTML, so an edit that keeps the changelog keeps it unchanged.
+var (
+	changelogMarkdown = goldmark.New(
+		goldmark.WithExtensions(extension.GFM),
+		goldmark.WithRendererOptions(html.WithUnsafe()),
+	)
+	changelogPolicy = bluemonday.UGCPolicy()
+)
+
+// RenderChangelog turns a changelog as typed (Markdown or HTML) into safe
+// HTML. Blank input gives "".
+func RenderChangelog(src string) string {
+	if strings.TrimSpace(src) == "" {
+		return ""
+	}
+	var buf bytes.Buffer
+	if err := changelogMarkdown.Convert([]byte(src), &buf); err != nil {
+		// goldmark fails only on writer errors; a bytes.Buffer has none.
+		return changelogPolicy.Sanitize(src)
+	}
+	return strings.TrimSpace(changelogPolicy.Sanitize(buf.String()))
+}
+
+// SanitizeHTML removes anything unsafe from stored HTML before a page
+// shows it, whatever wrote the row.
+func SanitizeHTML(s string) string { return changelogPolicy.Sanitize(s) }
