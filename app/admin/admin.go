@@ -14,9 +14,11 @@ import (
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/expiry"
 	"github.com/licensor/licensor/app/licensing"
+	"github.com/licensor/licensor/app/mail"
 	"github.com/licensor/licensor/app/notify"
 	"github.com/licensor/licensor/app/ratelimit"
 	"github.com/licensor/licensor/app/settings"
+	"github.com/licensor/licensor/app/signing"
 )
 
 // Deps are what the console handlers need.
@@ -40,6 +42,9 @@ type Deps struct {
 	MailOutbox bool
 	// Now is the clock of the manual auto-blacklist; nil means time.Now.
 	Now func() time.Time
+	// Signing is the node's key ring: the signing keys page rotates
+	// through it. Nil: the page lists the keys but cannot rotate.
+	Signing *signing.KeyRing
 }
 
 // LoginLimits bound sign-in attempts in fixed windows shared by all nodes.
@@ -65,6 +70,7 @@ type handlers struct {
 	expiry     *expiry.Scanner
 	mailOutbox bool
 	now        func() time.Time
+	signing    *signing.KeyRing
 	// customers creates, edits and deletes accounts; with Notify's hooks
 	// (customer.created, the welcome email) when there is a notifier.
 	customers *customers.Service
@@ -79,6 +85,7 @@ func newHandlers(d Deps) *handlers {
 	h := &handlers{
 		db: d.DB, limiter: d.Limiter, logger: d.Logger, limits: d.Login,
 		settings: d.Settings, notify: d.Notify, expiry: d.Expiry, mailOutbox: d.MailOutbox, now: d.Now,
+		signing: d.Signing,
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -101,4 +108,13 @@ func newHandlers(d Deps) *handlers {
 		h.logger = slog.Default()
 	}
 	return h
+}
+
+// mailer returns the node's mailer, or nil when the console runs without
+// one (tests of pages that send nothing).
+func (h *handlers) mailer() *mail.Mailer {
+	if h.notify == nil {
+		return nil
+	}
+	return h.notify.Mailer
 }

@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/licensor/licensor/app/audit"
+	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/listing"
 	"github.com/licensor/licensor/app/web"
@@ -14,6 +15,7 @@ const (
 	customerLicensesShown    = 50
 	customerActivationsShown = 25
 	customerActivityShown    = 25
+	customerLoginsShown      = 25
 )
 
 // customerShow is a customer's page: the account, its licenses by the
@@ -38,13 +40,17 @@ func (h *handlers) customerShow(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	logins, err := customers.RecentLogins(ctx, h.db, cu.ID, customerLoginsShown)
+	if err != nil {
+		return err
+	}
 	return web.Render(c, fiber.StatusOK, web.View{
 		Page: "admin/customers/show", Layout: "layouts/admin",
 		Data: fiber.Map{
 			"Title": cu.Name, "Section": "customers", "Customer": cu, "Initials": initials(cu.Name), "Now": now,
 			"Licenses": licenses, "LicenseTotal": licenseTotal,
 			"Activations": activations, "ActivationTotal": activationTotal,
-			"Activity": activity,
+			"Activity": activity, "Logins": logins,
 		},
 	})
 }

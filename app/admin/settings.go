@@ -37,7 +37,8 @@ type settingField struct {
 }
 
 func settingsTabs() []settingsTab {
-	present := map[string]bool{}
+	// Signing keys are not settings but live among them: their own page.
+	present := map[string]bool{signingKeysGroup: true}
 	for _, d := range settings.Definitions() {
 		present[d.Group] = true
 	}
@@ -199,7 +200,7 @@ func (h *handlers) renderSettingsPage(c fiber.Ctx, status int, group string, def
 	keyForm releaseKeyForm, keyErrs map[string]string) error {
 	list := make([]settingField, len(defs))
 	for i, d := range defs {
-		f := settingField{Key: d.Key, Label: humanize(d.Key), Description: settingDescriptions[d.Key], Value: text[d.Key],
+		f := settingField{Key: d.Key, Label: humanize(d.Key), Description: d.Description, Value: text[d.Key],
 			Options: d.Options, Min: d.Min, Max: d.Max, MaxLen: d.MaxLen, Error: errs[d.Key]}
 		switch {
 		case d.Kind == settings.Bool:

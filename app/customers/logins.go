@@ -109,3 +109,15 @@ func DeleteLoginsBefore(ctx context.Context, idb bun.IDB, t time.Time) (int64, e
 	}
 	return res.RowsAffected()
 }
+
+// RecentLogins returns the newest limit sign-in attempts on customer id's
+// account, newest first (the portal's settings page and the console's
+// customer page show them).
+func RecentLogins(ctx context.Context, idb bun.IDB, id int64, limit int) ([]Login, error) {
+	var out []Login
+	if err := idb.NewSelect().Model(&out).Where("customer_id = ?", id).
+		OrderExpr("created_at DESC, id DESC").Limit(int64(limit)).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("customer sign-in history: %w", err)
+	}
+	return out, nil
+}

@@ -112,7 +112,7 @@ func (s *Service) CreateLicense(ctx context.Context, idb bun.IDB, by audit.Sourc
 			return nil, fields.New("license_code", fields.Taken("license_code"))
 		}
 		if try == codeTries {
-			return nil, fmt.Errorf("create license: no free license code after %d tries; widen license_code_custom_format", try)
+			return nil, fmt.Errorf("create license: no free license code after %d tries: %w", try, ErrCodesExhausted)
 		}
 	}
 	created, err := Get(ctx, idb, l.ID)

@@ -39,10 +39,9 @@ func (h *handlers) renderSettings(c fiber.Ctx, status int, form string, errs map
 	if err != nil {
 		return err
 	}
-	var logins []customers.Login
-	if err := h.db.NewSelect().Model(&logins).Where("customer_id = ?", cu.ID).
-		OrderExpr("created_at DESC, id DESC").Limit(recentSignIns).Scan(ctx); err != nil {
-		return fmt.Errorf("portal settings: sign-ins: %w", err)
+	logins, err := customers.RecentLogins(ctx, h.db, cu.ID, recentSignIns)
+	if err != nil {
+		return fmt.Errorf("portal settings: %w", err)
 	}
 	rows := make([]signInRow, len(logins))
 	for i, l := range logins {

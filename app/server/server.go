@@ -164,6 +164,7 @@ func New(deps Deps) (*fiber.App, error) {
 		Expiry:     deps.Expiry,
 		JobsUI:     deps.JobsUI,
 		MailOutbox: cfg.Mail.SMTPURL == "",
+		Signing:    deps.Signing,
 	})
 
 	portalGroup, err := portalMiddleware(cfg, deps.DB)

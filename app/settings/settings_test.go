@@ -278,3 +278,13 @@ func TestStoreWithoutListenerRereadsAfterASecond(t *testing.T) {
 		t.Fatal("not reloaded after a second")
 	}
 }
+
+// The console shows each setting's description under its input: none may
+// be missing.
+func TestEveryDefinitionHasADescription(t *testing.T) {
+	for _, d := range Definitions() {
+		if strings.TrimSpace(d.Description) == "" {
+			t.Errorf("setting %s has no description", d.Key)
+		}
+	}
+}

@@ -300,6 +300,18 @@ func Load(ctx context.Context, idb bun.IDB, secret []byte) (*KeyRing, error) {
 	return r, nil
 }
 
+// Rotate makes a new active key sealed with the ring's instance secret and
+// retires the previous one (see the package-level Rotate, which `licensor
+// keys rotate` calls). idb may be the caller's transaction; every node's
+// ring, this one included, picks the key up from the notification sent
+// when it commits, or from Reload.
+func (r *KeyRing) Rotate(ctx context.Context, idb bun.IDB, now time.Time) (Key, error) {
+	if len(r.secret) == 0 {
+		return Key{}, errors.New("signing: this key ring was not loaded from the database")
+	}
+	return Rotate(ctx, idb, r.secret, now)
+}
+
 // Reload rereads the keys, so a rotation or deletion made by any node is
 // used from now on. On error the keys held so far stay in use.
 func (r *KeyRing) Reload(ctx context.Context, idb bun.IDB) error {
