@@ -2,9 +2,9 @@
 // hourly scan that adds a domain or an IP to the blacklisted_domains or
 // blacklisted_ips setting once it has caused at least
 // blacklist_domain_after_failed_attempts / blacklist_ip_after_failed_attempts
-// recorded failed activations within auto_blacklist_window_days (0 turns a
-// kind off). Failed update downloads will count too once they are
-// recorded.
+// recorded failed activations and refused downloads within auto_blacklist_window_days (0 turns a
+// kind off). Refused update downloads (the download log) count as failed
+// attempts too.
 package autoblacklist
 
 import (
@@ -97,17 +97,15 @@ func Run(ctx context.Context, db bun.IDB, now time.Time) (Result, error) {
 // activations since since, in order.
 func offenders(ctx context.Context, tx bun.Tx, col string, since time.Time, n int) ([]string, error) {
 	var out []string
-	err := tx.NewSelect().TableExpr("activations AS a").
-		ColumnExpr("?", bun.Ident("a."+col)).
-		Where("NOT a.is_valid").
-		Where("a.created_at >= ?", since).
-		Where("coalesce(?, '') <> ''", bun.Ident("a."+col)).
-		GroupExpr("?", bun.Ident("a."+col)).
-		Having("count(*) >= ?", n).
-		OrderExpr("?", bun.Ident("a."+col)).
-		Scan(ctx, &out)
+	// Failed activations and refused update downloads count alike.
+	err := tx.NewRaw(`SELECT v FROM (
+			SELECT ?0 AS v FROM activations AS a WHERE NOT a.is_valid AND a.created_at >= ?1
+			UNION ALL
+			SELECT ?2 AS v FROM download_logs AS dl WHERE NOT dl.is_valid AND dl.downloaded_at >= ?1
+		) AS f WHERE coalesce(v, '') <> '' GROUP BY v HAVING count(*) >= ?3 ORDER BY v`,
+		bun.Ident("a."+col), since, bun.Ident("dl."+col), n).Scan(ctx, &out)
 	if err != nil {
-		return nil, fmt.Errorf("auto-blacklist: count failed activations by %s: %w", col, err)
+		return nil, fmt.Errorf("auto-blacklist: count failed attempts by %s: %w", col, err)
 	}
 	return out, nil
 }

@@ -49,6 +49,15 @@ func setup(t *testing.T, changes map[string]string) *db.DB {
 	fail("few.example", "198.51.100.10", 2, time.Hour)      // under the threshold
 	fail("spam.shop.example", "", 6, time.Hour)             // already covered by a wildcard entry
 	fail("", "2001:db8::1", 4, time.Hour)
+	// Refused downloads count with failed activations: 3 + 2 reach 5.
+	fail("dl.example", "", 3, time.Hour)
+	for i, valid := range []bool{false, false, true, true, true} {
+		_, err := d.Bun.ExecContext(ctx, `INSERT INTO download_logs (download_id, source, product_id, type, domain, is_valid, downloaded_at)
+			VALUES (?, 'api', ?, 'main', 'dl.example', ?, ?)`, fmt.Sprint("D", i), p.ID, valid, now.Add(-time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	// Successful activations never count.
 	for range 10 {
 		_, _ = d.Bun.ExecContext(ctx, `INSERT INTO activations (product_id, license_code, domain, ip) VALUES (?, 'OK', 'good.example', '192.0.2.1')`, p.ID)
@@ -67,19 +76,19 @@ func TestAutoBlacklist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(res.Domains) != "[bad.example]" || fmt.Sprint(res.IPs) != "[198.51.100.7 2001:db8::1]" {
+	if fmt.Sprint(res.Domains) != "[bad.example dl.example]" || fmt.Sprint(res.IPs) != "[198.51.100.7 2001:db8::1]" {
 		t.Fatalf("%+v", res)
 	}
 	set, err := settings.Load(ctx, d.Bun)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(set.BlacklistedDomains) != "[*.shop.example bad.example]" || fmt.Sprint(set.BlacklistedIPs) != "[198.51.100.7 2001:db8::1]" {
+	if fmt.Sprint(set.BlacklistedDomains) != "[*.shop.example bad.example dl.example]" || fmt.Sprint(set.BlacklistedIPs) != "[198.51.100.7 2001:db8::1]" {
 		t.Fatalf("settings %q %q", set.BlacklistedDomains, set.BlacklistedIPs)
 	}
 	var msgs []string
 	_ = d.Bun.NewRaw("SELECT message FROM activity_log WHERE type = 'blacklist.auto' ORDER BY id").Scan(ctx, &msgs)
-	want := "[Domain bad.example was blacklisted as it exceeded 5 failed attempts. IP 198.51.100.7 was blacklisted as it exceeded 4 failed attempts. IP 2001:db8::1 was blacklisted as it exceeded 4 failed attempts.]"
+	want := "[Domain bad.example was blacklisted as it exceeded 5 failed attempts. Domain dl.example was blacklisted as it exceeded 5 failed attempts. IP 198.51.100.7 was blacklisted as it exceeded 4 failed attempts. IP 2001:db8::1 was blacklisted as it exceeded 4 failed attempts.]"
 	if fmt.Sprint(msgs) != want {
 		t.Fatalf("activity %q", msgs)
 	}
@@ -116,13 +125,13 @@ func TestAutoBlacklistConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	// bad.example, spam.shop.example (no wildcard entry here) and two IPs.
-	if total[0]+total[1]+total[2]+total[3] != 4 {
+	// bad.example, dl.example, spam.shop.example (no wildcard entry here) and two IPs.
+	if total[0]+total[1]+total[2]+total[3] != 5 {
 		t.Fatalf("entries added per run: %v", total)
 	}
 	var n int
 	_ = d.Bun.NewRaw("SELECT count(*) FROM activity_log WHERE type = 'blacklist.auto'").Scan(context.Background(), &n)
-	if n != 4 {
+	if n != 5 {
 		t.Fatalf("%d log lines", n)
 	}
 }

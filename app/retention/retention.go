@@ -1,6 +1,7 @@
 // Package retention owns the daily clean-up (product.md §13): every log
 // and queue table loses the rows older than its *_retention_days setting —
-// activity log, admin and customer sign-in history, failed activation attempts, webhook
+// activity log, admin and customer sign-in history, failed activation attempts, the
+// update-download log, webhook
 // deliveries, the mail outbox and River's finished jobs — and the expiry
 // scan's notices that can no longer matter. Each table's delete lives in
 // the package that owns it; this one reads the settings and calls them.
@@ -16,6 +17,7 @@ import (
 	"github.com/licensor/licensor/app/admins"
 	"github.com/licensor/licensor/app/audit"
 	"github.com/licensor/licensor/app/customers"
+	"github.com/licensor/licensor/app/downloads"
 	"github.com/licensor/licensor/app/expiry"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/mail"
@@ -65,6 +67,9 @@ func Run(ctx context.Context, db bun.IDB, now time.Time) ([]Deleted, error) {
 		}},
 		{"finished_jobs", func() (int64, error) {
 			return deleteFinishedJobs(ctx, db, days(set.FinishedJobsRetentionDays))
+		}},
+		{"download_logs", func() (int64, error) {
+			return downloads.DeleteBefore(ctx, db, days(set.DownloadLogRetentionDays))
 		}},
 		{"expiry_notices", func() (int64, error) {
 			return expiry.PruneNotices(ctx, db, now.Add(-noticeKeep))

@@ -19,6 +19,7 @@ func TestRetention(t *testing.T) {
 	if _, err := settings.Set(ctx, d.Bun, audit.Source{Actor: audit.System}, map[string]string{
 		"activity_log_retention_days": "10", "login_history_retention_days": "10", "failed_attempt_retention_days": "10",
 		"webhook_delivery_retention_days": "10", "mail_outbox_retention_days": "10", "finished_jobs_retention_days": "10",
+		"download_log_retention_days": "10",
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -43,6 +44,7 @@ func TestRetention(t *testing.T) {
 			VALUES ('welcome', 'f@example.com', 't@example.com', 's', 'h', 't', 'sent', ?)`, at)
 		exec(`INSERT INTO river_job (args, kind, state, finalized_at) VALUES ('{}', 'send_mail', 'completed', ?)`, at)
 		exec(`INSERT INTO river_job (args, kind, state, finalized_at) VALUES ('{}', 'send_mail', 'discarded', ?)`, at)
+		exec(`INSERT INTO download_logs (download_id, source, product_id, type, is_valid, downloaded_at) VALUES (md5(random()::text), 'api', 1, 'main', true, ?)`, at)
 	}
 	// Never deleted by age: pending deliveries, queued mail, unfinished jobs.
 	exec(`INSERT INTO webhook_deliveries (id, event, url, body, status, created_at) VALUES (gen_random_uuid(), 'e', 'https://x', '{}', 'pending', ?)`, old)
@@ -56,13 +58,13 @@ func TestRetention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "[{activity_log 1} {admin_logins 1} {customer_logins 1} {failed_activations 1} {webhook_deliveries 1} {mail_messages 1} {finished_jobs 2} {expiry_notices 1}]"
+	want := "[{activity_log 1} {admin_logins 1} {customer_logins 1} {failed_activations 1} {webhook_deliveries 1} {mail_messages 1} {finished_jobs 2} {download_logs 1} {expiry_notices 1}]"
 	if fmt.Sprint(deleted) != want {
 		t.Fatalf("deleted %v\nwant    %s", deleted, want)
 	}
 	for table, n := range map[string]int{
 		"activity_log": 1, "admin_logins": 1, "customer_logins": 1, "activations": 3, "webhook_deliveries": 2,
-		"mail_messages": 2, "river_job": 3, "expiry_notices": 1,
+		"mail_messages": 2, "river_job": 3, "expiry_notices": 1, "download_logs": 1,
 	} {
 		var got int
 		if err := d.Bun.NewRaw("SELECT count(*) FROM "+table).Scan(ctx, &got); err != nil || got != n {
