@@ -46,6 +46,9 @@ func TestLinkingRule(t *testing.T) {
 		if got := joinedCodes(t, d.Bun, c); !slices.Equal(got, want[c.ID]) {
 			t.Errorf("%s: LinkCondition %v, want %v", c.Name, got, want[c.ID])
 		}
+		if got := pairedCodes(t, d.Bun, c); !slices.Equal(got, want[c.ID]) {
+			t.Errorf("%s: LinkedPairs %v, want %v", c.Name, got, want[c.ID])
+		}
 	}
 	counts, err := LicenseCounts(ctx, d.Bun, []int64{ann.ID, uma.ID})
 	if err != nil || counts[ann.ID] != 3 || counts[uma.ID] != 1 {
@@ -128,6 +131,17 @@ func joinedCodes(t *testing.T, idb bun.IDB, c *Customer) []string {
 	var codes []string
 	err := idb.NewRaw("SELECT l.license_code FROM licenses l JOIN customers c ON "+LinkCondition("l", "c")+
 		" WHERE c.id = ? ORDER BY l.license_code", c.ID).Scan(context.Background(), &codes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return codes
+}
+
+func pairedCodes(t *testing.T, idb bun.IDB, c *Customer) []string {
+	t.Helper()
+	var codes []string
+	err := idb.NewRaw("SELECT l.license_code FROM ("+LinkedPairs()+") p JOIN licenses l ON l.id = p.license_id"+
+		" WHERE p.customer_id = ? ORDER BY l.license_code", c.ID).Scan(context.Background(), &codes)
 	if err != nil {
 		t.Fatal(err)
 	}
