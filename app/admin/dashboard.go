@@ -1,38 +1,144 @@
 package admin
 
 import (
+	"fmt"
+	"html/template"
+	"time"
+
 	"github.com/gofiber/fiber/v3"
 
-	"github.com/licensor/licensor/app/admins"
+	"github.com/licensor/licensor/app/charts"
+	"github.com/licensor/licensor/app/reports"
 	"github.com/licensor/licensor/app/web"
 )
 
-// dashboardCard links to a section of the console.
-type dashboardCard struct {
-	Href, Icon, Title, Text string
+// How much the dashboard lists.
+const (
+	dashboardRecentShown = 10
+	dashboardTopShown    = 5
+)
+
+// periodLink is one choice of a period selector.
+type periodLink struct {
+	Label, Href string
+	Current     bool
 }
 
-var dashboardCards = []dashboardCard{
-	{"/admin/customers", "customers", "Customers", "Accounts, client IDs and their licenses."},
-	{"/admin/products", "products", "Products", "Products, versions and update files."},
-	{"/admin/licenses", "licenses", "Licenses", "Issue, renew, block and export licenses."},
-	{"/admin/activations", "activations", "Activations", "Where each license is in use."},
-}
-
-// dashboard is the console's home page.
+// dashboard is the console's home page (product.md §14): counters, the
+// charts over the period chosen in ?days= (7, 30 or 90), recent
+// activations and the top customers. Five queries whatever the data size.
 func (h *handlers) dashboard(c fiber.Ctx) error {
-	n, err := admins.Count(c.Context(), h.db)
+	ctx, now := c.Context(), h.now()
+	period := reports.ParsePeriod(c.Query("days"), reports.Periods, reports.DefaultPeriod)
+	summary, err := reports.Summarize(ctx, h.db, now)
 	if err != nil {
 		return err
+	}
+	days, err := reports.Days(ctx, h.db, now, period)
+	if err != nil {
+		return err
+	}
+	recent, err := reports.RecentActivations(ctx, h.db, dashboardRecentShown)
+	if err != nil {
+		return err
+	}
+	top, err := reports.TopCustomers(ctx, h.db, periodStart(now, period), dashboardTopShown)
+	if err != nil {
+		return err
+	}
+	links := make([]periodLink, len(reports.Periods))
+	for i, p := range reports.Periods {
+		links[i] = periodLink{Label: fmt.Sprintf("%d days", p), Href: fmt.Sprintf("/admin?days=%d", p), Current: p == period}
+	}
+	apiCalls := 0
+	for _, d := range days {
+		apiCalls += d.Activations + d.FailedActivations + d.Deactivations + d.Verifications
 	}
 	return web.Render(c, fiber.StatusOK, web.View{
 		Page:   "admin/dashboard",
 		Layout: "layouts/admin",
 		Data: fiber.Map{
-			"Title":      "Dashboard",
-			"Section":    "dashboard",
-			"Cards":      dashboardCards,
-			"AdminCount": n,
+			"Title": "Dashboard", "Section": "dashboard",
+			"Period": period, "Periods": links,
+			"Summary": summary, "APICalls": apiCalls,
+			"Charts":   dashboardCharts(days, summary, period),
+			"Recent":   recent,
+			"Rankings": rankingViews(top), "TopEmpty": top.Empty(),
 		},
 	})
+}
+
+// periodStart is midnight UTC at the start of the last days days (today
+// included): the same first day the daily charts show.
+func periodStart(now time.Time, days int) time.Time {
+	return now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -(days - 1))
+}
+
+// dashboardCharts draws the dashboard's four charts. Their data-chart
+// names (activations, customers, licenses-status, api-calls) are what the
+// browser tests look for.
+func dashboardCharts(days []reports.Day, s reports.Summary, period int) map[string]template.HTML {
+	labels := make([]string, len(days))
+	succeeded, failed, customers := make([]float64, len(days)), make([]float64, len(days)), make([]float64, len(days))
+	activate, verify, deactivate := make([]float64, len(days)), make([]float64, len(days)), make([]float64, len(days))
+	for i, d := range days {
+		labels[i] = d.Date.Format("Jan 2")
+		succeeded[i], failed[i] = float64(d.Activations), float64(d.FailedActivations)
+		customers[i] = float64(d.Customers)
+		activate[i] = float64(d.Activations + d.FailedActivations)
+		verify[i], deactivate[i] = float64(d.Verifications), float64(d.Deactivations)
+	}
+	over := fmt.Sprintf("over the last %d days", period)
+	return map[string]template.HTML{
+		"activations": charts.Line(charts.XY{
+			Name: "activations", Title: "Activations per day " + over, Labels: labels,
+			Series: []charts.Series{{Name: "Succeeded", Values: succeeded}, {Name: "Failed", Values: failed, Class: "status-blocked"}},
+			Empty:  "No activations in this period",
+		}),
+		"customers": charts.Line(charts.XY{
+			Name: "customers", Title: "Customers at the end of each day " + over, Labels: labels,
+			Series: []charts.Series{{Name: "Customers", Values: customers}},
+			Empty:  "No customers yet",
+		}),
+		"licenses-status": charts.Donut{
+			Name: "licenses-status", Title: "Licenses by status", CenterLabel: "licenses", Empty: "No licenses yet",
+			Slices: []charts.Slice{
+				{Label: "Active", Value: float64(s.ActiveLicenses), Class: "status-active"},
+				{Label: "Expired", Value: float64(s.ExpiredLicenses), Class: "status-expired"},
+				{Label: "Blocked", Value: float64(s.BlockedLicenses), Class: "status-blocked"},
+			},
+		}.HTML(),
+		"api-calls": charts.Bars(charts.XY{
+			Name: "api-calls", Title: "API calls per day by endpoint " + over, Labels: labels,
+			Series: []charts.Series{{Name: "Activate", Values: activate}, {Name: "Verify", Values: verify}, {Name: "Deactivate", Values: deactivate}},
+			Empty:  "No API calls recorded in this period",
+		}),
+	}
+}
+
+// rankingView is one top-customer ranking as the templates draw it.
+type rankingView struct {
+	Key, Title, Measure string
+	Rows                []rankedRow
+}
+
+// rankedRow is a customer's place in a ranking and the measure ranked by.
+type rankedRow struct {
+	reports.TopCustomer
+	Rank, Value int
+}
+
+func rankingViews(r reports.Rankings) []rankingView {
+	view := func(key, title, measure string, rows []reports.TopCustomer, value func(reports.TopCustomer) int) rankingView {
+		v := rankingView{Key: key, Title: title, Measure: measure, Rows: make([]rankedRow, len(rows))}
+		for i, t := range rows {
+			v.Rows[i] = rankedRow{TopCustomer: t, Rank: i + 1, Value: value(t)}
+		}
+		return v
+	}
+	return []rankingView{
+		view("licenses", "By licenses", "Licenses", r.ByLicenses, func(t reports.TopCustomer) int { return t.Licenses }),
+		view("products", "By products", "Products", r.ByProducts, func(t reports.TopCustomer) int { return t.Products }),
+		view("activations", "By activations", "Activations", r.ByActivations, func(t reports.TopCustomer) int { return t.Activations }),
+	}
 }

@@ -69,6 +69,7 @@ func Register(router fiber.Router, deps Deps) {
 	router.Post("/activations/:id/delete", h.activationDelete)
 
 	router.Get("/activity", h.activityIndex)
+	router.Get("/reports/top-customers", h.topCustomersReport)
 
 	router.Get("/settings", h.settingsRoot)
 	router.Get("/settings/signing-keys", h.signingKeys)
