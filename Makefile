@@ -71,6 +71,11 @@ proto:
 		--go-grpc_out=plugins/proto --go-grpc_opt=paths=source_relative \
 		$(PROTOS:plugins/proto/%=%)
 
+## fuzz: every fuzz target for FUZZTIME each (default 1m); seed corpora already run in make test
+FUZZTIME ?= 1m
+fuzz:
+	@FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
+
 ## soak: two nodes under a mixed load (88% verify, 5% activate, 5% deactivate, console and portal pages);
 ## prints throughput, latency, errors and each node's memory after the warm-up and at the end
 SOAK_DURATION ?= 10m
