@@ -31,6 +31,16 @@
     }
   }, true);
 
+  // A search box with its own hx-get has searched while it was typed in.
+  // Its change event (on blur) must not reach the filter form's
+  // hx-trigger="change": that second search would replace the results
+  // while a click on one of them is loading, and htmx drops the response
+  // of a link that is no longer in the page, so the click does nothing.
+  document.addEventListener("change", function (e) {
+    var el = e.target;
+    if (el.matches && el.matches('input[type="search"][hx-get]')) e.stopPropagation();
+  }, true);
+
   // <input type="checkbox" data-select-all> checks or clears every row
   // checkbox (name="ids") of its form.
   document.addEventListener("change", function (e) {
