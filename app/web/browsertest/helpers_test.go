@@ -9,7 +9,6 @@ import (
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/fields"
-	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/web/browsertest"
 )
@@ -47,21 +46,6 @@ func newCustomer(t *testing.T, e *browsertest.Env, name, email, password string)
 		t.Fatal(err)
 	}
 	return c
-}
-
-// newLicense creates a license of product for email, good for a year with
-// two parallel uses.
-func newLicense(t *testing.T, e *browsertest.Env, p *catalog.Product, code, email string) *licensing.License {
-	t.Helper()
-	two, exp := 2, time.Now().AddDate(1, 0, 0)
-	l, err := licensing.NewService(licensing.Options{}).CreateLicense(context.Background(), e.DB.Bun, system, values(t, e), licensing.LicenseInput{
-		ProductReferenceID: fields.Some(p.ReferenceID), LicenseCode: fields.Some(code),
-		Email: fields.Some(&email), ParallelUses: fields.Some(&two), ExpiresAt: fields.Some(&exp),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
 }
 
 // scalar runs a query returning one value.

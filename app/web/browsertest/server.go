@@ -65,7 +65,9 @@ func New(t *testing.T, configure ...func(*config.Config)) *Env {
 	go func() { served <- se.App.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
 	t.Cleanup(func() {
 		_ = se.App.ShutdownWithTimeout(5 * time.Second)
-		<-served
+		if err := <-served; err != nil {
+			t.Logf("browsertest: serve: %v", err)
+		}
 	})
 	e.startWorkers(t)
 	return e
