@@ -13,6 +13,7 @@ import (
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/expiry"
+	"github.com/licensor/licensor/app/extensions"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/mail"
 	"github.com/licensor/licensor/app/notify"
@@ -37,6 +38,9 @@ type Deps struct {
 	Notify   *notify.Notifier
 	Expiry   *expiry.Scanner
 	JobsUI   http.Handler
+	// Plugins are the installed plugins and their settings; nil: the
+	// Plugins page says plugins are not available.
+	Plugins *extensions.Service
 	// MailOutbox is true when no SMTP server is configured: mail stays in
 	// the outbox.
 	MailOutbox bool
@@ -69,6 +73,7 @@ type handlers struct {
 	notify     *notify.Notifier
 	expiry     *expiry.Scanner
 	mailOutbox bool
+	plugins    *extensions.Service
 	now        func() time.Time
 	signing    *signing.KeyRing
 	// customers creates, edits and deletes accounts; with Notify's hooks
@@ -86,6 +91,7 @@ func newHandlers(d Deps) *handlers {
 		db: d.DB, limiter: d.Limiter, logger: d.Logger, limits: d.Login,
 		settings: d.Settings, notify: d.Notify, expiry: d.Expiry, mailOutbox: d.MailOutbox, now: d.Now,
 		signing: d.Signing,
+		plugins: d.Plugins,
 	}
 	if h.now == nil {
 		h.now = time.Now

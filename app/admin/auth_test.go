@@ -122,7 +122,7 @@ func TestConsolePages(t *testing.T) {
 		{"/admin/api-keys", "No API keys yet"},
 		{"/admin/activity", "Activity log"},
 		{"/admin/settings", `name="app_name"`},
-		{"/admin/plugins", "Plugins is being built"},
+		{"/admin/plugins", "No plugins installed"},
 	} {
 		r := c.Get(p.path)
 		if r.StatusCode != 200 || !strings.Contains(r.Body, p.text) {

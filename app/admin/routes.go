@@ -85,9 +85,12 @@ func Register(router fiber.Router, deps Deps) {
 	router.Post("/api-keys/:id/revoke", h.apiKeyRevoke)
 	router.Post("/api-keys/:id/delete", h.apiKeyDelete)
 
-	// Sections still being built: a page inside the console, so the
-	// sidebar's links work.
-	router.Get("/plugins", h.section("plugins", "Plugins"))
+	router.Get("/plugins", h.pluginsIndex)
+	router.Get("/plugins/:name", h.pluginShow)
+	router.Post("/plugins/:name/settings", h.pluginSave)
+	router.Post("/plugins/:name/enable", h.pluginEnable)
+	router.Post("/plugins/:name/disable", h.pluginDisable)
+	router.Post("/plugins/:name/use-captcha", h.pluginUseCaptcha)
 
 	router.Get("/mail", h.mailIndex)
 	router.Get("/mail/:id", h.mailShow)

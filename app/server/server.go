@@ -23,6 +23,7 @@ import (
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/expiry"
+	"github.com/licensor/licensor/app/extensions"
 	"github.com/licensor/licensor/app/kvstore"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/notify"
@@ -66,6 +67,9 @@ type Deps struct {
 	// Files is where version files are kept; nil: the store config
 	// storage.* names.
 	Files storage.Store
+	// Plugins are the node's plugins and their settings, for the console;
+	// nil: the Plugins page says they are not available.
+	Plugins *extensions.Service
 }
 
 // Cookie names and lifetimes of the admin console.
@@ -163,6 +167,7 @@ func New(deps Deps) (*fiber.App, error) {
 		Notify:     deps.Notify,
 		Expiry:     deps.Expiry,
 		JobsUI:     deps.JobsUI,
+		Plugins:    deps.Plugins,
 		MailOutbox: cfg.Mail.SMTPURL == "",
 		Signing:    deps.Signing,
 	})

@@ -34,11 +34,13 @@ var ErrNoSecret = errors.New("signing: the instance secret is empty")
 // the instance secret given (the secret changed, or the row was altered).
 var ErrWrongSecret = errors.New("signing: a private key does not open with this instance secret")
 
-func sealAEAD(secret []byte) (cipher.AEAD, error) {
+func sealAEAD(secret []byte) (cipher.AEAD, error) { return sealAEADFor(secret, sealInfo) }
+
+func sealAEADFor(secret []byte, info string) (cipher.AEAD, error) {
 	if len(secret) == 0 {
 		return nil, ErrNoSecret
 	}
-	k, err := hkdf.Key(sha256.New, secret, nil, sealInfo, sealKeySize)
+	k, err := hkdf.Key(sha256.New, secret, nil, info, sealKeySize)
 	if err != nil {
 		return nil, fmt.Errorf("signing: derive sealing key: %w", err)
 	}
@@ -77,4 +79,39 @@ func openSeed(secret []byte, kid string, sealed []byte) ([]byte, error) {
 		return nil, ErrWrongSecret
 	}
 	return seed, nil
+}
+
+// Seal encrypts plaintext that other packages keep in the database under
+// the instance secret (plugin secrets), in the scheme of the signing keys
+// but with its own key: HKDF info purpose (e.g. "licensor plugin secrets
+// v1"). ad is bound to the result (the row's identity), so a sealed value
+// copied onto another row does not open.
+func Seal(secret []byte, purpose, ad string, plaintext []byte, rand io.Reader) ([]byte, error) {
+	aead, err := sealAEADFor(secret, purpose)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 1+sealNonce, 1+sealNonce+len(plaintext)+aead.Overhead())
+	out[0] = sealScheme
+	if _, err := io.ReadFull(rand, out[1:]); err != nil {
+		return nil, fmt.Errorf("signing: nonce: %w", err)
+	}
+	return aead.Seal(out, out[1:], plaintext, []byte(ad)), nil
+}
+
+// Open decrypts what Seal made with the same purpose and ad; ErrWrongSecret
+// when it does not open.
+func Open(secret []byte, purpose, ad string, sealed []byte) ([]byte, error) {
+	aead, err := sealAEADFor(secret, purpose)
+	if err != nil {
+		return nil, err
+	}
+	if len(sealed) < 1+sealNonce || sealed[0] != sealScheme {
+		return nil, ErrWrongSecret
+	}
+	plain, err := aead.Open(nil, sealed[1:1+sealNonce], sealed[1+sealNonce:], []byte(ad))
+	if err != nil {
+		return nil, ErrWrongSecret
+	}
+	return plain, nil
 }

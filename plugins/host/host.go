@@ -355,6 +355,25 @@ func (h *Host) Configure(ctx context.Context, name string, values map[string]str
 	})
 }
 
+// SetConfig stores a plugin's settings for its next start and sends them
+// now if it is running; it never starts the plugin.
+func (h *Host) SetConfig(ctx context.Context, name string, values map[string]string) error {
+	m, err := h.lookup(name, "")
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.config = maps.Clone(values)
+	running := m.enabled && m.client != nil && !m.client.Exited()
+	m.mu.Unlock()
+	if !running {
+		return nil
+	}
+	return h.call(ctx, m, h.cfg.CallTimeout, func(ctx context.Context, raw any) error {
+		return raw.(sdk.Configurable).Configure(ctx, sdk.Config(maps.Clone(values)))
+	})
+}
+
 // configError returns the field errors the plugin gave its settings at its
 // last start, if any.
 func (m *managed) configError() error {

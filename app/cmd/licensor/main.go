@@ -39,6 +39,7 @@ func commands() map[string]command {
 		"apikey create":  {"create an API key and print it once", runAPIKeyCreate},
 		"keys rotate":    {"make a new signing key for tokens and license files; old keys keep verifying", runKeysRotate},
 		"version":        {"print the version", runVersion},
+		"plugins list":   {"list the plugins in plugins.dir: name, kind, version, status (ok, disabled, checksum mismatch, crashed)", runPluginsList},
 		"expiry-scan":    {"run the expiry scan now (warnings, expiry log, expiry webhooks) and print the counts", runExpiryScan},
 		"blacklist-scan": {"run the auto-blacklist now and print what it added", runBlacklistScan},
 		"release sign":   {"sign a release file offline and print its manifest and signature", runReleaseSign},

@@ -16,6 +16,7 @@ import (
 	"github.com/licensor/licensor/app/config"
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/db"
+	"github.com/licensor/licensor/app/extensions"
 	"github.com/licensor/licensor/app/kvstore"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/pgnotify"
@@ -73,7 +74,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	if cfg.Log.Level != "debug" {
 		jobLog = newLogger(c.stderr, config.Log{Level: "warn", Format: cfg.Log.Format})
 	}
-	node, err := startNode(ctx, d.DB, secret, log)
+	node, err := startNode(ctx, cfg, d.DB, secret, log)
 	if err != nil {
 		return err
 	}
@@ -107,7 +108,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		Config: &cfg, DB: d.DB, Logger: log,
 		Settings: node.settings, Products: node.products, Signing: node.signing,
 		Verifies: node.verifies, Pipeline: node.pipeline,
-		Notify: bg.notify, Expiry: bg.scanner, JobsUI: jobsUI,
+		Notify: bg.notify, Expiry: bg.scanner, JobsUI: jobsUI, Plugins: node.plugins,
 	})
 	if err != nil {
 		return err
@@ -151,12 +152,15 @@ type node struct {
 	signing  *signing.KeyRing
 	verifies *licensing.VerifyRecorder
 	pipeline *pipeline.Shared
+	// plugins are this node's plugin processes and the admins' choices
+	// for them.
+	plugins *extensions.Service
 }
 
 // startNode makes sure a signing key exists (the first start creates it),
 // subscribes every cache to the listener, starts it and the verify
 // recorder.
-func startNode(ctx context.Context, d *db.DB, secret []byte, log *slog.Logger) (*node, error) {
+func startNode(ctx context.Context, cfg config.Config, d *db.DB, secret []byte, log *slog.Logger) (*node, error) {
 	if created, err := signing.EnsureKey(ctx, d.Bun, secret, time.Now()); err != nil {
 		return nil, err
 	} else if created {
@@ -178,6 +182,14 @@ func startNode(ctx context.Context, d *db.DB, secret []byte, log *slog.Logger) (
 	}
 	if n.pipeline, err = pipeline.NewShared(d.Bun, n.listener, log); err != nil {
 		return nil, err
+	}
+	n.plugins = extensions.New(d.Bun, newPluginHost(cfg, log), secret, log)
+	if err := n.plugins.Subscribe(n.listener); err != nil {
+		return nil, err
+	}
+	if err := n.plugins.Start(ctx); err != nil {
+		// Licensor runs without plugins rather than not at all.
+		log.Error("plugins not loaded", "dir", cfg.Plugins.Dir, "err", err)
 	}
 	// Both run until stop, not until the signal: in-flight requests still
 	// read caches and record verifications while the server drains.
@@ -203,4 +215,6 @@ func (n *node) stop(timeout time.Duration, log *slog.Logger) {
 		log.Warn("writing pending rate-limit counts and key use", "err", err)
 	}
 	n.listener.Close()
+	// No plugin process outlives the node.
+	n.plugins.Host().Close()
 }

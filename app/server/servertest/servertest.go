@@ -24,6 +24,7 @@ import (
 	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/db/dbtest"
 	"github.com/licensor/licensor/app/expiry"
+	"github.com/licensor/licensor/app/extensions"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/notify"
 	"github.com/licensor/licensor/app/pgnotify"
@@ -32,6 +33,7 @@ import (
 	"github.com/licensor/licensor/app/signing"
 	"github.com/licensor/licensor/app/web/webtest"
 	"github.com/licensor/licensor/jobs"
+	"github.com/licensor/licensor/plugins/host"
 	"github.com/licensor/licensor/views"
 )
 
@@ -70,6 +72,9 @@ type Node struct {
 	// from package jobs); the manual cron's scanner; River's UI.
 	Notify *notify.Notifier
 	Expiry *expiry.Scanner
+	// Plugins are the plugins of Config.Plugins.Dir (none unless a test
+	// installs some there), killed when the test ends.
+	Plugins *extensions.Service
 }
 
 // New creates a migrated database with one admin and builds the app on it
@@ -123,6 +128,12 @@ func (e *Env) NewApp(t testing.TB) *fiber.App {
 	fail("signing keys", n.Signing.Subscribe(listener, e.DB.Bun, logger))
 	n.Pipeline, err = pipeline.NewShared(e.DB.Bun, listener, logger)
 	fail("pipeline", err)
+	n.Plugins = extensions.New(e.DB.Bun, host.New(host.Config{
+		Dir: e.Config.Plugins.Dir, CallTimeout: e.Config.Plugins.CallTimeout, Logger: logger,
+	}), secret, logger)
+	t.Cleanup(n.Plugins.Host().Close)
+	fail("plugins", n.Plugins.Subscribe(listener))
+	fail("plugins", n.Plugins.Start(ctx))
 	fail("listener", listener.Start(ctx))
 	n.Verifies.Start(ctx)
 	t.Cleanup(func() {
@@ -144,7 +155,7 @@ func (e *Env) NewApp(t testing.TB) *fiber.App {
 	n.App, err = server.New(server.Deps{
 		Config: e.Config, DB: e.DB, Logger: logger,
 		Settings: n.Settings, Products: n.Products, Signing: n.Signing, Verifies: n.Verifies, Pipeline: n.Pipeline,
-		Notify: n.Notify, Expiry: n.Expiry, JobsUI: jobsUI,
+		Notify: n.Notify, Expiry: n.Expiry, JobsUI: jobsUI, Plugins: n.Plugins,
 	})
 	fail("build app", err)
 	e.Nodes = append(e.Nodes, n)
