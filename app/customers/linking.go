@@ -31,16 +31,21 @@ func LinkCondition(license, customer string) string {
 }
 
 // LinkedPairs is the rule as a set: a subquery yielding one row
-// (customer_id, license_id) per license a customer has, over every
-// customer, for reports that rank all customers. It is LinkCondition split
-// into its two branches, joined with UNION ALL: an OR in a join condition
-// leaves PostgreSQL only a nested loop over every customer (seconds at
-// 100,000 customers), while each branch alone is a hash join. A license
-// matches at most one branch, so no pair appears twice.
-func LinkedPairs() string {
-	return `SELECT lc.id AS customer_id, ll.id AS license_id FROM customers lc JOIN licenses ll ON ll.customer_id = lc.client_id
+// (customer_id, license_id, and each of the named licenses columns) per
+// license a customer has, over every customer, for reports that rank all
+// customers. It is LinkCondition split into its two branches, joined with
+// UNION ALL: an OR in a join condition leaves PostgreSQL only a nested loop
+// over every customer (seconds at 100,000 customers), while each branch
+// alone is a hash join. A license matches at most one branch, so no pair
+// appears twice. licenseColumns must be plain column names of licenses.
+func LinkedPairs(licenseColumns ...string) string {
+	extra := ""
+	for _, c := range licenseColumns {
+		extra += ", ll." + c
+	}
+	return `SELECT lc.id AS customer_id, ll.id AS license_id` + extra + ` FROM customers lc JOIN licenses ll ON ll.customer_id = lc.client_id
 	UNION ALL
-	SELECT lc.id, ll.id FROM customers lc JOIN licenses ll ON ll.customer_id IS NULL AND ll.email = lc.email AND lc.confirmed_at IS NOT NULL`
+	SELECT lc.id, ll.id` + extra + ` FROM customers lc JOIN licenses ll ON ll.customer_id IS NULL AND ll.email = lc.email AND lc.confirmed_at IS NOT NULL`
 }
 
 // WhereLinked restricts q, which selects from licenses under alias, to c's

@@ -1,8 +1,10 @@
 package reports
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -21,10 +23,6 @@ type TopCustomer struct {
 	Licenses    int `bun:"licenses"`
 	Products    int `bun:"products"`
 	Activations int `bun:"activations"`
-
-	ByLicenses    int `bun:"by_licenses"`
-	ByProducts    int `bun:"by_products"`
-	ByActivations int `bun:"by_activations"`
 }
 
 // Rankings are the three top-customer lists, best first; a customer with
@@ -43,58 +41,58 @@ var allTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // TopCustomers ranks customers, by the linking rule, by licenses, by
 // products and by activations since since (zero means all time), keeping
-// the first limit of each. Ties go to the older account. One query: the
-// measures are computed once for every customer and ranked three ways.
+// the first limit of each. Ties go to the customer with more licenses,
+// then to the older account. One query: the measures are computed once
+// for every customer (over the link pairs, built once), and each ranking
+// is a top-N of them.
 func TopCustomers(ctx context.Context, idb bun.IDB, since time.Time, limit int) (Rankings, error) {
 	if since.IsZero() {
 		since = allTime
 	}
+	limit = max(limit, 1)
 	var rows []TopCustomer
-	err := idb.NewRaw(`WITH pairs AS (`+customers.LinkedPairs()+`),
-		measures AS (
-			SELECT pairs.customer_id,
-				count(*) FILTER (WHERE l.created_at >= ?) AS licenses,
-				count(DISTINCT l.product_id) FILTER (WHERE l.created_at >= ?) AS products,
-				coalesce(sum(a.n), 0) AS activations
-			FROM pairs
-			JOIN licenses AS l ON l.id = pairs.license_id
-			LEFT JOIN (
-				SELECT license_id, count(*) AS n FROM activations
-				WHERE is_valid AND created_at >= ? AND license_id IS NOT NULL GROUP BY license_id
-			) AS a ON a.license_id = l.id
-			GROUP BY pairs.customer_id
-		), ranked AS (
-			SELECT measures.*,
-				row_number() OVER (ORDER BY licenses DESC, customer_id) AS by_licenses,
-				row_number() OVER (ORDER BY products DESC, licenses DESC, customer_id) AS by_products,
-				row_number() OVER (ORDER BY activations DESC, customer_id) AS by_activations
-			FROM measures
+	err := idb.NewRaw(`WITH pairs AS MATERIALIZED (`+customers.LinkedPairs("product_id", "created_at")+`),
+		owned AS (
+			SELECT customer_id, count(*) AS licenses, count(DISTINCT product_id) AS products
+			FROM pairs WHERE created_at >= ? GROUP BY customer_id
+		), used AS (
+			SELECT pairs.customer_id, count(*) AS activations
+			FROM pairs JOIN activations AS a ON a.license_id = pairs.license_id
+			WHERE a.is_valid AND a.created_at >= ? GROUP BY pairs.customer_id
+		), measures AS MATERIALIZED (
+			SELECT customer_id, coalesce(owned.licenses, 0) AS licenses, coalesce(owned.products, 0) AS products,
+				coalesce(used.activations, 0) AS activations
+			FROM owned FULL JOIN used USING (customer_id)
+		), top AS (
+			(SELECT * FROM measures WHERE licenses > 0 ORDER BY licenses DESC, customer_id LIMIT ?)
+			UNION
+			(SELECT * FROM measures WHERE products > 0 ORDER BY products DESC, licenses DESC, customer_id LIMIT ?)
+			UNION
+			(SELECT * FROM measures WHERE activations > 0 ORDER BY activations DESC, licenses DESC, customer_id LIMIT ?)
 		)
-		SELECT ranked.*, c.name, c.email
-		FROM ranked JOIN customers AS c ON c.id = ranked.customer_id
-		WHERE (by_licenses <= ? AND licenses > 0) OR (by_products <= ? AND products > 0)
-			OR (by_activations <= ? AND activations > 0)`,
-		since, since, since, limit, limit, limit).Scan(ctx, &rows)
+		SELECT top.*, c.name, c.email FROM top JOIN customers AS c ON c.id = top.customer_id`,
+		since, since, limit, limit, limit).Scan(ctx, &rows)
 	if err != nil {
 		return Rankings{}, fmt.Errorf("top customers: %w", err)
 	}
-	var r Rankings
-	r.ByLicenses = ranking(rows, limit, func(t TopCustomer) (int, int) { return t.ByLicenses, t.Licenses })
-	r.ByProducts = ranking(rows, limit, func(t TopCustomer) (int, int) { return t.ByProducts, t.Products })
-	r.ByActivations = ranking(rows, limit, func(t TopCustomer) (int, int) { return t.ByActivations, t.Activations })
-	return r, nil
+	return Rankings{
+		ByLicenses:    ranking(rows, limit, func(t TopCustomer) int { return t.Licenses }),
+		ByProducts:    ranking(rows, limit, func(t TopCustomer) int { return t.Products }),
+		ByActivations: ranking(rows, limit, func(t TopCustomer) int { return t.Activations }),
+	}, nil
 }
 
-// ranking orders the rows in one ranking (rank and measure of a row given
-// by of), dropping those outside it.
-func ranking(rows []TopCustomer, limit int, of func(TopCustomer) (rank, measure int)) []TopCustomer {
-	out := make([]TopCustomer, limit)
-	n := 0
+// ranking is the first limit rows with a measure, by measure, then
+// licenses, then age (the query's order).
+func ranking(rows []TopCustomer, limit int, measure func(TopCustomer) int) []TopCustomer {
+	var out []TopCustomer
 	for _, t := range rows {
-		if rank, measure := of(t); rank <= limit && measure > 0 {
-			out[rank-1] = t
-			n = max(n, rank)
+		if measure(t) > 0 {
+			out = append(out, t)
 		}
 	}
-	return out[:n]
+	slices.SortFunc(out, func(a, b TopCustomer) int {
+		return cmp.Or(cmp.Compare(measure(b), measure(a)), cmp.Compare(b.Licenses, a.Licenses), cmp.Compare(a.ID, b.ID))
+	})
+	return out[:min(len(out), limit)]
 }
