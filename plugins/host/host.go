@@ -445,13 +445,23 @@ func (h *Host) call(ctx context.Context, m *managed, timeout time.Duration, fn f
 		m.crashedLocked(h, fmt.Sprintf("process died during a call: %v", err))
 		return fmt.Errorf("plugin %s: %w: %v", m.name, ErrCrashed, err)
 	}
+	msg := err.Error()
 	if st, ok := status.FromError(err); ok {
-		err = errors.New(st.Message())
+		msg = st.Message()
 	}
-	err = fmt.Errorf("plugin %s: %w", m.name, err)
-	m.noteLocked(err.Error())
-	return err
+	perr := &PluginError{Plugin: m.name, Message: msg}
+	m.noteLocked(perr.Error())
+	return perr
 }
+
+// PluginError is an error the plugin itself returned (a provider down, a
+// file it cannot read): Message is its own words.
+type PluginError struct {
+	Plugin  string
+	Message string
+}
+
+func (e *PluginError) Error() string { return "plugin " + e.Plugin + ": " + e.Message }
 
 func (m *managed) noteLocked(msg string) {
 	m.lastErr, m.lastErrAt = msg, time.Now()

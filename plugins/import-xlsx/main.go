@@ -22,6 +22,7 @@ var manifest = sdk.Manifest{
 	Name:        "import-xlsx",
 	Version:     "1.0.0",
 	Description: "Imports customers and licenses from Excel workbooks (.xlsx): first sheet, header row of field names.",
+	Extensions:  []string{".xlsx"},
 	Config: []sdk.ConfigField{
 		{Name: "sheet", Label: "Sheet", Type: sdk.FieldString,
 			Help: "Name of the sheet to read; empty reads the first sheet."},

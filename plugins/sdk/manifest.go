@@ -39,6 +39,9 @@ type Manifest struct {
 	SHA256 string `json:"sha256"`
 	// Config lists the settings the console offers for the plugin.
 	Config []ConfigField `json:"config,omitempty"`
+	// Extensions are the file name extensions an importformat plugin
+	// reads (".xlsx"): an uploaded file is given to the plugin by them.
+	Extensions []string `json:"extensions,omitempty"`
 }
 
 // Config field types.
@@ -73,6 +76,7 @@ var (
 	namePattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 	fieldPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,62}$`)
 	hexSHA256    = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	extPattern   = regexp.MustCompile(`^\.[a-z0-9]{1,15}$`)
 )
 
 // Validate checks the manifest's fields, but not the checksum.
@@ -92,6 +96,11 @@ func (m *Manifest) Validate() error {
 	}
 	if !hexSHA256.MatchString(m.SHA256) {
 		problems = append(problems, "sha256 must be 64 lower-case hex digits")
+	}
+	for _, ext := range m.Extensions {
+		if !extPattern.MatchString(ext) {
+			problems = append(problems, fmt.Sprintf("extension %q must be a dot and lower-case letters or digits", ext))
+		}
 	}
 	seen := map[string]bool{}
 	for _, f := range m.Config {
