@@ -412,3 +412,31 @@ func workbook(t *testing.T, rows [][]any) []byte {
 	}
 	return buf.Bytes()
 }
+
+// The README's example plugin, built from plugins/sdk/examples (a copy of
+// the README's code), works through the host.
+func TestReadmeExamplePlugin(t *testing.T) {
+	dir := t.TempDir()
+	hosttest.Install(t, dir, "sdk/examples/captcha-answer")
+	h, _ := newHost(t, dir, host.Config{})
+	_ = h.SetEnabled("captcha-answer", true)
+	ctx := context.Background()
+	var fe sdk.FieldErrors
+	if err := h.Configure(ctx, "captcha-answer", map[string]string{}); !errors.As(err, &fe) || fe["answer"] != "Enter the answer." {
+		t.Fatalf("missing answer: %v", err)
+	}
+	if err := h.Configure(ctx, "captcha-answer", map[string]string{"answer": "42"}); err != nil {
+		t.Fatal(err)
+	}
+	c := h.Captcha("captcha-answer")
+	w, err := c.Widget(ctx, sdk.WidgetRequest{Form: "login"})
+	if err != nil || w.ResponseField != "captcha_answer" || !strings.Contains(w.HTML, "six times seven") {
+		t.Fatalf("widget: %+v %v", w, err)
+	}
+	if v, err := c.Verify(ctx, sdk.VerifyRequest{Token: "42"}); err != nil || !v.OK {
+		t.Fatalf("right answer: %+v %v", v, err)
+	}
+	if v, err := c.Verify(ctx, sdk.VerifyRequest{Token: "41"}); err != nil || v.OK || v.Reason != "wrong answer" {
+		t.Fatalf("wrong answer: %+v %v", v, err)
+	}
+}
