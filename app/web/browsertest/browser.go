@@ -258,16 +258,11 @@ func (b *Browser) Count(css string) int {
 }
 
 // Text returns the visible text of the first element matching the CSS
-// selector (waiting for it).
+// selector (waiting for it), trimmed; for SVG text, its text content.
 func (b *Browser) Text(css string) string {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, Timeout)
-	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
-	if err != nil {
-		b.fail("text of %s: %v", css, err)
-	}
-	return s
+	b.WaitVisible(css)
+	return Eval[string](b, `(function(){ const el = document.querySelector(`+js(css)+`); return (el.innerText ?? el.textContent).trim(); })()`)
 }
 
 // Location returns the page's URL.
@@ -442,6 +437,26 @@ func (b *Browser) Screenshot(name string) string {
 	if err != nil {
 		b.fail("screenshot %s: %v", name, err)
 	}
+	return b.save(name, png)
+}
+
+// ScreenshotOf saves a PNG of the first element matching the CSS selector
+// at its real size (for a closer look than the whole page gives), named
+// like Screenshot's.
+func (b *Browser) ScreenshotOf(css, name string) string {
+	b.t.Helper()
+	b.WaitVisible(css)
+	ctx, cancel := context.WithTimeout(b.ctx, Timeout)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(css)))
+	if err != nil {
+		b.fail("screenshot of %s: %v", css, err)
+	}
+	return b.save(name, png)
+}
+
+func (b *Browser) save(name string, png []byte) string {
+	b.t.Helper()
 	b.shots++
 	file := filepath.Join(b.shotDir, fmt.Sprintf("%02d-%s.png", b.shots, name))
 	if err := os.WriteFile(file, png, 0o644); err != nil {

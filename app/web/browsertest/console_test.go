@@ -10,13 +10,15 @@ import (
 
 // The console as an admin works through it (issue #4, Tests): sign in,
 // create a customer, find it with the search box, open it, bulk delete two
-// customers, create a license and block it.
+// customers, create a license and block it, and see the dashboard's charts.
 func TestConsole(t *testing.T) {
 	e := browsertest.New(t)
 	product := newProduct(t, e, "Widget Pro", "WIDGETPRO")
 	newCustomer(t, e, "Bulk One", "bulk1@example.com", "bulk one password")
 	newCustomer(t, e, "Bulk Two", "bulk2@example.com", "bulk two password")
 	newCustomer(t, e, "Kept Karl", "karl@example.com", "kept karl password")
+	newLicense(t, e, product, "KARL-1111-2222-3333", "karl@example.com")
+	activate(t, e, product, "KARL-1111-2222-3333", "karl.example.com")
 
 	b := e.Browser(t)
 	b.SignInAdmin()
@@ -106,5 +108,48 @@ func TestConsole(t *testing.T) {
 	b.Screenshot("licenses-blocked")
 	if d := b.Dialogs(); len(d) != 2 || !strings.Contains(d[0], "customer") {
 		t.Errorf("dialogs: %q", d)
+	}
+
+	// The dashboard draws its four charts: each an SVG of real size, with
+	// coloured shapes (the stylesheet applied) and, for the charts over
+	// days, labelled axes.
+	b.Open("/admin")
+	b.WaitText("Activations over time")
+	for _, name := range []string{"activations", "customers", "licenses-status", "api-calls"} {
+		checkChart(t, b, name)
+	}
+	if total := b.Text(`.chart[data-chart="licenses-status"] .donut-total`); total != "2" {
+		t.Errorf("licenses donut total %q, want 2 (Karl's active license, Grace's blocked one)", total)
+	}
+	for _, chart := range []string{"activations", "api-calls", "customers"} {
+		if n := b.Count(`.chart[data-chart="` + chart + `"] .empty-label`); n != 0 {
+			t.Errorf("chart %s says it has no data", chart)
+		}
+	}
+	b.Screenshot("dashboard-charts")
+	b.ScreenshotOf(`.dashboard-grid`, "dashboard-charts-close")
+}
+
+// checkChart checks that the dashboard chart name is drawn.
+func checkChart(t *testing.T, b *browsertest.Browser, name string) {
+	t.Helper()
+	sel := `.chart[data-chart="` + name + `"] svg`
+	b.WaitVisible(sel)
+	type box struct{ Width, Height float64 }
+	size := browsertest.Eval[box](b, `(function(){ const r = document.querySelector(`+"`"+sel+"`"+`).getBoundingClientRect(); return {Width: r.width, Height: r.height}; })()`)
+	if size.Width < 150 || size.Height < 100 {
+		t.Errorf("chart %s is %gx%g px", name, size.Width, size.Height)
+	}
+	coloured := browsertest.Eval[int](b, `[...document.querySelectorAll(`+"`"+`.chart[data-chart="`+name+`"] :is(.line, .bar, .slice)`+"`"+`)].filter(el => {
+		const st = getComputedStyle(el);
+		return [st.stroke, st.fill].some(c => c.startsWith("rgb") && c !== "rgb(0, 0, 0)");
+	}).length`)
+	if coloured == 0 {
+		t.Errorf("chart %s has no coloured line, bar or slice", name)
+	}
+	if name != "licenses-status" {
+		if n := b.Count(`.chart[data-chart="` + name + `"] text.tick-label`); n < 4 {
+			t.Errorf("chart %s has %d axis labels", name, n)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/fields"
+	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/web/browsertest"
 )
@@ -46,6 +47,38 @@ func newCustomer(t *testing.T, e *browsertest.Env, name, email, password string)
 		t.Fatal(err)
 	}
 	return c
+}
+
+// newLicense creates a license of product for email, good for a year with
+// two parallel uses.
+func newLicense(t *testing.T, e *browsertest.Env, p *catalog.Product, code, email string) *licensing.License {
+	t.Helper()
+	two, exp := 2, time.Now().AddDate(1, 0, 0)
+	l, err := licensing.NewService(licensing.Options{}).CreateLicense(context.Background(), e.DB.Bun, system, values(t, e), licensing.LicenseInput{
+		ProductReferenceID: fields.Some(p.ReferenceID), LicenseCode: fields.Some(code),
+		Email: fields.Some(&email), ParallelUses: fields.Some(&two), ExpiresAt: fields.Some(&exp),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// activate activates license code of product from domain, as the
+// external API does.
+func activate(t *testing.T, e *browsertest.Env, p *catalog.Product, code, domain string) *licensing.Activation {
+	t.Helper()
+	res, err := licensing.NewService(licensing.Options{}).Activate(context.Background(), e.DB.Bun, values(t, e), licensing.ActivateRequest{
+		Product: p, LicenseCode: code, ClientName: domain,
+		Caller: licensing.Caller{IP: "203.0.113.7", Host: domain, URL: "https://" + domain, UserAgent: "browsertest"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Failure != nil {
+		t.Fatalf("activate %s from %s: %+v", code, domain, res.Failure)
+	}
+	return res.Activation
 }
 
 // scalar runs a query returning one value.
