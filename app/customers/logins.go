@@ -13,6 +13,7 @@ const (
 	ReasonInvalidCredentials = "invalid_credentials"
 	ReasonUnconfirmed        = "unconfirmed"
 	ReasonLockedOut          = "locked_out"
+	ReasonCaptcha            = "captcha_failed"
 )
 
 const (

@@ -87,7 +87,7 @@ func (s *Service) Create(ctx context.Context, idb bun.IDB, by audit.Source, set 
 		checkClientID(&verr, c.ClientID)
 	}
 	if p.Password != "" {
-		checkPassword(&verr, p.Password, set.PasswordMinLength)
+		checkPassword(&verr, p.Password, set.PasswordMinLength, c)
 	}
 	if err := s.checkUnique(ctx, idb, &verr, c, 0); err != nil {
 		return nil, err
@@ -155,7 +155,7 @@ func (s *Service) Update(ctx context.Context, idb bun.IDB, by audit.Source, set 
 		cols = append(cols, "client_id")
 	}
 	if p.Password.Set && p.Password.Value != "" {
-		checkPassword(&verr, p.Password.Value, set.PasswordMinLength)
+		checkPassword(&verr, p.Password.Value, set.PasswordMinLength, c)
 	}
 	if err := s.checkUnique(ctx, idb, &verr, c, c.ID); err != nil {
 		return nil, err
@@ -263,8 +263,16 @@ func checkClientID(verr *fields.Error, id string) {
 	verr.CheckLen("client_id", id, clientIDMin, clientIDMax)
 }
 
-func checkPassword(verr *fields.Error, pw string, min int) {
+// checkPassword applies the password rules (product.md §10): the length
+// from password_min_length, then passwords.Weakness (common passwords,
+// trivial patterns, the account's own email or name).
+func checkPassword(verr *fields.Error, pw string, min int, c *Customer) {
 	verr.CheckLen("password", pw, min, passwordMax)
+	if !verr.Has("password") {
+		if msg := passwords.Weakness(pw, c.Email, c.Name); msg != "" {
+			verr.Add("password", msg)
+		}
+	}
 }
 
 // uniqueOr turns a unique violation that slipped past checkUnique (two

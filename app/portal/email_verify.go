@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 	"github.com/uptrace/bun"
 
+	"github.com/licensor/licensor/app/captcha"
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/fields"
 	"github.com/licensor/licensor/app/web"
@@ -141,11 +142,26 @@ func (h *handlers) emailThrottled(c fiber.Ctx, err error, r emailThrottleResult,
 }
 
 func (h *handlers) renderEmailForm(c fiber.Ctx, status int, page, title, email, errMsg string) error {
+	return h.renderEmailFormCaptcha(c, status, page, title, email, errMsg, "")
+}
+
+// renderEmailFormCaptcha draws the resend or forgot-password form; the
+// forgot-password form carries the CAPTCHA (with captchaErr next to it)
+// when the settings ask for one.
+func (h *handlers) renderEmailFormCaptcha(c fiber.Ctx, status int, page, title, email, errMsg, captchaErr string) error {
+	data := fiber.Map{"Title": title, "Email": email, "Error": errMsg, "CaptchaError": captchaErr}
+	if page == "portal/forgot" {
+		widget, err := h.captchaWidget(c, captcha.FormPasswordForgot)
+		if err != nil {
+			return err
+		}
+		data["Captcha"], data["CaptchaForm"] = widget, captcha.FormPasswordForgot
+	}
 	return web.Render(c, status, web.View{
 		Page:     page,
 		Layout:   "layouts/portal",
 		Fragment: page + "/form",
-		Data:     fiber.Map{"Title": title, "Email": email, "Error": errMsg},
+		Data:     data,
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gofiber/fiber/v3"
 
+	"github.com/licensor/licensor/app/captcha"
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/passwords"
 	"github.com/licensor/licensor/app/settings"
@@ -45,8 +46,10 @@ func (h *handlers) loginForm(c fiber.Ctx) error {
 
 type loginView struct {
 	Login, Next, Error string
-	Remember           bool
-	Unconfirmed        bool
+	// CaptchaError is shown next to the CAPTCHA.
+	CaptchaError string
+	Remember     bool
+	Unconfirmed  bool
 }
 
 // login checks an email or client ID and a password. Every attempt counts
@@ -68,6 +71,21 @@ func (h *handlers) login(c fiber.Ctx) error {
 	}
 	password := c.FormValue("password")
 	attempt := customers.Login{Login: v.Login, IP: web.ClientIP(c), UserAgent: c.Get(fiber.HeaderUserAgent)}
+
+	if msg, reason, err := h.checkCaptcha(c, set, captcha.FormLogin); err != nil {
+		return err
+	} else if msg != "" {
+		// Refused before the password is looked at, so guesses without a
+		// solved CAPTCHA cost the attacker and teach nothing.
+		attempt.Reason = customers.ReasonCaptcha
+		if cu, err := customers.ByLogin(ctx, h.db, v.Login); err == nil {
+			attempt.CustomerID = &cu.ID
+		}
+		h.logger.InfoContext(ctx, "portal sign-in refused", "reason", reason)
+		h.record(ctx, attempt)
+		v.CaptchaError = msg
+		return h.renderLogin(c, fiber.StatusUnprocessableEntity, v)
+	}
 
 	var cu *customers.Customer
 	if v.Login != "" {
@@ -185,11 +203,16 @@ func (h *handlers) renderLogin(c fiber.Ctx, status int, v loginView) error {
 	if err != nil {
 		return err
 	}
+	widget, err := h.captchaWidget(c, captcha.FormLogin)
+	if err != nil {
+		return err
+	}
 	return web.Render(c, status, web.View{
 		Page:     "portal/login",
 		Layout:   "layouts/portal",
 		Fragment: "portal/login/form",
-		Data:     fiber.Map{"Title": "Sign in", "Form": v, "Registration": set.RegistrationEnabled},
+		Data: fiber.Map{"Title": "Sign in", "Form": v, "Registration": set.RegistrationEnabled,
+			"Captcha": widget, "CaptchaError": v.CaptchaError, "CaptchaForm": captcha.FormLogin},
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 	"github.com/uptrace/bun"
 
+	"github.com/licensor/licensor/app/captcha"
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/fields"
 	"github.com/licensor/licensor/app/web"
@@ -30,15 +31,20 @@ func (h *handlers) forgot(c fiber.Ctx) error {
 	if err != nil || !send.ok {
 		return h.emailThrottled(c, err, send, "portal/forgot", "Forgot your password?", email)
 	}
+	set, err := h.settings.Get(ctx)
+	if err != nil {
+		return err
+	}
+	if msg, _, err := h.checkCaptcha(c, set, captcha.FormPasswordForgot); err != nil {
+		return err
+	} else if msg != "" {
+		return h.renderEmailFormCaptcha(c, fiber.StatusUnprocessableEntity, "portal/forgot", "Forgot your password?", email, "", msg)
+	}
 	cu, err := customers.ByEmail(ctx, h.db, email)
 	if err != nil && !errors.Is(err, customers.ErrNotFound) {
 		return fmt.Errorf("portal forgot password: %w", err)
 	}
 	if cu != nil && send.email {
-		set, err := h.settings.Get(ctx)
-		if err != nil {
-			return err
-		}
 		if m := h.mailer(ctx); m != nil {
 			if err := m.PasswordReset(ctx, h.db, set, cu); err != nil {
 				return fmt.Errorf("portal forgot password: %w", err)

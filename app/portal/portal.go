@@ -18,6 +18,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/audit"
+	"github.com/licensor/licensor/app/captcha"
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/mail"
@@ -43,6 +44,9 @@ type Deps struct {
 	// the license files they download. Nil: those actions fail.
 	Licensing *licensing.Service
 	Signing   *signing.KeyRing
+	// Captcha holds the CAPTCHA providers (built-in and plugins); nil: the
+	// built-in ones only.
+	Captcha *captcha.Registry
 	// Now is the clock of tokens and the sign-in history; nil means time.Now.
 	Now func() time.Time
 }
@@ -57,6 +61,7 @@ type handlers struct {
 	customers *customers.Service
 	licensing *licensing.Service
 	signing   *signing.KeyRing
+	captcha   *captcha.Registry
 	// dummyHash is checked against when the account is unknown, so a
 	// sign-in costs the same whether or not it exists.
 	dummyHash func() string
@@ -70,6 +75,10 @@ func newHandlers(d Deps) *handlers {
 	}
 	if h.logger == nil {
 		h.logger = slog.Default()
+	}
+	h.captcha = d.Captcha
+	if h.captcha == nil {
+		h.captcha = captcha.NewRegistry(d.DB, h.now)
 	}
 	// Self-registration emits customer.created but no welcome email: the
 	// customer chose their password and gets the confirmation email instead.

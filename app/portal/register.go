@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 	"github.com/uptrace/bun"
 
+	"github.com/licensor/licensor/app/captcha"
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/fields"
 	"github.com/licensor/licensor/app/settings"
@@ -64,6 +65,10 @@ func (h *handlers) register(c fiber.Ctx) error {
 	v := registerView{Name: strings.TrimSpace(c.FormValue("name")), Email: strings.TrimSpace(c.FormValue("email"))}
 	password := c.FormValue("password")
 	mismatch := password != c.FormValue("password_confirmation")
+	captchaMsg, _, err := h.checkCaptcha(c, set, captcha.FormRegister)
+	if err != nil {
+		return err
+	}
 
 	var created *customers.Customer
 	err = h.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
@@ -74,7 +79,7 @@ func (h *handlers) register(c fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		if mismatch || password == "" {
+		if mismatch || password == "" || captchaMsg != "" {
 			return errPasswordMismatch // roll the account back
 		}
 		if !confirmed {
@@ -99,6 +104,9 @@ func (h *handlers) register(c fiber.Ctx) error {
 	}
 	if mismatch && errs["password"] == "" {
 		errs["password_confirmation"] = "The password confirmation does not match."
+	}
+	if captchaMsg != "" {
+		errs["captcha"] = captchaMsg
 	}
 	// The client ID is generated, so its field cannot be the customer's
 	// fault; the email being taken is answered like a new account.
@@ -149,10 +157,15 @@ func (h *handlers) renderRegister(c fiber.Ctx, status int, v registerView, errs 
 	if err != nil {
 		return err
 	}
+	widget, err := h.captchaWidget(c, captcha.FormRegister)
+	if err != nil {
+		return err
+	}
 	return web.Render(c, status, web.View{
 		Page:     "portal/register",
 		Layout:   "layouts/portal",
 		Fragment: "portal/register/form",
-		Data:     fiber.Map{"Title": "Create an account", "Form": v, "Errors": errs, "PasswordMin": set.PasswordMinLength},
+		Data: fiber.Map{"Title": "Create an account", "Form": v, "Errors": errs, "PasswordMin": set.PasswordMinLength,
+			"Captcha": widget, "CaptchaError": errs["captcha"], "CaptchaForm": captcha.FormRegister},
 	})
 }

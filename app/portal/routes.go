@@ -20,6 +20,7 @@ func Register(router fiber.Router, deps Deps) {
 	router.Post("/password/forgot", h.forgot)
 	router.Get("/password/reset/:token", h.resetForm)
 	router.Post("/password/reset/:token", h.reset)
+	router.Get("/captcha/:id.png", h.captchaImage)
 
 	// Everything below needs a signed-in customer.
 	router.Use(h.requireCustomer)

@@ -18,6 +18,7 @@ import (
 	"github.com/licensor/licensor/app/admin"
 	"github.com/licensor/licensor/app/api"
 	"github.com/licensor/licensor/app/api/pipeline"
+	"github.com/licensor/licensor/app/captcha"
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/config"
 	"github.com/licensor/licensor/app/customers"
@@ -70,6 +71,11 @@ type Deps struct {
 	// Plugins are the node's plugins and their settings, for the console;
 	// nil: the Plugins page says they are not available.
 	Plugins *extensions.Service
+
+	// Captcha holds the portal's CAPTCHA providers: main builds it and
+	// registers the CAPTCHA plugins' providers on it by name. Nil: the
+	// built-in math and image providers only.
+	Captcha *captcha.Registry
 }
 
 // Cookie names and lifetimes of the admin console.
@@ -180,6 +186,7 @@ func New(deps Deps) (*fiber.App, error) {
 		DB: deps.DB.Bun, Limiter: ratelimit.New(deps.DB.Bun), Logger: logger,
 		Settings: apiDeps.Settings, Notify: deps.Notify,
 		Licensing: apiDeps.Licensing, Signing: apiDeps.Signing,
+		Captcha: deps.Captcha,
 	})
 	app.Get("/login", func(c fiber.Ctx) error {
 		return c.Redirect().Status(fiber.StatusFound).To("/customer/login")

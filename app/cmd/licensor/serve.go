@@ -12,6 +12,7 @@ import (
 
 	"github.com/licensor/licensor/app/admins"
 	"github.com/licensor/licensor/app/api/pipeline"
+	"github.com/licensor/licensor/app/captcha"
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/config"
 	"github.com/licensor/licensor/app/customers"
@@ -104,11 +105,14 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 
+	// The portal's CAPTCHA providers: the built-in ones; CAPTCHA plugins
+	// add theirs with captchas.Register(name, provider) here.
+	captchas := captcha.NewRegistry(d.DB.Bun, nil)
 	app, err := server.New(server.Deps{
 		Config: &cfg, DB: d.DB, Logger: log,
 		Settings: node.settings, Products: node.products, Signing: node.signing,
 		Verifies: node.verifies, Pipeline: node.pipeline,
-		Notify: bg.notify, Expiry: bg.scanner, JobsUI: jobsUI, Plugins: node.plugins,
+		Notify: bg.notify, Expiry: bg.scanner, JobsUI: jobsUI, Plugins: node.plugins, Captcha: captchas,
 	})
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ import (
 	"github.com/licensor/licensor/app/admins"
 	"github.com/licensor/licensor/app/api/pipeline"
 	"github.com/licensor/licensor/app/audit"
+	"github.com/licensor/licensor/app/captcha"
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/config"
 	"github.com/licensor/licensor/app/db"
@@ -75,6 +76,9 @@ type Node struct {
 	// Plugins are the plugins of Config.Plugins.Dir (none unless a test
 	// installs some there), killed when the test ends.
 	Plugins *extensions.Service
+	// Captcha is the node's CAPTCHA registry (built-in providers), where a
+	// test can register a provider of its own.
+	Captcha *captcha.Registry
 }
 
 // New creates a migrated database with one admin and builds the app on it
@@ -144,6 +148,7 @@ func (e *Env) NewApp(t testing.TB) *fiber.App {
 
 	n.Notify, err = notify.New(notify.Options{SQL: e.DB.SQL, Settings: n.Settings, Views: views.FS, BaseURL: e.Config.BaseURL})
 	fail("notify", err)
+	n.Captcha = captcha.NewRegistry(e.DB.Bun, nil)
 	n.Expiry = expiry.NewScanner(e.DB.Bun, n.Notify.Mailer, n.Notify.Webhooks, nil)
 	uiClient, err := river.NewClient(riverpgxv5.New(e.DB.Pool), &river.Config{Logger: logger})
 	fail("river client", err)
@@ -155,7 +160,7 @@ func (e *Env) NewApp(t testing.TB) *fiber.App {
 	n.App, err = server.New(server.Deps{
 		Config: e.Config, DB: e.DB, Logger: logger,
 		Settings: n.Settings, Products: n.Products, Signing: n.Signing, Verifies: n.Verifies, Pipeline: n.Pipeline,
-		Notify: n.Notify, Expiry: n.Expiry, JobsUI: jobsUI, Plugins: n.Plugins,
+		Notify: n.Notify, Expiry: n.Expiry, JobsUI: jobsUI, Plugins: n.Plugins, Captcha: n.Captcha,
 	})
 	fail("build app", err)
 	e.Nodes = append(e.Nodes, n)
