@@ -65,6 +65,11 @@ func Order(q *bun.SelectQuery, sort string, allowed Sorts, createdCol, idCol str
 	if desc {
 		dir = " DESC"
 	}
+	if col == createdCol && desc {
+		// Never null: the same order as the default, which the lists'
+		// (created_at DESC, id DESC) indexes serve.
+		return q.OrderExpr(createdCol + " DESC").OrderExpr(idCol + " DESC")
+	}
 	q = q.OrderExpr(col + dir + " NULLS LAST")
 	if col != idCol {
 		q = q.OrderExpr(idCol + dir)
@@ -78,6 +83,11 @@ func Contains(s string) string {
 	var b strings.Builder
 	b.WriteByte('%')
 	for _, r := range s {
+		if r == '\x1f' {
+			// The separator of the lists' multi-column search expressions:
+			// dropped, so a match never spans two columns.
+			continue
+		}
 		if r == '%' || r == '_' || r == '\\' {
 			b.WriteByte('\\')
 		}

@@ -26,7 +26,7 @@ func TestPageNormalize(t *testing.T) {
 
 func TestOrder(t *testing.T) {
 	db := bun.NewDB(nil, pgdialect.New())
-	sorts := Sorts{"name": "c.name", "id": "c.id"}
+	sorts := Sorts{"name": "c.name", "id": "c.id", "created_at": "c.created_at"}
 	render := func(sort string) string {
 		q := Order(db.NewSelect().Table("customers").Column("id"), sort, sorts, "c.created_at", "c.id")
 		s := q.String()
@@ -43,5 +43,16 @@ func TestOrder(t *testing.T) {
 	}
 	if got := render("password_hash"); got != "ORDER BY c.created_at DESC, c.id DESC" {
 		t.Error(got)
+	}
+	// Newest first is the default order, served by the (created_at DESC,
+	// id DESC) indexes; oldest first by a backward scan of them.
+	if got := render("-created_at"); got != "ORDER BY c.created_at DESC, c.id DESC" {
+		t.Error(got)
+	}
+	if got := render("created_at"); got != "ORDER BY c.created_at ASC NULLS LAST, c.id ASC" {
+		t.Error(got)
+	}
+	if got := Contains("a\x1fb%"); got != `%ab\%%` {
+		t.Errorf("Contains: %q", got)
 	}
 }
