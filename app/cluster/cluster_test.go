@@ -13,6 +13,7 @@ import (
 // TestTwoNodesBehindNginx runs two licensor processes on one database with
 // nginx balancing between them round-robin and shows they behave as one.
 func TestTwoNodesBehindNginx(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts processes")
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor/app/db"
+	"github.com/licensor/licensor/app/mail/mailtest"
 )
 
 // tally counts what a load loop saw.
@@ -77,6 +78,7 @@ func post(hc *http.Client, base, path, key, body string, headers ...string) (int
 // without a restart. Afterwards every activation answered as made is
 // stored, and none more: nothing lost or half-written.
 func TestPostgresRestartUnderLoad(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts PostgreSQL and licensor processes")
 	}
@@ -240,6 +242,7 @@ func healthStatus(t *testing.T, base string) int {
 // request it is in the middle of reading completes with its answer, no
 // request gets a 5xx from the shutdown, and the node exits cleanly.
 func TestSIGTERMDuringTraffic(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts licensor processes")
 	}
@@ -330,5 +333,96 @@ func TestSIGTERMDuringTraffic(t *testing.T) {
 	}
 	if want := status[http.StatusOK] + 1; stored != want {
 		t.Fatalf("activations answered as made: %d; stored: %d", want, stored)
+	}
+}
+
+// TestSIGKILLDuringJob kills a node outright while it is sending an email
+// (the SMTP server accepted the connection and stalls): the job it held is
+// taken for dead and retried by the other node, and the email is delivered
+// exactly once. River rescues a job once both jobs.rescue_after and the
+// job kind's own timeout (two minutes for an email) have passed since it
+// started, so this test takes about two and a half minutes.
+func TestSIGKILLDuringJob(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("starts licensor processes")
+	}
+	smtp := mailtest.Reserve(t)
+	// Until the SMTP server comes up, its address accepts connections and
+	// says nothing, so a send hangs in the greeting.
+	stall, err := net.Listen("tcp", smtp.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	var heldMu sync.Mutex
+	go func() {
+		for {
+			conn, err := stall.Accept()
+			if err != nil {
+				return
+			}
+			heldMu.Lock()
+			held = append(held, conn)
+			heldMu.Unlock()
+		}
+	}()
+	c := startCluster(t, options{nodes: 1, env: []string{
+		"LICENSOR_MAIL_SMTP_URL=" + smtp.URL(),
+		"LICENSOR_JOBS_TIMEOUT=3s",
+		"LICENSOR_JOBS_RESCUE_AFTER=5s",
+	}})
+	// A customer created by the API gets the welcome email (a send_mail job).
+	c.api(t, c.internalKey, "/api/internal/customers", map[string]any{"name": "Kim Killed", "email": "kim@example.com", "password": "long enough password"}, nil)
+
+	var jobID int64
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := c.db.QueryRow(`SELECT id FROM river_job WHERE kind = 'send_mail' AND state = 'running'`).Scan(&jobID)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the email job never ran on node 1: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := c.procs[0].Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = c.procs[0].Process.Wait()
+	killed := time.Now()
+	// The SMTP server comes up, and a second node starts.
+	_ = stall.Close()
+	heldMu.Lock()
+	for _, conn := range held {
+		_ = conn.Close()
+	}
+	heldMu.Unlock()
+	smtp.Restart()
+	c.startNode(t, fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	waitHealthy(t, c.nodes[1])
+
+	msgs := smtp.Wait(1, 3*time.Minute)
+	if len(msgs) != 1 {
+		t.Fatalf("messages after the rescue: %d", len(msgs))
+	}
+	t.Logf("delivered by node 2 %s after node 1 was killed", time.Since(killed).Round(time.Second))
+	var state string
+	var attempt int
+	for end := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if err := c.db.QueryRow(`SELECT state, attempt FROM river_job WHERE id = $1`, jobID).Scan(&state, &attempt); err != nil {
+			t.Fatal(err)
+		}
+		if state == "completed" || time.Now().After(end) {
+			break
+		}
+	}
+	if state != "completed" || attempt < 2 {
+		t.Fatalf("job %d: %s after %d attempts, want completed on a later attempt", jobID, state, attempt)
+	}
+	time.Sleep(2 * time.Second)
+	if got := smtp.Messages(); len(got) != 1 || !strings.Contains(strings.Join(got[0].To, ","), "kim@example.com") {
+		t.Fatalf("messages: %+v", got)
 	}
 }

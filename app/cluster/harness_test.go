@@ -35,6 +35,8 @@ type cluster struct {
 	internalKey, externalKey, limitedKey string
 	adminEmail, adminPassword            string
 	procs                                []*exec.Cmd // the nodes' processes
+	env                                  []string    // every node's environment
+	dir                                  string      // the test's folder
 }
 
 func lookNginx(t *testing.T) string {
@@ -57,6 +59,7 @@ type options struct {
 	nodes int
 	nginx string
 	dsn   string
+	env   []string // more LICENSOR_* settings for every node
 }
 
 func startCluster(t *testing.T, o options) *cluster {
@@ -97,6 +100,8 @@ func startCluster(t *testing.T, o options) *cluster {
 		"LICENSOR_HTTP_TRUSTED_PROXIES=127.0.0.1",
 		"LICENSOR_MAIL_SMTP_URL=",
 	)
+	env = append(env, o.env...)
+	c.env, c.dir = env, dir
 	run := func(args ...string) string {
 		cmd := exec.Command(c.bin, args...)
 		cmd.Env = env
@@ -114,33 +119,10 @@ func startCluster(t *testing.T, o options) *cluster {
 	c.limitedKey = run("apikey", "create", "--type", "external", "--name", "cluster limited")
 
 	var upstreams []string
-	for i, port := range nodePorts {
+	for _, port := range nodePorts {
 		addr := fmt.Sprintf("127.0.0.1:%d", port)
 		upstreams = append(upstreams, addr)
-		c.nodes = append(c.nodes, "http://"+addr)
-		cmd := exec.Command(c.bin, "serve")
-		cmd.Env = append(env, "LICENSOR_HTTP_ADDR="+addr, "LICENSOR_DATA_DIR="+filepath.Join(dir, fmt.Sprintf("node%d", i+1)))
-		var logs bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &logs, &logs
-		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		c.procs = append(c.procs, cmd)
-		t.Cleanup(func() {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			done := make(chan struct{})
-			go func() { _ = cmd.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(20 * time.Second):
-				_ = cmd.Process.Kill()
-				<-done
-			}
-			if t.Failed() {
-				t.Logf("node %d output:\n%s", i+1, logs.String())
-			}
-		})
+		c.startNode(t, addr)
 	}
 	if o.nginx != "" {
 		startNginx(t, o.nginx, dir, lbPort, upstreams)
@@ -409,4 +391,36 @@ func freePort(t *testing.T) int {
 func repoRoot(t *testing.T) string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// startNode starts one more node on addr (host:port) with the cluster's
+// configuration, and stops it when the test ends.
+func (c *cluster) startNode(t *testing.T, addr string) *exec.Cmd {
+	t.Helper()
+	i := len(c.nodes)
+	c.nodes = append(c.nodes, "http://"+addr)
+	cmd := exec.Command(c.bin, "serve")
+	cmd.Env = append(c.env, "LICENSOR_HTTP_ADDR="+addr, "LICENSOR_DATA_DIR="+filepath.Join(c.dir, fmt.Sprintf("node%d", i+1)))
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c.procs = append(c.procs, cmd)
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("node %d output:\n%s", i+1, logs.String())
+		}
+	})
+	return cmd
 }

@@ -100,6 +100,11 @@ type S3 struct {
 // Jobs configures the River worker client.
 type Jobs struct {
 	Workers int `key:"jobs.workers"`
+	// Timeout bounds one run of a job. RescueAfter is how long a job may
+	// stay running before it is taken for dead (its node was killed) and
+	// retried on another node; it must exceed Timeout.
+	Timeout     time.Duration `key:"jobs.timeout"`
+	RescueAfter time.Duration `key:"jobs.rescue_after"`
 }
 
 // Plugins configures the plugin host.
@@ -132,7 +137,7 @@ func Defaults() Config {
 		},
 		Uploads: Uploads{MaxFileBytes: 2 << 30},
 		Storage: Storage{Driver: "disk", S3: S3{Region: "us-east-1", PathStyle: true}},
-		Jobs:    Jobs{Workers: 10},
+		Jobs:    Jobs{Workers: 10, Timeout: 5 * time.Minute, RescueAfter: 15 * time.Minute},
 		Plugins: Plugins{Dir: "./var/plugins", CallTimeout: 10 * time.Second},
 	}
 }
@@ -222,6 +227,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Jobs.Workers < 1 {
 		return &FieldError{Key: "jobs.workers", Reason: "must be at least 1"}
+	}
+	if c.Jobs.Timeout < time.Second {
+		return &FieldError{Key: "jobs.timeout", Reason: "must be at least 1s"}
+	}
+	if c.Jobs.RescueAfter <= c.Jobs.Timeout {
+		return &FieldError{Key: "jobs.rescue_after", Reason: "must be longer than jobs.timeout"}
 	}
 	if c.Plugins.CallTimeout < 100*time.Millisecond {
 		return &FieldError{Key: "plugins.call_timeout", Reason: "must be at least 100ms"}

@@ -72,6 +72,8 @@ func (b *background) startWorkers(ctx context.Context, cfg config.Config, d *db.
 		Expiry:   b.scanner,
 	}, jobs.Options{
 		Workers:              cfg.Jobs.Workers,
+		JobTimeout:           cfg.Jobs.Timeout,
+		RescueAfter:          cfg.Jobs.RescueAfter,
 		FinishedJobRetention: time.Duration(set.FinishedJobsRetentionDays) * 24 * time.Hour,
 	})
 	if err != nil {
