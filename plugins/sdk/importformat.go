@@ -171,9 +171,10 @@ func (c *ImportFormatClient) Parse(ctx context.Context, file ImportFile, out Imp
 	if err != nil {
 		return err
 	}
-	sendErr := make(chan error, 1)
 	go func() {
-		sendErr <- sendFile(stream, file)
+		if err := sendFile(stream, file); errors.Is(err, errReadFile) {
+			cancel() // the file could not be read: end the call
+		}
 	}()
 	for {
 		msg, err := stream.Recv()
@@ -194,11 +195,13 @@ func (c *ImportFormatClient) Parse(ctx context.Context, file ImportFile, out Imp
 			}
 		}
 	}
-	// The plugin may answer before reading the whole file; a send error
-	// after a complete answer does not matter.
-	_ = <-sendErr
+	// The plugin may answer before reading the whole file: the sender
+	// then stops when ctx is cancelled on return, and its error does not
+	// matter.
 	return nil
 }
+
+var errReadFile = errors.New("importformat: read file")
 
 func sendFile(stream importformatv1.ImportFormat_ParseClient, file ImportFile) error {
 	header := &importformatv1.FileHeader{Filename: file.Filename, Target: file.Target, Size: file.Size}
@@ -218,7 +221,7 @@ func sendFile(stream importformatv1.ImportFormat_ParseClient, file ImportFile) e
 			return stream.CloseSend()
 		}
 		if err != nil {
-			return fmt.Errorf("importformat: read file: %w", err)
+			return fmt.Errorf("%w: %w", errReadFile, err)
 		}
 	}
 }
