@@ -105,9 +105,12 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 
-	// The portal's CAPTCHA providers: the built-in ones; CAPTCHA plugins
-	// add theirs with captchas.Register(name, provider) here.
+	// The portal's CAPTCHA providers: the built-in ones and every CAPTCHA
+	// plugin ("plugin:<name>").
 	captchas := captcha.NewRegistry(d.DB.Bun, nil)
+	if err := extensions.RegisterCaptchas(captchas, node.plugins); err != nil {
+		return err
+	}
 	app, err := server.New(server.Deps{
 		Config: &cfg, DB: d.DB, Logger: log,
 		Settings: node.settings, Products: node.products, Signing: node.signing,

@@ -149,6 +149,7 @@ func (e *Env) NewApp(t testing.TB) *fiber.App {
 	n.Notify, err = notify.New(notify.Options{SQL: e.DB.SQL, Settings: n.Settings, Views: views.FS, BaseURL: e.Config.BaseURL})
 	fail("notify", err)
 	n.Captcha = captcha.NewRegistry(e.DB.Bun, nil)
+	fail("captcha plugins", extensions.RegisterCaptchas(n.Captcha, n.Plugins))
 	n.Expiry = expiry.NewScanner(e.DB.Bun, n.Notify.Mailer, n.Notify.Webhooks, nil)
 	uiClient, err := river.NewClient(riverpgxv5.New(e.DB.Pool), &river.Config{Logger: logger})
 	fail("river client", err)
