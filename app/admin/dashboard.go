@@ -63,7 +63,7 @@ func (h *handlers) dashboard(c fiber.Ctx) error {
 			"Summary": summary, "APICalls": apiCalls,
 			"Charts":   dashboardCharts(days, summary, period),
 			"Recent":   recent,
-			"Rankings": rankingViews(top), "TopEmpty": top.Empty(),
+			"Rankings": rankingViews(top, true), "TopEmpty": top.Empty(),
 		},
 	})
 }
@@ -120,6 +120,8 @@ func dashboardCharts(days []reports.Day, s reports.Summary, period int) map[stri
 type rankingView struct {
 	Key, Title, Measure string
 	Rows                []rankedRow
+	// Compact leaves out the emails (the dashboard's narrow columns).
+	Compact bool
 }
 
 // rankedRow is a customer's place in a ranking and the measure ranked by.
@@ -128,9 +130,9 @@ type rankedRow struct {
 	Rank, Value int
 }
 
-func rankingViews(r reports.Rankings) []rankingView {
+func rankingViews(r reports.Rankings, compact bool) []rankingView {
 	view := func(key, title, measure string, rows []reports.TopCustomer, value func(reports.TopCustomer) int) rankingView {
-		v := rankingView{Key: key, Title: title, Measure: measure, Rows: make([]rankedRow, len(rows))}
+		v := rankingView{Key: key, Title: title, Measure: measure, Rows: make([]rankedRow, len(rows)), Compact: compact}
 		for i, t := range rows {
 			v.Rows[i] = rankedRow{TopCustomer: t, Rank: i + 1, Value: value(t)}
 		}

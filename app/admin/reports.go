@@ -39,7 +39,7 @@ func (h *handlers) topCustomersReport(c fiber.Ctx) error {
 		Data: fiber.Map{
 			"Title": "Top customers", "Section": "reports",
 			"Period": period, "Periods": links, "Since": since,
-			"Rankings": rankingViews(top), "TopEmpty": top.Empty(), "Shown": reportTopShown,
+			"Rankings": rankingViews(top, false), "TopEmpty": top.Empty(), "Shown": reportTopShown,
 		},
 	})
 }

@@ -61,8 +61,8 @@ type Donut struct {
 // The XY charts' drawing area, in viewBox units (the SVG scales to its
 // container).
 const (
-	width, height = 640, 240
-	padLeft       = 48
+	width, height = 520, 230
+	padLeft       = 44
 	padRight      = 16
 	padTop        = 18
 	padBottom     = 30
@@ -79,6 +79,11 @@ const (
 func Line(c XY) template.HTML {
 	return c.render(false, func(b *strings.Builder, top float64) {
 		n := len(c.Labels)
+		// Points shrink when there are many, so the line stays readable.
+		radius := "3"
+		if n > 45 {
+			radius = "1.75"
+		}
 		for si, s := range c.Series {
 			cls := seriesClass(s.Class, si)
 			pts := make([]string, n)
@@ -88,8 +93,8 @@ func Line(c XY) template.HTML {
 			fmt.Fprintf(b, `<g class="series %s"><polyline class="line" points="%s"/>`, cls, strings.Join(pts, " "))
 			for i := range n {
 				v := value(s.Values, i)
-				fmt.Fprintf(b, `<circle class="point" cx="%s" cy="%s" r="3"><title>%s · %s: %s</title></circle>`,
-					num(xAt(i, n)), num(yAt(v, top)), esc(c.Labels[i]), esc(s.Name), Format(v))
+				fmt.Fprintf(b, `<circle class="point" cx="%s" cy="%s" r="%s"><title>%s · %s: %s</title></circle>`,
+					num(xAt(i, n)), num(yAt(v, top)), radius, esc(c.Labels[i]), esc(s.Name), Format(v))
 			}
 			b.WriteString(`</g>`)
 		}
@@ -148,11 +153,16 @@ func (c XY) render(stacked bool, plot func(b *strings.Builder, top float64)) tem
 		padLeft, padTop+plotH, width-padRight, padTop+plotH)
 	n := len(c.Labels)
 	for _, i := range LabelPositions(n, maxXLabels) {
-		x := xAt(i, n)
-		if stacked {
+		x, anchor := xAt(i, n), "middle"
+		switch {
+		case stacked:
 			x = bandAt(i, n)
+		case i == n-1 && n > 1:
+			// A line's last point is at the plot's right edge: the label
+			// ends there rather than running out of the chart.
+			anchor = "end"
 		}
-		fmt.Fprintf(&b, `<text class="tick-label" x="%s" y="%d" text-anchor="middle">%s</text>`, num(x), height-10, esc(c.Labels[i]))
+		fmt.Fprintf(&b, `<text class="tick-label" x="%s" y="%d" text-anchor="%s">%s</text>`, num(x), height-10, anchor, esc(c.Labels[i]))
 	}
 	b.WriteString(`</g>`)
 	if maxV <= 0 {

@@ -121,8 +121,11 @@ func TestLineChart(t *testing.T) {
 		t.Errorf("y ticks: %v", got)
 	}
 	// The highest point is at the top of the plot, zero on the x axis.
-	if !strings.Contains(out, `cy="18" r="3"><title>Mar 2 · Succeeded: 4`) || !strings.Contains(out, `cy="210" r="3"><title>Mar 1 · Failed: 0`) {
+	if !strings.Contains(out, `cy="18" r="3"><title>Mar 2 · Succeeded: 4`) || !strings.Contains(out, `cy="200" r="3"><title>Mar 1 · Failed: 0`) {
 		t.Errorf("points not scaled to the axis:\n%s", out)
+	}
+	if !strings.Contains(out, `text-anchor="end">Mar 3</text>`) || !strings.Contains(out, `text-anchor="middle">Mar 1</text>`) {
+		t.Error("the last x label of a line ends at the plot's edge")
 	}
 	if strings.Contains(out, "style=") || strings.Contains(out, "fill=\"#") {
 		t.Error("charts must not carry inline styles or colours (CSP, theme)")
@@ -149,7 +152,7 @@ func TestEmptyAndOnePoint(t *testing.T) {
 	}
 	out := string(Line(XY{Name: "one", Title: "One", Empty: "Nothing", Labels: []string{"Today"}, Series: []Series{{Name: "N", Values: []float64{3}}}}))
 	wellFormed(t, out)
-	if strings.Contains(out, "NaN") || !strings.Contains(out, `<circle class="point" cx="336" cy="18"`) || strings.Contains(out, "Nothing") {
+	if strings.Contains(out, "NaN") || !strings.Contains(out, `<circle class="point" cx="274" cy="18"`) || strings.Contains(out, "Nothing") {
 		t.Errorf("one point should sit in the middle at the top:\n%s", out)
 	}
 }
