@@ -41,6 +41,15 @@
     if (el.matches && el.matches('input[type="search"][hx-get]')) e.stopPropagation();
   }, true);
 
+  // <a download> saves a file (a license file, a CSV export): the click
+  // must stay the browser's own. Under <body hx-boost> htmx would fetch the
+  // file and swap its text in as the page. Stopping the click on its way
+  // down keeps it from htmx's listener on the link; the default (the
+  // download) still happens.
+  document.addEventListener("click", function (e) {
+    if (e.target.closest && e.target.closest("a[download]")) e.stopPropagation();
+  }, true);
+
   // <input type="checkbox" data-select-all> checks or clears every row
   // checkbox (name="ids") of its form.
   document.addEventListener("change", function (e) {
