@@ -14,9 +14,9 @@ import (
 func TestConsole(t *testing.T) {
 	e := browsertest.New(t)
 	product := newProduct(t, e, "Widget Pro", "WIDGETPRO")
-	newCustomer(t, e, "Bulk One", "bulk1@example.com", "bulk one password")
-	newCustomer(t, e, "Bulk Two", "bulk2@example.com", "bulk two password")
-	newCustomer(t, e, "Kept Karl", "karl@example.com", "kept karl password")
+	newCustomer(t, e, "Bulk One", "bulk1@example.com", "plum river anchor 11")
+	newCustomer(t, e, "Bulk Two", "bulk2@example.com", "plum river anchor 12")
+	newCustomer(t, e, "Kept Karl", "karl@example.com", "plum river anchor 13")
 	newLicense(t, e, product, "KARL-1111-2222-3333", "karl@example.com")
 	activate(t, e, product, "KARL-1111-2222-3333", "karl.example.com")
 
@@ -31,7 +31,7 @@ func TestConsole(t *testing.T) {
 	b.Screenshot("customers")
 	b.ClickButton("New customer")
 	b.WaitPath(`^/admin/customers/new$`)
-	b.FillForm("form.customer-form", "name", "Grace Hopper", "email", "grace@example.com", "password", "grace hopper password")
+	b.FillForm("form.customer-form", "name", "Grace Hopper", "email", "grace@example.com", "password", "cobalt fern window 88")
 	b.Screenshot("customer-new")
 	b.ClickButton("Save")
 	b.WaitText("Customer Grace Hopper created.")

@@ -44,7 +44,7 @@ func TestPortal(t *testing.T) {
 	e.SetSettings(t, map[string]string{
 		"registration_enabled": "true", "email_verification_required": "true", "allow_customer_deactivation": "true",
 	})
-	const email, password = "nina@example.com", "nina's long password"
+	const email, password = "nina@example.com", "violet harbour kettle 42"
 	product := newProduct(t, e, "Widget Pro", "WIDGETPRO")
 	// Bought before the account existed: linked by the confirmed email.
 	lic := newLicense(t, e, product, "NINA-1111-2222-3333-4444", email)
@@ -149,7 +149,7 @@ func TestPortal(t *testing.T) {
 // works).
 func TestPortalPasswordReset(t *testing.T) {
 	e := browsertest.New(t)
-	const email, oldPassword, newPassword = "olga@example.com", "olga's old password", "olga's brand new password"
+	const email, oldPassword, newPassword = "olga@example.com", "amber lantern orchard 7", "quiet copper meadow 19"
 	newCustomer(t, e, "Olga Old", email, oldPassword)
 
 	b := e.Browser(t)
