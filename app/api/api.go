@@ -16,6 +16,7 @@ import (
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/signing"
+	"github.com/licensor/licensor/app/storage"
 )
 
 // Pinger is the database check the health endpoint needs (*db.DB has it).
@@ -45,6 +46,14 @@ type Deps struct {
 	MaxBodyBytes int
 	// BaseURL is Licensor's public address (config base_url).
 	BaseURL string
+}
+
+// files is where version files are kept, nil without a version service.
+func (d Deps) files() storage.Store {
+	if d.Versions == nil {
+		return nil
+	}
+	return d.Versions.Store()
 }
 
 // pipeline returns the request pipeline of an endpoint group.

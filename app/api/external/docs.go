@@ -93,6 +93,23 @@ func operations() []openapi.Operation {
 		"active_activations": {"type": "integer"},
 	})
 
+	checksum := openapi.Object(map[string]openapi.Schema{"algo": {"type": "string", "const": "sha256"}, "value": str("Hex SHA-256 of the main file.")}, "algo", "value")
+	signature := openapi.Object(map[string]openapi.Schema{
+		"algo": {"type": "string", "const": "ed25519"}, "key_id": str("Key id of the trusted release key."),
+		"value": str("Base64 of the 64-byte signature."), "manifest": str("The signed manifest (api.md §7.5)."),
+	}, "algo", "key_id", "value", "manifest")
+	day := openapi.Schema{"type": "string", "format": "date"}
+	fileParams := append([]openapi.Parameter{
+		{Name: "version_id", In: "path", Required: true, Description: "The version's id (update_id)."},
+		{Name: "type", In: "path", Required: true, Description: "main, sql, or a file type a plugin registers."},
+	}, headers...)
+	fileHeaders := map[string]string{
+		"Content-Disposition": "attachment; filename=<type>_<product reference>_<version>.<ext>", "Accept-Ranges": "bytes",
+		"ETag": "The file's SHA-256.", "X-LM-Checksum-SHA256": "The main file's SHA-256.", "Content-Transfer-Encoding": "Binary",
+	}
+	emptyAnswer := func(d string) openapi.Response { return openapi.Response{Description: d} }
+	linkError := func(d string) openapi.Response { return openapi.Response{Description: d, Schema: openapi.Ref("Error")} }
+
 	return []openapi.Operation{
 		connection("GET"),
 		connection("POST"),
@@ -155,6 +172,86 @@ func operations() []openapi.Operation {
 				"404": {Description: "Product not found.", Schema: failure(nil)},
 			}),
 			LegacyPaths: []string{"/api/check_license"},
+		},
+		{
+			Method: "POST", Path: "/api/external/update/check", ID: "externalUpdateCheck",
+			Summary: "Ask whether a newer version exists", Tags: tags, Scope: scopeUpdate, Parameters: headers,
+			Description: "Offers the newest active version, or the next one when the product's serve_latest_updates is off. Versions compare as PHP's version_compare. signature is added when release integrity is on and a trusted key signed the version.",
+			Body: openapi.Object(map[string]openapi.Schema{
+				"product_id": str("The product's reference id."), "current_version": {"type": "string", "maxLength": currentVersionMax},
+			}, "product_id", "current_version"),
+			Responses: common(map[string]openapi.Response{"200": {Description: "An update, none, or product not found (status false).", Schema: openapi.Schema{"oneOf": []openapi.Schema{
+				success("A new update is available.", map[string]openapi.Schema{
+					"update_available": flag(true), "version": str(""), "release_date": day, "released_at": day,
+					"summary": str(""), "changelog": str("HTML."), "update_id": str("The version id the download endpoints take."),
+					"has_sql": {"type": "boolean"}, "file_size": {"type": "integer"}, "checksum": checksum, "signature": signature,
+				}),
+				success("You are using the latest version.", map[string]openapi.Schema{"update_available": flag(false), "version": {"type": "null"}}),
+				openapi.Object(map[string]openapi.Schema{"status": flag(false), "is_active": flag(false), "message": {"type": "string", "const": "Product not found."},
+					"update_available": flag(false), "version": {"type": "null"}}),
+			}}}}),
+			LegacyPaths: []string{"/api/check_update"},
+		},
+		{
+			Method: "POST", Path: "/api/external/update/latest", ID: "externalUpdateLatest",
+			Summary: "The product's newest version", Tags: tags, Scope: scopeLatest, Parameters: headers,
+			Body: openapi.Object(map[string]openapi.Schema{"product_id": str("The product's reference id.")}, "product_id"),
+			Responses: common(map[string]openapi.Response{
+				"200": {Description: "Latest version found.", Schema: success("Latest version found.", map[string]openapi.Schema{
+					"product_name": str(""), "latest_version": str(""), "release_date": day, "summary": nullStr,
+					"data": openapi.Object(map[string]openapi.Schema{
+						"id": str(""), "update_id": str(""), "version_id": str(""), "product_id": str("Reference id."), "version": str(""),
+						"released_at": day, "release_date": day, "summary": nullStr, "changelog": nullStr, "has_sql": {"type": "boolean"},
+						"file_size": {"type": "integer"}, "checksum": checksum, "signature": signature,
+					}),
+				})},
+				"404": {Description: "Product not found, or no active version.", Schema: openapi.Ref("Error")},
+			}),
+			LegacyPaths: []string{"/api/latest_version"},
+		},
+		{
+			Method: "POST", Path: "/api/external/update/{version_id}/download/{type}", ID: "externalUpdateDownload",
+			Summary: "Download a version's file", Tags: tags, Scope: scopeDownload, Parameters: append(fileParams,
+				openapi.Parameter{Name: "Range", In: "header", Description: "bytes=a-b, bytes=a- or bytes=-n: 206 with Content-Range; past the end: 416."}),
+			Description: "When the product requires a license for updates, a token (license_data / license_file) or license_code + client_name must prove a valid license whose updates period has not ended; any failure is an empty 401. Every attempt is logged. Multipart bodies are accepted.",
+			Body:        openapi.Object(proof),
+			Responses: common(map[string]openapi.Response{
+				"200": {Description: "The file, streamed.", ContentType: "application/octet-stream", Schema: openapi.Schema{"type": "string", "format": "binary"}, Headers: fileHeaders},
+				"206": {Description: "The requested range.", ContentType: "application/octet-stream", Schema: openapi.Schema{"type": "string", "format": "binary"},
+					Headers: map[string]string{"Content-Range": "bytes a-b/size"}},
+				"401": emptyAnswer("License check failed (empty body), or an invalid API key (JSON)."),
+				"404": emptyAnswer("Version, product or file not found (empty body)."),
+				"416": emptyAnswer("Range not satisfiable."),
+			}),
+			LegacyPaths: []string{"/api/download_update/{type}/{version_id}", "/api/download_update/{version_id}", "/api/download_update"},
+		},
+		{
+			Method: "GET", Path: "/api/external/update/{version_id}/download/{type}/size", ID: "externalUpdateSize",
+			Summary: "A version file's size", Tags: tags, Scope: scopeDownload, Parameters: fileParams,
+			Description: "HEAD answers with no body and Content-Length of the file; GET (and POST on the legacy paths) answers JSON with X-File-Size.",
+			Responses: common(map[string]openapi.Response{
+				"200": {Description: "The size.", Schema: openapi.Object(map[string]openapi.Schema{"status": flag(true), "is_active": flag(true), "size": {"type": "integer"}}, "status", "is_active", "size"),
+					Headers: map[string]string{"X-File-Size": "The file's bytes."}},
+				"404": emptyAnswer("Version, product or file not found (empty body)."),
+			}),
+			LegacyPaths: []string{"/api/get_update_size/{type}/{version_id}", "/api/get_update_size/{version_id}", "/api/get_update_size"},
+		},
+		{
+			Method: "GET", Path: "/api/download/{token}", ID: "downloadLink",
+			Summary: "Download through a download link", Tags: tags,
+			Parameters: []openapi.Parameter{
+				{Name: "token", In: "path", Required: true, Description: "The link's token (internal API download-tokens)."},
+				{Name: "Range", In: "header", Description: "Resume: requests starting after byte 0, and HEAD, are not counted."},
+			},
+			Responses: map[string]openapi.Response{
+				"200": {Description: "The file, streamed.", ContentType: "application/octet-stream", Schema: openapi.Schema{"type": "string", "format": "binary"}, Headers: fileHeaders},
+				"206": {Description: "The requested range.", ContentType: "application/octet-stream", Schema: openapi.Schema{"type": "string", "format": "binary"}},
+				"403": linkError("Download limit reached."),
+				"404": linkError("Download link not found."),
+				"410": linkError("Download link has expired."),
+				"416": emptyAnswer("Range not satisfiable."),
+				"429": linkError("Rate limit exceeded."),
+			},
 		},
 		{
 			Method: "GET", Path: "/api/external/public-keys", ID: "externalPublicKeys",

@@ -1,6 +1,7 @@
 // Package external is the external API (api.md §4): the endpoints that
 // software installed at the vendor's customers calls — connection check,
-// activate, verify, deactivate, license check — on their modern paths and
+// activate, verify, deactivate, license check, update check, latest
+// version, download and size, download links — on their modern paths and
 // their LicenseBox-era aliases, plus the public signing keys. Every route
 // is in routes.go; every keyed route runs the request pipeline of package
 // pipeline first.
@@ -8,6 +9,7 @@ package external
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/signing"
+	"github.com/licensor/licensor/app/storage"
 )
 
 // Deps are what the external handlers need.
@@ -24,10 +27,21 @@ type Deps struct {
 	Products  *catalog.Cache
 	Licensing *licensing.Service
 	Signing   *signing.KeyRing
-	Logger    *slog.Logger
+	// Files is where version files are kept (the update downloads).
+	Files  storage.Store
+	Logger *slog.Logger
+	// Now is the clock of download links' expiry; nil is time.Now.
+	Now func() time.Time
 }
 
 type handlers struct {
 	Deps
 	tokens *tokenChecker
+}
+
+func (h *handlers) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
 }

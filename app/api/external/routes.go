@@ -15,6 +15,9 @@ const (
 	scopeVerify     = "license:verify"
 	scopeDeactivate = "license:deactivate"
 	scopeCheck      = "license:check"
+	scopeUpdate     = "update:check"
+	scopeLatest     = "update:latest"
+	scopeDownload   = "update:download"
 )
 
 // Register mounts the external API on router, the /api group, and adds its
@@ -41,6 +44,19 @@ func Register(router fiber.Router, docs *openapi.Registry, deps Deps) {
 	router.Post("/external/license/check", check)
 	router.Get("/external/public-keys", p.Public(h.publicKeys))
 
+	updateCheck := p.Guard(scopeUpdate, h.updateCheck)
+	latest := p.Guard(scopeLatest, h.latestVersion)
+	download := p.Guard(scopeDownload, h.download)
+	size := p.Guard(scopeDownload, h.size)
+	link := p.Public(h.downloadLink)
+	router.Post("/external/update/check", updateCheck)
+	router.Post("/external/update/latest", latest)
+	router.Post("/external/update/:version_id/download/:type", download)
+	router.Get("/external/update/:version_id/download/:type/size", size)
+	router.Head("/external/update/:version_id/download/:type/size", size)
+	router.Get("/download/:token", link)
+	router.Head("/download/:token", link)
+
 	// Legacy aliases (api.md §4).
 	router.Get("/check_connection_ext", connection)
 	router.Post("/check_connection_ext", connection)
@@ -48,6 +64,18 @@ func Register(router fiber.Router, docs *openapi.Registry, deps Deps) {
 	router.Post("/verify_license", verify)
 	router.Post("/deactivate_license", deactivate)
 	router.Post("/check_license", check)
+	router.Post("/check_update", updateCheck)
+	router.Post("/latest_version", latest)
+	router.Post("/download_update/:type/:version_id", download)
+	router.Post("/download_update/:version_id", download)
+	router.Post("/download_update", download)
+	for _, path := range []string{"/get_update_size/:type/:version_id", "/get_update_size"} {
+		router.Get(path, size)
+		router.Post(path, size)
+		router.Head(path, size)
+	}
+	router.Get("/get_update_size/:version_id", size)
+	router.Head("/get_update_size/:version_id", size)
 
 	docs.Add(operations()...)
 }

@@ -40,6 +40,7 @@ func Register(api, legacy fiber.Router, docs *openapi.Registry, deps Deps) {
 
 	r.Get("/products/:product/versions", g("versions:list", h.listVersions))
 	r.Get("/products/:product/versions/:version", g("versions:read", h.getVersion))
+	r.Post("/products/:product/download-tokens", g("versions:download", h.createDownloadToken))
 
 	r.Get("/product-licenses", g("licenses:list", h.listLicenses))
 	r.Post("/product-licenses", g("licenses:create", h.createLicense))
@@ -73,6 +74,7 @@ func Register(api, legacy fiber.Router, docs *openapi.Registry, deps Deps) {
 		}
 	}
 	document(docs, calls)
+	documentDownloadTokens(docs)
 }
 
 // legacyCall is one legacy internal call (api.md §6): POST /api/<name>

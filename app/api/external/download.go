@@ -1,0 +1,197 @@
+package external
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v3"
+	"github.com/uptrace/bun"
+
+	"github.com/licensor/licensor/app/api/pipeline"
+	"github.com/licensor/licensor/app/apirequest"
+	"github.com/licensor/licensor/app/catalog"
+	"github.com/licensor/licensor/app/downloads"
+	"github.com/licensor/licensor/app/licensing"
+)
+
+// requestedFile is a version file a download or size request names, found
+// by steps 2–4 of api.md §4.9.
+type requestedFile struct {
+	product *catalog.Product
+	version *catalog.Version
+	meta    fileMeta
+}
+
+// findFile resolves {version_id} and {type} — from the path, else the
+// legacy fields vid (or version_id) and type — to a published version's
+// file of an active product. Not found is (nil, nil): an empty 404.
+func (h *handlers) findFile(c fiber.Ctx, f *apirequest.Fields) (*requestedFile, error) {
+	versionRef, typ := c.Params("version_id"), c.Params("type")
+	if versionRef == "" {
+		f.Alias("vid", "version_id")
+		versionRef, _ = f.String("vid")
+	}
+	if typ == "" {
+		if typ, _ = f.String("type"); typ == "" {
+			typ = catalog.FileMain
+		}
+	}
+	versionRef, typ = strings.TrimSpace(versionRef), strings.ToLower(strings.TrimSpace(typ))
+	if versionRef == "" {
+		return nil, nil
+	}
+	v, err := catalog.VersionByVersionID(c.Context(), h.DB, versionRef)
+	if errors.Is(err, catalog.ErrVersionNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !v.IsActive {
+		return nil, nil
+	}
+	p, err := catalog.Get(c.Context(), h.DB, v.ProductID)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	file := v.File(typ)
+	if !p.IsActive || file == nil {
+		return nil, nil
+	}
+	return &requestedFile{product: p, version: v, meta: fileMeta{file: file, typ: typ, productRef: p.ReferenceID, version: v.Version}}, nil
+}
+
+// notFound is the empty 404 of the download and size endpoints.
+func notFound(c fiber.Ctx) error { return emptyStatus(c, fiber.StatusNotFound) }
+
+// emptyStatus answers status with an empty body (SendStatus would write
+// the status text).
+func emptyStatus(c fiber.Ctx, status int) error {
+	c.Status(status)
+	c.Response().ResetBody()
+	return nil
+}
+
+// download is api.md §4.9 (and its LicenseBox paths, which may post
+// multipart bodies).
+func (h *handlers) download(c fiber.Ctx, r *pipeline.Request) error {
+	f, err := h.Pipeline.ReadFields(c)
+	if err != nil {
+		return err
+	}
+	rf, err := h.findFile(c, f)
+	if err != nil || rf == nil {
+		if err != nil {
+			return err
+		}
+		return notFound(c)
+	}
+	attempt := downloads.Attempt{
+		Source: downloads.SourceAPI, ProductID: rf.product.ID, VersionID: rf.version.ID, Version: rf.version.Version,
+		Type: rf.meta.typ, URL: r.Caller.URL, Domain: r.Caller.Host, IP: r.Caller.IP, UserAgent: r.Caller.UserAgent,
+	}
+	var license *licensing.License
+	if rf.product.LicenseUpdate {
+		req := h.downloadProof(f, r, rf.product)
+		var reason string
+		if license, reason, err = h.Licensing.AuthorizeDownload(c.Context(), h.DB, r.Settings, req); err != nil {
+			return err
+		}
+		if license != nil {
+			attempt.LicenseID, attempt.LicenseCode = &license.ID, license.LicenseCode
+		} else {
+			attempt.LicenseCode = req.LicenseCode
+		}
+		if reason != "" {
+			attempt.Reason = reason
+			err := h.DB.RunInTx(c.Context(), nil, func(ctx context.Context, tx bun.Tx) error {
+				return downloads.RecordRefused(ctx, tx, attempt, r.Settings.AddEntriesForFailedUpdateDownloadAttempts, rf.product.Name, r.Caller.Key)
+			})
+			if err != nil {
+				return err
+			}
+			return emptyStatus(c, fiber.StatusUnauthorized)
+		}
+	}
+
+	rng, err := parseRange(c.Get(fiber.HeaderRange), rf.meta.file.Size)
+	if errors.Is(err, errUnsatisfiable) {
+		return unsatisfiable(c, rf.meta.file.Size)
+	}
+	// A request resuming after byte 0 continues a logged download.
+	if rng.start == 0 {
+		err := h.DB.RunInTx(c.Context(), nil, func(ctx context.Context, tx bun.Tx) error {
+			var customerID, email *string
+			if license != nil {
+				customerID, email = license.CustomerID, license.Email
+			}
+			_, err := downloads.RecordSuccess(ctx, tx, attempt, customerID, email, rf.product.ReferenceID)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return sendFile(c, h.Files, rf.meta, rng)
+}
+
+// downloadProof reads the license a download was sent: a token
+// (license_data, or its legacy name license_file) checked before any
+// query, else license_code and client_name. A LicenseBox token carries a
+// code and client name.
+func (h *handlers) downloadProof(f *apirequest.Fields, r *pipeline.Request, p *catalog.Product) licensing.DownloadRequest {
+	req := licensing.DownloadRequest{Product: p, Caller: r.Caller}
+	field := "license_data"
+	if !f.Has(field) {
+		field = "license_file"
+	}
+	token, _ := f.String(field)
+	req.LicenseCode, _ = f.String("license_code")
+	req.ClientName, _ = f.String("client_name")
+	if token == "" {
+		return req
+	}
+	tok := h.tokens.check(token, r.Settings)
+	if tok.legacy {
+		req.LicenseCode, req.ClientName = tok.licenseCode, tok.clientName
+		return req
+	}
+	req.HasToken, req.TokenOK, req.ActivationID, req.TokenProductRef = true, tok.ok, tok.activationID, tok.productRef
+	return req
+}
+
+// sizeResponse is the GET/POST answer of §4.10.
+type sizeResponse struct {
+	Status   bool  `json:"status"`
+	IsActive bool  `json:"is_active"`
+	Size     int64 `json:"size"`
+}
+
+// size is api.md §4.10: no license check, no logging.
+func (h *handlers) size(c fiber.Ctx, _ *pipeline.Request) error {
+	f, err := h.Pipeline.ReadFields(c)
+	if err != nil {
+		return err
+	}
+	rf, err := h.findFile(c, f)
+	if err != nil || rf == nil {
+		if err != nil {
+			return err
+		}
+		return notFound(c)
+	}
+	size := rf.meta.file.Size
+	if c.Method() == fiber.MethodHead {
+		c.Set(fiber.HeaderContentType, rf.meta.contentType())
+		c.Set(fiber.HeaderContentDisposition, "attachment; filename="+rf.meta.downloadName())
+		c.Response().Header.SetContentLength(int(size))
+		return nil
+	}
+	c.Set("X-File-Size", strconv.FormatInt(size, 10))
+	return c.JSON(sizeResponse{Status: true, IsActive: true, Size: size})
+}

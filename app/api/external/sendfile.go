@@ -1,0 +1,188 @@
+package external
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/licensor/licensor/app/catalog"
+	"github.com/licensor/licensor/app/storage"
+)
+
+// byteRange is the part of a file a request asks for.
+type byteRange struct {
+	start, end int64 // inclusive
+	partial    bool  // a Range header asked for it (206)
+}
+
+func (r byteRange) length() int64 { return r.end - r.start + 1 }
+
+var errUnsatisfiable = errors.New("range not satisfiable")
+
+// parseRange reads a Range header (RFC 9110 §14) against a file of size
+// bytes: "bytes=a-b", "bytes=a-", "bytes=-n". Anything it does not serve
+// (other units, several ranges, a malformed header) is ignored and the
+// whole file is sent, as the RFC allows; a range that starts past the end
+// is errUnsatisfiable (416).
+func parseRange(header string, size int64) (byteRange, error) {
+	whole := byteRange{start: 0, end: size - 1}
+	spec, ok := strings.CutPrefix(strings.TrimSpace(header), "bytes=")
+	if !ok || strings.Contains(spec, ",") {
+		return whole, nil
+	}
+	first, last, ok := strings.Cut(strings.TrimSpace(spec), "-")
+	if !ok {
+		return whole, nil
+	}
+	first, last = strings.TrimSpace(first), strings.TrimSpace(last)
+	switch {
+	case first == "" && last == "":
+		return whole, nil
+	case first == "": // the last n bytes
+		n, err := strconv.ParseInt(last, 10, 64)
+		if err != nil || n < 0 {
+			return whole, nil
+		}
+		if n == 0 || size == 0 {
+			return byteRange{}, errUnsatisfiable
+		}
+		return byteRange{start: max(size-n, 0), end: size - 1, partial: true}, nil
+	}
+	a, err := strconv.ParseInt(first, 10, 64)
+	if err != nil || a < 0 {
+		return whole, nil
+	}
+	b := size - 1
+	if last != "" {
+		if b, err = strconv.ParseInt(last, 10, 64); err != nil || b < a {
+			return whole, nil
+		}
+		b = min(b, size-1)
+	}
+	if a >= size {
+		return byteRange{}, errUnsatisfiable
+	}
+	return byteRange{start: a, end: b, partial: true}, nil
+}
+
+// fileMeta is what the headers of a version file say (api.md §4.9 step 6).
+type fileMeta struct {
+	file       *catalog.VersionFile
+	typ        string
+	productRef string
+	version    string
+}
+
+func (m fileMeta) contentType() string {
+	switch m.typ {
+	case catalog.FileMain:
+		return "application/zip"
+	case catalog.FileSQL:
+		return "application/sql"
+	}
+	return "application/octet-stream"
+}
+
+// downloadName is <type>_<product reference>_<version>.<ext>.
+func (m fileMeta) downloadName() string {
+	return m.typ + "_" + m.productRef + "_" + m.version + "." + fileExt(m.file.FileName, m.typ)
+}
+
+// fileExt is the extension of the stored file: zip, tar.gz, …; sql for SQL
+// files.
+func fileExt(name, typ string) string {
+	if typ == catalog.FileSQL {
+		return "sql"
+	}
+	lower := strings.ToLower(name)
+	for _, ext := range []string{"tar.gz", "tar.bz2", "tar.xz", "tgz", "zip", "gz"} {
+		if strings.HasSuffix(lower, "."+ext) {
+			return ext
+		}
+	}
+	if i := strings.LastIndexByte(lower, '.'); i >= 0 && i < len(lower)-1 && !strings.ContainsAny(lower[i+1:], `/\ "`) {
+		return lower[i+1:]
+	}
+	if typ == catalog.FileMain {
+		return "zip"
+	}
+	return "bin"
+}
+
+// setFileHeaders writes the headers every answer about the file carries.
+func setFileHeaders(c fiber.Ctx, m fileMeta) {
+	c.Set(fiber.HeaderContentType, m.contentType())
+	c.Set("Content-Transfer-Encoding", "Binary")
+	c.Set(fiber.HeaderContentDisposition, "attachment; filename="+m.downloadName())
+	c.Set(fiber.HeaderAcceptRanges, "bytes")
+	c.Set(fiber.HeaderETag, `"`+m.file.SHA256+`"`)
+	if m.typ == catalog.FileMain {
+		c.Set("X-LM-Checksum-SHA256", m.file.SHA256)
+	}
+}
+
+// unsatisfiable answers 416 with the file's length.
+func unsatisfiable(c fiber.Ctx, size int64) error {
+	c.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes */%d", size))
+	return emptyStatus(c, fiber.StatusRequestedRangeNotSatisfiable)
+}
+
+// sendFile streams rng of the stored file from store. The file is never
+// loaded whole: the response body is a stream the server copies out in
+// small chunks. A HEAD request gets the headers only.
+func sendFile(c fiber.Ctx, store storage.Store, m fileMeta, rng byteRange) error {
+	setFileHeaders(c, m)
+	status := fiber.StatusOK
+	if rng.partial {
+		status = fiber.StatusPartialContent
+		c.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes %d-%d/%d", rng.start, rng.end, m.file.Size))
+	}
+	c.Status(status)
+	if c.Method() == fiber.MethodHead {
+		c.Response().Header.SetContentLength(int(rng.length()))
+		return nil
+	}
+	f, err := store.Open(c.Context(), m.file.StorageKey)
+	if err != nil {
+		return fmt.Errorf("open %s file of version %d: %w", m.typ, m.file.VersionID, err)
+	}
+	if rng.start > 0 {
+		if _, err := f.Seek(rng.start, io.SeekStart); err != nil {
+			_ = f.Close()
+			return fmt.Errorf("seek %s file of version %d: %w", m.typ, m.file.VersionID, err)
+		}
+	}
+	body := &streamBody{r: io.LimitReader(f, rng.length()), c: f, conn: c.RequestCtx().Conn(), timeout: c.App().Config().WriteTimeout}
+	return c.SendStream(body, int(rng.length()))
+}
+
+// streamBody is a response body read from a stored file. The server's
+// write timeout bounds a whole response; a large file on a slow link would
+// be cut off by it, so each read moves the connection's write deadline on
+// instead: a download fails only when the client stops reading for that
+// long. The server closes the body (and so the file) when it is done.
+type streamBody struct {
+	r       io.Reader
+	c       io.Closer
+	conn    net.Conn
+	timeout time.Duration
+	last    time.Time
+}
+
+func (b *streamBody) Read(p []byte) (int, error) {
+	if b.timeout > 0 && b.conn != nil {
+		if now := time.Now(); now.Sub(b.last) > time.Second {
+			_ = b.conn.SetWriteDeadline(now.Add(b.timeout))
+			b.last = now
+		}
+	}
+	return b.r.Read(p)
+}
+
+func (b *streamBody) Close() error { return b.c.Close() }
