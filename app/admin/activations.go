@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 	"github.com/uptrace/bun"
 
+	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/fields"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/web"
@@ -25,7 +26,8 @@ var activationSortable = []sortColumn{
 
 // activationsFilter is the list's query besides the page.
 type activationsFilter struct {
-	Search, Product, Active, Outcome, Sort string
+	Search, Product, Customer, Active, Outcome, Sort string
+	createdRange
 }
 
 // activationRow is one line of the list: the activation and its
@@ -41,9 +43,27 @@ type activationRow struct {
 func (h *handlers) activationsIndex(c fiber.Ctx) error {
 	q := activationsFilter{
 		Search: strings.TrimSpace(c.Query("q")), Product: c.Query("product"),
-		Active: c.Query("active"), Outcome: c.Query("outcome"), Sort: c.Query("sort"),
+		Customer: strings.TrimSpace(c.Query("customer")),
+		Active:   c.Query("active"), Outcome: c.Query("outcome"), Sort: c.Query("sort"),
 	}
-	f := licensing.ActivationFilter{Search: q.Search, ProductReferenceID: q.Product, IsActive: yesNo(q.Active)}
+	var err error
+	if q.createdRange, err = h.createdRangeOf(c); err != nil {
+		return err
+	}
+	f := licensing.ActivationFilter{Search: q.Search, ProductReferenceID: q.Product, IsActive: yesNo(q.Active),
+		CreatedFrom: q.fromAt, CreatedTo: q.beforeAt}
+	if q.Customer != "" {
+		// A customer account by email or client ID (its licenses by the
+		// linking rule); else licenses whose customer_id is what was typed.
+		cu, err := customers.ByLogin(c.Context(), h.db, q.Customer)
+		if errors.Is(err, customers.ErrNotFound) {
+			cu, err = &customers.Customer{ClientID: q.Customer}, nil
+		}
+		if err != nil {
+			return err
+		}
+		f.Customer = cu
+	}
 	if f.IsActive == nil {
 		q.Active = ""
 	}
@@ -79,7 +99,7 @@ func (h *handlers) activationsIndex(c fiber.Ctx) error {
 		Page: "admin/activations/index", Layout: "layouts/admin", Fragment: "admin/activations/index/results",
 		Data: fiber.Map{
 			"Title": "Activations", "Section": "activations", "Activations": rows, "Filter": q, "Products": products,
-			"Filtered":   q.Search != "" || q.Product != "" || q.Active != "" || q.Outcome != "",
+			"Filtered":   q.Search != "" || q.Product != "" || q.Customer != "" || q.Active != "" || q.Outcome != "" || q.set(),
 			"Sorts":      sortHeaders(c, q.Sort, activationSortable),
 			"Back":       c.OriginalURL(),
 			"Pagination": web.Paginate(c, page, total),

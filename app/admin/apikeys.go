@@ -28,26 +28,69 @@ var apiKeySortable = []sortColumn{
 	{"name", "Name"}, {"type", "Type"}, {"last_used_at", "Last used"}, {"expires_at", "Expires"}, {"created_at", "Created"},
 }
 
+// apiKeysFilter is the API key list's query besides the page.
+type apiKeysFilter struct {
+	Search, Type, Status, Sort string
+	createdRange
+}
+
 // apiKeysIndex lists API keys (never the keys themselves, only their
-// prefixes).
+// prefixes): search (name, prefix), type, status and created-date filters,
+// sort and page come from the URL; htmx gets the results alone.
 func (h *handlers) apiKeysIndex(c fiber.Ctx) error {
-	sort := c.Query("sort")
-	if !isSort(sort, apiKeySortable) {
-		sort = ""
+	q := apiKeysFilter{Search: strings.TrimSpace(c.Query("q")), Type: c.Query("type"), Status: c.Query("status"), Sort: c.Query("sort")}
+	if q.Type != apikeys.TypeExternal && q.Type != apikeys.TypeInternal {
+		q.Type = ""
 	}
+	switch q.Status {
+	case apikeys.StatusActive, apikeys.StatusRevoked, apikeys.StatusExpired:
+	default:
+		q.Status = ""
+	}
+	if !isSort(q.Sort, apiKeySortable) {
+		q.Sort = ""
+	}
+	var err error
+	if q.createdRange, err = h.createdRangeOf(c); err != nil {
+		return err
+	}
+	now := h.now()
 	page := web.PageOf(c, apiKeysPerPage)
-	list, total, err := apikeys.List(c.Context(), h.db, sort, page)
+	list, total, err := apikeys.List(c.Context(), h.db, apikeys.Filter{
+		Search: q.Search, Type: q.Type, Status: q.Status, Now: now, CreatedFrom: q.fromAt, CreatedTo: q.beforeAt,
+	}, q.Sort, page)
 	if err != nil {
 		return err
 	}
 	return web.Render(c, fiber.StatusOK, web.View{
-		Page: "admin/apikeys/index", Layout: "layouts/admin",
+		Page: "admin/apikeys/index", Layout: "layouts/admin", Fragment: "admin/apikeys/index/results",
 		Data: fiber.Map{
-			"Title": "API keys", "Section": "api-keys", "Keys": list, "Now": h.now(),
-			"Sorts":      sortHeaders(c, sort, apiKeySortable),
+			"Title": "API keys", "Section": "api-keys", "Keys": list, "Now": now, "Filter": q,
+			"Filtered":   q.Search != "" || q.Type != "" || q.Status != "" || q.set(),
+			"Sorts":      sortHeaders(c, q.Sort, apiKeySortable),
+			"Back":       c.OriginalURL(),
 			"Pagination": web.Paginate(c, page, total),
 		},
 	})
+}
+
+// apiKeysBulkRevoke revokes the selected keys; they stop working at once
+// on every node.
+func (h *handlers) apiKeysBulkRevoke(c fiber.Ctx) error {
+	return h.bulkApply(c, bulkTarget{list: "/admin/api-keys", one: "API key", many: "API keys", gone: apikeys.ErrNotFound}, "Revoked %s.",
+		func(ctx context.Context, tx bun.IDB, id int64) (bool, error) {
+			_, changed, err := apikeys.Revoke(ctx, tx, source(c), id, h.now())
+			return changed, err
+		})
+}
+
+// apiKeysBulkDelete deletes the selected keys.
+func (h *handlers) apiKeysBulkDelete(c fiber.Ctx) error {
+	return h.bulkApply(c, bulkTarget{list: "/admin/api-keys", one: "API key", many: "API keys", gone: apikeys.ErrNotFound}, "Deleted %s.",
+		func(ctx context.Context, tx bun.IDB, id int64) (bool, error) {
+			_, err := apikeys.Delete(ctx, tx, source(c), id)
+			return err == nil, err
+		})
 }
 
 // apiKeyForm is what the create form posts; typed values go back into the

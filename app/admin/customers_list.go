@@ -38,6 +38,7 @@ type sortHeader struct {
 // customersFilter is the list's query: what the URL holds besides the page.
 type customersFilter struct {
 	Search, Confirmed, HasLicenses, Sort string
+	createdRange
 }
 
 // customersIndex lists customers: search, filters, sort and page come from
@@ -49,7 +50,12 @@ func (h *handlers) customersIndex(c fiber.Ctx) error {
 		HasLicenses: c.Query("licenses"),
 		Sort:        c.Query("sort"),
 	}
-	f := customers.Filter{Search: q.Search, Confirmed: yesNo(q.Confirmed), HasLicenses: yesNo(q.HasLicenses)}
+	var err error
+	if q.createdRange, err = h.createdRangeOf(c); err != nil {
+		return err
+	}
+	f := customers.Filter{Search: q.Search, Confirmed: yesNo(q.Confirmed), HasLicenses: yesNo(q.HasLicenses),
+		CreatedFrom: q.fromAt, CreatedTo: q.beforeAt}
 	if !isCustomerSort(q.Sort) {
 		q.Sort = ""
 	}
@@ -74,7 +80,7 @@ func (h *handlers) customersIndex(c fiber.Ctx) error {
 		Page: "admin/customers/index", Layout: "layouts/admin", Fragment: "admin/customers/index/results",
 		Data: fiber.Map{
 			"Title": "Customers", "Section": "customers", "Customers": rows, "Filter": q,
-			"Filtered":   q.Search != "" || f.Confirmed != nil || f.HasLicenses != nil,
+			"Filtered":   q.Search != "" || f.Confirmed != nil || f.HasLicenses != nil || q.set(),
 			"Sorts":      sortHeaders(c, q.Sort, customerSortable),
 			"Back":       c.OriginalURL(),
 			"Pagination": web.Paginate(c, page, total),

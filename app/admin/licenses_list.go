@@ -22,6 +22,7 @@ var licenseSortable = []sortColumn{
 // licensesFilter is the list's query besides the page.
 type licensesFilter struct {
 	Search, Product, Status, Sort string
+	createdRange
 }
 
 // licensesIndex lists licenses: search (code, customer ID, email),
@@ -36,10 +37,15 @@ func (h *handlers) licensesIndex(c fiber.Ctx) error {
 	if !isSort(q.Sort, licenseSortable) {
 		q.Sort = ""
 	}
+	var err error
+	if q.createdRange, err = h.createdRangeOf(c); err != nil {
+		return err
+	}
 	ctx, now := c.Context(), h.now()
 	page := web.PageOf(c, licensesPerPage)
 	list, total, err := licensing.ListLicenses(ctx, h.db,
-		licensing.LicenseFilter{Search: q.Search, ProductReferenceID: q.Product, Status: q.Status}, q.Sort, page, now)
+		licensing.LicenseFilter{Search: q.Search, ProductReferenceID: q.Product, Status: q.Status,
+			CreatedFrom: q.fromAt, CreatedTo: q.beforeAt}, q.Sort, page, now)
 	if err != nil {
 		return err
 	}
@@ -51,7 +57,7 @@ func (h *handlers) licensesIndex(c fiber.Ctx) error {
 		Page: "admin/licenses/index", Layout: "layouts/admin", Fragment: "admin/licenses/index/results",
 		Data: fiber.Map{
 			"Title": "Licenses", "Section": "licenses", "Licenses": list, "Filter": q, "Products": products, "Now": now,
-			"Filtered":   q.Search != "" || q.Product != "" || q.Status != "",
+			"Filtered":   q.Search != "" || q.Product != "" || q.Status != "" || q.set(),
 			"Sorts":      sortHeaders(c, q.Sort, licenseSortable),
 			"Back":       c.OriginalURL(),
 			"Pagination": web.Paginate(c, page, total),

@@ -27,6 +27,7 @@ type productRow struct {
 // productsFilter is the list's query besides the page.
 type productsFilter struct {
 	Search, Active, Sort string
+	createdRange
 }
 
 // productsIndex lists products: search, the active filter, sort and page
@@ -34,7 +35,11 @@ type productsFilter struct {
 // license counts are one query each for the whole page.
 func (h *handlers) productsIndex(c fiber.Ctx) error {
 	q := productsFilter{Search: strings.TrimSpace(c.Query("q")), Active: c.Query("active"), Sort: c.Query("sort")}
-	f := catalog.ProductFilter{Search: q.Search, IsActive: yesNo(q.Active)}
+	var err error
+	if q.createdRange, err = h.createdRangeOf(c); err != nil {
+		return err
+	}
+	f := catalog.ProductFilter{Search: q.Search, IsActive: yesNo(q.Active), CreatedFrom: q.fromAt, CreatedTo: q.beforeAt}
 	if !isSort(q.Sort, productSortable) {
 		q.Sort = ""
 	}
@@ -64,7 +69,7 @@ func (h *handlers) productsIndex(c fiber.Ctx) error {
 		Page: "admin/products/index", Layout: "layouts/admin", Fragment: "admin/products/index/results",
 		Data: fiber.Map{
 			"Title": "Products", "Section": "products", "Products": rows, "Filter": q,
-			"Filtered":   q.Search != "" || f.IsActive != nil,
+			"Filtered":   q.Search != "" || f.IsActive != nil || q.set(),
 			"Sorts":      sortHeaders(c, q.Sort, productSortable),
 			"Back":       c.OriginalURL(),
 			"Pagination": web.Paginate(c, page, total),

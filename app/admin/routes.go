@@ -82,6 +82,8 @@ func Register(router fiber.Router, deps Deps) {
 	router.Get("/api-keys", h.apiKeysIndex)
 	router.Get("/api-keys/new", h.apiKeyNew)
 	router.Post("/api-keys", h.apiKeyCreate)
+	router.Post("/api-keys/bulk-revoke", h.apiKeysBulkRevoke)
+	router.Post("/api-keys/bulk-delete", h.apiKeysBulkDelete)
 	router.Post("/api-keys/:id/revoke", h.apiKeyRevoke)
 	router.Post("/api-keys/:id/delete", h.apiKeyDelete)
 

@@ -25,11 +25,51 @@ var keySorts = listing.Sorts{
 	"last_used_at": "last_used_at", "expires_at": "expires_at",
 }
 
-// List returns one page of keys, newest first unless sort says otherwise,
-// and how many there are.
-func List(ctx context.Context, idb bun.IDB, sort string, page listing.Page) ([]Key, int, error) {
+// Key statuses a list filters by.
+const (
+	StatusActive  = "active"
+	StatusRevoked = "revoked"
+	StatusExpired = "expired"
+)
+
+// Filter narrows List. Zero fields do not filter.
+type Filter struct {
+	// Search matches the name or the key prefix, ignoring case.
+	Search string
+	Type   string
+	// Status is active, revoked or expired, as of Now.
+	Status string
+	Now    time.Time
+	// CreatedFrom is inclusive, CreatedTo exclusive.
+	CreatedFrom, CreatedTo time.Time
+}
+
+// List returns one page of keys matching f, newest first unless sort says
+// otherwise, and how many match.
+func List(ctx context.Context, idb bun.IDB, f Filter, sort string, page listing.Page) ([]Key, int, error) {
 	var out []Key
 	q := idb.NewSelect().Model(&out)
+	if f.Search != "" {
+		p := listing.Contains(f.Search)
+		q = q.Where("(name ILIKE ? OR key_prefix ILIKE ?)", p, p)
+	}
+	if f.Type != "" {
+		q = q.Where("type = ?", f.Type)
+	}
+	switch f.Status {
+	case StatusRevoked:
+		q = q.Where("revoked")
+	case StatusExpired:
+		q = q.Where("NOT revoked AND expires_at <= ?", f.Now)
+	case StatusActive:
+		q = q.Where("NOT revoked AND (expires_at IS NULL OR expires_at > ?)", f.Now)
+	}
+	if !f.CreatedFrom.IsZero() {
+		q = q.Where("created_at >= ?", f.CreatedFrom)
+	}
+	if !f.CreatedTo.IsZero() {
+		q = q.Where("created_at < ?", f.CreatedTo)
+	}
 	q = page.Apply(listing.Order(q, sort, keySorts, "created_at", "id"))
 	total, err := q.ScanAndCount(ctx)
 	if err != nil {

@@ -25,7 +25,7 @@ func TestListRevokeDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	list, total, err := apikeys.List(ctx, d.Bun, "name", listing.Page{PerPage: 10})
+	list, total, err := apikeys.List(ctx, d.Bun, apikeys.Filter{}, "name", listing.Page{PerPage: 10})
 	if err != nil || total != 2 || list[0].ID != a.ID || list[1].ID != b.ID {
 		t.Fatalf("List = %v, %d, %v", list, total, err)
 	}

@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -14,6 +15,8 @@ type ProductFilter struct {
 	// Search matches name or reference id, ignoring case.
 	Search   string
 	IsActive *bool
+	// CreatedFrom is inclusive, CreatedTo exclusive.
+	CreatedFrom, CreatedTo time.Time
 }
 
 var productSorts = listing.Sorts{
@@ -31,6 +34,12 @@ func ListProducts(ctx context.Context, idb bun.IDB, f ProductFilter, sort string
 	}
 	if f.IsActive != nil {
 		q = q.Where("p.is_active = ?", *f.IsActive)
+	}
+	if !f.CreatedFrom.IsZero() {
+		q = q.Where("p.created_at >= ?", f.CreatedFrom)
+	}
+	if !f.CreatedTo.IsZero() {
+		q = q.Where("p.created_at < ?", f.CreatedTo)
 	}
 	q = page.Apply(listing.Order(q, sort, productSorts, "p.created_at", "p.id"))
 	total, err := q.ScanAndCount(ctx)

@@ -76,6 +76,8 @@ type ActivationFilter struct {
 	// Customer keeps the activations of that customer's licenses (the
 	// portal's activations page; linking rule).
 	Customer *customers.Customer
+	// CreatedFrom is inclusive, CreatedTo exclusive.
+	CreatedFrom, CreatedTo time.Time
 }
 
 var activationSorts = listing.Sorts{
@@ -116,6 +118,12 @@ func ListActivations(ctx context.Context, idb bun.IDB, f ActivationFilter, sort 
 	if f.Customer != nil {
 		q = q.Join("JOIN licenses AS l ON l.id = a.license_id")
 		q = customers.WhereLinked(q, "l", f.Customer)
+	}
+	if !f.CreatedFrom.IsZero() {
+		q = q.Where("a.created_at >= ?", f.CreatedFrom)
+	}
+	if !f.CreatedTo.IsZero() {
+		q = q.Where("a.created_at < ?", f.CreatedTo)
 	}
 	q = page.Apply(listing.Order(q, sort, activationSorts, "a.created_at", "a.id"))
 	total, err := q.ScanAndCount(ctx)
