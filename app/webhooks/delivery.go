@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/audit"
@@ -267,6 +268,9 @@ func logOutcome(ctx context.Context, idb bun.IDB, del *Delivery, outcome string)
 func (e *Emitter) Resend(ctx context.Context, idb bun.IDB, by audit.Source, set *settings.Values, id string) error {
 	if set.WebhookURL == "" {
 		return ErrNoURL
+	}
+	if uuid.Validate(id) != nil {
+		return ErrNotFound
 	}
 	del := new(Delivery)
 	err := idb.NewUpdate().Model(del).

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/listing"
@@ -43,6 +44,11 @@ func List(ctx context.Context, idb bun.IDB, f Filter, page listing.Page) ([]Deli
 
 // Get returns delivery id and its attempts, oldest first.
 func Get(ctx context.Context, idb bun.IDB, id string) (*Delivery, []Attempt, error) {
+	if uuid.Validate(id) != nil {
+		// Ids are UUIDs: anything else names no delivery (and would make
+		// PostgreSQL refuse the query).
+		return nil, nil, ErrNotFound
+	}
 	d := new(Delivery)
 	if err := idb.NewSelect().Model(d).Where("wd.id = ?", id).Scan(ctx); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
