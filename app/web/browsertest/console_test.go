@@ -126,6 +126,11 @@ func TestConsole(t *testing.T) {
 			t.Errorf("chart %s says it has no data", chart)
 		}
 	}
+	// Nothing (such as the charts' hidden data tables) stretches the page
+	// into a blank area below its content.
+	if extra := browsertest.Eval[float64](b, `document.documentElement.scrollHeight - document.querySelector(".workspace").getBoundingClientRect().height`); extra > 2 {
+		t.Errorf("the dashboard scrolls %g px past its content", extra)
+	}
 	b.Screenshot("dashboard-charts")
 	b.ScreenshotOf(`.dashboard-grid`, "dashboard-charts-close")
 }
