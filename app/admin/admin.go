@@ -10,6 +10,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/licensor/licensor/app/avatars"
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/expiry"
@@ -44,6 +45,9 @@ type Deps struct {
 	// MailOutbox is true when no SMTP server is configured: mail stays in
 	// the outbox.
 	MailOutbox bool
+	// Avatars holds the customers' avatar thumbnails, served to admins at
+	// /admin/customers/{id}/avatar. Nil: that URL is 404.
+	Avatars avatars.Storage
 	// Now is the clock of the manual auto-blacklist; nil means time.Now.
 	Now func() time.Time
 	// Signing is the node's key ring: the signing keys page rotates
@@ -64,6 +68,7 @@ type LoginLimits struct {
 var DefaultLoginLimits = LoginLimits{PerEmail: 5, PerIP: 20, Window: 15 * time.Minute}
 
 type handlers struct {
+	avatars avatars.Storage
 	db      bun.IDB
 	limiter *ratelimit.Limiter
 	logger  *slog.Logger
@@ -92,6 +97,7 @@ func newHandlers(d Deps) *handlers {
 		settings: d.Settings, notify: d.Notify, expiry: d.Expiry, mailOutbox: d.MailOutbox, now: d.Now,
 		signing: d.Signing,
 		plugins: d.Plugins,
+		avatars: d.Avatars,
 	}
 	if h.now == nil {
 		h.now = time.Now

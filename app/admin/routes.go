@@ -21,6 +21,7 @@ func Register(router fiber.Router, deps Deps) {
 	router.Post("/customers/bulk-delete", h.customersBulkDelete)
 	router.Get("/customers/:id", h.customerShow)
 	router.Get("/customers/:id/edit", h.customerEdit)
+	router.Get("/customers/:id/avatar", h.customerAvatar)
 	router.Post("/customers/:id/edit", h.customerUpdate)
 	router.Post("/customers/:id/delete", h.customerDelete)
 	router.Post("/customers/:id/send-password-reset", h.customerSendPasswordReset)

@@ -68,6 +68,9 @@ type Mail struct {
 // Uploads bounds uploaded files.
 type Uploads struct {
 	MaxFileBytes int64 `key:"uploads.max_file_bytes"`
+	// MaxAvatarBytes bounds a portal avatar upload (default 2 MB); the
+	// effective limit is also below http.max_body_bytes.
+	MaxAvatarBytes int64 `key:"uploads.max_avatar_bytes"`
 }
 
 // Storage says where version files are kept: on disk under a folder, or
@@ -135,7 +138,7 @@ func Defaults() Config {
 			ShutdownTimeout: 20 * time.Second,
 			SecureCookies:   "auto",
 		},
-		Uploads: Uploads{MaxFileBytes: 2 << 30},
+		Uploads: Uploads{MaxFileBytes: 2 << 30, MaxAvatarBytes: 2 << 20},
 		Storage: Storage{Driver: "disk", S3: S3{Region: "us-east-1", PathStyle: true}},
 		Jobs:    Jobs{Workers: 10, Timeout: 5 * time.Minute, RescueAfter: 15 * time.Minute},
 		Plugins: Plugins{Dir: "./var/plugins", CallTimeout: 10 * time.Second},
@@ -211,6 +214,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Uploads.MaxFileBytes < 1 {
 		return &FieldError{Key: "uploads.max_file_bytes", Reason: "must be positive"}
+	}
+	if c.Uploads.MaxAvatarBytes < 1024 {
+		return &FieldError{Key: "uploads.max_avatar_bytes", Reason: "must be at least 1024"}
 	}
 	switch c.Storage.Driver {
 	case "disk":

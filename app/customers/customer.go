@@ -91,3 +91,16 @@ func one(ctx context.Context, idb bun.IDB, where string, arg any) (*Customer, er
 	}
 	return c, nil
 }
+
+// SetAvatar stores key (nil: none) as customer id's avatar and returns the
+// key it replaces, so the caller can delete that file once the change is
+// committed.
+func SetAvatar(ctx context.Context, idb bun.IDB, id int64, key *string) (old *string, err error) {
+	err = idb.NewRaw(`WITH prev AS (SELECT id, avatar_path FROM customers WHERE id = ? FOR UPDATE)
+		UPDATE customers c SET avatar_path = ?, updated_at = now() FROM prev WHERE c.id = prev.id
+		RETURNING prev.avatar_path`, id, key).Scan(ctx, &old)
+	if err != nil {
+		return nil, notFoundOr(err, "set customer avatar")
+	}
+	return old, nil
+}

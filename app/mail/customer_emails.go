@@ -122,3 +122,24 @@ func (m *Mailer) NewDeviceSignIn(ctx context.Context, idb bun.IDB, set *settings
 	}
 	return nil
 }
+
+type emailChangedData struct {
+	AppName, Name, OldEmail, NewEmail, ResetLink string
+}
+
+// EmailChanged tells the previous address of c that the account's email
+// is now newEmail (sent when the confirmation link of an email change is
+// opened): subject "Your email address was changed", with the forgotten
+// password link in case the change was not theirs.
+func (m *Mailer) EmailChanged(ctx context.Context, idb bun.IDB, set *settings.Values, c *customers.Customer, oldEmail, newEmail string) error {
+	_, err := m.send(ctx, idb, set, []draft{{
+		kind: KindEmailChanged, toAddress: oldEmail, toName: c.Name, subject: "Your email address was changed",
+		data: emailChangedData{AppName: set.AppName, Name: c.Name, OldEmail: oldEmail, NewEmail: newEmail,
+			ResetLink: m.link("/customer/password/forgot")},
+		customerID: ptr(c.ID),
+	}})
+	if err != nil {
+		return fmt.Errorf("email changed notice: %w", err)
+	}
+	return nil
+}

@@ -39,10 +39,11 @@ const (
 	KindExpiryWarning     = "expiry-warning"
 	KindLicenseDetails    = "license-details"
 	KindNewDevice         = "new-device"
+	KindEmailChanged      = "email-changed"
 )
 
 // Kinds lists every kind, in the order of product.md §11.
-var Kinds = []string{KindEmailConfirmation, KindWelcome, KindPasswordReset, KindExpiryWarning, KindLicenseDetails, KindNewDevice}
+var Kinds = []string{KindEmailConfirmation, KindWelcome, KindPasswordReset, KindExpiryWarning, KindLicenseDetails, KindNewDevice, KindEmailChanged}
 
 // Errors of delivery, which the job maps to River outcomes.
 var (

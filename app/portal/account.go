@@ -2,8 +2,11 @@ package portal
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/uptrace/bun"
@@ -51,18 +54,27 @@ func (h *handlers) renderSettings(c fiber.Ctx, status int, form string, errs map
 		}
 		rows[i] = r
 	}
-	if name == "" {
+	// typed is what was typed in form's main field (the name, or the new
+	// email), kept when the form is refused.
+	typed := name
+	if form != "profile" || name == "" {
 		name = cu.Name
 	}
 	data := fiber.Map{
 		"Title": "Settings", "Name": name, "SignIns": rows, "PasswordMin": set.PasswordMinLength,
 		"ProfileErrors": map[string]string{}, "PasswordErrors": map[string]string{},
+		"AvatarErrors": map[string]string{}, "EmailErrors": map[string]string{},
+		"AvatarMax": humanSize(h.avatarMax), "HasAvatar": cu.AvatarPath != nil && *cu.AvatarPath != "",
 	}
 	switch form {
 	case "profile":
 		data["ProfileErrors"] = errs
 	case "password":
 		data["PasswordErrors"] = errs
+	case "avatar":
+		data["AvatarErrors"] = errs
+	case "email":
+		data["EmailErrors"], data["NewEmail"] = errs, typed
 	}
 	return web.Render(c, status, web.View{Page: "portal/settings", Layout: "layouts/portal", Data: data})
 }
@@ -141,4 +153,88 @@ func (h *handlers) updatePassword(c fiber.Ctx) error {
 	sess.Set(sessionEpoch, epoch)
 	web.AddFlash(c, web.FlashSuccess, "Your password has been changed. Your other sessions were signed out.")
 	return web.Redirect(c, fiber.StatusSeeOther, settingsPath)
+}
+
+func humanSize(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MB", n>>20)
+	}
+	return fmt.Sprintf("%d KB", n>>10)
+}
+
+// emailChangesPerHour bounds the confirmation emails one account can have
+// sent to other addresses.
+const emailChangesPerHour = 5
+
+const msgEmailChangeSent = "We have sent a confirmation link to %s. Your email address changes when you open it (within 24 hours)."
+
+// changeEmail starts an email change: after the current password, a
+// confirmation link (single-use, 24 hours, stored hashed) goes to the NEW
+// address; the account keeps its address until the link is opened
+// (verifyEmail), which also tells the old address. An address that
+// another account uses gets the same answer and no email, so the form
+// does not reveal which addresses have accounts; the link step checks
+// again.
+func (h *handlers) changeEmail(c fiber.Ctx) error {
+	ctx := c.Context()
+	cu := current(c)
+	set, err := h.settings.Get(ctx)
+	if err != nil {
+		return err
+	}
+	email := strings.TrimSpace(c.FormValue("email"))
+	errs := map[string]string{}
+	switch {
+	case email == "":
+		errs["email"] = fields.Required("email")
+	case fields.Length(email) > fields.MaxEmailLen:
+		errs["email"] = fields.MaxLen("email", fields.MaxEmailLen)
+	case !fields.IsEmail(email):
+		errs["email"] = fields.Email("email")
+	case strings.EqualFold(email, cu.Email):
+		errs["email"] = "This is already your email address."
+	}
+	if msg := h.checkCurrentPassword(cu, c.FormValue("current_password")); msg != "" {
+		errs["current_password"] = msg
+	}
+	if len(errs) > 0 {
+		return h.renderSettings(c, fiber.StatusUnprocessableEntity, "email", errs, email)
+	}
+	r, err := h.limiter.Hit(ctx, "customer-email-change:"+strconv.FormatInt(cu.ID, 10), emailChangesPerHour, time.Hour)
+	if err != nil {
+		return fmt.Errorf("portal email change: %w", err)
+	}
+	if !r.Allowed {
+		return h.renderSettings(c, fiber.StatusTooManyRequests, "email",
+			map[string]string{"email": "Too many requests. Please try again later."}, email)
+	}
+	other, err := customers.ByEmail(ctx, h.db, email)
+	if err != nil && !errors.Is(err, customers.ErrNotFound) {
+		return fmt.Errorf("portal email change: %w", err)
+	}
+	if other == nil {
+		if m := h.mailer(ctx); m != nil {
+			if err := m.EmailConfirmation(ctx, h.db, set, cu, email); err != nil {
+				return fmt.Errorf("portal email change: %w", err)
+			}
+		}
+	}
+	web.AddFlash(c, web.FlashInfo, fmt.Sprintf(msgEmailChangeSent, email))
+	return web.Redirect(c, fiber.StatusSeeOther, settingsPath)
+}
+
+// checkCurrentPassword returns the message for a missing or wrong current
+// password, or "".
+func (h *handlers) checkCurrentPassword(cu *customers.Customer, pw string) string {
+	if pw == "" {
+		return fields.Required("current_password")
+	}
+	hash := h.dummyHash()
+	if cu.HasPassword() {
+		hash = *cu.PasswordHash
+	}
+	if ok, err := passwords.Verify(hash, pw); err != nil || !ok || !cu.HasPassword() {
+		return msgWrongCurrent
+	}
+	return ""
 }

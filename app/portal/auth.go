@@ -33,6 +33,9 @@ type viewer struct {
 	Name     string
 	Email    string
 	ClientID string
+	// AvatarURL is the thumbnail's URL, "" when the customer has none
+	// (the page shows initials).
+	AvatarURL string
 }
 
 type customerKey struct{}
@@ -73,7 +76,7 @@ func (h *handlers) requireCustomer(c fiber.Ctx) error {
 			return err
 		}
 		web.SetViewData(c, "Nav", portalNav{Licenses: set.CustomerPageLicenses, Activations: set.CustomerPageActivations})
-		web.SetViewData(c, "Customer", viewer{ID: cu.ID, Name: cu.Name, Email: cu.Email, ClientID: cu.ClientID})
+		web.SetViewData(c, "Customer", viewer{ID: cu.ID, Name: cu.Name, Email: cu.Email, ClientID: cu.ClientID, AvatarURL: avatarURL(cu)})
 		c.Locals(customerKey{}, cu)
 		return c.Next()
 	}

@@ -27,6 +27,7 @@ func (h *handlers) verifyEmail(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	var changedTo string
 	err = h.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		t, err := customers.ConsumeToken(ctx, tx, c.Params("token"), h.now(), customers.TokenEmailVerification)
 		if err != nil {
@@ -42,16 +43,37 @@ func (h *handlers) verifyEmail(c fiber.Ctx) error {
 		}
 		if !cu.Confirmed() || p.Email.Set {
 			p.Confirmed = fields.Some(true)
-			_, err = h.customers.Update(ctx, tx, source(c, cu), set, cu.ID, p)
+			if _, err = h.customers.Update(ctx, tx, source(c, cu), set, cu.ID, p); err != nil {
+				return err
+			}
 		}
-		return err
+		if p.Email.Set {
+			// An email change: the old address is told, in the same
+			// transaction.
+			changedTo = t.Email
+			if m := h.mailer(ctx); m != nil {
+				return m.EmailChanged(ctx, tx, set, cu, cu.Email, t.Email)
+			}
+		}
+		return nil
 	})
+	if verr, ok := fields.As(err); ok && verr.Has("email") {
+		return h.renderMessage(c, fiber.StatusConflict, "Email address not available",
+			"This email address is now used by another account, so your address was not changed. Choose another one in your settings.", false)
+	}
 	if _, invalid := fields.As(err); invalid || errors.Is(err, customers.ErrTokenInvalid) || errors.Is(err, customers.ErrNotFound) {
 		return h.renderMessage(c, fiber.StatusBadRequest, "Link invalid or expired",
 			"This confirmation link is invalid, has expired or was already used.", true)
 	}
 	if err != nil {
 		return fmt.Errorf("portal email confirmation: %w", err)
+	}
+	if changedTo != "" {
+		web.AddFlash(c, web.FlashSuccess, "Your email address is now "+changedTo+".")
+		if cu, err := h.signedIn(c); err == nil && cu != nil {
+			return web.Redirect(c, fiber.StatusSeeOther, settingsPath)
+		}
+		return web.Redirect(c, fiber.StatusSeeOther, loginPath)
 	}
 	web.AddFlash(c, web.FlashSuccess, "Your email address is confirmed. You can sign in now.")
 	return web.Redirect(c, fiber.StatusSeeOther, loginPath)

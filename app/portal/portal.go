@@ -11,6 +11,8 @@ package portal
 import (
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/audit"
+	"github.com/licensor/licensor/app/avatars"
 	"github.com/licensor/licensor/app/captcha"
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/licensing"
@@ -47,6 +50,11 @@ type Deps struct {
 	// Captcha holds the CAPTCHA providers (built-in and plugins); nil: the
 	// built-in ones only.
 	Captcha *captcha.Registry
+	// Avatars stores the customers' thumbnails, at most AvatarMaxBytes
+	// uploaded (0: avatars.DefaultMaxBytes). Nil: avatars under the
+	// system's temporary directory (tests and tools only).
+	Avatars        avatars.Storage
+	AvatarMaxBytes int64
 	// Now is the clock of tokens and the sign-in history; nil means time.Now.
 	Now func() time.Time
 }
@@ -62,6 +70,8 @@ type handlers struct {
 	licensing *licensing.Service
 	signing   *signing.KeyRing
 	captcha   *captcha.Registry
+	avatars   avatars.Storage
+	avatarMax int64
 	// dummyHash is checked against when the account is unknown, so a
 	// sign-in costs the same whether or not it exists.
 	dummyHash func() string
@@ -75,6 +85,13 @@ func newHandlers(d Deps) *handlers {
 	}
 	if h.logger == nil {
 		h.logger = slog.Default()
+	}
+	h.avatars, h.avatarMax = d.Avatars, d.AvatarMaxBytes
+	if h.avatars == nil {
+		h.avatars = avatars.DirStorage{Dir: filepath.Join(os.TempDir(), "licensor-avatars")}
+	}
+	if h.avatarMax <= 0 {
+		h.avatarMax = avatars.DefaultMaxBytes
 	}
 	h.captcha = d.Captcha
 	if h.captcha == nil {

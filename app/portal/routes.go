@@ -40,4 +40,8 @@ func Register(router fiber.Router, deps Deps) {
 	router.Get("/settings", h.accountSettings)
 	router.Post("/settings/profile", h.updateProfile)
 	router.Post("/settings/password", h.updatePassword)
+	router.Post("/settings/avatar", h.uploadAvatar)
+	router.Post("/settings/avatar/delete", h.removeAvatar)
+	router.Post("/settings/email", h.changeEmail)
+	router.Get("/avatar/:id", h.avatar)
 }

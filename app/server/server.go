@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/licensor/licensor/app/admin"
 	"github.com/licensor/licensor/app/api"
 	"github.com/licensor/licensor/app/api/pipeline"
+	"github.com/licensor/licensor/app/avatars"
 	"github.com/licensor/licensor/app/captcha"
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/config"
@@ -76,6 +78,20 @@ type Deps struct {
 	// registers the CAPTCHA plugins' providers on it by name. Nil: the
 	// built-in math and image providers only.
 	Captcha *captcha.Registry
+	// Avatars stores the customers' avatar thumbnails; nil: files under
+	// <data_dir>/avatars.
+	Avatars avatars.Storage
+}
+
+// avatarLimit is the largest avatar upload: uploads.max_avatar_bytes, kept
+// under the request body limit (less room for the form's other fields) so
+// a too-large picture is answered on the form, not by the server's 413.
+func avatarLimit(cfg *config.Config) int64 {
+	limit := cfg.Uploads.MaxAvatarBytes
+	if body := int64(cfg.HTTP.MaxBodyBytes) - 64<<10; body > 0 && body < limit {
+		limit = body
+	}
+	return limit
 }
 
 // Cookie names and lifetimes of the admin console.
@@ -165,6 +181,10 @@ func New(deps Deps) (*fiber.App, error) {
 	if err != nil {
 		return nil, err
 	}
+	avatarStore := deps.Avatars
+	if avatarStore == nil {
+		avatarStore = avatars.DirStorage{Dir: filepath.Join(cfg.DataDir, "avatars")}
+	}
 	admin.Register(app.Group("/admin", adminGroup...), admin.Deps{
 		DB:         deps.DB.Bun,
 		Limiter:    ratelimit.New(deps.DB.Bun),
@@ -176,6 +196,7 @@ func New(deps Deps) (*fiber.App, error) {
 		Plugins:    deps.Plugins,
 		MailOutbox: cfg.Mail.SMTPURL == "",
 		Signing:    deps.Signing,
+		Avatars:    avatarStore,
 	})
 
 	portalGroup, err := portalMiddleware(cfg, deps.DB)
@@ -186,7 +207,7 @@ func New(deps Deps) (*fiber.App, error) {
 		DB: deps.DB.Bun, Limiter: ratelimit.New(deps.DB.Bun), Logger: logger,
 		Settings: apiDeps.Settings, Notify: deps.Notify,
 		Licensing: apiDeps.Licensing, Signing: apiDeps.Signing,
-		Captcha: deps.Captcha,
+		Captcha: deps.Captcha, Avatars: avatarStore, AvatarMaxBytes: avatarLimit(cfg),
 	})
 	app.Get("/login", func(c fiber.Ctx) error {
 		return c.Redirect().Status(fiber.StatusFound).To("/customer/login")
