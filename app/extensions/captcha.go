@@ -36,6 +36,17 @@ type captchaProvider struct {
 	// field is the response field the plugin's widget posts, learnt from
 	// its last Widget answer.
 	field string
+	// origins are where the widget loads from, for the page's
+	// Content-Security-Policy.
+	origins []string
+}
+
+// Origins are the origins the last widget drawn loads scripts and frames
+// from; the portal allows them in the page's Content-Security-Policy.
+func (p *captchaProvider) Origins() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.origins...)
 }
 
 // Widget is the plugin's markup followed by its scripts.
@@ -45,7 +56,7 @@ func (p *captchaProvider) Widget(ctx context.Context, form string) (template.HTM
 		return "", err
 	}
 	p.mu.Lock()
-	p.field = w.ResponseField
+	p.field, p.origins = w.ResponseField, w.Origins
 	p.mu.Unlock()
 	var b strings.Builder
 	b.WriteString(w.HTML)

@@ -58,6 +58,14 @@ func TestRecaptchaPluginGuardsPortalForms(t *testing.T) {
 		!strings.Contains(page.Body, `<script src="https://www.google.com/recaptcha/api.js" async defer></script>`) {
 		t.Fatalf("widget not in the form:\n%s", page.Body)
 	}
+	csp := page.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "script-src 'self' https://www.google.com https://www.gstatic.com") ||
+		!strings.Contains(csp, "frame-src https://www.google.com https://www.gstatic.com") {
+		t.Fatalf("CSP does not allow the widget: %s", csp)
+	}
+	if csp := c.Get("/customer/login").Header.Get("Content-Security-Policy"); strings.Contains(csp, "google") {
+		t.Fatalf("a page without the widget allows its origins: %s", csp)
+	}
 	form := func(token string) url.Values {
 		v := url.Values{"email": {"nobody@example.com"}}
 		if token != "" {

@@ -27,6 +27,10 @@ func (h *handlers) captchaWidget(c fiber.Ctx, form string) (template.HTML, error
 	if err == nil && p != nil {
 		var w template.HTML
 		if w, err = p.Widget(ctx, form); err == nil {
+			// A plugin's widget loads from its provider's origins.
+			if o, ok := p.(interface{ Origins() []string }); ok {
+				web.AllowOrigins(c, o.Origins())
+			}
 			return w, nil
 		}
 	}

@@ -1,6 +1,10 @@
 package web
 
-import "github.com/gofiber/fiber/v3"
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v3"
+)
 
 // contentSecurityPolicy allows scripts and styles from our own origin only,
 // so templates carry no inline scripts, style attributes or event handlers.
@@ -26,4 +30,27 @@ func SecurityHeaders(hsts bool) fiber.Handler {
 		}
 		return c.Next()
 	}
+}
+
+// AllowOrigins widens this response's Content-Security-Policy to load
+// scripts, frames, images and connections from origins as well (a CAPTCHA
+// plugin's widget). Origins are "scheme://host[:port]", checked by the
+// plugin host; anything with a space or semicolon is dropped.
+func AllowOrigins(c fiber.Ctx, origins []string) {
+	var ok []string
+	for _, o := range origins {
+		if o != "" && !strings.ContainsAny(o, " ;,'\"\n\r\t") {
+			ok = append(ok, o)
+		}
+	}
+	if len(ok) == 0 {
+		return
+	}
+	extra := " " + strings.Join(ok, " ")
+	policy := strings.NewReplacer(
+		"script-src 'self'", "script-src 'self'"+extra,
+		"img-src 'self' data:", "img-src 'self' data:"+extra,
+		"connect-src 'self'", "connect-src 'self'"+extra,
+	).Replace(contentSecurityPolicy) + "; frame-src" + extra
+	c.Set("Content-Security-Policy", policy)
 }

@@ -111,6 +111,7 @@ func (p *provider) Widget(_ context.Context, req sdk.WidgetRequest) (sdk.Widget,
 		return sdk.Widget{}, err
 	}
 	key := html.EscapeString(s.siteKey)
+	origins := originsOf(s.scriptURL)
 	if s.version == "v3" {
 		// v3 has no visible widget: the page asks for a token on submit.
 		return sdk.Widget{
@@ -118,6 +119,7 @@ func (p *provider) Widget(_ context.Context, req sdk.WidgetRequest) (sdk.Widget,
 				html.EscapeString(s.responseField), key, html.EscapeString(action(req.Form))),
 			ScriptURLs:    []string{s.scriptURL + "?render=" + url.QueryEscape(s.siteKey)},
 			ResponseField: s.responseField,
+			Origins:       origins,
 		}, nil
 	}
 	script := s.scriptURL
@@ -128,7 +130,25 @@ func (p *provider) Widget(_ context.Context, req sdk.WidgetRequest) (sdk.Widget,
 		HTML:          fmt.Sprintf(`<div class="%s" data-sitekey="%s"></div>`, html.EscapeString(s.widgetClass), key),
 		ScriptURLs:    []string{script},
 		ResponseField: s.responseField,
+		Origins:       origins,
 	}, nil
+}
+
+// originsOf are the origins the widget of scriptURL loads from: the
+// script's own, and the ones each known provider's script pulls in.
+func originsOf(scriptURL string) []string {
+	u, err := url.Parse(scriptURL)
+	if err != nil || u.Host == "" {
+		return nil
+	}
+	out := []string{u.Scheme + "://" + u.Host}
+	switch u.Hostname() {
+	case "www.google.com", "www.recaptcha.net":
+		out = append(out, "https://www.gstatic.com")
+	case "js.hcaptcha.com":
+		out = append(out, "https://*.hcaptcha.com")
+	}
+	return out
 }
 
 // action turns a form name into a reCAPTCHA v3 action (letters, slashes and

@@ -146,7 +146,8 @@ func TestCaptchaPluginVerifiesAgainstTheProvider(t *testing.T) {
 
 	w, err := c.Widget(ctx, sdk.WidgetRequest{Form: "login"})
 	if err != nil || w.ResponseField != "g-recaptcha-response" || !strings.Contains(w.HTML, "site-key-1") ||
-		len(w.ScriptURLs) != 1 || !strings.Contains(w.ScriptURLs[0], "render=site-key-1") {
+		len(w.ScriptURLs) != 1 || !strings.Contains(w.ScriptURLs[0], "render=site-key-1") ||
+		strings.Join(w.Origins, " ") != "https://www.google.com https://www.gstatic.com" {
 		t.Fatalf("widget: %+v, %v", w, err)
 	}
 

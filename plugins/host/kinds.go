@@ -49,8 +49,17 @@ func (c *Captcha) Widget(ctx context.Context, req sdk.WidgetRequest) (sdk.Widget
 			return sdk.Widget{}, c.h.bad(m, "script URL %q is not an http(s) URL", s)
 		}
 	}
+	for _, o := range w.Origins {
+		if !cspOrigin.MatchString(o) {
+			return sdk.Widget{}, c.h.bad(m, "origin %q is not scheme://host", o)
+		}
+	}
 	return w, nil
 }
+
+// cspOrigin is an origin a Content-Security-Policy may list: https or
+// http, a host name (a leading *. allowed) and an optional port.
+var cspOrigin = regexp.MustCompile(`^https?://(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?$`)
 
 // Verify asks the plugin to check a response token.
 func (c *Captcha) Verify(ctx context.Context, req sdk.VerifyRequest) (sdk.Verdict, error) {

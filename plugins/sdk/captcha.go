@@ -35,6 +35,10 @@ type Widget struct {
 	// ResponseField is the form field carrying the token
 	// ("g-recaptcha-response").
 	ResponseField string
+	// Origins are where the widget loads scripts and frames from
+	// ("https://www.google.com"); the page's Content-Security-Policy
+	// allows exactly these besides Licensor itself.
+	Origins []string
 }
 
 // VerifyRequest is one submitted response.
@@ -91,7 +95,7 @@ func (s *captchaServer) Widget(ctx context.Context, req *captchav1.WidgetRequest
 	if err != nil {
 		return nil, err
 	}
-	return &captchav1.WidgetResponse{Html: w.HTML, ScriptUrls: w.ScriptURLs, ResponseField: w.ResponseField}, nil
+	return &captchav1.WidgetResponse{Html: w.HTML, ScriptUrls: w.ScriptURLs, ResponseField: w.ResponseField, Origins: w.Origins}, nil
 }
 
 func (s *captchaServer) Verify(ctx context.Context, req *captchav1.VerifyRequest) (*captchav1.VerifyResponse, error) {
@@ -123,7 +127,7 @@ func (c *CaptchaClient) Widget(ctx context.Context, req WidgetRequest) (Widget, 
 	if err != nil {
 		return Widget{}, err
 	}
-	return Widget{HTML: res.GetHtml(), ScriptURLs: res.GetScriptUrls(), ResponseField: res.GetResponseField()}, nil
+	return Widget{HTML: res.GetHtml(), ScriptURLs: res.GetScriptUrls(), ResponseField: res.GetResponseField(), Origins: res.GetOrigins()}, nil
 }
 
 // Verify asks the plugin to check a token.

@@ -178,6 +178,9 @@ type WidgetResponse struct {
 	// Name of the form field carrying the response token
 	// ("g-recaptcha-response", "h-captcha-response", "cf-turnstile-response").
 	ResponseField string `protobuf:"bytes,3,opt,name=response_field,json=responseField,proto3" json:"response_field,omitempty"`
+	// Origins the widget loads scripts and frames from ("https://www.google.com",
+	// "https://*.hcaptcha.com"): the page's Content-Security-Policy allows them.
+	Origins       []string `protobuf:"bytes,4,rep,name=origins,proto3" json:"origins,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -231,6 +234,13 @@ func (x *WidgetResponse) GetResponseField() string {
 		return x.ResponseField
 	}
 	return ""
+}
+
+func (x *WidgetResponse) GetOrigins() []string {
+	if x != nil {
+		return x.Origins
+	}
+	return nil
 }
 
 type VerifyRequest struct {
@@ -375,12 +385,13 @@ const file_captcha_v1_captcha_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\";\n" +
 	"\rWidgetRequest\x12\x12\n" +
 	"\x04form\x18\x01 \x01(\tR\x04form\x12\x16\n" +
-	"\x06locale\x18\x02 \x01(\tR\x06locale\"l\n" +
+	"\x06locale\x18\x02 \x01(\tR\x06locale\"\x86\x01\n" +
 	"\x0eWidgetResponse\x12\x12\n" +
 	"\x04html\x18\x01 \x01(\tR\x04html\x12\x1f\n" +
 	"\vscript_urls\x18\x02 \x03(\tR\n" +
 	"scriptUrls\x12%\n" +
-	"\x0eresponse_field\x18\x03 \x01(\tR\rresponseField\"V\n" +
+	"\x0eresponse_field\x18\x03 \x01(\tR\rresponseField\x12\x18\n" +
+	"\aorigins\x18\x04 \x03(\tR\aorigins\"V\n" +
 	"\rVerifyRequest\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x1b\n" +
 	"\tremote_ip\x18\x02 \x01(\tR\bremoteIp\x12\x12\n" +
