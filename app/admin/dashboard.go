@@ -52,7 +52,7 @@ func (h *handlers) dashboard(c fiber.Ctx) error {
 	}
 	apiCalls := 0
 	for _, d := range days {
-		apiCalls += d.Activations + d.FailedActivations + d.Deactivations + d.Verifications
+		apiCalls += d.CallsActivate + d.CallsVerify + d.CallsDeactivate + d.CallsOther
 	}
 	return web.Render(c, fiber.StatusOK, web.View{
 		Page:   "admin/dashboard",
@@ -80,13 +80,13 @@ func periodStart(now time.Time, days int) time.Time {
 func dashboardCharts(days []reports.Day, s reports.Summary, period int) map[string]template.HTML {
 	labels := make([]string, len(days))
 	succeeded, failed, customers := make([]float64, len(days)), make([]float64, len(days)), make([]float64, len(days))
-	activate, verify, deactivate := make([]float64, len(days)), make([]float64, len(days)), make([]float64, len(days))
+	activate, verify, deactivate, other := make([]float64, len(days)), make([]float64, len(days)), make([]float64, len(days)), make([]float64, len(days))
 	for i, d := range days {
 		labels[i] = d.Date.Format("Jan 2")
 		succeeded[i], failed[i] = float64(d.Activations), float64(d.FailedActivations)
 		customers[i] = float64(d.Customers)
-		activate[i] = float64(d.Activations + d.FailedActivations)
-		verify[i], deactivate[i] = float64(d.Verifications), float64(d.Deactivations)
+		activate[i], verify[i] = float64(d.CallsActivate), float64(d.CallsVerify)
+		deactivate[i], other[i] = float64(d.CallsDeactivate), float64(d.CallsOther)
 	}
 	over := fmt.Sprintf("over the last %d days", period)
 	return map[string]template.HTML{
@@ -110,8 +110,8 @@ func dashboardCharts(days []reports.Day, s reports.Summary, period int) map[stri
 		}.HTML(),
 		"api-calls": charts.Bars(charts.XY{
 			Name: "api-calls", Title: "API calls per day by endpoint " + over, Labels: labels,
-			Series: []charts.Series{{Name: "Activate", Values: activate}, {Name: "Verify", Values: verify}, {Name: "Deactivate", Values: deactivate}},
-			Empty:  "No API calls recorded in this period",
+			Series: []charts.Series{{Name: "Activate", Values: activate}, {Name: "Verify", Values: verify}, {Name: "Deactivate", Values: deactivate}, {Name: "Other", Values: other}},
+			Empty:  "No API calls in this period",
 		}),
 	}
 }

@@ -71,21 +71,19 @@ func Summarize(ctx context.Context, idb bun.IDB, now time.Time) (Summary, error)
 	return s, nil
 }
 
-// Day is one UTC day's counts.
-//
-// The API calls the data records are counted per endpoint group:
-// activation attempts (every activate call that names a license leaves a
-// row, successful or failed), deactivations by the client (the
-// deactivate call) and verifications as the verify recorder writes them
-// to the customer activity (at most one per activation per hour, and only
-// for licenses linked to a customer). They are a floor, not a count of
-// every request.
+// Day is one UTC day's counts. The API calls are every authenticated API
+// request, counted per endpoint scope by the nodes (api_call_counts): the
+// activate, verify and deactivate endpoints, and all others together.
 type Day struct {
 	Date              time.Time `bun:"day"`
 	Activations       int       `bun:"activations"`
 	FailedActivations int       `bun:"failed_activations"`
 	Deactivations     int       `bun:"deactivations"`
 	Verifications     int       `bun:"verifications"`
+	CallsActivate     int       `bun:"calls_activate"`
+	CallsVerify       int       `bun:"calls_verify"`
+	CallsDeactivate   int       `bun:"calls_deactivate"`
+	CallsOther        int       `bun:"calls_other"`
 	NewCustomers      int       `bun:"new_customers"`
 	// Customers is the number of accounts at the end of the day (accounts
 	// deleted since are not counted).
@@ -111,6 +109,13 @@ func Days(ctx context.Context, idb bun.IDB, now time.Time, days int) ([]Day, err
 		), verifications AS (
 			SELECT (created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS n
 			FROM customer_activity WHERE type = ? AND created_at >= ? GROUP BY 1
+		), calls AS (
+			SELECT day,
+				sum(calls) FILTER (WHERE scope = 'license:activate') AS activate,
+				sum(calls) FILTER (WHERE scope = 'license:verify') AS verify,
+				sum(calls) FILTER (WHERE scope = 'license:deactivate') AS deactivate,
+				sum(calls) FILTER (WHERE scope NOT IN ('license:activate', 'license:verify', 'license:deactivate')) AS other
+			FROM api_call_counts WHERE day >= ? GROUP BY 1
 		), joined AS (
 			SELECT (created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS n
 			FROM customers WHERE created_at >= ? GROUP BY 1
@@ -118,15 +123,18 @@ func Days(ctx context.Context, idb bun.IDB, now time.Time, days int) ([]Day, err
 		SELECT days.day,
 			coalesce(attempts.ok, 0) AS activations, coalesce(attempts.failed, 0) AS failed_activations,
 			coalesce(deactivations.n, 0) AS deactivations, coalesce(verifications.n, 0) AS verifications,
+			coalesce(calls.activate, 0) AS calls_activate, coalesce(calls.verify, 0) AS calls_verify,
+			coalesce(calls.deactivate, 0) AS calls_deactivate, coalesce(calls.other, 0) AS calls_other,
 			coalesce(joined.n, 0) AS new_customers,
 			(SELECT count(*) FROM customers WHERE created_at < ?) + sum(coalesce(joined.n, 0)) OVER (ORDER BY days.day) AS customers
 		FROM days
 		LEFT JOIN attempts USING (day)
 		LEFT JOIN deactivations USING (day)
 		LEFT JOIN verifications USING (day)
+		LEFT JOIN calls USING (day)
 		LEFT JOIN joined USING (day)
 		ORDER BY days.day`,
-		first, today, first, first, audit.CustomerLicenseVerified, first, first, first).Scan(ctx, &out)
+		first, today, first, first, audit.CustomerLicenseVerified, first, first, first, first).Scan(ctx, &out)
 	if err != nil {
 		return nil, fmt.Errorf("daily counts: %w", err)
 	}

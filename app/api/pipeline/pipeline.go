@@ -150,6 +150,9 @@ func (p *Pipeline) Guard(scope string, h Handler) fiber.Handler {
 			return Error(c, fiber.StatusUnauthorized, MessageInvalidKey)
 		}
 		p.deps.Shared.Usage.Used(key, r.Now)
+		if p.deps.Shared.Calls != nil {
+			p.deps.Shared.Calls.Count(scope, r.Now)
+		}
 		if !key.HasScope(scope) {
 			return Error(c, fiber.StatusForbidden, MessageScope)
 		}

@@ -11,13 +11,14 @@ import (
 )
 
 // Shared is a node's pipeline state, common to the external and internal
-// groups: the API key cache, the rate limiter and the key-usage recorder.
-// The last two write in batches from goroutines of their own that run only
+// groups: the API key cache, the rate limiter, the key-usage recorder and
+// the API call counter. The last three write in batches from goroutines of their own that run only
 // while there is something to write; Close writes what is left.
 type Shared struct {
 	Keys    *KeyCache
 	Limiter *Limiter
 	Usage   *KeyUsage
+	Calls   *CallCounter
 }
 
 // NewShared builds the node's pipeline state on idb. With a listener
@@ -28,11 +29,11 @@ func NewShared(idb bun.IDB, listener *pgnotify.Listener, logger *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
-	return &Shared{Keys: keys, Limiter: NewLimiter(idb, logger), Usage: NewKeyUsage(idb, logger)}, nil
+	return &Shared{Keys: keys, Limiter: NewLimiter(idb, logger), Usage: NewKeyUsage(idb, logger), Calls: NewCallCounter(idb, logger)}, nil
 }
 
-// Close writes the pending rate-limit counts and key uses. Call it after
-// the HTTP server has stopped.
+// Close writes the pending rate-limit counts, key uses and call counts.
+// Call it after the HTTP server has stopped.
 func (s *Shared) Close(ctx context.Context) error {
-	return errors.Join(s.Limiter.Close(ctx), s.Usage.Close(ctx))
+	return errors.Join(s.Limiter.Close(ctx), s.Usage.Close(ctx), s.Calls.Close(ctx))
 }
