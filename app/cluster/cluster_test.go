@@ -7,7 +7,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
 )
 
 // TestTwoNodesBehindNginx runs two licensor processes on one database with
