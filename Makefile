@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 VENDOR_ASSETS := static/vendor/htmx.min.js static/vendor/pico.min.css
 
-.PHONY: plugins all build run test test-short lint assets pg-up bench fuzz clean proto cluster-demo soak
+.PHONY: plugins all build run test test-short lint assets pg-up bench bench-downloads fuzz clean proto cluster-demo soak
 
 all: build
 
@@ -81,6 +81,13 @@ fuzz:
 SOAK_DURATION ?= 10m
 soak: build pg-up
 	$(GO) run ./bench/load -bin $(BIN) -soak $(SOAK_DURATION)
+
+## bench-downloads: a 1 GB update download through bin/licensor with the server's RSS growth (target < 20 MB),
+## then verify throughput alone and beside 50 concurrent downloads (target: at most 20% slower), each download
+## capped at DOWNLOAD_RATE_KB as a client on a real link is (0: unthrottled over loopback, which is CPU-bound)
+DOWNLOAD_RATE_KB ?= 1024
+bench-downloads: build pg-up
+	$(GO) run ./bench/load -bin $(BIN) -downloads -duration $(BENCH_DURATION) -download-rate-kb $(DOWNLOAD_RATE_KB)
 
 ## cluster-demo: two nodes on one PostgreSQL behind nginx on 127.0.0.1:8080 (docs/deploy.md)
 cluster-demo: build

@@ -70,6 +70,9 @@ func Register(router fiber.Router, deps Deps) {
 	router.Post("/activations/:id/delete", h.activationDelete)
 
 	router.Get("/activity", h.activityIndex)
+
+	router.Get("/downloads", h.downloadsIndex)
+	router.Post("/downloads/bulk-delete", h.downloadsBulkDelete)
 	router.Get("/reports/top-customers", h.topCustomersReport)
 
 	router.Get("/settings", h.settingsRoot)

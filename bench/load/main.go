@@ -47,6 +47,10 @@ func main() {
 	installs := flag.Int("installs", 100, "activations verify spreads over, round-robin")
 	soakFor := flag.Duration("soak", 0, "instead of the benchmark, soak two nodes with a mixed load for this long (make soak)")
 	procs := flag.Int("procs", 1, "GOMAXPROCS of this load client (it shares the cores with the server and PostgreSQL)")
+	downloadsMode := flag.Bool("downloads", false, "instead of the benchmark, measure update downloads: one large file's effect on the server's RSS, and verify beside concurrent downloads (make bench-downloads)")
+	fileMB := flag.Int64("file-mb", 1024, "size of the release file the download measurements serve, in MB")
+	downloaders := flag.Int("downloaders", 50, "concurrent downloads beside verify")
+	downloadRate := flag.Int64("download-rate-kb", 0, "cap per concurrent download in KB/s (0: unthrottled)")
 	flag.Parse()
 	runtime.GOMAXPROCS(*procs)
 	o := options{duration: *duration, warmup: *warmup, conns: *conns, licenses: max(*licenses, 1), installs: max(*installs, 1)}
@@ -54,6 +58,10 @@ func main() {
 	run := run
 	if *soakFor > 0 {
 		run = func(serverURL, bin string, o options) error { return soak(serverURL, bin, o, *soakFor) }
+	}
+	if *downloadsMode {
+		d := downloadOptions{fileBytes: *fileMB << 20, downloaders: max(*downloaders, 1), rate: *downloadRate << 10}
+		run = func(serverURL, bin string, o options) error { return downloads(serverURL, bin, o, d) }
 	}
 	if err := run(*serverURL, *bin, o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

@@ -144,7 +144,7 @@ func TestDownloadLinks(t *testing.T) {
 func (a *apiEnv) dump(table string) string {
 	a.t.Helper()
 	var rows []string
-	if err := a.DB.Bun.NewRaw("SELECT t::text FROM " + table + " AS t").Scan(a.t.(*testing.T).Context(), &rows); err != nil {
+	if err := a.DB.Bun.NewRaw("SELECT t::text FROM "+table+" AS t").Scan(a.t.(*testing.T).Context(), &rows); err != nil {
 		a.t.Fatal(err)
 	}
 	return strings.Join(rows, "\n")

@@ -99,7 +99,7 @@ func TestUpdateCheckOrdering(t *testing.T) {
 		a.addVersion(p, "1.9.0", day, true, false)
 		a.addVersion(p, "1.10.0", day, true, false)
 		a.addVersion(p, "v1.10.0", day.Add(time.Hour), true, false) // equal to 1.10.0, released later
-		a.addVersion(p, "2.0.0", day, false, false)                  // unpublished
+		a.addVersion(p, "2.0.0", day, false, false)                 // unpublished
 	}
 	cases := []struct {
 		product        *catalog.Product
