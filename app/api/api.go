@@ -44,6 +44,8 @@ type Deps struct {
 	Pipeline *pipeline.Shared
 	// MaxBodyBytes bounds request bodies (config http.max_body_bytes).
 	MaxBodyBytes int
+	// MaxUploadBytes bounds a version upload's body (its files and fields).
+	MaxUploadBytes int64
 	// BaseURL is Licensor's public address (config base_url).
 	BaseURL string
 }

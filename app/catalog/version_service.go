@@ -64,13 +64,19 @@ type VersionInput struct {
 	SQLFile  *Upload
 	// RemoveSQLFile drops the stored SQL file on update.
 	RemoveSQLFile bool
+
+	// The signed manifest sent with the upload (api.md §7.5), checked by
+	// the VersionService's Check.
+	Signature, KeyID, Manifest string
 }
 
-// CheckFiles, when set on a VersionService, vets a version's stored main
-// file before the version is recorded (release signatures, issue 8). A
-// *fields.Error it returns is a validation failure; the new files are then
-// deleted. main is nil when the update keeps the stored main file.
-type CheckFiles func(ctx context.Context, idb bun.IDB, p *Product, v *Version, main *VersionFile, in *VersionInput) error
+// CheckFiles, when set on a VersionService, runs in the transaction of a
+// create or update once the version and its files are recorded (v.Files
+// holds them), before it commits: release signatures (api.md §7.5) are
+// checked and stored there. mainChanged says whether a new main file came
+// with this write. An error rolls the write back and deletes the new
+// files; a *fields.Error is a validation failure.
+type CheckFiles func(ctx context.Context, tx bun.IDB, set *settings.Values, p *Product, v *Version, mainChanged bool, in *VersionInput) error
 
 // VersionService creates, changes and deletes versions with their files.
 // Its writes run in their own transaction because stored files must be
@@ -133,11 +139,6 @@ func (s *VersionService) CreateVersion(ctx context.Context, by audit.Source, set
 	}
 	var oldKeys []string
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if s.Check != nil {
-			if err := s.Check(ctx, tx, p, v, files[FileMain], &in); err != nil {
-				return err
-			}
-		}
 		for try := 0; ; try++ {
 			if !explicitID {
 				id, err := NewID(set.ProductVersionUniqueIDFormat, now)
@@ -172,6 +173,11 @@ func (s *VersionService) CreateVersion(ctx context.Context, by audit.Source, set
 		if err := s.insertFiles(ctx, tx, v, files); err != nil {
 			return err
 		}
+		if s.Check != nil {
+			if err := s.Check(ctx, tx, set, p, v, true, &in); err != nil {
+				return err
+			}
+		}
 		if in.DeleteOldVersions {
 			var older []int64
 			for _, o := range others {
@@ -197,7 +203,7 @@ func (s *VersionService) CreateVersion(ctx context.Context, by audit.Source, set
 
 // UpdateVersion changes the Set fields of version id of p and replaces the
 // files that in carries.
-func (s *VersionService) UpdateVersion(ctx context.Context, by audit.Source, p *Product, id int64, in VersionInput) (*Version, error) {
+func (s *VersionService) UpdateVersion(ctx context.Context, by audit.Source, set *settings.Values, p *Product, id int64, in VersionInput) (*Version, error) {
 	v, err := VersionByID(ctx, s.db, p.ID, id)
 	if err != nil {
 		return nil, err
@@ -228,11 +234,6 @@ func (s *VersionService) UpdateVersion(ctx context.Context, by audit.Source, p *
 	}
 	var freed []string
 	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if s.Check != nil && files[FileMain] != nil {
-			if err := s.Check(ctx, tx, p, v, files[FileMain], &in); err != nil {
-				return err
-			}
-		}
 		v.UpdatedAt = s.now()
 		cols = append(cols, "updated_at")
 		if _, err := tx.NewUpdate().Model(v).Column(cols...).WherePK().Exec(ctx); err != nil {
@@ -261,6 +262,11 @@ func (s *VersionService) UpdateVersion(ctx context.Context, by audit.Source, p *
 		}
 		if err := s.insertFiles(ctx, tx, v, files); err != nil {
 			return err
+		}
+		if s.Check != nil {
+			if err := s.Check(ctx, tx, set, p, v, files[FileMain] != nil, &in); err != nil {
+				return err
+			}
 		}
 		return s.changed(ctx, tx, by, p, v, "version.updated", "updated")
 	})

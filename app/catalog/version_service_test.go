@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/db/dbtest"
 	"github.com/licensor/licensor/app/fields"
@@ -207,26 +209,26 @@ func TestUpdatePublishDeleteVersion(t *testing.T) {
 
 	// Partial update: the summary changes, the rest stays; the version may
 	// stay as it is (not "taken" by itself) but not go below 1.0.0.
-	u, err := f.s.UpdateVersion(ctx, api, f.p, b.ID, VersionInput{Version: fields.Some("1.1.0"), Summary: fields.Some(strp("New"))})
+	u, err := f.s.UpdateVersion(ctx, api, f.set, f.p, b.ID, VersionInput{Version: fields.Some("1.1.0"), Summary: fields.Some(strp("New"))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if *u.Summary != "New" || u.Version != "1.1.0" || u.File(FileSQL) == nil || u.Changelog != nil || u.VersionID != b.VersionID {
 		t.Fatalf("%+v", u)
 	}
-	_, err = f.s.UpdateVersion(ctx, api, f.p, b.ID, VersionInput{Version: fields.Some("0.9")})
+	_, err = f.s.UpdateVersion(ctx, api, f.set, f.p, b.ID, VersionInput{Version: fields.Some("0.9")})
 	wantFieldErr(t, err, "version", MsgVersionLower)
-	_, err = f.s.UpdateVersion(ctx, api, f.p, b.ID, VersionInput{Version: fields.Some("1.0.0")})
+	_, err = f.s.UpdateVersion(ctx, api, f.set, f.p, b.ID, VersionInput{Version: fields.Some("1.0.0")})
 	wantFieldErr(t, err, "version", "The version has already been taken.")
-	_, err = f.s.UpdateVersion(ctx, api, f.p, b.ID, VersionInput{VersionID: fields.Some(a.VersionID)})
+	_, err = f.s.UpdateVersion(ctx, api, f.set, f.p, b.ID, VersionInput{VersionID: fields.Some(a.VersionID)})
 	wantFieldErr(t, err, "version_id", "The version id has already been taken.")
-	if _, err := f.s.UpdateVersion(ctx, api, f.p, 999, VersionInput{}); !errors.Is(err, ErrVersionNotFound) {
+	if _, err := f.s.UpdateVersion(ctx, api, f.set, f.p, 999, VersionInput{}); !errors.Is(err, ErrVersionNotFound) {
 		t.Fatal(err)
 	}
 
 	// A new main file replaces the shared one for b only; dropping the SQL
 	// file deletes it from storage.
-	u, err = f.s.UpdateVersion(ctx, api, f.p, b.ID, VersionInput{MainFile: zipUpload("b2.zip", "new"), RemoveSQLFile: true})
+	u, err = f.s.UpdateVersion(ctx, api, f.set, f.p, b.ID, VersionInput{MainFile: zipUpload("b2.zip", "new"), RemoveSQLFile: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,5 +291,26 @@ func TestRenderChangelog(t *testing.T) {
 	}
 	if RenderChangelog("  ") != "" {
 		t.Fatal("blank")
+	}
+}
+
+func TestVersionCheckHookRollsBack(t *testing.T) {
+	f := newVersions(t)
+	ctx := context.Background()
+	var seen *VersionFile
+	f.s.Check = func(ctx context.Context, tx bun.IDB, set *settings.Values, p *Product, v *Version, mainChanged bool, in *VersionInput) error {
+		seen = v.File(FileMain)
+		if in.Signature == "bad" {
+			return fields.New("signature", "The signature does not match the manifest")
+		}
+		return nil
+	}
+	_, err := f.s.CreateVersion(ctx, api, f.set, f.p, VersionInput{Version: fields.Some("1.0.0"), Changelog: fields.Some(strp("x")), MainFile: zipUpload("a.zip", ""), Signature: "bad"})
+	wantFieldErr(t, err, "signature", "The signature does not match the manifest")
+	if seen == nil || seen.Size != int64(len(zipBytes)) {
+		t.Fatal("the hook sees the recorded main file", seen)
+	}
+	if all, _ := Versions(ctx, f.d.Bun, f.p.ID); len(all) != 0 || f.storedFiles(t) != 0 {
+		t.Fatalf("refused by the hook: %d versions, %d files kept", len(all), f.storedFiles(t))
 	}
 }

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
@@ -11,10 +12,12 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
+	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/admin"
 	"github.com/licensor/licensor/app/api"
@@ -32,6 +35,7 @@ import (
 	"github.com/licensor/licensor/app/notify"
 	"github.com/licensor/licensor/app/portal"
 	"github.com/licensor/licensor/app/ratelimit"
+	"github.com/licensor/licensor/app/releasekeys"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/signing"
 	"github.com/licensor/licensor/app/storage"
@@ -139,14 +143,17 @@ func New(deps Deps) (*fiber.App, error) {
 		// while the request is read, a broken one fails before routing, with
 		// the request already reset, and could not get the API's JSON answer.
 		DisablePreParseMultipartForm: true,
-		ReadTimeout:                  cfg.HTTP.ReadTimeout,
-		WriteTimeout:                 cfg.HTTP.WriteTimeout,
-		IdleTimeout:                  idleTimeout,
-		TrustProxy:                   len(cfg.HTTP.TrustedProxies) > 0,
-		TrustProxyConfig:             web.TrustProxyConfig(cfg.HTTP.TrustedProxies),
-		ErrorHandler:                 web.ErrorHandler(),
-		JSONEncoder:                  web.JSONEncoder,
-		Views:                        engine,
+		// A body over BodyLimit reaches the app as a stream: the version
+		// uploads read it to disk, web.BodyLimit refuses it everywhere else.
+		StreamRequestBody: true,
+		ReadTimeout:       cfg.HTTP.ReadTimeout,
+		WriteTimeout:      cfg.HTTP.WriteTimeout,
+		IdleTimeout:       idleTimeout,
+		TrustProxy:        len(cfg.HTTP.TrustedProxies) > 0,
+		TrustProxyConfig:  web.TrustProxyConfig(cfg.HTTP.TrustedProxies),
+		ErrorHandler:      web.ErrorHandler(),
+		JSONEncoder:       web.JSONEncoder,
+		Views:             engine,
 	})
 
 	// Order matters: the request ID first so every log line has it; the
@@ -159,6 +166,7 @@ func New(deps Deps) (*fiber.App, error) {
 		web.RequestLogger(logger, "/api/health-check"),
 		web.Recover(logger),
 		web.SecurityHeaders(strings.HasPrefix(cfg.BaseURL, "https://")),
+		web.BodyLimit(cfg.HTTP.MaxBodyBytes, streamedUpload),
 	)
 
 	app.Use("/static", staticFiles())
@@ -169,6 +177,7 @@ func New(deps Deps) (*fiber.App, error) {
 		}
 	}
 	versions := catalog.NewVersionService(deps.DB.Bun, deps.Files, cfg.Uploads.MaxFileBytes, nil)
+	versions.Check = checkReleaseSignature
 
 	apiDeps, err := apiDeps(deps, logger)
 	if err != nil {
@@ -225,6 +234,42 @@ func New(deps Deps) (*fiber.App, error) {
 	return app, nil
 }
 
+// uploadPaths are the routes whose handlers stream large bodies (version
+// uploads, api.md §1.2 "Size"): the internal API's version create and
+// update, and the console's upload and edit forms.
+var uploadPaths = regexp.MustCompile(`^(/api/internal/products/[^/]+/versions(/[^/]+)?|/admin/products/[^/]+/versions(/[^/]+/edit)?)/?$`)
+
+func streamedUpload(method, path string) bool {
+	return method != fiber.MethodGet && method != fiber.MethodHead && method != fiber.MethodDelete && uploadPaths.MatchString(path)
+}
+
+// checkReleaseSignature checks the signed manifest sent with a version
+// upload against the stored main file and keeps it with the version
+// (api.md §7.5). A new main file without a signature drops the old one;
+// an edit that keeps the main file and sends no signature changes nothing.
+func checkReleaseSignature(ctx context.Context, tx bun.IDB, set *settings.Values, p *catalog.Product, v *catalog.Version, mainChanged bool, in *catalog.VersionInput) error {
+	sent := strings.TrimSpace(in.Signature+in.KeyID+in.Manifest) != ""
+	if !mainChanged && !sent {
+		return nil
+	}
+	main := v.File(catalog.FileMain)
+	if main == nil {
+		return nil
+	}
+	sig, err := releasekeys.CheckUpload(ctx, tx, set, in.Signature, in.KeyID, in.Manifest,
+		signing.Manifest{Product: p.ReferenceID, Version: v.Version, SHA256: main.SHA256, Size: main.Size})
+	if err != nil {
+		return err
+	}
+	if sig != nil {
+		return releasekeys.Save(ctx, tx, v.ID, *sig)
+	}
+	if mainChanged {
+		return releasekeys.Remove(ctx, tx, v.ID)
+	}
+	return nil
+}
+
 // apiDeps fills in the API's per-node state main did not provide.
 func apiDeps(deps Deps, logger *slog.Logger) (api.Deps, error) {
 	var err error
@@ -266,7 +311,9 @@ func apiDeps(deps Deps, logger *slog.Logger) (api.Deps, error) {
 		Licensing:    deps.Licensing,
 		Customers:    customersService(deps.Notify),
 		MaxBodyBytes: deps.Config.HTTP.MaxBodyBytes,
-		BaseURL:      deps.Config.BaseURL,
+		// A main file, an SQL file and the fields.
+		MaxUploadBytes: 2*deps.Config.Uploads.MaxFileBytes + int64(deps.Config.HTTP.MaxBodyBytes),
+		BaseURL:        deps.Config.BaseURL,
 	}, nil
 }
 

@@ -223,8 +223,13 @@ func (a *apiEnv) do(app *fiber.App, rq req) resp {
 // oversizedBody is where do stops sending bodies: past the server's limit
 // the server answers 413 from the headers and closes. Sending the body too
 // would race that close (the kernel resets a socket closed with unread
-// data, and the client may lose the answer), so only the headers go out.
-const oversizedBody = 512 << 10
+// data, and the client may lose the answer), so only the headers and the
+// first streamPrefetch bytes go out: the server streams request bodies
+// (version uploads) and reads that much before it routes the request.
+const (
+	oversizedBody  = 512 << 10
+	streamPrefetch = 8 << 10
+)
 
 func (a *apiEnv) doHeadersOnly(base, method string, rq req, ct string, length int) resp {
 	a.t.Helper()
@@ -243,6 +248,7 @@ func (a *apiEnv) doHeadersOnly(base, method string, rq req, ct string, length in
 		fmt.Fprintf(&b, "%s: %s\r\n", rq.headers[i], rq.headers[i+1])
 	}
 	b.WriteString("\r\n")
+	b.WriteString(strings.Repeat("x", min(length, streamPrefetch)))
 	if _, err := io.WriteString(conn, b.String()); err != nil {
 		a.t.Fatal(err)
 	}

@@ -126,6 +126,21 @@ func document(docs *openapi.Registry, calls []legacyCall) {
 		"invoice": text, "comments": text, "uses": count, "parallel_uses": count, "expiry_days": count,
 		"expires_at": dates, "updates_until": dates, "support_until": dates, "domains": list, "ips": list, "is_valid": flag, "is_envato": flag,
 	})
+	versionBody := openapi.Object(map[string]openapi.Schema{
+		"version":             {"type": "string", "pattern": `^v?\d+\.\d+(\.\d+)?(-[\w-]+)?$`, "description": "Required on create; unique within the product, not lower than its newest version."},
+		"released_at":         str("Alias released. A date; default today."),
+		"summary":             {"type": "string", "maxLength": 255},
+		"changelog":           str("HTML or Markdown, ≤65535; required for a product's first version; sanitised before storage."),
+		"main_file":           {"type": "string", "format": "binary", "description": "Required on create: zip, gz, tgz, tar.gz, tar.bz2 or tar.xz (checked by content)."},
+		"sql_file":            {"type": "string", "format": "binary", "description": "Optional plain-text .sql file; sent empty, removes the stored one."},
+		"version_id":          str("Optional, unique; generated in the format of setting product_version_unique_id_format."),
+		"is_active":           flag,
+		"version_status":      str("Alias of is_active: on / off."),
+		"delete_old_versions": flag,
+		"signature":           str("Base64 Ed25519 signature of manifest (api.md §7.5); with key_id and manifest."),
+		"key_id":              str(""),
+		"manifest":            str(""),
+	})
 	customerBody := openapi.Object(map[string]openapi.Schema{
 		"name": {"type": "string", "minLength": 2, "maxLength": 120}, "email": {"type": "string", "format": "email"},
 		"client_id": {"type": "string", "minLength": 6, "maxLength": 60}, "password": str(""), "confirmed": flag,
@@ -169,6 +184,21 @@ func document(docs *openapi.Registry, calls []legacyCall) {
 		{Method: "GET", Path: "/api/internal/products/{product}/versions/{version}", ID: "getVersion", Summary: "Read a version", Tags: tags("versions"), Scope: "versions:read",
 			Parameters: []openapi.Parameter{product, version},
 			Responses:  common(map[string]openapi.Response{"200": {Description: "The version.", Schema: data("Version")}, "404": missing("Product not found. / Product version not found.")})},
+		{Method: "POST", Path: "/api/internal/products/{product}/versions", ID: "createVersion", Summary: "Upload a new version (multipart; files stream to storage)", Tags: tags("versions"), Scope: "versions:create",
+			Parameters: []openapi.Parameter{product}, Body: versionBody, Multipart: true,
+			Responses: common(map[string]openapi.Response{"201": {Description: "Created.", Schema: data("Version")}, "404": missing("Product not found."), "413": missing("The request body is too large."), "422": invalid})},
+		{Method: "POST", Path: "/api/internal/products/{product}/versions/{version}", ID: "updateVersionUpload", Summary: "Update a version, replacing files (multipart; partial)", Tags: tags("versions"), Scope: "versions:update",
+			Parameters: []openapi.Parameter{product, version}, Body: versionBody, Multipart: true,
+			Responses: common(map[string]openapi.Response{"200": {Description: "Updated.", Schema: data("Version")}, "404": missing("Product not found. / Product version not found."), "422": invalid})},
+		{Method: "PUT", Path: "/api/internal/products/{product}/versions/{version}", ID: "replaceVersion", Summary: "Update a version (partial, as PATCH)", Tags: tags("versions"), Scope: "versions:update",
+			Parameters: []openapi.Parameter{product, version}, Body: versionBody,
+			Responses: common(map[string]openapi.Response{"200": {Description: "Updated.", Schema: data("Version")}, "404": missing("Product not found. / Product version not found."), "422": invalid})},
+		{Method: "PATCH", Path: "/api/internal/products/{product}/versions/{version}", ID: "updateVersion", Summary: "Update a version: absent fields keep", Tags: tags("versions"), Scope: "versions:update",
+			Parameters: []openapi.Parameter{product, version}, Body: versionBody,
+			Responses: common(map[string]openapi.Response{"200": {Description: "Updated.", Schema: data("Version")}, "404": missing("Product not found. / Product version not found."), "422": invalid})},
+		{Method: "DELETE", Path: "/api/internal/products/{product}/versions/{version}", ID: "deleteVersion", Summary: "Delete a version and the files no other version uses", Tags: tags("versions"), Scope: "versions:delete",
+			Parameters: []openapi.Parameter{product, version},
+			Responses:  common(map[string]openapi.Response{"200": {Description: "Deleted.", Schema: action(msgVersionDeleted)}, "404": missing("Product not found. / Product version not found.")})},
 
 		{Method: "GET", Path: "/api/internal/product-licenses", ID: "listLicenses", Summary: "List licenses", Tags: tags("licenses"), Scope: "licenses:list",
 			Parameters: append([]openapi.Parameter{

@@ -45,6 +45,10 @@ type Deps struct {
 	Customers *customers.Service
 	// Signing signs license files.
 	Signing *signing.KeyRing
+	// Versions changes versions and stores their files; MaxUploadBytes
+	// bounds a whole upload body (its files and fields).
+	Versions       *catalog.VersionService
+	MaxUploadBytes int64
 	// BaseURL is the public address of Licensor (config base_url): the
 	// pagination links are built on it.
 	BaseURL string
@@ -58,6 +62,8 @@ type handlers struct {
 	customers *customers.Service
 	signing   *signing.KeyRing
 	baseURL   string
+	versions  *catalog.VersionService
+	maxUpload int64
 }
 
 // guard wraps h in the pipeline with scope, and answers the errors of this

@@ -109,11 +109,18 @@ func (h *handlers) deleteProduct(c fiber.Ctx, r *pipeline.Request) error {
 	if err != nil {
 		return err
 	}
+	var keys []string
 	err = h.inTx(c.Context(), func(ctx context.Context, tx bun.IDB) error {
+		if keys, err = catalog.ProductFileKeys(ctx, tx, p.ID); err != nil {
+			return err
+		}
 		return h.products.DeleteProduct(ctx, tx, source(r), p.ID)
 	})
 	if err != nil {
 		return err
+	}
+	if h.versions != nil {
+		h.versions.SweepFiles(c.Context(), keys)
 	}
 	return respondAction(c, msgProductDeleted)
 }

@@ -22,6 +22,7 @@ func Register(api, legacy fiber.Router, docs *openapi.Registry, deps Deps) {
 	}
 	h := &handlers{
 		db: deps.DB, pipeline: deps.Pipeline, baseURL: deps.BaseURL,
+		versions: deps.Versions, maxUpload: deps.MaxUploadBytes,
 		products: deps.Products, licenses: deps.Licenses, customers: deps.Customers, signing: deps.Signing,
 	}
 	g := h.guard
@@ -39,7 +40,12 @@ func Register(api, legacy fiber.Router, docs *openapi.Registry, deps Deps) {
 	r.Delete("/activated-products/:product", g("products:deactivate", h.deactivateProduct))
 
 	r.Get("/products/:product/versions", g("versions:list", h.listVersions))
+	r.Post("/products/:product/versions", g("versions:create", h.createVersion))
 	r.Get("/products/:product/versions/:version", g("versions:read", h.getVersion))
+	r.Post("/products/:product/versions/:version", g("versions:update", h.updateVersion))
+	r.Put("/products/:product/versions/:version", g("versions:update", h.updateVersion))
+	r.Patch("/products/:product/versions/:version", g("versions:update", h.updateVersion))
+	r.Delete("/products/:product/versions/:version", g("versions:delete", h.deleteVersion))
 	r.Post("/products/:product/download-tokens", g("versions:download", h.createDownloadToken))
 
 	r.Get("/product-licenses", g("licenses:list", h.listLicenses))
