@@ -3,23 +3,26 @@
 package hosttest
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 )
 
 var (
 	mu    sync.Mutex
-	built = map[string]string{} // package path → executable
-	dir   string
+	built = map[string]string{} // package → executable, per test binary
 )
 
 // Build compiles the plugin main package pkg (a path relative to the
 // plugins folder, e.g. "captcha-recaptcha") once per test binary and
-// returns the executable's path.
+// returns the executable's path. Executables live under one fixed folder
+// in the system's temporary directory, replaced atomically by each build,
+// so test runs neither leak copies nor disturb each other.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
 	mu.Lock()
@@ -27,19 +30,21 @@ func Build(t testing.TB, pkg string) string {
 	if exe, ok := built[pkg]; ok {
 		return exe
 	}
-	if dir == "" {
-		var err error
-		if dir, err = os.MkdirTemp("", "licensor-plugins-"); err != nil {
-			t.Fatal(err)
-		}
+	dir := filepath.Join(os.TempDir(), "licensor-hosttest")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	_, self, _, _ := runtime.Caller(0)
 	src := filepath.Join(filepath.Dir(self), "..", "..", pkg)
-	exe := filepath.Join(dir, filepath.Base(pkg))
-	cmd := exec.Command("go", "build", "-o", exe, ".")
+	exe := filepath.Join(dir, strings.ReplaceAll(pkg, "/", "_"))
+	tmp := fmt.Sprintf("%s.%d.tmp", exe, os.Getpid())
+	cmd := exec.Command("go", "build", "-o", tmp, ".")
 	cmd.Dir = src
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build plugin %s: %v\n%s", pkg, err, out)
+	}
+	if err := os.Rename(tmp, exe); err != nil {
+		t.Fatal(err)
 	}
 	built[pkg] = exe
 	return exe
