@@ -226,6 +226,13 @@ func js(s string) string {
 	return string(q)
 }
 
+// WaitJS waits until the JavaScript expression is true; what names the
+// condition in the failure.
+func (b *Browser) WaitJS(what, expr string) {
+	b.t.Helper()
+	b.poll(what, expr)
+}
+
 // WaitText waits until the page's visible text contains text.
 func (b *Browser) WaitText(text string) {
 	b.t.Helper()

@@ -54,9 +54,12 @@ func New(t *testing.T, configure ...func(*config.Config)) *Env {
 		t.Fatalf("browsertest: listen: %v", err)
 	}
 	origin := "http://" + ln.Addr().String()
+	dataDir := t.TempDir()
 	cfg := append([]func(*config.Config){func(c *config.Config) {
 		c.BaseURL = origin
 		c.Mail.SMTPURL = smtp.URL()
+		// Uploads (avatars, version files) stay out of the source tree.
+		c.DataDir = dataDir
 	}}, configure...)
 	se := servertest.New(t, cfg...)
 	e := &Env{Env: se, URL: origin, Mail: smtp}
