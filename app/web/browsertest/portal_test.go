@@ -4,9 +4,13 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -38,7 +42,7 @@ func link(t *testing.T, e *browsertest.Env, text, path string) string {
 // A new customer goes through the portal (issue #6, Tests): register, get
 // the confirmation email, verify, sign in, see the dashboard and licenses,
 // download the license file and verify its signature with the published
-// public key, deactivate an activation, and sign out.
+// public key, deactivate an activation, change the avatar, and sign out.
 func TestPortal(t *testing.T) {
 	e := browsertest.New(t)
 	e.SetSettings(t, map[string]string{
@@ -135,6 +139,19 @@ func TestPortal(t *testing.T) {
 	b.WaitText("Recent sign-ins")
 	b.Screenshot("settings")
 
+	// Change the avatar: a 300×200 PNG comes back as a square picture, in
+	// the settings panel and in the header.
+	b.Upload("#settings-avatar", writePNG(t, 300, 200))
+	b.ClickButton("Upload picture")
+	b.WaitText("Your picture has been saved.")
+	b.WaitJS("the new picture loads, square", `(() => {
+		const im = document.querySelector("#avatar img.avatar-large");
+		return im && im.complete && im.naturalWidth > 0 && im.naturalWidth === im.naturalHeight; })()`)
+	b.WaitJS("the header shows the picture", `(() => {
+		const im = document.querySelector(".account img.avatar");
+		return im && im.complete && im.naturalWidth > 0; })()`)
+	b.ScreenshotOf("#avatar", "avatar")
+
 	// Sign out: the dashboard asks for a sign-in again.
 	b.ClickButton("Sign out")
 	b.WaitPath(`^/customer/login`)
@@ -182,6 +199,27 @@ func TestPortalPasswordReset(t *testing.T) {
 	b.SignInCustomer(email, newPassword)
 	b.WaitText("Welcome, Olga Old")
 	b.Screenshot("dashboard")
+}
+
+// writePNG writes a w×h PNG (a gradient) to a temporary file.
+func writePNG(t *testing.T, w, h int) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, color.RGBA{R: uint8(x * 255 / w), G: uint8(y * 255 / h), B: 160, A: 255})
+		}
+	}
+	name := filepath.Join(t.TempDir(), "me.png")
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	return name
 }
 
 // publishedKeys fetches GET /api/external/public-keys from the node and
