@@ -1,12 +1,14 @@
 package admin
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
+	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/audit"
 	"github.com/licensor/licensor/app/web"
@@ -19,8 +21,11 @@ var activityActorTypes = []string{audit.ActorAdmin, audit.ActorAPIKey, audit.Act
 
 // activityFilter is the activity list's query besides the page.
 type activityFilter struct {
-	Search, Type, Actor, From, To string
+	Search, Type, Actor, From, To, Sort string
 }
+
+// activitySortable are the columns the activity log sorts by.
+var activitySortable = []sortColumn{{"created_at", "Time"}, {"type", "Type"}, {"actor_name", "Actor"}}
 
 // activityRow is one entry and the console page of its subject, if any.
 type activityRow struct {
@@ -34,7 +39,10 @@ type activityRow struct {
 func (h *handlers) activityIndex(c fiber.Ctx) error {
 	q := activityFilter{
 		Search: strings.TrimSpace(c.Query("q")), Type: strings.TrimSpace(c.Query("type")),
-		Actor: c.Query("actor"), From: c.Query("from"), To: c.Query("to"),
+		Actor: c.Query("actor"), From: c.Query("from"), To: c.Query("to"), Sort: c.Query("sort"),
+	}
+	if !isSort(q.Sort, activitySortable) {
+		q.Sort = ""
 	}
 	f := audit.Filter{Search: q.Search}
 	if q.Type != "" {
@@ -56,7 +64,7 @@ func (h *handlers) activityIndex(c fiber.Ctx) error {
 		q.To = ""
 	}
 	page := web.PageOf(c, activityPerPage)
-	list, total, err := audit.List(c.Context(), h.db, f, page)
+	list, total, err := audit.List(c.Context(), h.db, f, q.Sort, page)
 	if err != nil {
 		return err
 	}
@@ -74,6 +82,8 @@ func (h *handlers) activityIndex(c fiber.Ctx) error {
 			"Title": "Activity log", "Section": "activity", "Entries": rows, "Filter": q,
 			"Types": types, "ActorTypes": activityActorTypes,
 			"Filtered":   q.Search != "" || q.Type != "" || q.Actor != "" || q.From != "" || q.To != "",
+			"Sorts":      sortHeaders(c, q.Sort, activitySortable),
+			"Back":       c.OriginalURL(),
 			"Pagination": web.Paginate(c, page, total),
 		},
 	})
@@ -89,4 +99,32 @@ func subjectLink(a audit.Activity) string {
 		return fmt.Sprintf("/admin/%ss/%d", *a.SubjectType, *a.SubjectID)
 	}
 	return ""
+}
+
+// activityBulkDelete deletes the selected entries ("delete selected") and
+// records that it did, so removing history leaves a trace.
+func (h *handlers) activityBulkDelete(c fiber.Ctx) error {
+	ids, back := selectedIDs(c), web.LocalPath(c.FormValue("back"), "/admin/activity")
+	if len(ids) == 0 {
+		web.AddFlash(c, web.FlashError, "Select the entries first.")
+		return web.Redirect(c, fiber.StatusSeeOther, back)
+	}
+	by := source(c)
+	var n int
+	err := h.inTx(c, func(ctx context.Context, tx bun.IDB) error {
+		var err error
+		if n, err = audit.Delete(ctx, tx, ids); err != nil || n == 0 {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Entry{
+			Type: "activity.deleted", Actor: by.Actor, IP: by.IP,
+			Message: fmt.Sprintf("%s deleted from the activity log %s.", plural(n, "entry", "entries"), by.Actor.Via()),
+			Data:    map[string]any{"count": n},
+		})
+	})
+	if err != nil {
+		return err
+	}
+	web.AddFlash(c, web.FlashSuccess, fmt.Sprintf("Deleted %s.", plural(n, "entry", "entries")))
+	return web.Redirect(c, fiber.StatusSeeOther, back)
 }

@@ -3,6 +3,7 @@ package admin_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -99,5 +100,63 @@ func TestActivityNeedsAdmin(t *testing.T) {
 	anon := e.Client(t)
 	if r := anon.Get("/admin/activity"); r.StatusCode != 302 || !strings.HasPrefix(r.Header.Get("Location"), "/admin/login?next=") {
 		t.Errorf("anonymous GET: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+}
+
+func TestActivitySortAndBulkDelete(t *testing.T) {
+	e := servertest.New(t)
+	c := e.SignIn(t)
+	if _, err := e.DB.Bun.NewRaw("DELETE FROM activity_log").Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	day := func(d int) time.Time { return time.Date(2026, 3, d, 12, 0, 0, 0, time.UTC) }
+	seedEntry(t, e, "b.second", audit.System, "", "Alpha entry.", nil, day(1))
+	seedEntry(t, e, "a.first", audit.System, "", "Bravo entry.", nil, day(2))
+	seedEntry(t, e, "c.third", audit.System, "", "Charlie entry.", nil, day(3))
+	order := func(path string, want ...string) {
+		t.Helper()
+		body := c.Get(path).Body
+		for i := 1; i < len(want); i++ {
+			if a, b := strings.Index(body, want[i-1]), strings.Index(body, want[i]); a < 0 || b < 0 || a > b {
+				t.Errorf("%s: want %v in that order", path, want)
+				return
+			}
+		}
+	}
+	order("/admin/activity", "Charlie", "Bravo", "Alpha")
+	order("/admin/activity?sort=created_at", "Alpha", "Bravo", "Charlie")
+	order("/admin/activity?sort=type", "Bravo", "Alpha", "Charlie")
+	order("/admin/activity?sort=-type", "Charlie", "Alpha", "Bravo")
+	r := c.Get("/admin/activity?sort=type")
+	if !strings.Contains(r.Body, `aria-sort="ascending"`) || !strings.Contains(r.Body, `name="ids"`) || !strings.Contains(r.Body, `action="/admin/activity/bulk-delete"`) {
+		t.Fatalf("no sort state or selection:\n%s", r.Body)
+	}
+
+	var ids []int64
+	if err := e.DB.Bun.NewRaw("SELECT id FROM activity_log WHERE type IN ('a.first', 'b.second')").Scan(context.Background(), &ids); err != nil {
+		t.Fatal(err)
+	}
+	r = c.PostForm("/admin/activity/bulk-delete", url.Values{"ids": {fmt.Sprint(ids[0]), fmt.Sprint(ids[1])}, "back": {"/admin/activity?sort=type"}})
+	if r.StatusCode != 303 || r.Header.Get("Location") != "/admin/activity?sort=type" {
+		t.Fatalf("bulk delete: %d", r.StatusCode)
+	}
+	r = c.Get("/admin/activity")
+	if !strings.Contains(r.Body, "Deleted 2 entries.") || strings.Contains(r.Body, "Alpha entry") || !strings.Contains(r.Body, "Charlie entry") ||
+		!strings.Contains(r.Body, "2 entries deleted from the activity log via console.") {
+		t.Errorf("after bulk delete:\n%s", r.Body)
+	}
+	r = c.PostForm("/admin/activity/bulk-delete", url.Values{})
+	if r = c.Get(r.Header.Get("Location")); !strings.Contains(r.Body, "Select the entries first.") {
+		t.Error("empty selection not refused")
+	}
+
+	anon := e.Client(t)
+	anon.GetCSRF("/admin/login")
+	if r := anon.PostForm("/admin/activity/bulk-delete", url.Values{"ids": {"1"}}); r.StatusCode != 302 {
+		t.Errorf("anonymous bulk delete: %d", r.StatusCode)
+	}
+	c.CSRF = ""
+	if r := c.PostForm("/admin/activity/bulk-delete", url.Values{"ids": {"1"}}); r.StatusCode != 403 {
+		t.Errorf("bulk delete without token: %d", r.StatusCode)
 	}
 }

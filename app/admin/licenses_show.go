@@ -29,7 +29,7 @@ func (h *handlers) licenseShow(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	history, _, err := audit.List(ctx, h.db, audit.Filter{Subject: &audit.Subject{Type: audit.SubjectLicense, ID: l.ID}},
+	history, _, err := audit.List(ctx, h.db, audit.Filter{Subject: &audit.Subject{Type: audit.SubjectLicense, ID: l.ID}}, "",
 		listing.Page{PerPage: licenseHistoryShown})
 	if err != nil {
 		return err

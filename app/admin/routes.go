@@ -70,6 +70,7 @@ func Register(router fiber.Router, deps Deps) {
 	router.Post("/activations/:id/delete", h.activationDelete)
 
 	router.Get("/activity", h.activityIndex)
+	router.Post("/activity/bulk-delete", h.activityBulkDelete)
 
 	router.Get("/downloads", h.downloadsIndex)
 	router.Post("/downloads/bulk-delete", h.downloadsBulkDelete)

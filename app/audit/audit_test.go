@@ -28,7 +28,7 @@ func TestRecordAndList(t *testing.T) {
 		}
 	}
 
-	all, total, err := List(ctx, d.Bun, Filter{}, listing.Page{})
+	all, total, err := List(ctx, d.Bun, Filter{}, "", listing.Page{})
 	if err != nil || total != 3 || len(all) != 3 {
 		t.Fatalf("list: %v %d %d", err, total, len(all))
 	}
@@ -53,7 +53,7 @@ func TestRecordAndList(t *testing.T) {
 		{"search is literal", Filter{Search: "%"}, 0},
 	}
 	for _, c := range cases {
-		_, n, err := List(ctx, d.Bun, c.f, listing.Page{})
+		_, n, err := List(ctx, d.Bun, c.f, "", listing.Page{})
 		if err != nil || n != c.want {
 			t.Errorf("%s: %d entries (err %v), want %d", c.name, n, err, c.want)
 		}

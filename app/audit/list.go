@@ -29,12 +29,16 @@ type Cursor struct {
 	ID        int64
 }
 
-// List returns one page of entries newest first, and the number of entries
-// matching f. Keyset pages (List with After) cost the same on page 1 and
-// page 10,000; offset pages are for "jump to page N" in the console.
-func List(ctx context.Context, idb bun.IDB, f Filter, page listing.Page) ([]Activity, int, error) {
+// listSorts are the fields List sorts by.
+var listSorts = listing.Sorts{"created_at": "al.created_at", "type": "al.type", "actor_name": "al.actor_name"}
+
+// List returns one page of entries, newest first unless sort (listing.Order:
+// created_at, type, actor_name, "-" for descending) says otherwise, and the
+// number of entries matching f. Keyset pages (After) cost the same on page
+// 1 and page 10,000; offset pages are for "jump to page N" in the console.
+func List(ctx context.Context, idb bun.IDB, f Filter, sort string, page listing.Page) ([]Activity, int, error) {
 	var out []Activity
-	q := page.Apply(filtered(idb.NewSelect().Model(&out), f).OrderExpr("al.created_at DESC, al.id DESC"))
+	q := page.Apply(listing.Order(filtered(idb.NewSelect().Model(&out), f), sort, listSorts, "al.created_at", "al.id"))
 	total, err := q.ScanAndCount(ctx)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list activity: %w", err)
