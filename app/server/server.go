@@ -167,6 +167,7 @@ func New(deps Deps) (*fiber.App, error) {
 		web.Recover(logger),
 		web.SecurityHeaders(strings.HasPrefix(cfg.BaseURL, "https://")),
 		web.BodyLimit(cfg.HTTP.MaxBodyBytes, streamedUpload),
+		web.RejectBadText(),
 	)
 
 	app.Use("/static", staticFiles())
