@@ -236,8 +236,10 @@ func TestCustomerEmailActions(t *testing.T) {
 		t.Errorf("reset token: %v", err)
 	}
 
-	r = c.PostForm(annPath+"/resend-confirmation", nil)
-	if r = c.Get(annPath); !strings.Contains(r.Body, "Confirmation email queued for ann@example.org.") {
+	if r := c.PostForm(annPath+"/resend-confirmation", nil); r.StatusCode != 303 {
+		t.Fatalf("resend confirmation: %d", r.StatusCode)
+	}
+	if r := c.Get(annPath); !strings.Contains(r.Body, "Confirmation email queued for ann@example.org.") {
 		t.Errorf("no flash:\n%s", r.Body)
 	}
 	got = srv.Wait(2, 10*time.Second)
@@ -246,8 +248,10 @@ func TestCustomerEmailActions(t *testing.T) {
 	}
 
 	// A confirmed customer is refused a confirmation email.
-	r = c.PostForm(bobPath+"/resend-confirmation", nil)
-	if r = c.Get(bobPath); !strings.Contains(r.Body, "Bob Ray has already confirmed bob@example.org") {
+	if r := c.PostForm(bobPath+"/resend-confirmation", nil); r.StatusCode != 303 {
+		t.Fatalf("resend to a confirmed customer: %d", r.StatusCode)
+	}
+	if r := c.Get(bobPath); !strings.Contains(r.Body, "Bob Ray has already confirmed bob@example.org") {
 		t.Errorf("no refusal:\n%s", r.Body)
 	}
 	if n := countRows(t, e, "mail_messages"); n != 2 {
