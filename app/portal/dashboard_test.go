@@ -17,7 +17,7 @@ func TestDashboardRecentActivationsAndQuickActions(t *testing.T) {
 	for _, want := range []string{
 		`id="recent-activations"`,
 		`<a href="/customer/product-licenses/` + lic + `">cora.example.com</a>`, // linked
-		`href="/customer/product-licenses/` + lic + `/file"`,                     // quick download
+		`href="/customer/product-licenses/` + lic + `/file"`,                    // quick download
 		`id="activate-guide"`,
 		`data-stat="total">1<`,
 	} {

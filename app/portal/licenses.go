@@ -142,11 +142,15 @@ func (h *handlers) license(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	latest, err := h.latestFor(c.Context(), l, h.now())
+	if err != nil {
+		return err
+	}
 	return web.Render(c, fiber.StatusOK, web.View{
 		Page: "portal/license", Layout: "layouts/portal",
 		Data: fiber.Map{
 			"Title": l.ProductName + " license", "License": presentLicense(l, h.now()), "Activations": acts,
-			"CanDeactivate": set.AllowCustomerDeactivation,
+			"CanDeactivate": set.AllowCustomerDeactivation, "Latest": latest,
 		},
 	})
 }

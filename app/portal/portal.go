@@ -30,6 +30,7 @@ import (
 	"github.com/licensor/licensor/app/ratelimit"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/signing"
+	"github.com/licensor/licensor/app/storage"
 	"github.com/licensor/licensor/app/web"
 )
 
@@ -55,6 +56,8 @@ type Deps struct {
 	// system's temporary directory (tests and tools only).
 	Avatars        avatars.Storage
 	AvatarMaxBytes int64
+	// Files holds the version files customers download; nil: downloads fail.
+	Files storage.Store
 	// Now is the clock of tokens and the sign-in history; nil means time.Now.
 	Now func() time.Time
 }
@@ -72,6 +75,7 @@ type handlers struct {
 	captcha   *captcha.Registry
 	avatars   avatars.Storage
 	avatarMax int64
+	files     storage.Store
 	// dummyHash is checked against when the account is unknown, so a
 	// sign-in costs the same whether or not it exists.
 	dummyHash func() string
@@ -79,7 +83,7 @@ type handlers struct {
 
 func newHandlers(d Deps) *handlers {
 	h := &handlers{db: d.DB, limiter: d.Limiter, logger: d.Logger, settings: d.Settings, notify: d.Notify, now: d.Now,
-		licensing: d.Licensing, signing: d.Signing}
+		licensing: d.Licensing, signing: d.Signing, files: d.Files}
 	if h.now == nil {
 		h.now = time.Now
 	}

@@ -32,6 +32,7 @@ func Register(router fiber.Router, deps Deps) {
 	router.Get("/product-licenses/:id/code", h.licensesPageOn, h.licenseCode)
 	router.Get("/product-licenses/:id/file", h.licensesPageOn, h.licenseFile)
 	router.Get("/product-licenses/:id/download", h.licensesPageOn, h.licenseFile)
+	router.Get("/product-licenses/:id/latest", h.licensesPageOn, h.downloadLatest)
 
 	router.Get("/product-activations", h.activationsPageOn, h.activations)
 	router.Post("/product-activations/:id/deactivate", h.deactivate)

@@ -218,6 +218,7 @@ func New(deps Deps) (*fiber.App, error) {
 		Settings: apiDeps.Settings, Notify: deps.Notify,
 		Licensing: apiDeps.Licensing, Signing: apiDeps.Signing,
 		Captcha: deps.Captcha, Avatars: avatarStore, AvatarMaxBytes: avatarLimit(cfg),
+		Files: deps.Files,
 	})
 	app.Get("/login", func(c fiber.Ctx) error {
 		return c.Redirect().Status(fiber.StatusFound).To("/customer/login")
