@@ -2,12 +2,16 @@ package cluster
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -424,5 +428,71 @@ func TestSIGKILLDuringJob(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	if got := smtp.Messages(); len(got) != 1 || !strings.Contains(strings.Join(got[0].To, ","), "kim@example.com") {
 		t.Fatalf("messages: %+v", got)
+	}
+}
+
+// TestDiskFullDuringUpload uploads a version bigger than the free space
+// of the node's data folder (a 2 MB tmpfs): the upload fails with a clear
+// message, no version is recorded and no partial file is left, and a small
+// upload afterwards works.
+func TestDiskFullDuringUpload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts licensor processes")
+	}
+	t.Parallel()
+	dataDir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dataDir, "tmpfs", 0, "size=2m"); err != nil {
+		t.Skipf("cannot mount a small tmpfs here (%v): needs root", err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(dataDir, syscall.MNT_DETACH) })
+	c := startCluster(t, options{nodes: 1, dataDir: dataDir})
+	c.api(t, c.internalKey, "/api/internal/products", map[string]any{"name": "Big", "reference_id": "BIG"}, nil)
+
+	upload := func(version string, size int) (int, string) {
+		var buf bytes.Buffer
+		w := multipart.NewWriter(&buf)
+		_ = w.WriteField("version", version)
+		_ = w.WriteField("changelog", "Bigger.")
+		fw, _ := w.CreateFormFile("main_file", "big-"+version+".zip")
+		_, _ = io.WriteString(fw, "PK\x03\x04")
+		_, _ = io.CopyN(fw, rand.Reader, int64(size))
+		_ = w.Close()
+		req, _ := http.NewRequest(http.MethodPost, c.lb+"/api/internal/products/BIG/versions", &buf)
+		req.Header.Set("Content-Type", w.FormDataContentType())
+		req.Header.Set("X-API-Key", c.internalKey)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(raw)
+	}
+	status, body := upload("2.0.0", 4<<20)
+	t.Logf("4 MB upload into 2 MB: %d %s", status, body)
+	if status != http.StatusInsufficientStorage || !strings.Contains(body, "space") {
+		t.Errorf("upload on a full disk: %d %s, want 507 saying there is no space", status, body)
+	}
+	var versions int
+	if err := c.db.QueryRow(`SELECT count(*) FROM product_versions`).Scan(&versions); err != nil {
+		t.Fatal(err)
+	}
+	if versions != 0 {
+		t.Errorf("%d versions recorded after the failed upload", versions)
+	}
+	var left []string
+	_ = filepath.WalkDir(dataDir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil && info.Size() > 0 {
+				left = append(left, p)
+			}
+		}
+		return nil
+	})
+	if len(left) > 0 {
+		t.Errorf("files left in the data folder after the failed upload: %v", left)
+	}
+	if status, body := upload("2.0.1", 256<<10); status != http.StatusCreated && status != http.StatusOK {
+		t.Fatalf("a small upload after the failure: %d %s", status, body)
 	}
 }

@@ -37,6 +37,7 @@ type cluster struct {
 	procs                                []*exec.Cmd // the nodes' processes
 	env                                  []string    // every node's environment
 	dir                                  string      // the test's folder
+	firstDataDir                         string      // options.dataDir
 }
 
 func lookNginx(t *testing.T) string {
@@ -60,6 +61,8 @@ type options struct {
 	nginx string
 	dsn   string
 	env   []string // more LICENSOR_* settings for every node
+	// dataDir is the first node's data_dir (default: a folder of the test).
+	dataDir string
 }
 
 func startCluster(t *testing.T, o options) *cluster {
@@ -101,7 +104,7 @@ func startCluster(t *testing.T, o options) *cluster {
 		"LICENSOR_MAIL_SMTP_URL=",
 	)
 	env = append(env, o.env...)
-	c.env, c.dir = env, dir
+	c.env, c.dir, c.firstDataDir = env, dir, o.dataDir
 	run := func(args ...string) string {
 		cmd := exec.Command(c.bin, args...)
 		cmd.Env = env
@@ -400,7 +403,11 @@ func (c *cluster) startNode(t *testing.T, addr string) *exec.Cmd {
 	i := len(c.nodes)
 	c.nodes = append(c.nodes, "http://"+addr)
 	cmd := exec.Command(c.bin, "serve")
-	cmd.Env = append(c.env, "LICENSOR_HTTP_ADDR="+addr, "LICENSOR_DATA_DIR="+filepath.Join(c.dir, fmt.Sprintf("node%d", i+1)))
+	dataDir := filepath.Join(c.dir, fmt.Sprintf("node%d", i+1))
+	if i == 0 && c.firstDataDir != "" {
+		dataDir = c.firstDataDir
+	}
+	cmd.Env = append(c.env, "LICENSOR_HTTP_ADDR="+addr, "LICENSOR_DATA_DIR="+dataDir)
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

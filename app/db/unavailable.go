@@ -31,8 +31,10 @@ func Unavailable(err error) bool {
 		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" ||
 			pgErr.Code == "57P03" || pgErr.Code == "53300"
 	}
-	var netErr net.Error
-	if errors.As(err, &netErr) {
+	// A network operation that failed (refused, reset, timed out). Not the
+	// net.Error interface: every syscall.Errno has its methods, ENOSPC too.
+	var opErr *net.OpError
+	if errors.As(err, &opErr) {
 		return true
 	}
 	// pgx reports a connection lost mid-query as "conn closed" or

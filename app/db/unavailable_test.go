@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -31,6 +34,8 @@ func TestUnavailable(t *testing.T) {
 		{&pgconn.PgError{Code: "23505"}, false}, // unique violation: a fault in the data, not the server
 		{&pgconn.PgError{Code: "42601"}, false}, // syntax error
 		{errors.New("license not found"), false},
+		{fmt.Errorf("store file: %w", &os.PathError{Op: "write", Path: "/x", Err: syscall.ENOSPC}), false}, // a full disk is not the database
+		{&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}, true},
 	}
 	for _, c := range cases {
 		if got := Unavailable(c.err); got != c.want {

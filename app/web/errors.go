@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"syscall"
 
 	"github.com/gofiber/fiber/v3"
 
@@ -37,6 +38,9 @@ const apiServerErrorMessage = "Something went wrong. Please try again later."
 // unavailableMessage answers while the database cannot be reached.
 const unavailableMessage = "The service is temporarily unavailable. Please try again shortly."
 
+// noSpaceMessage answers an upload that the disk could not hold.
+const noSpaceMessage = "There is not enough disk space on the server to store this file."
+
 // retryAfterSeconds is what a 503 asks clients to wait.
 const retryAfterSeconds = "5"
 
@@ -66,6 +70,12 @@ func ErrorHandler() fiber.ErrorHandler {
 			code = fiber.StatusServiceUnavailable
 			c.Set(fiber.HeaderRetryAfter, retryAfterSeconds)
 		}
+		// A full disk (an upload bigger than the free space) is the
+		// server's condition, said plainly: 507.
+		noSpace := fe == nil && errors.Is(err, syscall.ENOSPC)
+		if noSpace {
+			code = fiber.StatusInsufficientStorage
+		}
 		// Whatever a handler had started to write is replaced.
 		c.Response().ResetBody()
 
@@ -74,6 +84,8 @@ func ErrorHandler() fiber.ErrorHandler {
 			switch {
 			case unavailable:
 				msg = unavailableMessage
+			case noSpace:
+				msg = noSpaceMessage
 			case code >= 500:
 				msg = apiServerErrorMessage
 			case msg == "":
@@ -85,6 +97,9 @@ func ErrorHandler() fiber.ErrorHandler {
 		page := htmlErrorPage(code, fe)
 		if unavailable {
 			page = errorPage{"errors/500", "Temporarily unavailable", unavailableMessage}
+		}
+		if noSpace {
+			page = errorPage{"errors/500", "Not enough disk space", noSpaceMessage}
 		}
 		if IsHTMX(c) {
 			// An htmx request would otherwise swap the error page into
