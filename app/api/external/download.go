@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 	"github.com/uptrace/bun"
 
+	"github.com/licensor/licensor/app/api/filesend"
 	"github.com/licensor/licensor/app/api/pipeline"
 	"github.com/licensor/licensor/app/apirequest"
 	"github.com/licensor/licensor/app/catalog"
@@ -21,7 +22,7 @@ import (
 type requestedFile struct {
 	product *catalog.Product
 	version *catalog.Version
-	meta    fileMeta
+	meta    filesend.Meta
 }
 
 // findFile resolves {version_id} and {type} — from the path, else the
@@ -63,19 +64,11 @@ func (h *handlers) findFile(c fiber.Ctx, f *apirequest.Fields) (*requestedFile, 
 	if !p.IsActive || file == nil {
 		return nil, nil
 	}
-	return &requestedFile{product: p, version: v, meta: fileMeta{file: file, typ: typ, productRef: p.ReferenceID, version: v.Version}}, nil
+	return &requestedFile{product: p, version: v, meta: filesend.Meta{File: file, Type: typ, ProductRef: p.ReferenceID, Version: v.Version}}, nil
 }
 
 // notFound is the empty 404 of the download and size endpoints.
-func notFound(c fiber.Ctx) error { return emptyStatus(c, fiber.StatusNotFound) }
-
-// emptyStatus answers status with an empty body (SendStatus would write
-// the status text).
-func emptyStatus(c fiber.Ctx, status int) error {
-	c.Status(status)
-	c.Response().ResetBody()
-	return nil
-}
+func notFound(c fiber.Ctx) error { return filesend.EmptyStatus(c, fiber.StatusNotFound) }
 
 // download is api.md §4.9 (and its LicenseBox paths, which may post
 // multipart bodies).
@@ -93,7 +86,7 @@ func (h *handlers) download(c fiber.Ctx, r *pipeline.Request) error {
 	}
 	attempt := downloads.Attempt{
 		Source: downloads.SourceAPI, ProductID: rf.product.ID, VersionID: rf.version.ID, Version: rf.version.Version,
-		Type: rf.meta.typ, URL: r.Caller.URL, Domain: r.Caller.Host, IP: r.Caller.IP, UserAgent: r.Caller.UserAgent,
+		Type: rf.meta.Type, URL: r.Caller.URL, Domain: r.Caller.Host, IP: r.Caller.IP, UserAgent: r.Caller.UserAgent,
 	}
 	var license *licensing.License
 	if rf.product.LicenseUpdate {
@@ -115,16 +108,16 @@ func (h *handlers) download(c fiber.Ctx, r *pipeline.Request) error {
 			if err != nil {
 				return err
 			}
-			return emptyStatus(c, fiber.StatusUnauthorized)
+			return filesend.EmptyStatus(c, fiber.StatusUnauthorized)
 		}
 	}
 
-	rng, err := parseRange(c.Get(fiber.HeaderRange), rf.meta.file.Size)
-	if errors.Is(err, errUnsatisfiable) {
-		return unsatisfiable(c, rf.meta.file.Size)
+	rng, err := filesend.ParseRange(c.Get(fiber.HeaderRange), rf.meta.File.Size)
+	if errors.Is(err, filesend.ErrUnsatisfiable) {
+		return filesend.Unsatisfiable(c, rf.meta.File.Size)
 	}
 	// A request resuming after byte 0 continues a logged download.
-	if rng.start == 0 {
+	if rng.Start == 0 {
 		err := h.DB.RunInTx(c.Context(), nil, func(ctx context.Context, tx bun.Tx) error {
 			var customerID, email *string
 			if license != nil {
@@ -137,7 +130,7 @@ func (h *handlers) download(c fiber.Ctx, r *pipeline.Request) error {
 			return err
 		}
 	}
-	return sendFile(c, h.Files, rf.meta, rng)
+	return filesend.Send(c, h.Files, rf.meta, rng)
 }
 
 // downloadProof reads the license a download was sent: a token
@@ -185,10 +178,10 @@ func (h *handlers) size(c fiber.Ctx, _ *pipeline.Request) error {
 		}
 		return notFound(c)
 	}
-	size := rf.meta.file.Size
+	size := rf.meta.File.Size
 	if c.Method() == fiber.MethodHead {
-		c.Set(fiber.HeaderContentType, rf.meta.contentType())
-		c.Set(fiber.HeaderContentDisposition, "attachment; filename="+rf.meta.downloadName())
+		c.Set(fiber.HeaderContentType, rf.meta.ContentType())
+		c.Set(fiber.HeaderContentDisposition, "attachment; filename="+rf.meta.DownloadName())
 		c.Response().Header.SetContentLength(int(size))
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 	"github.com/uptrace/bun"
 
+	"github.com/licensor/licensor/app/api/filesend"
 	"github.com/licensor/licensor/app/api/pipeline"
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/downloads"
@@ -62,15 +63,15 @@ func (h *handlers) downloadLink(c fiber.Ctx) error {
 	if file == nil {
 		return linkError(c, downloads.ErrLinkNotFound)
 	}
-	meta := fileMeta{file: file, typ: link.Type, productRef: p.ReferenceID, version: v.Version}
-	rng, rerr := parseRange(c.Get(fiber.HeaderRange), file.Size)
-	if errors.Is(rerr, errUnsatisfiable) {
-		return unsatisfiable(c, file.Size)
+	meta := filesend.Meta{File: file, Type: link.Type, ProductRef: p.ReferenceID, Version: v.Version}
+	rng, rerr := filesend.ParseRange(c.Get(fiber.HeaderRange), file.Size)
+	if errors.Is(rerr, filesend.ErrUnsatisfiable) {
+		return filesend.Unsatisfiable(c, file.Size)
 	}
 	// Counted: a download from byte 0, or the first request of a link
 	// (a resume of nothing counted yet). HEAD never counts.
 	head := c.Method() == fiber.MethodHead
-	counted := !head && (rng.start == 0 || link.Downloads == 0)
+	counted := !head && (rng.Start == 0 || link.Downloads == 0)
 	switch {
 	case errors.Is(err, downloads.ErrLinkUsedUp) && (counted || head):
 		return linkError(c, err)
@@ -89,5 +90,5 @@ func (h *handlers) downloadLink(c fiber.Ctx) error {
 			return linkError(c, err)
 		}
 	}
-	return sendFile(c, h.Files, meta, rng)
+	return filesend.Send(c, h.Files, meta, rng)
 }

@@ -149,3 +149,47 @@ func (a *apiEnv) dump(table string) string {
 	}
 	return strings.Join(rows, "\n")
 }
+
+// Server downloads of the internal API (api.md §5.6): no license even when
+// the product requires one, Range support, logged with source internal.
+func TestServerDownloads(t *testing.T) {
+	a := newAPIEnv(t)
+	a.setProduct(a.product, true, true)
+	old := a.addVersion(a.product, "1.1.0", day, true, false)
+	rel := a.addVersion(a.product, "1.2.0", day, true, true)
+	internal := a.newKey(apikeys.CreateParams{Name: "shop", Type: apikeys.TypeInternal})
+	post := func(path string, headers ...string) resp {
+		return a.do(a.App, req{path: path, headers: append([]string{"X-API-KEY", internal}, headers...)})
+	}
+	for path, want := range map[string][]byte{
+		"/api/internal/products/ACME/download":                                     rel.main,
+		"/api/internal/products/acme/versions/latest/download/sql":                 rel.sql,
+		"/api/internal/products/ACME/versions/1.1.0/download/main":                 old.main,
+		"/api/internal/products/ACME/versions/" + old.versionID + "/download/main": old.main,
+	} {
+		r := post(path)
+		if r.StatusCode != 200 || r.Body != string(want) || !strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment; filename=") {
+			t.Errorf("%s: %d, %d bytes", path, r.StatusCode, len(r.Body))
+		}
+	}
+	r := post("/api/internal/products/ACME/download", "Range", "bytes=1-2")
+	if r.StatusCode != 206 || r.Body != string(rel.main[1:3]) || r.Header.Get("Content-Range") != "bytes 1-2/5000" {
+		t.Errorf("range: %d %q", r.StatusCode, r.Header.Get("Content-Range"))
+	}
+	logs := a.downloadLogs()
+	if len(logs) != 4 || logs[0].Source != "internal" || !logs[0].Valid {
+		t.Errorf("logs %+v; want 4 internal rows", logs)
+	}
+	for path, status := range map[string]int{
+		"/api/internal/products/NOPE/download":                    404,
+		"/api/internal/products/ACME/versions/9.9/download/main":  404,
+		"/api/internal/products/ACME/versions/1.1.0/download/sql": 404,
+	} {
+		if r := post(path); r.StatusCode != status || r.JSON["status"] != false {
+			t.Errorf("%s: %d %s", path, r.StatusCode, r.Body)
+		}
+	}
+	if r := a.do(a.App, req{path: "/api/internal/products/ACME/download", headers: []string{"X-API-KEY", a.key}}); r.StatusCode != 401 {
+		t.Errorf("external key: %d", r.StatusCode)
+	}
+}

@@ -270,6 +270,7 @@ func TestDownloadLicenseCheckFailures(t *testing.T) {
 
 	a.license(nil, "GOOD", parallel(5))
 	a.license(nil, "CUST", customer("CUST-1"))
+	a.exec(`INSERT INTO customers (name, email, client_id) VALUES ('Cust One', 'cust@example.com', 'CUST-1')`)
 	a.license(nil, "BLOCKED")
 	a.exec(`UPDATE licenses SET is_valid = false WHERE license_code = 'BLOCKED'`)
 	a.license(nil, "EXPIRED", func(in *licensing.LicenseInput) { in.ExpiresAt = fields.Some(&future) })
@@ -350,6 +351,13 @@ func TestDownloadLicenseCheckFailures(t *testing.T) {
 		if r.StatusCode != 200 || r.Body != string(rel.main) {
 			t.Errorf("%v: %d, %d bytes", body, r.StatusCode, len(r.Body))
 		}
+	}
+	// The customer's download is in their activity (update_downloaded).
+	var activity []string
+	_ = a.DB.Bun.NewRaw(`SELECT ca.data->>'license_code' FROM customer_activity AS ca JOIN customers AS c ON c.id = ca.customer_id
+		WHERE c.client_id = 'CUST-1' AND ca.type = 'update_downloaded'`).Scan(context.Background(), &activity)
+	if len(activity) != 1 || activity[0] != "CUST" {
+		t.Errorf("customer activity update_downloaded: %q", activity)
 	}
 	logs := a.downloadLogs()
 	if last := logs[len(logs)-1]; !last.Valid || last.Reason != nil || last.Source != "api" || last.Code == nil || *last.Code != "GOOD" {

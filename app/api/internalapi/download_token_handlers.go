@@ -2,11 +2,13 @@ package internalapi
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/uptrace/bun"
 
+	"github.com/licensor/licensor/app/api/filesend"
 	"github.com/licensor/licensor/app/api/openapi"
 	"github.com/licensor/licensor/app/api/pipeline"
 	"github.com/licensor/licensor/app/apirequest"
@@ -104,6 +106,28 @@ func (h *handlers) createDownloadToken(c fiber.Ctx, r *pipeline.Request) error {
 // documentDownloadTokens adds createDownloadToken to the OpenAPI document.
 func documentDownloadTokens(docs *openapi.Registry) {
 	str := openapi.String
+	file := openapi.Response{Description: "The file, streamed, with the headers of the update download; Range gives 206 (416 past the end).",
+		ContentType: "application/octet-stream", Schema: openapi.Schema{"type": "string", "format": "binary"}}
+	productParam := openapi.Parameter{Name: "product", In: "path", Required: true, Description: "Reference id (any case), else numeric id."}
+	for _, op := range []openapi.Operation{
+		{Method: "POST", Path: "/api/internal/products/{product}/download", ID: "serverDownloadLatest", Parameters: []openapi.Parameter{productParam},
+			Summary: "Download the newest version's main file (no license, no slot; logged)"},
+		{Method: "POST", Path: "/api/internal/products/{product}/versions/{version}/download/{type}", ID: "serverDownload",
+			Parameters: []openapi.Parameter{productParam,
+				{Name: "version", In: "path", Required: true, Description: "Version id or string, or latest."},
+				{Name: "type", In: "path", Required: true, Description: "main, sql, or a plugin's file type."}},
+			Summary: "Download a version's file (no license, no slot; logged)"},
+	} {
+		op.Tags, op.Scope = []string{"Internal: versions"}, "versions:download"
+		op.Responses = map[string]openapi.Response{
+			"200": file, "206": file,
+			"401": {Description: "Invalid API key.", Schema: openapi.Ref("Error")},
+			"403": {Description: "Scope missing.", Schema: openapi.Ref("Error")},
+			"404": {Description: "Product not found. / Product version not found. / Not found. (no file of that type)", Schema: openapi.Ref("Error")},
+			"416": {Description: "Range not satisfiable."},
+		}
+		docs.Add(op)
+	}
 	errRef := openapi.Response{Description: "", Schema: openapi.Ref("Error")}
 	with := func(d string, r openapi.Response) openapi.Response { r.Description = d; return r }
 	docs.Add(openapi.Operation{
@@ -134,4 +158,50 @@ func documentDownloadTokens(docs *openapi.Registry) {
 			"429": with("Rate limit exceeded.", errRef),
 		},
 	})
+}
+
+// serverDownload: POST /api/internal/products/{product}/download (the
+// newest version's main file) and POST
+// /api/internal/products/{product}/versions/{version}/download/{type}
+// ({version} may be latest): the file with the headers and Range support
+// of the update download, for the vendor's servers — no license, no slot,
+// logged with source internal (api.md §5.6).
+func (h *handlers) serverDownload(c fiber.Ctx, r *pipeline.Request) error {
+	p, err := resolveProduct(c.Context(), h.db, param(c, "product"))
+	if err != nil {
+		return err
+	}
+	ref, typ := param(c, "version"), strings.ToLower(param(c, "type"))
+	if typ == "" {
+		typ = catalog.FileMain
+	}
+	var v *catalog.Version
+	if ref == "" || strings.EqualFold(ref, "latest") {
+		if v, err = catalog.NewestVersion(c.Context(), h.db, p.ID); err != nil {
+			return err
+		}
+		if v == nil {
+			return &notFoundError{message: msgVersionNotFound}
+		}
+	} else if v, err = resolveVersion(c.Context(), h.db, p, ref); err != nil {
+		return err
+	}
+	file := v.File(typ)
+	if file == nil {
+		return pipeline.Error(c, fiber.StatusNotFound, "Not found.")
+	}
+	meta := filesend.Meta{File: file, Type: typ, ProductRef: p.ReferenceID, Version: v.Version}
+	rng, err := filesend.ParseRange(c.Get(fiber.HeaderRange), file.Size)
+	if errors.Is(err, filesend.ErrUnsatisfiable) {
+		return filesend.Unsatisfiable(c, file.Size)
+	}
+	if rng.Start == 0 {
+		if _, err := downloads.Record(c.Context(), h.db, downloads.Attempt{
+			Source: downloads.SourceInternal, ProductID: p.ID, VersionID: v.ID, Version: v.Version, Type: typ,
+			URL: r.Caller.URL, Domain: r.Caller.Host, IP: r.Caller.IP, UserAgent: r.Caller.UserAgent, Valid: true,
+		}); err != nil {
+			return err
+		}
+	}
+	return filesend.Send(c, h.files, meta, rng)
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/signing"
+	"github.com/licensor/licensor/app/storage"
 )
 
 // Deps are what the internal API needs, built by the server assembly.
@@ -49,6 +50,8 @@ type Deps struct {
 	// bounds a whole upload body (its files and fields).
 	Versions       *catalog.VersionService
 	MaxUploadBytes int64
+	// Files is where version files are kept (server downloads).
+	Files storage.Store
 	// BaseURL is the public address of Licensor (config base_url): the
 	// pagination links are built on it.
 	BaseURL string
@@ -61,6 +64,7 @@ type handlers struct {
 	licenses  *licensing.Service
 	customers *customers.Service
 	signing   *signing.KeyRing
+	files     storage.Store
 	baseURL   string
 	versions  *catalog.VersionService
 	maxUpload int64

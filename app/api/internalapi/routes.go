@@ -24,6 +24,7 @@ func Register(api, legacy fiber.Router, docs *openapi.Registry, deps Deps) {
 		db: deps.DB, pipeline: deps.Pipeline, baseURL: deps.BaseURL,
 		versions: deps.Versions, maxUpload: deps.MaxUploadBytes,
 		products: deps.Products, licenses: deps.Licenses, customers: deps.Customers, signing: deps.Signing,
+		files: deps.Files,
 	}
 	g := h.guard
 
@@ -47,6 +48,8 @@ func Register(api, legacy fiber.Router, docs *openapi.Registry, deps Deps) {
 	r.Patch("/products/:product/versions/:version", g("versions:update", h.updateVersion))
 	r.Delete("/products/:product/versions/:version", g("versions:delete", h.deleteVersion))
 	r.Post("/products/:product/download-tokens", g("versions:download", h.createDownloadToken))
+	r.Post("/products/:product/download", g("versions:download", h.serverDownload))
+	r.Post("/products/:product/versions/:version/download/:type", g("versions:download", h.serverDownload))
 
 	r.Get("/product-licenses", g("licenses:list", h.listLicenses))
 	r.Post("/product-licenses", g("licenses:create", h.createLicense))

@@ -1,4 +1,9 @@
-package external
+// Package filesend serves a stored version file as the API's download
+// endpoints do (api.md §4.9 step 6): the spec's headers and file name, one
+// HTTP Range (206, 416), and the bytes streamed from storage without ever
+// holding the file in memory. The external update download, download links
+// and the internal API's server downloads all answer through it.
+package filesend
 
 import (
 	"errors"
@@ -15,23 +20,23 @@ import (
 	"github.com/licensor/licensor/app/storage"
 )
 
-// byteRange is the part of a file a request asks for.
-type byteRange struct {
-	start, end int64 // inclusive
-	partial    bool  // a Range header asked for it (206)
+// Range is the part of a file a request asks for.
+type Range struct {
+	Start, End int64 // inclusive
+	Partial    bool  // a Range header asked for it (206)
 }
 
-func (r byteRange) length() int64 { return r.end - r.start + 1 }
+func (r Range) Length() int64 { return r.End - r.Start + 1 }
 
-var errUnsatisfiable = errors.New("range not satisfiable")
+var ErrUnsatisfiable = errors.New("range not satisfiable")
 
-// parseRange reads a Range header (RFC 9110 §14) against a file of size
+// ParseRange reads a Range header (RFC 9110 §14) against a file of size
 // bytes: "bytes=a-b", "bytes=a-", "bytes=-n". Anything it does not serve
 // (other units, several ranges, a malformed header) is ignored and the
 // whole file is sent, as the RFC allows; a range that starts past the end
-// is errUnsatisfiable (416).
-func parseRange(header string, size int64) (byteRange, error) {
-	whole := byteRange{start: 0, end: size - 1}
+// is ErrUnsatisfiable (416).
+func ParseRange(header string, size int64) (Range, error) {
+	whole := Range{Start: 0, End: size - 1}
 	spec, ok := strings.CutPrefix(strings.TrimSpace(header), "bytes=")
 	if !ok || strings.Contains(spec, ",") {
 		return whole, nil
@@ -50,9 +55,9 @@ func parseRange(header string, size int64) (byteRange, error) {
 			return whole, nil
 		}
 		if n == 0 || size == 0 {
-			return byteRange{}, errUnsatisfiable
+			return Range{}, ErrUnsatisfiable
 		}
-		return byteRange{start: max(size-n, 0), end: size - 1, partial: true}, nil
+		return Range{Start: max(size-n, 0), End: size - 1, Partial: true}, nil
 	}
 	a, err := strconv.ParseInt(first, 10, 64)
 	if err != nil || a < 0 {
@@ -66,21 +71,21 @@ func parseRange(header string, size int64) (byteRange, error) {
 		b = min(b, size-1)
 	}
 	if a >= size {
-		return byteRange{}, errUnsatisfiable
+		return Range{}, ErrUnsatisfiable
 	}
-	return byteRange{start: a, end: b, partial: true}, nil
+	return Range{Start: a, End: b, Partial: true}, nil
 }
 
-// fileMeta is what the headers of a version file say (api.md §4.9 step 6).
-type fileMeta struct {
-	file       *catalog.VersionFile
-	typ        string
-	productRef string
-	version    string
+// Meta is what the headers of a version file say (api.md §4.9 step 6).
+type Meta struct {
+	File       *catalog.VersionFile
+	Type       string
+	ProductRef string
+	Version    string
 }
 
-func (m fileMeta) contentType() string {
-	switch m.typ {
+func (m Meta) ContentType() string {
+	switch m.Type {
 	case catalog.FileMain:
 		return "application/zip"
 	case catalog.FileSQL:
@@ -90,8 +95,8 @@ func (m fileMeta) contentType() string {
 }
 
 // downloadName is <type>_<product reference>_<version>.<ext>.
-func (m fileMeta) downloadName() string {
-	return m.typ + "_" + m.productRef + "_" + m.version + "." + fileExt(m.file.FileName, m.typ)
+func (m Meta) DownloadName() string {
+	return m.Type + "_" + m.ProductRef + "_" + m.Version + "." + fileExt(m.File.FileName, m.Type)
 }
 
 // fileExt is the extension of the stored file: zip, tar.gz, …; sql for SQL
@@ -115,51 +120,51 @@ func fileExt(name, typ string) string {
 	return "bin"
 }
 
-// setFileHeaders writes the headers every answer about the file carries.
-func setFileHeaders(c fiber.Ctx, m fileMeta) {
-	c.Set(fiber.HeaderContentType, m.contentType())
+// SetHeaders writes the headers every answer about the file carries.
+func SetHeaders(c fiber.Ctx, m Meta) {
+	c.Set(fiber.HeaderContentType, m.ContentType())
 	c.Set("Content-Transfer-Encoding", "Binary")
-	c.Set(fiber.HeaderContentDisposition, "attachment; filename="+m.downloadName())
+	c.Set(fiber.HeaderContentDisposition, "attachment; filename="+m.DownloadName())
 	c.Set(fiber.HeaderAcceptRanges, "bytes")
-	c.Set(fiber.HeaderETag, `"`+m.file.SHA256+`"`)
-	if m.typ == catalog.FileMain {
-		c.Set("X-LM-Checksum-SHA256", m.file.SHA256)
+	c.Set(fiber.HeaderETag, `"`+m.File.SHA256+`"`)
+	if m.Type == catalog.FileMain {
+		c.Set("X-LM-Checksum-SHA256", m.File.SHA256)
 	}
 }
 
-// unsatisfiable answers 416 with the file's length.
-func unsatisfiable(c fiber.Ctx, size int64) error {
+// Unsatisfiable answers 416 with the file's length.
+func Unsatisfiable(c fiber.Ctx, size int64) error {
 	c.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes */%d", size))
-	return emptyStatus(c, fiber.StatusRequestedRangeNotSatisfiable)
+	return EmptyStatus(c, fiber.StatusRequestedRangeNotSatisfiable)
 }
 
-// sendFile streams rng of the stored file from store. The file is never
+// Send streams rng of the stored file from store. The file is never
 // loaded whole: the response body is a stream the server copies out in
 // small chunks. A HEAD request gets the headers only.
-func sendFile(c fiber.Ctx, store storage.Store, m fileMeta, rng byteRange) error {
-	setFileHeaders(c, m)
+func Send(c fiber.Ctx, store storage.Store, m Meta, rng Range) error {
+	SetHeaders(c, m)
 	status := fiber.StatusOK
-	if rng.partial {
+	if rng.Partial {
 		status = fiber.StatusPartialContent
-		c.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes %d-%d/%d", rng.start, rng.end, m.file.Size))
+		c.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes %d-%d/%d", rng.Start, rng.End, m.File.Size))
 	}
 	c.Status(status)
 	if c.Method() == fiber.MethodHead {
-		c.Response().Header.SetContentLength(int(rng.length()))
+		c.Response().Header.SetContentLength(int(rng.Length()))
 		return nil
 	}
-	f, err := store.Open(c.Context(), m.file.StorageKey)
+	f, err := store.Open(c.Context(), m.File.StorageKey)
 	if err != nil {
-		return fmt.Errorf("open %s file of version %d: %w", m.typ, m.file.VersionID, err)
+		return fmt.Errorf("open %s file of version %d: %w", m.Type, m.File.VersionID, err)
 	}
-	if rng.start > 0 {
-		if _, err := f.Seek(rng.start, io.SeekStart); err != nil {
+	if rng.Start > 0 {
+		if _, err := f.Seek(rng.Start, io.SeekStart); err != nil {
 			_ = f.Close()
-			return fmt.Errorf("seek %s file of version %d: %w", m.typ, m.file.VersionID, err)
+			return fmt.Errorf("seek %s file of version %d: %w", m.Type, m.File.VersionID, err)
 		}
 	}
-	body := &streamBody{r: io.LimitReader(f, rng.length()), c: f, conn: c.RequestCtx().Conn(), timeout: c.App().Config().WriteTimeout}
-	return c.SendStream(body, int(rng.length()))
+	body := &streamBody{r: io.LimitReader(f, rng.Length()), c: f, conn: c.RequestCtx().Conn(), timeout: c.App().Config().WriteTimeout}
+	return c.SendStream(body, int(rng.Length()))
 }
 
 // streamBody is a response body read from a stored file. The server's
@@ -186,3 +191,11 @@ func (b *streamBody) Read(p []byte) (int, error) {
 }
 
 func (b *streamBody) Close() error { return b.c.Close() }
+
+// EmptyStatus answers status with an empty body (SendStatus would write
+// the status text).
+func EmptyStatus(c fiber.Ctx, status int) error {
+	c.Status(status)
+	c.Response().ResetBody()
+	return nil
+}
