@@ -1,10 +1,15 @@
 package browsertest_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"io"
+	"net/http"
 	"testing"
 	"time"
 
+	"github.com/licensor/licensor/app/apikeys"
 	"github.com/licensor/licensor/app/audit"
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/customers"
@@ -79,6 +84,33 @@ func activate(t *testing.T, e *browsertest.Env, p *catalog.Product, code, domain
 		t.Fatalf("activate %s from %s: %+v", code, domain, res.Failure)
 	}
 	return res.Activation
+}
+
+// apiActivate activates license code of product through the node's
+// external API, with a new external API key, as client software does.
+func apiActivate(t *testing.T, e *browsertest.Env, p *catalog.Product, code, domain string) {
+	t.Helper()
+	key, _, err := apikeys.Create(context.Background(), e.DB.Bun, apikeys.CreateParams{Name: "shop", Type: apikeys.TypeExternal}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]string{"product_id": p.ReferenceID, "license_code": code, "client_name": domain})
+	req, err := http.NewRequest(http.MethodPost, e.URL+"/api/external/license/activate", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-API-KEY", key)
+	req.Header.Set("X-API-URL", "https://"+domain)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	answer, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(answer, []byte(`"status":true`)) {
+		t.Fatalf("activate %s over the API: %d %s", code, resp.StatusCode, answer)
+	}
 }
 
 // scalar runs a query returning one value.
