@@ -15,6 +15,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/expiry"
+	"github.com/licensor/licensor/app/imports"
 	"github.com/licensor/licensor/app/mail"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/webhooks"
@@ -36,6 +37,8 @@ type Deps struct {
 	Mail     *mail.Sender
 	Webhooks *webhooks.Deliverer
 	Expiry   *expiry.Scanner
+	// Imports runs the import job (with main's format registry).
+	Imports *imports.Service
 	// Now is the clock of the scans; nil means time.Now.
 	Now func() time.Time
 	// WebhookBackoff spaces webhook attempts; nil means webhooks.Backoff.
@@ -131,6 +134,11 @@ func NewClient(pool *pgxpool.Pool, deps Deps, opts Options) (*river.Client[pgx.T
 		}
 		s := expirySchedule{settings: deps.Settings, tick: opts.ScheduleTick}
 		periodic = append(periodic, river.NewPeriodicJob(s, s.job, &river.PeriodicJobOpts{ID: "expiry_scan", RunOnStart: true}))
+	}
+	if deps.Imports != nil {
+		if err := add("import", river.AddWorkerSafely(workers, &importWorker{imports: deps.Imports})); err != nil {
+			return nil, err
+		}
 	}
 	if deps.DB != nil {
 		if err := add("blacklist_scan", river.AddWorkerSafely(workers, &blacklistScanWorker{deps: deps})); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/expiry"
 	"github.com/licensor/licensor/app/extensions"
+	"github.com/licensor/licensor/app/imports"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/mail"
 	"github.com/licensor/licensor/app/notify"
@@ -42,6 +43,10 @@ type Deps struct {
 	// Plugins are the installed plugins and their settings; nil: the
 	// Plugins page says plugins are not available.
 	Plugins *extensions.Service
+	// Imports validates, runs and exports imports of customers and
+	// licenses; nil means one with the built-in formats on DB and Settings,
+	// queueing through Notify.
+	Imports *imports.Service
 	// MailOutbox is true when no SMTP server is configured: mail stays in
 	// the outbox.
 	MailOutbox bool
@@ -89,6 +94,7 @@ type handlers struct {
 	// webhooks) when there is a notifier.
 	catalog   *catalog.Service
 	licensing *licensing.Service
+	imports   *imports.Service
 }
 
 func newHandlers(d Deps) *handlers {
@@ -113,6 +119,14 @@ func newHandlers(d Deps) *handlers {
 	}
 	h.catalog = catalog.NewService(h.now)
 	h.licensing = licensing.NewService(licensing.Options{Now: h.now, Hooks: licenseHooks})
+	h.imports = d.Imports
+	if h.imports == nil {
+		o := imports.Options{DB: d.DB, Settings: d.Settings, Customers: h.customers, Licensing: h.licensing, Now: h.now}
+		if d.Notify != nil {
+			o.Queue = d.Notify.Queue
+		}
+		h.imports = imports.New(o)
+	}
 	if h.limits == (LoginLimits{}) {
 		h.limits = DefaultLoginLimits
 	}

@@ -44,20 +44,9 @@ type customersFilter struct {
 // customersIndex lists customers: search, filters, sort and page come from
 // the URL, so a view can be bookmarked; htmx gets the results alone.
 func (h *handlers) customersIndex(c fiber.Ctx) error {
-	q := customersFilter{
-		Search:      strings.TrimSpace(c.Query("q")),
-		Confirmed:   c.Query("confirmed"),
-		HasLicenses: c.Query("licenses"),
-		Sort:        c.Query("sort"),
-	}
-	var err error
-	if q.createdRange, err = h.createdRangeOf(c); err != nil {
+	q, f, err := h.customersFilterOf(c)
+	if err != nil {
 		return err
-	}
-	f := customers.Filter{Search: q.Search, Confirmed: yesNo(q.Confirmed), HasLicenses: yesNo(q.HasLicenses),
-		CreatedFrom: q.fromAt, CreatedTo: q.beforeAt}
-	if !isCustomerSort(q.Sort) {
-		q.Sort = ""
 	}
 	page := web.PageOf(c, customersPerPage)
 	list, total, err := customers.List(c.Context(), h.db, f, q.Sort, page)
@@ -83,10 +72,27 @@ func (h *handlers) customersIndex(c fiber.Ctx) error {
 			"Filtered":   q.Search != "" || f.Confirmed != nil || f.HasLicenses != nil || q.set(),
 			"Sorts":      sortHeaders(c, q.Sort, customerSortable),
 			"Back":       c.OriginalURL(),
+			"Export":     exportLinks(c, "/admin/customers/export"),
 			"Pagination": web.Paginate(c, page, total),
 		},
 	})
 }
+
+// exportLinks are the export URLs of a list (format → URL): its query
+// without the page, so the export has the list's filters.
+func exportLinks(c fiber.Ctx, path string) map[string]string {
+	out := map[string]string{}
+	for _, format := range []string{"csv", "jsonl"} {
+		q, _ := url.ParseQuery(string(c.Request().URI().QueryString()))
+		q.Del("page")
+		q.Set("format", format)
+		out[format] = path + "?" + q.Encode()
+	}
+	return out
+}
+
+// trimmed is a search box's value without surrounding spaces.
+func trimmed(s string) string { return strings.TrimSpace(s) }
 
 // yesNo reads a "yes"/"no" filter; anything else does not filter.
 func yesNo(v string) *bool {

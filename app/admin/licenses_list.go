@@ -1,8 +1,6 @@
 package admin
 
 import (
-	"strings"
-
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/licensor/licensor/app/catalog"
@@ -28,17 +26,8 @@ type licensesFilter struct {
 // licensesIndex lists licenses: search (code, customer ID, email),
 // product and status filters, sort and page come from the URL.
 func (h *handlers) licensesIndex(c fiber.Ctx) error {
-	q := licensesFilter{Search: strings.TrimSpace(c.Query("q")), Product: c.Query("product"), Status: c.Query("status"), Sort: c.Query("sort")}
-	switch q.Status {
-	case licensing.StatusValid, licensing.StatusExpired, licensing.StatusBlocked:
-	default:
-		q.Status = ""
-	}
-	if !isSort(q.Sort, licenseSortable) {
-		q.Sort = ""
-	}
-	var err error
-	if q.createdRange, err = h.createdRangeOf(c); err != nil {
+	q, err := h.licensesFilterOf(c)
+	if err != nil {
 		return err
 	}
 	ctx, now := c.Context(), h.now()
@@ -60,6 +49,7 @@ func (h *handlers) licensesIndex(c fiber.Ctx) error {
 			"Filtered":   q.Search != "" || q.Product != "" || q.Status != "" || q.set(),
 			"Sorts":      sortHeaders(c, q.Sort, licenseSortable),
 			"Back":       c.OriginalURL(),
+			"Export":     exportLinks(c, "/admin/licenses/export"),
 			"Pagination": web.Paginate(c, page, total),
 		},
 	})

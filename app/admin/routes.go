@@ -17,6 +17,7 @@ func Register(router fiber.Router, deps Deps) {
 
 	router.Get("/customers", h.customersIndex)
 	router.Get("/customers/new", h.customerNew)
+	router.Get("/customers/export", h.customersExport)
 	router.Post("/customers", h.customerCreate)
 	router.Post("/customers/bulk-delete", h.customersBulkDelete)
 	router.Get("/customers/:id", h.customerShow)
@@ -43,6 +44,7 @@ func Register(router fiber.Router, deps Deps) {
 
 	router.Get("/licenses", h.licensesIndex)
 	router.Get("/licenses/new", h.licenseNew)
+	router.Get("/licenses/export", h.licensesExport)
 	router.Post("/licenses", h.licenseCreate)
 	router.Post("/licenses/bulk-block", h.licensesBulkBlock)
 	router.Post("/licenses/bulk-unblock", h.licensesBulkUnblock)
@@ -68,6 +70,13 @@ func Register(router fiber.Router, deps Deps) {
 	router.Post("/activations/:id/activate", h.activationMarkActive)
 	router.Post("/activations/:id/deactivate", h.activationMarkInactive)
 	router.Post("/activations/:id/delete", h.activationDelete)
+
+	router.Get("/imports", h.importsIndex)
+	router.Post("/imports", h.importUpload)
+	router.Get("/imports/examples/:kind/:format", h.importExample)
+	router.Get("/imports/:id", h.importShow)
+	router.Post("/imports/:id/start", h.importStart)
+	router.Post("/imports/:id/cancel", h.importCancel)
 
 	router.Get("/activity", h.activityIndex)
 	router.Post("/activity/bulk-delete", h.activityBulkDelete)

@@ -37,7 +37,41 @@ var sorts = listing.Sorts{
 // List returns one page of customers and the number matching f.
 func List(ctx context.Context, idb bun.IDB, f Filter, sort string, page listing.Page) ([]Customer, int, error) {
 	var out []Customer
-	q := idb.NewSelect().Model(&out)
+	q := filtered(idb.NewSelect().Model(&out), f)
+	q = page.Apply(listing.Order(q, sort, sorts, "c.created_at", "c.id"))
+	total, err := q.ScanAndCount(ctx)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list customers: %w", err)
+	}
+	return out, int(total), nil
+}
+
+// Each calls fn with the customers matching f, in id order, batch at a time
+// (keyset paging, so an export of every customer reads each row once and
+// holds one batch in memory).
+func Each(ctx context.Context, idb bun.IDB, f Filter, batch int, fn func([]Customer) error) error {
+	var last int64
+	for {
+		var out []Customer
+		q := filtered(idb.NewSelect().Model(&out), f).Where("c.id > ?", last).OrderExpr("c.id").Limit(int64(batch))
+		if err := q.Scan(ctx); err != nil {
+			return fmt.Errorf("read customers after %d: %w", last, err)
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		if err := fn(out); err != nil {
+			return err
+		}
+		if len(out) < batch {
+			return nil
+		}
+		last = out[len(out)-1].ID
+	}
+}
+
+// filtered applies f to a query on customers (alias c).
+func filtered(q *bun.SelectQuery, f Filter) *bun.SelectQuery {
 	if f.Search != "" {
 		p := listing.Contains(f.Search)
 		q = q.Where(searchExpr+" ILIKE ?", p)
@@ -62,10 +96,5 @@ func List(ctx context.Context, idb bun.IDB, f Filter, sort string, page listing.
 		}
 		q = q.Where(exists)
 	}
-	q = page.Apply(listing.Order(q, sort, sorts, "c.created_at", "c.id"))
-	total, err := q.ScanAndCount(ctx)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list customers: %w", err)
-	}
-	return out, int(total), nil
+	return q
 }

@@ -31,7 +31,9 @@ const (
 // webhook) commits or rolls back with it. Nil hooks are skipped.
 type Hooks struct {
 	// Created runs after a customer is inserted by anyone but the customer
-	// (admin, API, import, order sync). hasPassword tells whether the
+	// (admin, API, order sync). Bulk imports (app/imports) do not call it:
+	// a file of thousands of accounts must not send thousands of welcome
+	// emails; the import is logged once instead. hasPassword tells whether the
 	// welcome email needs a set-password link.
 	Created func(ctx context.Context, tx bun.IDB, c *Customer, hasPassword bool) error
 }
@@ -56,11 +58,14 @@ func NewService(now func() time.Time, hooks Hooks) *Service {
 // nil means confirmed (customers made by the vendor's systems need no
 // confirmation, api.md §5.5).
 type CreateParams struct {
-	Name      string
-	Email     string
-	ClientID  string
-	Password  string
-	Confirmed *bool
+	Name     string
+	Email    string
+	ClientID string
+	Password string
+	// PasswordHash is an argon2id hash taken as it is (an import from an
+	// export of this product); it excludes Password.
+	PasswordHash string
+	Confirmed    *bool
 }
 
 // UpdateParams changes the fields that are Set. A Set but empty Password
@@ -71,45 +76,23 @@ type UpdateParams struct {
 	ClientID  fields.Optional[string]
 	Password  fields.Optional[string]
 	Confirmed fields.Optional[bool]
+	// PasswordHash, Set and not empty, replaces the hash as it is (see
+	// CreateParams.PasswordHash).
+	PasswordHash fields.Optional[string]
 }
 
 // Create validates p, stores the customer and logs it.
 func (s *Service) Create(ctx context.Context, idb bun.IDB, by audit.Source, set *settings.Values, p CreateParams) (*Customer, error) {
-	c := &Customer{
-		Name:     strings.TrimSpace(p.Name),
-		Email:    strings.TrimSpace(p.Email),
-		ClientID: strings.TrimSpace(p.ClientID),
-	}
-	var verr fields.Error
-	checkName(&verr, c.Name, true)
-	checkEmail(&verr, c.Email, true)
-	if c.ClientID != "" {
-		checkClientID(&verr, c.ClientID)
-	}
-	if p.Password != "" {
-		checkPassword(&verr, p.Password, set.PasswordMinLength, c)
-	}
-	if err := s.checkUnique(ctx, idb, &verr, c, 0); err != nil {
+	c, verr := prepare(p, set)
+	if err := s.checkUnique(ctx, idb, verr, c, 0); err != nil {
 		return nil, err
 	}
 	if err := verr.Err(); err != nil {
 		return nil, err
 	}
-	if c.ClientID == "" {
-		c.ClientID = uuid.NewString()
+	if err := finish(c, p, s.now()); err != nil {
+		return nil, err
 	}
-	now := s.now()
-	if p.Confirmed == nil || *p.Confirmed {
-		c.ConfirmedAt = &now
-	}
-	if p.Password != "" {
-		h, err := passwords.Hash(p.Password)
-		if err != nil {
-			return nil, err
-		}
-		c.PasswordHash = &h
-	}
-	c.CreatedAt, c.UpdatedAt = now, now
 	if _, err := idb.NewInsert().Model(c).Returning("*").Exec(ctx); err != nil {
 		return nil, uniqueOr(err, "create customer")
 	}
@@ -117,11 +100,85 @@ func (s *Service) Create(ctx context.Context, idb bun.IDB, by audit.Source, set 
 		return nil, err
 	}
 	if s.hooks.Created != nil {
-		if err := s.hooks.Created(ctx, idb, c, p.Password != ""); err != nil {
+		if err := s.hooks.Created(ctx, idb, c, c.HasPassword()); err != nil {
 			return nil, fmt.Errorf("customer created hook: %w", err)
 		}
 	}
 	return c, nil
+}
+
+// New checks p by the rules of Create except uniqueness (which needs the
+// database) and returns the customer Create would insert: client ID
+// generated when empty, password hashed, confirmed unless p says not, times
+// set to now. Bulk imports build their rows with it and check uniqueness
+// for a whole batch at once.
+func New(p CreateParams, set *settings.Values, now time.Time) (*Customer, error) {
+	c, verr := prepare(p, set)
+	if err := verr.Err(); err != nil {
+		return nil, err
+	}
+	if err := finish(c, p, now); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Check reports what is wrong with p by the rules of Create except
+// uniqueness, without hashing anything: an import's preview checks every
+// row with it.
+func Check(p CreateParams, set *settings.Values) error {
+	_, verr := prepare(p, set)
+	return verr.Err()
+}
+
+// prepare trims p into a customer and checks every rule but uniqueness.
+func prepare(p CreateParams, set *settings.Values) (*Customer, *fields.Error) {
+	c := &Customer{
+		Name:     strings.TrimSpace(p.Name),
+		Email:    strings.TrimSpace(p.Email),
+		ClientID: strings.TrimSpace(p.ClientID),
+	}
+	verr := &fields.Error{}
+	checkName(verr, c.Name, true)
+	checkEmail(verr, c.Email, true)
+	if c.ClientID != "" {
+		checkClientID(verr, c.ClientID)
+	}
+	if p.Password != "" {
+		checkPassword(verr, p.Password, set.PasswordMinLength, c)
+	}
+	if p.PasswordHash != "" {
+		if p.Password != "" {
+			verr.Add("password_hash", "Send either a password or a password hash, not both.")
+		} else if !passwords.IsHash(p.PasswordHash) {
+			verr.Add("password_hash", fields.Format("password_hash"))
+		}
+	}
+	return c, verr
+}
+
+// finish fills what a valid new customer gets: a generated client ID when
+// none, the confirmation, the password hash, the times.
+func finish(c *Customer, p CreateParams, now time.Time) error {
+	if c.ClientID == "" {
+		c.ClientID = uuid.NewString()
+	}
+	if p.Confirmed == nil || *p.Confirmed {
+		c.ConfirmedAt = &now
+	}
+	switch {
+	case p.Password != "":
+		h, err := passwords.Hash(p.Password)
+		if err != nil {
+			return err
+		}
+		c.PasswordHash = &h
+	case p.PasswordHash != "":
+		h := p.PasswordHash
+		c.PasswordHash = &h
+	}
+	c.CreatedAt, c.UpdatedAt = now, now
+	return nil
 }
 
 // Update changes the Set fields of customer id. Changing the client ID or
@@ -157,6 +214,10 @@ func (s *Service) Update(ctx context.Context, idb bun.IDB, by audit.Source, set 
 	if p.Password.Set && p.Password.Value != "" {
 		checkPassword(&verr, p.Password.Value, set.PasswordMinLength, c)
 	}
+	newHash := p.PasswordHash.Set && p.PasswordHash.Value != "" && !(p.Password.Set && p.Password.Value != "")
+	if newHash && !passwords.IsHash(p.PasswordHash.Value) {
+		verr.Add("password_hash", fields.Format("password_hash"))
+	}
 	if err := s.checkUnique(ctx, idb, &verr, c, c.ID); err != nil {
 		return nil, err
 	}
@@ -169,6 +230,10 @@ func (s *Service) Update(ctx context.Context, idb bun.IDB, by audit.Source, set 
 		if err != nil {
 			return nil, err
 		}
+		c.PasswordHash = &h
+		cols = append(cols, "password_hash")
+	} else if newHash {
+		h := p.PasswordHash.Value
 		c.PasswordHash = &h
 		cols = append(cols, "password_hash")
 	}

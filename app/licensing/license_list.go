@@ -60,6 +60,30 @@ func ListLicenses(ctx context.Context, idb bun.IDB, f LicenseFilter, sort string
 	return out, total, nil
 }
 
+// EachLicense calls fn with the licenses matching f (statuses judged at
+// now), with their derived values, in id order, batch at a time (keyset
+// paging: an export reads each row once and holds one batch).
+func EachLicense(ctx context.Context, idb bun.IDB, f LicenseFilter, now time.Time, batch int, fn func([]License) error) error {
+	var last int64
+	for {
+		var out []License
+		q := filterLicenses(selectLicenses(idb, &out), f, now).Where("l.id > ?", last).OrderExpr("l.id").Limit(int64(batch))
+		if err := q.Scan(ctx); err != nil {
+			return fmt.Errorf("read licenses after %d: %w", last, err)
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		if err := fn(out); err != nil {
+			return err
+		}
+		if len(out) < batch {
+			return nil
+		}
+		last = out[len(out)-1].ID
+	}
+}
+
 // licenseSearchExpr is what the search box matches: code, customer ID and
 // email joined by a unit separator (never in a search pattern, so a match
 // cannot span two of them); licenses_search_idx (a trigram index,

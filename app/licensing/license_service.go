@@ -73,18 +73,8 @@ func (s *Service) CreateLicense(ctx context.Context, idb bun.IDB, by audit.Sourc
 			product = p
 		}
 	}
-	code := strings.TrimSpace(in.LicenseCode.Value)
-	if code != "" {
-		checkCode(&verr, code)
-	}
-
 	now := s.now()
-	l := &License{IsValid: true, Domains: []string{}, IPs: []string{}}
-	if product != nil {
-		l.ProductID = product.ID
-		applyProductDefaults(l, product, now)
-	}
-	applyLicenseInput(&verr, l, withoutNils(in), set)
+	l, code := prepareLicense(&verr, product, in, set, now)
 	if err := verr.Err(); err != nil {
 		return nil, err
 	}
@@ -123,6 +113,55 @@ func (s *Service) CreateLicense(ctx context.Context, idb bun.IDB, by audit.Sourc
 		return nil, err
 	}
 	return created, s.hooks.licenseCreated(ctx, idb, created)
+}
+
+// NewLicense checks in by CreateLicense's rules for a license of product,
+// except the uniqueness of its code (which needs the database), and returns
+// the license CreateLicense would insert, its code generated when in has
+// none. A nil product is reported as an unknown product_reference_id
+// (required when in has none). Bulk imports build their rows with it,
+// resolving products and checking codes for a whole batch at once.
+func (s *Service) NewLicense(product *catalog.Product, in LicenseInput, set *settings.Values) (*License, error) {
+	var verr fields.Error
+	if product == nil {
+		if strings.TrimSpace(in.ProductReferenceID.Value) == "" {
+			verr.Add("product_reference_id", fields.Required("product_reference_id"))
+		} else {
+			verr.Add("product_reference_id", fields.Selected("product_reference_id"))
+		}
+	}
+	now := s.now()
+	l, code := prepareLicense(&verr, product, in, set, now)
+	if err := verr.Err(); err != nil {
+		return nil, err
+	}
+	l.LicenseCode = code
+	if code == "" {
+		generated, err := GenerateCode(set, now, s.rand)
+		if err != nil {
+			return nil, err
+		}
+		l.LicenseCode = generated
+	}
+	l.CreatedAt, l.UpdatedAt = now, now
+	return l, nil
+}
+
+// prepareLicense checks the code and the fields of in and builds the new
+// license from product's defaults and in.
+func prepareLicense(verr *fields.Error, product *catalog.Product, in LicenseInput, set *settings.Values, now time.Time) (*License, string) {
+	code := strings.TrimSpace(in.LicenseCode.Value)
+	if code != "" {
+		checkCode(verr, code)
+	}
+	l := &License{IsValid: true, Domains: []string{}, IPs: []string{}}
+	if product != nil {
+		l.ProductID = product.ID
+		l.ProductReferenceID, l.ProductName = product.ReferenceID, product.Name
+		applyProductDefaults(l, product, now)
+	}
+	applyLicenseInput(verr, l, withoutNils(in), set)
+	return l, code
 }
 
 // UpdateLicense changes the Set fields of license id. Setting is_valid

@@ -74,6 +74,13 @@ func Verify(hash, pw string) (bool, error) {
 	return subtle.ConstantTimeCompare(key, p.key) == 1, nil
 }
 
+// IsHash reports whether hash is an argon2id hash Verify can use (an
+// import taking hashes from an export checks them with it).
+func IsHash(hash string) bool {
+	_, err := parse(hash)
+	return err == nil
+}
+
 // NeedsRehash reports whether hash was made with parameters other than the
 // current ones (or cannot be parsed), so the caller can store a new hash
 // after a successful sign-in.

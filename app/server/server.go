@@ -30,6 +30,7 @@ import (
 	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/expiry"
 	"github.com/licensor/licensor/app/extensions"
+	"github.com/licensor/licensor/app/imports"
 	"github.com/licensor/licensor/app/kvstore"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/notify"
@@ -85,6 +86,10 @@ type Deps struct {
 	// Avatars stores the customers' avatar thumbnails; nil: files under
 	// <data_dir>/avatars.
 	Avatars avatars.Storage
+	// Imports runs the console's imports and exports (main's, sharing its
+	// format registry with the job worker); nil: one with the built-in
+	// formats, queueing through Notify.
+	Imports *imports.Service
 }
 
 // avatarLimit is the largest avatar upload: uploads.max_avatar_bytes, kept
@@ -186,6 +191,10 @@ func New(deps Deps) (*fiber.App, error) {
 	}
 	apiDeps.Versions = versions
 	api.Register(app, apiDeps)
+	imp := deps.Imports
+	if imp == nil {
+		imp = imports.New(importOptions(deps, apiDeps))
+	}
 
 	adminGroup, err := adminMiddleware(cfg, deps.DB)
 	if err != nil {
@@ -207,6 +216,7 @@ func New(deps Deps) (*fiber.App, error) {
 		MailOutbox: cfg.Mail.SMTPURL == "",
 		Signing:    deps.Signing,
 		Avatars:    avatarStore,
+		Imports:    imp,
 	})
 
 	portalGroup, err := portalMiddleware(cfg, deps.DB)
@@ -270,6 +280,18 @@ func checkReleaseSignature(ctx context.Context, tx bun.IDB, set *settings.Values
 		return releasekeys.Remove(ctx, tx, v.ID)
 	}
 	return nil
+}
+
+// importOptions are those of the imports service of a server main gave
+// none: built-in formats, queueing and hooks through Notify when there is
+// one.
+func importOptions(deps Deps, a api.Deps) imports.Options {
+	o := imports.Options{DB: deps.DB.Bun, Settings: a.Settings, Licensing: a.Licensing, MaxBytes: imports.MaxUpload(deps.Config.HTTP.MaxBodyBytes)}
+	if deps.Notify != nil {
+		o.Queue = deps.Notify.Queue
+		o.Customers = customersService(deps.Notify)
+	}
+	return o
 }
 
 // apiDeps fills in the API's per-node state main did not provide.

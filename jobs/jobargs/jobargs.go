@@ -80,3 +80,19 @@ func (Retention) Kind() string { return "retention" }
 func (Retention) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByPeriod: 24 * time.Hour}}
 }
+
+// Import runs an import of customers or licenses (imports.id): its batches,
+// progress and report live on that row.
+type Import struct {
+	ImportID int64 `json:"import_id"`
+}
+
+// Kind is River's name for the job.
+func (Import) Kind() string { return "import" }
+
+// InsertOpts: an import resumes after its last committed batch, so a retry
+// (a node stopped mid-way) finishes it; a failing batch ends it without
+// retry (the worker records the failure and returns nil).
+func (Import) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 5}
+}

@@ -10,8 +10,11 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/licensor/licensor/app/config"
+	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/expiry"
+	"github.com/licensor/licensor/app/imports"
+	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/mail"
 	"github.com/licensor/licensor/app/notify"
 	"github.com/licensor/licensor/app/settings"
@@ -26,6 +29,9 @@ import (
 type background struct {
 	notify  *notify.Notifier
 	scanner *expiry.Scanner
+	// imports validates uploads (console) and runs the import job; its
+	// format registry is the one place an import-format plugin registers.
+	imports *imports.Service
 }
 
 func newBackground(cfg config.Config, d *db.DB, store *settings.Store) (*background, error) {
@@ -33,7 +39,13 @@ func newBackground(cfg config.Config, d *db.DB, store *settings.Store) (*backgro
 	if err != nil {
 		return nil, err
 	}
-	return &background{notify: n, scanner: expiry.NewScanner(d.Bun, n.Mailer, n.Webhooks, nil)}, nil
+	im := imports.New(imports.Options{
+		DB: d.Bun, Settings: store, Queue: n.Queue, Formats: imports.NewRegistry(),
+		MaxBytes:  imports.MaxUpload(cfg.HTTP.MaxBodyBytes),
+		Customers: customers.NewService(nil, n.CustomerHooks()),
+		Licensing: licensing.NewService(licensing.Options{Hooks: n.LicensingHooks()}),
+	})
+	return &background{notify: n, scanner: expiry.NewScanner(d.Bun, n.Mailer, n.Webhooks, nil), imports: im}, nil
 }
 
 // mailTransport is the SMTP server of mail.smtp_url, or nil (the outbox)
@@ -70,6 +82,7 @@ func (b *background) startWorkers(ctx context.Context, cfg config.Config, d *db.
 		Mail:     mail.NewSender(d.Bun, transport, nil),
 		Webhooks: webhooks.NewDeliverer(d.Bun, nil, store, nil),
 		Expiry:   b.scanner,
+		Imports:  b.imports,
 	}, jobs.Options{
 		Workers:              cfg.Jobs.Workers,
 		JobTimeout:           cfg.Jobs.Timeout,

@@ -116,6 +116,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		Settings: node.settings, Products: node.products, Signing: node.signing,
 		Verifies: node.verifies, Pipeline: node.pipeline,
 		Notify: bg.notify, Expiry: bg.scanner, JobsUI: jobsUI, Plugins: node.plugins, Captcha: captchas,
+		Imports: bg.imports,
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,215 @@
+package admin_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/licensor/licensor/app/customers"
+	"github.com/licensor/licensor/app/imports"
+	"github.com/licensor/licensor/app/server/servertest"
+	"github.com/licensor/licensor/app/settings"
+	"github.com/licensor/licensor/app/web/webtest"
+	"github.com/licensor/licensor/jobs"
+)
+
+// postFile uploads content as the "file" field of the import form.
+func postFile(t *testing.T, c *webtest.Client, kind, name string, content []byte, csrf bool) *webtest.Response {
+	t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	if csrf {
+		_ = w.WriteField("_csrf", c.CSRF)
+	}
+	_ = w.WriteField("kind", kind)
+	fw, err := w.CreateFormFile("file", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = fw.Write(content)
+	_ = w.Close()
+	req, err := http.NewRequest(http.MethodPost, webtest.BaseURL+"/admin/imports", &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	return c.Do(req)
+}
+
+// startImportWorker runs the import job for e's database.
+func startImportWorker(t *testing.T, e *servertest.Env) {
+	t.Helper()
+	svc := imports.New(imports.Options{DB: e.DB.Bun, Settings: e.Nodes[0].Settings})
+	client, err := jobs.NewClient(e.DB.Pool, jobs.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Imports: svc},
+		jobs.Options{FetchPoll: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = client.Stop(ctx)
+	})
+}
+
+var importPath = regexp.MustCompile(`^/admin/imports/(\d+)$`)
+
+func TestImportConsoleFlow(t *testing.T) {
+	e := servertest.New(t)
+	startImportWorker(t, e)
+	c := e.SignIn(t)
+	page := c.Get("/admin/imports")
+	for _, want := range []string{`name="file"`, `id="import-file"`, `<label for="import-file">`, ">Preview</button>",
+		`href="/admin/imports/examples/customers/csv"`, `href="/admin/imports/examples/licenses/jsonl"`} {
+		if !strings.Contains(page.Body, want) {
+			t.Fatalf("import page lacks %s", want)
+		}
+	}
+	if r := c.Get("/admin/imports/examples/customers/csv"); r.StatusCode != 200 || !strings.HasPrefix(r.Body, "name,email,client_id") ||
+		!strings.Contains(r.Header.Get("Content-Disposition"), "customers-example.csv") {
+		t.Fatalf("example: %d %q", r.StatusCode, r.Body)
+	}
+
+	file := "name,email\nAda Lovelace,ada@example.com\nBad Row,not-an-email\nBob Builder,bob@example.com\n"
+	r := postFile(t, c, "customers", "people.csv", []byte(file), true)
+	m := importPath.FindStringSubmatch(r.Header.Get("Location"))
+	if r.StatusCode != http.StatusSeeOther || m == nil {
+		t.Fatalf("upload: %d %s\n%s", r.StatusCode, r.Header.Get("Location"), r.Body)
+	}
+	preview := c.Get(m[0])
+	for _, want := range []string{"<td>3</td><td><code>email</code></td><td>The email field must be a valid email address.</td>",
+		">Import good rows</button>", ">Import nothing</button>", `id="import-bad">1<`, "ada@example.com"} {
+		if !strings.Contains(preview.Body, want) {
+			t.Fatalf("preview lacks %s:\n%s", want, preview.Body)
+		}
+	}
+	if r := c.PostForm(m[0]+"/start", map[string][]string{"mode": {"all"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("all or nothing: %d", r.StatusCode)
+	}
+	if r := c.Get(m[0]); !strings.Contains(r.Body, "Nothing was imported: the file has 1 bad row") {
+		t.Fatalf("all or nothing not refused:\n%s", r.Body)
+	}
+	if r := c.PostForm(m[0]+"/start", map[string][]string{"mode": {"good"}, "on_duplicate": {"skip"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("start: %d", r.StatusCode)
+	}
+	var progress *webtest.Response
+	for range 300 {
+		progress = c.Get(m[0], "HX-Request", "true")
+		if strings.Contains(progress.Body, `id="import-report"`) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(progress.Body, "Done: 2 inserted, 0 updated, 1 skipped.") || strings.Contains(progress.Body, "hx-trigger") ||
+		strings.Contains(progress.Body, "<html") {
+		t.Fatalf("final report fragment:\n%s", progress.Body)
+	}
+	if _, err := customers.ByEmail(context.Background(), e.DB.Bun, "bob@example.com"); err != nil {
+		t.Fatal("good row missing:", err)
+	}
+	if _, err := customers.ByEmail(context.Background(), e.DB.Bun, "not-an-email"); err == nil {
+		t.Fatal("bad row imported")
+	}
+	if r := c.Get("/admin/imports"); !strings.Contains(r.Body, "people.csv") {
+		t.Fatal("recent imports lack the file")
+	}
+}
+
+func TestImportUploadRefusesBadFiles(t *testing.T) {
+	e := servertest.New(t)
+	c := e.SignIn(t)
+	c.GetCSRF("/admin/imports")
+	for name, content := range map[string][]byte{
+		"binary.csv": {0x50, 0x4b, 0x03, 0x04, 0x00, 0xff},
+		"notes.txt":  []byte("name,email\n"),
+		"big.csv":    bytes.Repeat([]byte("a"), imports.MaxUpload(e.Config.HTTP.MaxBodyBytes)+10),
+	} {
+		r := postFile(t, c, "customers", name, content, true)
+		if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="import-file-error"`) {
+			t.Errorf("%s: %d\n%s", name, r.StatusCode, r.Body)
+		}
+	}
+	// Past http.max_body_bytes Fiber refuses the request before routing.
+}
+
+func TestImportAndExportNeedAnAdminAndCSRF(t *testing.T) {
+	e := servertest.New(t)
+	anon := e.Client(t)
+	for _, path := range []string{"/admin/imports", "/admin/imports/1", "/admin/customers/export?format=csv", "/admin/licenses/export?format=jsonl", "/admin/imports/examples/customers/csv"} {
+		if r := anon.Get(path); r.StatusCode != http.StatusFound || !strings.HasPrefix(r.Header.Get("Location"), "/admin/login") {
+			t.Errorf("anonymous GET %s: %d", path, r.StatusCode)
+		}
+	}
+	anon.GetCSRF("/admin/login")
+	if r := postFile(t, anon, "customers", "a.csv", []byte("name,email\nAda Lovelace,ada@example.com\n"), true); r.StatusCode != http.StatusFound {
+		t.Errorf("anonymous upload: %d", r.StatusCode)
+	}
+	c := e.SignIn(t)
+	c.GetCSRF("/admin/imports")
+	if r := postFile(t, c, "customers", "a.csv", []byte("name,email\nAda Lovelace,ada@example.com\n"), false); r.StatusCode != http.StatusForbidden {
+		t.Errorf("upload without CSRF: %d", r.StatusCode)
+	}
+	r := postFile(t, c, "customers", "a.csv", []byte("name,email\nAda Lovelace,ada@example.com\n"), true)
+	m := importPath.FindStringSubmatch(r.Header.Get("Location"))
+	if m == nil {
+		t.Fatalf("upload: %d", r.StatusCode)
+	}
+	for _, action := range []string{"/start", "/cancel"} {
+		if r := c.PostForm(m[0]+action, map[string][]string{"_csrf": {"wrong"}}); r.StatusCode != http.StatusForbidden {
+			t.Errorf("%s without CSRF: %d", action, r.StatusCode)
+		}
+	}
+	if r := c.PostForm(m[0]+"/cancel", nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("cancel: %d", r.StatusCode)
+	}
+	if r := c.Get(m[0]); !strings.Contains(r.Body, "Nothing imported") {
+		t.Fatal("cancelled import not shown as such")
+	}
+	if _, err := customers.ByEmail(context.Background(), e.DB.Bun, "ada@example.com"); err == nil {
+		t.Fatal("cancelled import wrote a row")
+	}
+}
+
+func TestExportHonoursTheListFilters(t *testing.T) {
+	e := servertest.New(t)
+	ctx := context.Background()
+	cs := customers.NewService(nil, customers.Hooks{})
+	for _, p := range []customers.CreateParams{{Name: "Ada Lovelace", Email: "ada@example.com"}, {Name: "Bob Builder", Email: "bob@example.com"}} {
+		if _, err := cs.Create(ctx, e.DB.Bun, system, settings.Defaults(), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := e.SignIn(t)
+	list := c.Get("/admin/customers?q=bob")
+	if !strings.Contains(list.Body, `href="/admin/customers/export?format=csv&amp;q=bob"`) {
+		t.Fatalf("list lacks a filtered export link:\n%s", list.Body)
+	}
+	r := c.Get("/admin/customers/export?format=csv&q=bob")
+	if r.StatusCode != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") ||
+		!strings.Contains(r.Body, "bob@example.com") || strings.Contains(r.Body, "ada@example.com") {
+		t.Fatalf("filtered export: %d %s\n%s", r.StatusCode, r.Header.Get("Content-Type"), r.Body)
+	}
+	r = c.Get("/admin/customers/export?format=jsonl")
+	if strings.Count(r.Body, "\n") != 2 || !strings.Contains(r.Body, `"email":"ada@example.com"`) {
+		t.Fatalf("jsonl export:\n%s", r.Body)
+	}
+	if r := c.Get("/admin/licenses/export?format=jsonl&status=blocked"); r.StatusCode != 200 || r.Body != "" {
+		t.Fatalf("license export: %d %q", r.StatusCode, r.Body)
+	}
+	if r := c.Get("/admin/licenses"); !strings.Contains(r.Body, `id="export-licenses-csv"`) {
+		t.Fatal("license list lacks export links")
+	}
+	if r := c.Get("/admin/customers/export?format=xml"); r.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown format: %d", r.StatusCode)
+	}
+}

@@ -1,0 +1,24 @@
+package jobs
+
+import (
+	"context"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/licensor/licensor/app/imports"
+	"github.com/licensor/licensor/jobs/jobargs"
+)
+
+// importWorker runs an import of customers or licenses. The import resumes
+// after its last committed batch, so a retry finishes what is left.
+type importWorker struct {
+	river.WorkerDefaults[jobargs.Import]
+	imports *imports.Service
+}
+
+func (w *importWorker) Timeout(*river.Job[jobargs.Import]) time.Duration { return 30 * time.Minute }
+
+func (w *importWorker) Work(ctx context.Context, job *river.Job[jobargs.Import]) error {
+	return w.imports.Run(ctx, job.Args.ImportID)
+}
