@@ -146,7 +146,7 @@ func TestTwoNodesBehindNginx(t *testing.T) {
 				}
 				counts[k] = n
 			}
-			rows.Close()
+			_ = rows.Close()
 			if len(counts) == 4 {
 				for k, n := range counts {
 					if n != 1 {

@@ -139,7 +139,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 				var err error
 				start := time.Now()
 				if w%2 == 0 {
-					status, body, err = post(hc, c.lb, "/api/external/license/verify", c.externalKey, verifyBody, "X-API-URL", "https://first.example.com")
+					status, _, err = post(hc, c.lb, "/api/external/license/verify", c.externalKey, verifyBody, "X-API-URL", "https://first.example.com")
 				} else {
 					host := fmt.Sprintf("https://n%d.example.com", seq.Add(1))
 					status, body, err = post(hc, c.lb, "/api/external/license/activate", c.externalKey, `{"product_id":"RESTART","license_code":"RESTART-1"}`, "X-API-URL", host)
@@ -283,7 +283,7 @@ func TestSIGTERMDuringTraffic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	body := `{"product_id":"TERM","license_code":"TERM-1"}`
 	fmt.Fprintf(conn, "POST /api/external/license/activate HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nX-API-Key: %s\r\nX-API-URL: https://inflight.example.com\r\nContent-Length: %d\r\n\r\n%s",
 		addr, c.externalKey, len(body), body[:10])
