@@ -8,6 +8,8 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"mime/multipart"
 	"net/http"
@@ -21,8 +23,10 @@ import (
 	"github.com/licensor/licensor/app/config"
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/mail"
+	"github.com/licensor/licensor/app/mail/mailtest"
 	"github.com/licensor/licensor/app/server/servertest"
 	"github.com/licensor/licensor/app/web/webtest"
+	"github.com/licensor/licensor/jobs"
 )
 
 // uploadAvatar posts file as the avatar field, as the settings form does.
@@ -181,6 +185,7 @@ func TestAvatarUpload(t *testing.T) {
 
 func TestEmailChange(t *testing.T) {
 	e := servertest.New(t)
+	srv := startMailWorker(t, e)
 	cu := newCustomer(t, e, "cora@example.com", true)
 	newCustomer(t, e, "taken@example.com", true)
 	c := mustSignIn(t, e, cu.Email)
@@ -229,6 +234,15 @@ func TestEmailChange(t *testing.T) {
 	if n := len(mails(t, e, mail.KindEmailChanged, "cora@example.com")); n != 1 {
 		t.Errorf("notices to the old address: %d", n)
 	}
+	// Both really delivered over SMTP: the link to the new address, the
+	// notice to the old one; nothing to the taken address.
+	delivered := map[string]string{}
+	for _, m := range srv.Wait(2, 15*time.Second) {
+		delivered[m.To[0]] = m.Subject
+	}
+	if delivered["new@example.com"] != "Confirm your email address" || delivered["cora@example.com"] != "Your email address was changed" || len(delivered) != 2 {
+		t.Errorf("delivered: %v", delivered)
+	}
 	// Reuse refused.
 	if r := c.Get(path); r.StatusCode != 400 {
 		t.Errorf("reused link: %d", r.StatusCode)
@@ -274,4 +288,30 @@ func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// startMailWorker runs a River worker on the test database that delivers
+// queued email to a real in-process SMTP server, as a node does.
+func startMailWorker(t *testing.T, e *servertest.Env) *mailtest.Server {
+	t.Helper()
+	srv := mailtest.Start(t)
+	smtp, err := mail.ParseSMTPURL(srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := jobs.NewClient(e.DB.Pool, jobs.Deps{
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Mail: mail.NewSender(e.DB.Bun, smtp, nil),
+	}, jobs.Options{FetchPoll: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = client.Stop(ctx)
+	})
+	return srv
 }

@@ -35,6 +35,7 @@ func TestEmailLinksOpenPages(t *testing.T) {
 		{"welcome", func() error { return m.Welcome(ctx, idb, set, cu, false) }},
 		{"welcome with password", func() error { return m.Welcome(ctx, idb, set, cu, true) }},
 		{"password reset", func() error { return m.PasswordReset(ctx, idb, set, cu) }},
+		{"email changed", func() error { return m.EmailChanged(ctx, idb, set, cu, cu.Email, "new@example.com") }},
 		{"new device", func() error { return m.NewDeviceSignIn(ctx, idb, set, cu, "198.51.100.1", "test/1.0", time.Now()) }},
 		{"license details", func() error { _, _, err := m.LicenseDetails(ctx, idb, set, s.coraLic.ID); return err }},
 		{"expiry warning", func() error {
