@@ -428,9 +428,9 @@ func (s *VersionService) storeFiles(ctx context.Context, in VersionInput, create
 			return nil
 		}
 		name := uploadName(up.Name)
-		body, err := checkContent(typ, name, up.Body)
-		if err != nil {
-			return fields.New(field, err.Error())
+		body, refused := checkContent(typ, name, up.Body)
+		if refused != "" {
+			return fields.New(field, refused)
 		}
 		obj, err := s.store.Put(ctx, storage.Limit(body, s.maxFile))
 		switch {
@@ -560,30 +560,31 @@ var archiveMagic = [][]byte{
 }
 
 // checkContent vets an upload by its content (product.md §12: names are
-// never trusted) and returns the reader to store it from. A SQL file is
+// never trusted) and returns the reader to store it from, or the message
+// refusing it. A SQL file is
 // checked as it streams: the reader fails with errNotText on a NUL byte or
 // invalid UTF-8.
-func checkContent(typ, name string, r io.Reader) (io.Reader, error) {
+func checkContent(typ, name string, r io.Reader) (io.Reader, string) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, err := br.Peek(512)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
-		return nil, fmt.Errorf("the %s could not be read", typ)
+		return nil, fmt.Sprintf("The %s file could not be read.", typ)
 	}
 	switch typ {
 	case FileMain:
 		for _, m := range archiveMagic {
 			if bytes.HasPrefix(head, m) {
-				return br, nil
+				return br, ""
 			}
 		}
-		return nil, errors.New(MsgMainFileType)
+		return nil, MsgMainFileType
 	case FileSQL:
 		if !strings.EqualFold(path.Ext(name), ".sql") || len(head) == 0 {
-			return nil, errors.New(MsgSQLFileType)
+			return nil, MsgSQLFileType
 		}
-		return &textReader{r: br}, nil
+		return &textReader{r: br}, ""
 	}
-	return br, nil
+	return br, ""
 }
 
 // textReader passes text through and fails on binary content.
