@@ -1,6 +1,8 @@
 package browsertest_test
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -11,7 +13,8 @@ import (
 
 // The console as an admin works through it (issue #4, Tests): sign in,
 // create a customer, find it with the search box, open it, bulk delete two
-// customers, create a license and block it, and see the dashboard's charts.
+// customers, create a license and block it, import a CSV with a bad row,
+// and see the dashboard's charts.
 func TestConsole(t *testing.T) {
 	e := browsertest.New(t)
 	product := newProduct(t, e, "Widget Pro", "WIDGETPRO")
@@ -114,6 +117,41 @@ func TestConsole(t *testing.T) {
 	// The dashboard draws its four charts: each an SVG of real size, with
 	// coloured shapes (the stylesheet applied) and, for the charts over
 	// days, labelled axes.
+	// Import a CSV of customers with one bad row: the preview lists it with
+	// its line and reason, and the good rows are imported by the job.
+	csv := filepath.Join(t.TempDir(), "customers.csv")
+	if err := os.WriteFile(csv, []byte("name,email,client_id,password\n"+
+		"Imported One,imp1@example.com,,\n"+
+		"Imported Two,not-an-email,,\n"+
+		"Imported Three,imp3@example.com,,\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.Open("/admin/imports")
+	b.WaitText("Upload a file")
+	b.Screenshot("imports")
+	b.Fill("#import-kind", "customers")
+	b.Upload("#import-file", csv)
+	b.ClickButton("Preview")
+	b.WaitPath(`^/admin/imports/\d+$`)
+	b.WaitText("Bad rows (1)")
+	if bad := b.Text("#import-problems tbody"); !strings.Contains(bad, "3") || !strings.Contains(bad, "email") {
+		t.Errorf("bad rows table does not name line 3 and its email: %q", bad)
+	}
+	b.Screenshot("import-preview")
+	if n := scalar[int](t, e, "SELECT count(*) FROM customers WHERE email LIKE 'imp%@example.com'"); n != 0 {
+		t.Fatalf("the preview wrote %d customers", n)
+	}
+	b.ClickButton("Import good rows")
+	b.WaitText("Import finished")
+	b.WaitText("Done: 2 inserted")
+	if n := scalar[int](t, e, "SELECT count(*) FROM customers WHERE email IN ('imp1@example.com', 'imp3@example.com')"); n != 2 {
+		t.Errorf("imported good rows: %d, want 2", n)
+	}
+	if n := scalar[int](t, e, "SELECT count(*) FROM customers WHERE name = 'Imported Two'"); n != 0 {
+		t.Error("the bad row was imported")
+	}
+	b.Screenshot("import-done")
+
 	// The API counts calls in memory and writes them within a second.
 	deadline := time.Now().Add(10 * time.Second)
 	for scalar[int](t, e, "SELECT count(*) FROM api_call_counts") == 0 && time.Now().Before(deadline) {

@@ -22,6 +22,9 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/licensor/licensor/app/config"
+	"github.com/licensor/licensor/app/customers"
+	"github.com/licensor/licensor/app/imports"
+	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/mail"
 	"github.com/licensor/licensor/app/mail/mailtest"
 	"github.com/licensor/licensor/app/server/servertest"
@@ -76,17 +79,25 @@ func New(t *testing.T, configure ...func(*config.Config)) *Env {
 	return e
 }
 
-// startWorkers runs a River client with the send_mail worker, polling
-// often so an email arrives within a moment of being queued.
+// startWorkers runs a River client with the send_mail and import workers,
+// polling
+// often so an email arrives (or an import runs) within a moment of being
+// queued.
 func (e *Env) startWorkers(t *testing.T) {
 	t.Helper()
 	transport, err := mail.ParseSMTPURL(e.Mail.URL())
 	if err != nil {
 		t.Fatalf("browsertest: smtp url: %v", err)
 	}
+	n := e.Nodes[0]
 	client, err := jobs.NewClient(e.DB.Pool, jobs.Deps{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Mail:   mail.NewSender(e.DB.Bun, transport, nil),
+		Imports: imports.New(imports.Options{
+			DB: e.DB.Bun, Settings: n.Settings, Queue: n.Notify.Queue,
+			Customers: customers.NewService(nil, n.Notify.CustomerHooks()),
+			Licensing: licensing.NewService(licensing.Options{Hooks: n.Notify.LicensingHooks()}),
+		}),
 	}, jobs.Options{Workers: 2, FetchPoll: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("browsertest: river client: %v", err)
