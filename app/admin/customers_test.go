@@ -397,3 +397,25 @@ func TestCustomerDetailShowsActivationsAndActivity(t *testing.T) {
 		t.Fatalf("detail: %d\n%s", r.StatusCode, r.Body)
 	}
 }
+
+// The customer page and list show the customer's picture when there is
+// one (served to admins at /admin/customers/{id}/avatar), else initials.
+func TestCustomerAvatarInConsole(t *testing.T) {
+	e := servertest.New(t)
+	c := e.SignIn(t)
+	ann := seedCustomer(t, e, "Ann Lee", "ann.lee@example.com", "CUST-ANN", true)
+	img := fmt.Sprintf(`src="/admin/customers/%d/avatar"`, ann.ID)
+	for _, p := range []string{fmt.Sprintf("/admin/customers/%d", ann.ID), "/admin/customers"} {
+		if r := c.Get(p); r.StatusCode != 200 || strings.Contains(r.Body, img) || !strings.Contains(r.Body, `<span class="avatar" aria-hidden="true">AL</span>`) {
+			t.Errorf("%s without a picture: %d, want initials", p, r.StatusCode)
+		}
+	}
+	if _, err := e.DB.Bun.NewRaw("UPDATE customers SET avatar_path = 'avatars/x.png' WHERE id = ?", ann.ID).Exec(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fmt.Sprintf("/admin/customers/%d", ann.ID), "/admin/customers"} {
+		if r := c.Get(p); r.StatusCode != 200 || !strings.Contains(r.Body, img) {
+			t.Errorf("%s with a picture: %d, want the image", p, r.StatusCode)
+		}
+	}
+}
