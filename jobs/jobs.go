@@ -17,6 +17,7 @@ import (
 	"github.com/licensor/licensor/app/expiry"
 	"github.com/licensor/licensor/app/imports"
 	"github.com/licensor/licensor/app/mail"
+	"github.com/licensor/licensor/app/orders"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/webhooks"
 	"github.com/licensor/licensor/jobs/jobargs"
@@ -39,6 +40,11 @@ type Deps struct {
 	Expiry   *expiry.Scanner
 	// Imports runs the import job (with main's format registry).
 	Imports *imports.Service
+	// Orders applies order sync events; OrderPoller polls the order sync
+	// plugins every OrderPollEvery (default 5 minutes).
+	Orders         *orders.Processor
+	OrderPoller    *orders.Poller
+	OrderPollEvery time.Duration
 	// Now is the clock of the scans; nil means time.Now.
 	Now func() time.Time
 	// WebhookBackoff spaces webhook attempts; nil means webhooks.Backoff.
@@ -139,6 +145,23 @@ func NewClient(pool *pgxpool.Pool, deps Deps, opts Options) (*river.Client[pgx.T
 		if err := add("import", river.AddWorkerSafely(workers, &importWorker{imports: deps.Imports})); err != nil {
 			return nil, err
 		}
+	}
+	if deps.Orders != nil {
+		if err := add("process_order", river.AddWorkerSafely(workers, &processOrderWorker{processor: deps.Orders})); err != nil {
+			return nil, err
+		}
+	}
+	if deps.OrderPoller != nil {
+		if err := add("poll_orders", river.AddWorkerSafely(workers, &pollOrdersWorker{poller: deps.OrderPoller})); err != nil {
+			return nil, err
+		}
+		every := deps.OrderPollEvery
+		if every <= 0 {
+			every = 5 * time.Minute
+		}
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(every),
+			func() (river.JobArgs, *river.InsertOpts) { return jobargs.PollOrders{}, nil },
+			&river.PeriodicJobOpts{ID: "poll_orders", RunOnStart: true}))
 	}
 	if deps.DB != nil {
 		if err := add("blacklist_scan", river.AddWorkerSafely(workers, &blacklistScanWorker{deps: deps})); err != nil {

@@ -34,6 +34,8 @@ import (
 	"github.com/licensor/licensor/app/kvstore"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/notify"
+	"github.com/licensor/licensor/app/orderhooks"
+	"github.com/licensor/licensor/app/orders"
 	"github.com/licensor/licensor/app/portal"
 	"github.com/licensor/licensor/app/ratelimit"
 	"github.com/licensor/licensor/app/releasekeys"
@@ -190,6 +192,11 @@ func New(deps Deps) (*fiber.App, error) {
 		return nil, err
 	}
 	apiDeps.Versions = versions
+	if deps.Plugins != nil && deps.Notify != nil {
+		orderhooks.Register(app, orderhooks.Deps{
+			DB: deps.DB.Bun, Queue: deps.Notify.Queue, Plugins: orders.NewPlugins(deps.Plugins), Logger: logger,
+		})
+	}
 	api.Register(app, apiDeps)
 	imp := deps.Imports
 	if imp == nil {

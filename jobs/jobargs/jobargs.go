@@ -4,6 +4,7 @@
 package jobargs
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -96,3 +97,20 @@ func (Import) Kind() string { return "import" }
 func (Import) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 5}
 }
+
+// ProcessOrder applies one order event of an order sync plugin
+// (app/orders.Event as JSON; processed once per plugin, order and status).
+type ProcessOrder struct {
+	Plugin string          `json:"plugin"`
+	Event  json.RawMessage `json:"event"`
+}
+
+// Kind is River's name for the job.
+func (ProcessOrder) Kind() string { return "process_order" }
+
+// PollOrders asks every enabled order sync plugin for the orders changed
+// since its stored cursor.
+type PollOrders struct{}
+
+// Kind is River's name for the job.
+func (PollOrders) Kind() string { return "poll_orders" }

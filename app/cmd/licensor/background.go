@@ -13,10 +13,12 @@ import (
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/expiry"
+	"github.com/licensor/licensor/app/extensions"
 	"github.com/licensor/licensor/app/imports"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/mail"
 	"github.com/licensor/licensor/app/notify"
+	"github.com/licensor/licensor/app/orders"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/webhooks"
 	"github.com/licensor/licensor/jobs"
@@ -65,7 +67,7 @@ func mailTransport(cfg config.Config) (mail.Transport, error) {
 // periodic job, and starts it. River gets its own context: on SIGTERM it is
 // stopped after the HTTP server (stopWorkers), not cancelled mid-job by the
 // signal.
-func (b *background) startWorkers(ctx context.Context, cfg config.Config, d *db.DB, store *settings.Store, logger *slog.Logger, pruners []jobs.Pruner) (*river.Client[pgx.Tx], error) {
+func (b *background) startWorkers(ctx context.Context, cfg config.Config, d *db.DB, store *settings.Store, plugins *extensions.Service, logger *slog.Logger, pruners []jobs.Pruner) (*river.Client[pgx.Tx], error) {
 	transport, err := mailTransport(cfg)
 	if err != nil {
 		return nil, err
@@ -74,15 +76,25 @@ func (b *background) startWorkers(ctx context.Context, cfg config.Config, d *db.
 	if err != nil {
 		return nil, err
 	}
+	// Order sync: events queued by the webhook or the poll are applied
+	// with the same services and hooks as the console's changes.
+	processor := orders.NewProcessor(d.Bun, customers.NewService(nil, b.notify.CustomerHooks()),
+		licensing.NewService(licensing.Options{Hooks: b.notify.LicensingHooks()}), b.notify.Mailer, store, nil)
+	var poller *orders.Poller
+	if plugins != nil {
+		poller = orders.NewPoller(d.Bun, b.notify.Queue, orders.NewPlugins(plugins))
+	}
 	client, err := jobs.NewClient(d.Pool, jobs.Deps{
-		Logger:   logger,
-		Pruners:  pruners,
-		DB:       d.Bun,
-		Settings: store,
-		Mail:     mail.NewSender(d.Bun, transport, nil),
-		Webhooks: webhooks.NewDeliverer(d.Bun, nil, store, nil),
-		Expiry:   b.scanner,
-		Imports:  b.imports,
+		Logger:      logger,
+		Pruners:     pruners,
+		DB:          d.Bun,
+		Settings:    store,
+		Mail:        mail.NewSender(d.Bun, transport, nil),
+		Webhooks:    webhooks.NewDeliverer(d.Bun, nil, store, nil),
+		Expiry:      b.scanner,
+		Imports:     b.imports,
+		Orders:      processor,
+		OrderPoller: poller,
 	}, jobs.Options{
 		Workers:              cfg.Jobs.Workers,
 		JobTimeout:           cfg.Jobs.Timeout,

@@ -85,7 +85,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	river, err := bg.startWorkers(ctx, cfg, d.DB, node.settings, jobLog, []jobs.Pruner{
+	river, err := bg.startWorkers(ctx, cfg, d.DB, node.settings, node.plugins, jobLog, []jobs.Pruner{
 		{Name: "kv_store", Prune: kv.Prune},
 		{Name: "rate_limits", Prune: func(ctx context.Context) (int64, error) {
 			return limiter.Prune(ctx, time.Now().Add(-24*time.Hour))

@@ -1,0 +1,290 @@
+package orderhooks_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/licensor/licensor/app/audit"
+	"github.com/licensor/licensor/app/catalog"
+	"github.com/licensor/licensor/app/config"
+	"github.com/licensor/licensor/app/customers"
+	"github.com/licensor/licensor/app/fields"
+	"github.com/licensor/licensor/app/licensing"
+	"github.com/licensor/licensor/app/mail"
+	"github.com/licensor/licensor/app/mail/mailtest"
+	"github.com/licensor/licensor/app/orders"
+	"github.com/licensor/licensor/app/server/servertest"
+	"github.com/licensor/licensor/app/settings"
+	"github.com/licensor/licensor/jobs"
+	"github.com/licensor/licensor/plugins/host/hosttest"
+)
+
+const (
+	plugin = "orders-woocommerce"
+	secret = "wc-webhook-secret"
+)
+
+var system = audit.Source{Actor: audit.System}
+
+type fixture struct {
+	t    *testing.T
+	e    *servertest.Env
+	smtp *mailtest.Server
+	ctx  context.Context
+}
+
+func setup(t *testing.T, storeURL string) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	hosttest.Install(t, dir, plugin)
+	e := servertest.New(t, func(c *config.Config) { c.Plugins.Dir = dir })
+	ctx := context.Background()
+	n := e.Nodes[0]
+	if err := n.Plugins.SetEnabled(ctx, plugin, true, system); err != nil {
+		t.Fatal(err)
+	}
+	cfg := map[string]string{"webhook_secret": secret, "poll_days": "3"}
+	if storeURL != "" {
+		cfg["store_url"], cfg["consumer_key"], cfg["consumer_secret"] = storeURL, "ck_1", "cs_1"
+	}
+	if err := n.Plugins.Save(ctx, plugin, cfg, system); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := catalog.NewService(nil).CreateProduct(ctx, e.DB.Bun, system, settings.Defaults(),
+		catalog.ProductInput{Name: fields.Some("Acme CMS"), ReferenceID: fields.Some("ACME")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := orders.SetMapping(ctx, e.DB.Bun, plugin, "ACME-PRO", "ACME"); err != nil {
+		t.Fatal(err)
+	}
+
+	smtp := mailtest.Start(t)
+	transport, err := mail.ParseSMTPURL(smtp.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc := orders.NewProcessor(e.DB.Bun, customers.NewService(nil, n.Notify.CustomerHooks()),
+		licensing.NewService(licensing.Options{Hooks: n.Notify.LicensingHooks()}), n.Notify.Mailer, n.Settings, nil)
+	client, err := jobs.NewClient(e.DB.Pool, jobs.Deps{
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Orders: proc,
+		Mail:   mail.NewSender(e.DB.Bun, transport, nil),
+	}, jobs.Options{FetchPoll: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = client.Stop(stop)
+	})
+	return &fixture{t: t, e: e, smtp: smtp, ctx: ctx}
+}
+
+func wcOrder(id int64, status, sku string, qty int) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"id": id, "status": status, "date_created_gmt": "2026-11-28T10:00:00", "date_paid_gmt": "2026-11-28T10:01:00",
+		"date_modified_gmt": "2026-11-28T10:02:00",
+		"billing":           map[string]any{"first_name": "Wendy", "last_name": "Woo", "email": "wendy@example.com"},
+		"line_items":        []map[string]any{{"name": "Acme CMS Pro", "sku": sku, "quantity": qty}},
+	})
+	return b
+}
+
+func sign(body []byte, key string) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write(body)
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (f *fixture) post(body []byte, signature string) int {
+	f.t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/api/orders/"+plugin+"/webhook", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-WC-Webhook-Topic", "order.updated")
+	req.Header.Set("X-WC-Webhook-Signature", signature)
+	res, err := f.e.App.Test(req)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	_ = res.Body.Close()
+	return res.StatusCode
+}
+
+func (f *fixture) count(query string, args ...any) int {
+	f.t.Helper()
+	var n int
+	if err := f.e.DB.Bun.NewRaw(query, args...).Scan(f.ctx, &n); err != nil {
+		f.t.Fatal(err)
+	}
+	return n
+}
+
+// settle waits until no job is waiting or running.
+func (f *fixture) settle() {
+	f.t.Helper()
+	f.eventually("jobs finished", func() bool {
+		return f.count(`SELECT count(*) FROM river_job WHERE state IN ('available','running','retryable','scheduled')`) == 0
+	})
+}
+
+func (f *fixture) eventually(what string, cond func() bool) {
+	f.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			var rows []struct {
+				Kind  string `bun:"kind"`
+				State string `bun:"state"`
+				Errs  string `bun:"errors"`
+			}
+			_ = f.e.DB.Bun.NewRaw(`SELECT kind, state, coalesce(errors::text, '') AS errors FROM river_job`).Scan(f.ctx, &rows)
+			f.t.Fatalf("timed out waiting for %s; jobs: %+v", what, rows)
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+}
+
+// A signed WooCommerce webhook through the real plugin: the customer and
+// the licenses are created and emailed; the same webhook again changes
+// nothing; a bad signature is 401 and queues nothing; an unmapped SKU is
+// logged as an error with nothing created; the refund blocks the licenses.
+func TestWooCommerceWebhook(t *testing.T) {
+	f := setup(t, "")
+	paid := wcOrder(1001, "processing", "ACME-PRO", 2)
+	if code := f.post(paid, sign(paid, secret)); code != http.StatusOK {
+		t.Fatalf("signed webhook: %d", code)
+	}
+	f.settle()
+	if n := f.count(`SELECT count(*) FROM customers WHERE email = 'wendy@example.com' AND name = 'Wendy Woo'`); n != 1 {
+		t.Fatalf("customers: %d", n)
+	}
+	if n := f.count(`SELECT count(*) FROM licenses l JOIN customers c ON c.client_id = l.customer_id
+		JOIN products p ON p.id = l.product_id WHERE c.email = 'wendy@example.com' AND p.reference_id = 'ACME' AND l.invoice = '1001' AND l.is_valid`); n != 2 {
+		t.Fatalf("licenses issued: %d", n)
+	}
+	f.eventually("license emails", func() bool {
+		n := 0
+		for _, m := range f.smtp.Messages() {
+			if strings.Contains(m.Subject, "Your Acme CMS license details") && strings.Contains(strings.Join(m.To, ","), "wendy@example.com") {
+				n++
+			}
+		}
+		return n == 2
+	})
+
+	if code := f.post(paid, sign(paid, secret)); code != http.StatusOK {
+		t.Fatalf("repeated webhook: %d", code)
+	}
+	f.settle()
+	if n := f.count(`SELECT count(*) FROM licenses`); n != 2 {
+		t.Fatalf("the same webhook again issued licenses: %d", n)
+	}
+	if n := f.count(`SELECT count(*) FROM processed_orders WHERE order_id = '1001' AND status = 'paid' AND outcome = 'done'`); n != 1 {
+		t.Fatalf("log rows: %d", n)
+	}
+
+	jobsBefore := f.count(`SELECT count(*) FROM river_job`)
+	forged := wcOrder(1002, "processing", "ACME-PRO", 1)
+	if code := f.post(forged, sign(forged, "wrong secret")); code != http.StatusUnauthorized {
+		t.Fatalf("bad signature: %d", code)
+	}
+	if code := f.post(forged, "not base64!"); code != http.StatusUnauthorized {
+		t.Fatalf("garbage signature: %d", code)
+	}
+	if n := f.count(`SELECT count(*) FROM river_job`); n != jobsBefore {
+		t.Fatalf("a forged webhook queued %d jobs", n-jobsBefore)
+	}
+
+	unknown := wcOrder(1003, "completed", "NOPE", 1)
+	if code := f.post(unknown, sign(unknown, secret)); code != http.StatusOK {
+		t.Fatalf("unmapped webhook: %d", code)
+	}
+	f.settle()
+	if n := f.count(`SELECT count(*) FROM processed_orders WHERE order_id = '1003' AND outcome = 'error' AND error LIKE '%NOPE%'`); n != 1 {
+		t.Fatalf("unmapped SKU not logged as an error")
+	}
+	if n := f.count(`SELECT count(*) FROM licenses`); n != 2 {
+		t.Fatalf("unmapped SKU issued licenses: %d", n)
+	}
+
+	refund := wcOrder(1001, "refunded", "ACME-PRO", 2)
+	if code := f.post(refund, sign(refund, secret)); code != http.StatusOK {
+		t.Fatalf("refund webhook: %d", code)
+	}
+	f.settle()
+	if n := f.count(`SELECT count(*) FROM licenses WHERE invoice = '1001' AND NOT is_valid`); n != 2 {
+		t.Fatalf("refund blocked %d of 2 licenses", n)
+	}
+
+	req := httptest.NewRequest(http.MethodPost, "/api/orders/no-such-plugin/webhook", strings.NewReader("{}"))
+	if res, err := f.e.App.Test(req); err != nil || res.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown plugin: %v %v", res, err)
+	}
+}
+
+// Polling against a fake WooCommerce REST server: the consumer key and
+// secret are sent, orders since the cursor are queued and processed, and
+// the cursor moves on.
+func TestWooCommercePolling(t *testing.T) {
+	var mu sync.Mutex
+	var queries []string
+	store := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, ok := r.BasicAuth()
+		if r.URL.Path != "/wp-json/wc/v3/orders" || !ok || user != "ck_1" || pass != "cs_1" {
+			http.Error(w, `{"code":"woocommerce_rest_cannot_view"}`, http.StatusUnauthorized)
+			return
+		}
+		mu.Lock()
+		queries = append(queries, r.URL.Query().Get("modified_after"))
+		mu.Unlock()
+		var list []json.RawMessage
+		if r.URL.Query().Get("modified_after") < "2026-11-28T10:02:00" {
+			list = append(list, wcOrder(2001, "completed", "ACME-PRO", 1), wcOrder(2002, "pending", "ACME-PRO", 1))
+		}
+		_ = json.NewEncoder(w).Encode(list)
+	}))
+	defer store.Close()
+	f := setup(t, store.URL)
+	n := f.e.Nodes[0]
+	poller := orders.NewPoller(f.e.DB.Bun, n.Notify.Queue, orders.NewPlugins(n.Plugins))
+	if err := poller.PollAll(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.settle()
+	if c := f.count(`SELECT count(*) FROM licenses WHERE invoice = '2001'`); c != 1 {
+		t.Fatalf("polled order issued %d licenses", c)
+	}
+	if c := f.count(`SELECT count(*) FROM processed_orders WHERE order_id = '2002'`); c != 0 {
+		t.Fatalf("a pending order was processed")
+	}
+	if cur, err := orders.Cursor(f.ctx, f.e.DB.Bun, plugin); err != nil || cur != "2026-11-28T10:02:00" {
+		t.Fatalf("cursor %q %v", cur, err)
+	}
+	if err := poller.PollAll(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(queries) != 2 || queries[1] != "2026-11-28T10:02:00" {
+		t.Fatalf("polls asked for %q", queries)
+	}
+	if c := f.count(`SELECT count(*) FROM licenses`); c != 1 {
+		t.Fatalf("second poll issued licenses: %d", c)
+	}
+}
