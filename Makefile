@@ -25,7 +25,7 @@ build: assets plugins
 ## plugins: build the shipped plugins into $(PLUGIN_DIR)/<name>/ with their
 ## manifests (each executable prints its own, with its sha256)
 PLUGIN_DIR ?= bin/plugins
-PLUGINS    := captcha-recaptcha import-xlsx orders-woocommerce
+PLUGINS    := captcha-recaptcha import-xlsx orders-woocommerce orders-gumroad
 plugins:
 	@for p in $(PLUGINS); do \
 		mkdir -p $(PLUGIN_DIR)/$$p && \

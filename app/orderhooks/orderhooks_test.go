@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -47,6 +48,15 @@ type fixture struct {
 
 func setup(t *testing.T, storeURL string) *fixture {
 	t.Helper()
+	cfg := map[string]string{"webhook_secret": secret, "poll_days": "3"}
+	if storeURL != "" {
+		cfg["store_url"], cfg["consumer_key"], cfg["consumer_secret"] = storeURL, "ck_1", "cs_1"
+	}
+	return setupPlugin(t, plugin, "ACME-PRO", cfg)
+}
+
+func setupPlugin(t *testing.T, plugin, sku string, cfg map[string]string) *fixture {
+	t.Helper()
 	dir := t.TempDir()
 	hosttest.Install(t, dir, plugin)
 	e := servertest.New(t, func(c *config.Config) { c.Plugins.Dir = dir })
@@ -55,10 +65,6 @@ func setup(t *testing.T, storeURL string) *fixture {
 	if err := n.Plugins.SetEnabled(ctx, plugin, true, system); err != nil {
 		t.Fatal(err)
 	}
-	cfg := map[string]string{"webhook_secret": secret, "poll_days": "3"}
-	if storeURL != "" {
-		cfg["store_url"], cfg["consumer_key"], cfg["consumer_secret"] = storeURL, "ck_1", "cs_1"
-	}
 	if err := n.Plugins.Save(ctx, plugin, cfg, system); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +72,7 @@ func setup(t *testing.T, storeURL string) *fixture {
 		catalog.ProductInput{Name: fields.Some("Acme CMS"), ReferenceID: fields.Some("ACME")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := orders.SetMapping(ctx, e.DB.Bun, plugin, "ACME-PRO", "ACME"); err != nil {
+	if _, err := orders.SetMapping(ctx, e.DB.Bun, plugin, sku, "ACME"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -286,5 +292,48 @@ func TestWooCommercePolling(t *testing.T) {
 	}
 	if c := f.count(`SELECT count(*) FROM licenses`); c != 1 {
 		t.Fatalf("second poll issued licenses: %d", c)
+	}
+}
+
+// A Gumroad sale ping through the real plugin: the secret in the URL
+// decides 401 or 200; a sale issues licenses, refunded=true blocks them.
+func TestGumroadPing(t *testing.T) {
+	f := setupPlugin(t, "orders-gumroad", "acme-cms", map[string]string{"ping_secret": "gum-secret-1"})
+	ping := func(query string, form url.Values) int {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodPost, "/api/orders/orders-gumroad/webhook?"+query, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := f.e.App.Test(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = res.Body.Close()
+		return res.StatusCode
+	}
+	sale := url.Values{"sale_id": {"S-1"}, "email": {"gus@example.com"}, "full_name": {"Gus Gum"},
+		"product_permalink": {"acme-cms"}, "product_name": {"Acme CMS"}, "quantity": {"1"},
+		"sale_timestamp": {"2026-11-28T10:00:00Z"}, "refunded": {"false"}}
+	for _, q := range []string{"", "secret=wrong", "secret=gum-secret-"} {
+		if code := ping(q, sale); code != http.StatusUnauthorized {
+			t.Fatalf("ping with %q: %d", q, code)
+		}
+	}
+	if n := f.count(`SELECT count(*) FROM river_job WHERE kind = 'process_order'`); n != 0 {
+		t.Fatalf("refused pings queued %d jobs", n)
+	}
+	if code := ping("secret=gum-secret-1", sale); code != http.StatusOK {
+		t.Fatalf("good ping: %d", code)
+	}
+	f.settle()
+	if n := f.count(`SELECT count(*) FROM licenses l JOIN customers c ON c.client_id = l.customer_id WHERE c.email = 'gus@example.com' AND l.invoice = 'S-1' AND l.is_valid`); n != 1 {
+		t.Fatalf("licenses issued: %d", n)
+	}
+	sale.Set("refunded", "true")
+	if code := ping("secret=gum-secret-1", sale); code != http.StatusOK {
+		t.Fatalf("refund ping: %d", code)
+	}
+	f.settle()
+	if n := f.count(`SELECT count(*) FROM licenses WHERE invoice = 'S-1' AND NOT is_valid`); n != 1 {
+		t.Fatalf("refund did not block the license")
 	}
 }

@@ -1,0 +1,92 @@
+// Command orders-gumroad is the order sync plugin for Gumroad sale pings:
+// Gumroad posts each sale (form encoded) to the ping URL, which carries a
+// secret in its query (?secret=…) compared in constant time. The product's
+// permalink is the SKU; a ping with refunded=true is a refund.
+package main
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/licensor/licensor/plugins/sdk"
+)
+
+var manifest = sdk.Manifest{
+	Name:        "orders-gumroad",
+	Version:     "1.0.0",
+	Description: "Gumroad sale pings (secret in the ping URL); the product permalink is the SKU.",
+	Config: []sdk.ConfigField{
+		{Name: "ping_secret", Label: "Ping secret", Type: sdk.FieldString, Required: true, Secret: true,
+			Help: "Add ?secret=<this> to the webhook URL you paste into Gumroad (Settings → Advanced → Ping)."},
+	},
+}
+
+func main() { sdk.ServeOrderSync(manifest, &gumroad{}) }
+
+type gumroad struct {
+	mu     sync.RWMutex
+	secret string
+}
+
+func (g *gumroad) Configure(_ context.Context, cfg sdk.Config) error {
+	s := cfg.String("ping_secret", "")
+	if len(s) < 8 {
+		return sdk.FieldErrors{"ping_secret": "Enter a secret of at least 8 characters."}
+	}
+	g.mu.Lock()
+	g.secret = s
+	g.mu.Unlock()
+	return nil
+}
+
+func (g *gumroad) Webhook(_ context.Context, req sdk.WebhookRequest) (sdk.WebhookResult, error) {
+	g.mu.RLock()
+	secret := g.secret
+	g.mu.RUnlock()
+	if secret == "" {
+		return sdk.WebhookResult{}, fmt.Errorf("orders-gumroad is not configured: enter the ping secret")
+	}
+	q, _ := url.ParseQuery(req.Query)
+	if subtle.ConstantTimeCompare([]byte(q.Get("secret")), []byte(secret)) != 1 {
+		return sdk.WebhookResult{Authentic: false, Reason: "wrong or missing secret in the ping URL"}, nil
+	}
+	form, err := url.ParseQuery(string(req.Body))
+	if err != nil || form.Get("sale_id") == "" {
+		return sdk.WebhookResult{Authentic: true, Reason: "no sale in the ping"}, nil
+	}
+	if form.Get("test") == "true" {
+		return sdk.WebhookResult{Authentic: true, Reason: "test ping ignored"}, nil
+	}
+	qty, err := strconv.Atoi(form.Get("quantity"))
+	if err != nil || qty < 1 {
+		qty = 1
+	}
+	sku := form.Get("product_permalink")
+	if sku == "" {
+		sku = form.Get("product_id")
+	}
+	e := sdk.OrderEvent{
+		OrderID:  form.Get("sale_id"),
+		Status:   sdk.OrderPaid,
+		Customer: sdk.OrderCustomer{Name: strings.TrimSpace(form.Get("full_name")), Email: strings.TrimSpace(form.Get("email"))},
+		Items:    []sdk.OrderItem{{SKU: sku, Quantity: qty, Name: form.Get("product_name")}},
+	}
+	if form.Get("refunded") == "true" {
+		e.Status = sdk.OrderRefunded
+	}
+	if t, err := time.Parse(time.RFC3339, form.Get("sale_timestamp")); err == nil {
+		e.PurchasedAt = t.UTC()
+	}
+	return sdk.WebhookResult{Authentic: true, Events: []sdk.OrderEvent{e}}, nil
+}
+
+// Poll: Gumroad has no order listing for this plugin to read; pings only.
+func (g *gumroad) Poll(_ context.Context, cursor string, _ int) (sdk.PollResult, error) {
+	return sdk.PollResult{NextCursor: cursor}, nil
+}
