@@ -85,6 +85,8 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Import format plugins join the built-in CSV and JSON Lines.
+	extensions.RegisterImportFormats(bg.imports.Formats(), node.plugins)
 	river, err := bg.startWorkers(ctx, cfg, d.DB, node.settings, node.plugins, jobLog, []jobs.Pruner{
 		{Name: "kv_store", Prune: kv.Prune},
 		{Name: "rate_limits", Prune: func(ctx context.Context) (int64, error) {
