@@ -139,13 +139,6 @@ type Options struct {
 	MaxBytes int
 }
 
-// MaxUpload is the largest file an upload through an HTTP server with
-// bodyLimit (http.max_body_bytes) can carry: the limit less room for the
-// multipart envelope and the form's other fields.
-func MaxUpload(bodyLimit int) int {
-	return max(bodyLimit-16<<10, 1024)
-}
-
 // Service uploads, validates, runs and exports.
 type Service struct {
 	o Options

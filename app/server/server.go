@@ -173,7 +173,7 @@ func New(deps Deps) (*fiber.App, error) {
 		web.RequestLogger(logger, "/api/health-check"),
 		web.Recover(logger),
 		web.SecurityHeaders(strings.HasPrefix(cfg.BaseURL, "https://")),
-		web.BodyLimit(cfg.HTTP.MaxBodyBytes, streamedUpload),
+		web.BodyLimit(cfg.HTTP.MaxBodyBytes, bodyLimit(cfg.HTTP.MaxBodyBytes)),
 		web.RejectBadText(),
 	)
 
@@ -262,6 +262,24 @@ func streamedUpload(method, path string) bool {
 	return method != fiber.MethodGet && method != fiber.MethodHead && method != fiber.MethodDelete && uploadPaths.MatchString(path)
 }
 
+// importUploadLimit is the body limit of the console's import upload: the
+// file (imports.DefaultMaxBytes) and the form around it.
+const importUploadLimit = imports.DefaultMaxBytes + 64<<10
+
+// bodyLimit is each route's request body limit (web.BodyLimit): the
+// streamed version uploads, the import upload, and def for the rest.
+func bodyLimit(def int) func(method, path string) int {
+	return func(method, path string) int {
+		switch {
+		case streamedUpload(method, path):
+			return web.Streamed
+		case method == fiber.MethodPost && strings.TrimSuffix(path, "/") == "/admin/imports":
+			return max(importUploadLimit, def)
+		}
+		return def
+	}
+}
+
 // checkReleaseSignature checks the signed manifest sent with a version
 // upload against the stored main file and keeps it with the version
 // (api.md §7.5). A new main file without a signature drops the old one;
@@ -293,7 +311,7 @@ func checkReleaseSignature(ctx context.Context, tx bun.IDB, set *settings.Values
 // none: built-in formats, queueing and hooks through Notify when there is
 // one.
 func importOptions(deps Deps, a api.Deps) imports.Options {
-	o := imports.Options{DB: deps.DB.Bun, Settings: a.Settings, Licensing: a.Licensing, MaxBytes: imports.MaxUpload(deps.Config.HTTP.MaxBodyBytes)}
+	o := imports.Options{DB: deps.DB.Bun, Settings: a.Settings, Licensing: a.Licensing, MaxBytes: imports.DefaultMaxBytes}
 	if deps.Notify != nil {
 		o.Queue = deps.Notify.Queue
 		o.Customers = customersService(deps.Notify)

@@ -43,7 +43,7 @@ func newBackground(cfg config.Config, d *db.DB, store *settings.Store) (*backgro
 	}
 	im := imports.New(imports.Options{
 		DB: d.Bun, Settings: store, Queue: n.Queue, Formats: imports.NewRegistry(),
-		MaxBytes:  imports.MaxUpload(cfg.HTTP.MaxBodyBytes),
+		MaxBytes:  imports.DefaultMaxBytes,
 		Customers: customers.NewService(nil, n.CustomerHooks()),
 		Licensing: licensing.NewService(licensing.Options{Hooks: n.LicensingHooks()}),
 	})
