@@ -191,6 +191,9 @@ func TestList(t *testing.T) {
 	}
 	productID := insertProduct(t, d.Bun)
 	insertLicense(t, d.Bun, productID, "L1", ptr("cust-000"), nil)
+	// By email: Bob's counts; Dee's does not (her email is unconfirmed).
+	insertLicense(t, d.Bun, productID, "L2", nil, ptr("BOB@example.com"))
+	insertLicense(t, d.Bun, productID, "L3", nil, ptr("dee@example.com"))
 
 	yes := true
 	cases := []struct {
@@ -204,8 +207,8 @@ func TestList(t *testing.T) {
 		{"search email", Filter{Search: "BOB@"}, "", []string{"Bob"}},
 		{"search client id", Filter{Search: "cust-002"}, "", []string{"Cyd"}},
 		{"unconfirmed", Filter{Confirmed: &no}, "", []string{"Dee"}},
-		{"has licenses", Filter{HasLicenses: &yes}, "", []string{"Ann"}},
-		{"no licenses", Filter{HasLicenses: &no}, "name", []string{"Bob", "Cyd", "Dee"}},
+		{"has licenses", Filter{HasLicenses: &yes}, "name", []string{"Ann", "Bob"}},
+		{"no licenses", Filter{HasLicenses: &no}, "name", []string{"Cyd", "Dee"}},
 	}
 	for _, c := range cases {
 		got, total, err := List(ctx, d.Bun, c.f, c.sort, listing.Page{})

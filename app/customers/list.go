@@ -90,7 +90,7 @@ func filtered(q *bun.SelectQuery, f Filter) *bun.SelectQuery {
 		q = q.Where("c.created_at < ?", f.CreatedTo)
 	}
 	if f.HasLicenses != nil {
-		exists := "EXISTS (SELECT 1 FROM licenses l WHERE " + LinkCondition("l", "c") + ")"
+		exists := HasLinkedLicense("c")
 		if !*f.HasLicenses {
 			exists = "NOT " + exists
 		}
