@@ -10,6 +10,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/licensor/licensor/app/api/openapi"
 	"github.com/licensor/licensor/app/api/pipeline"
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/customers"
@@ -48,6 +49,9 @@ type Deps struct {
 	MaxUploadBytes int64
 	// BaseURL is Licensor's public address (config base_url).
 	BaseURL string
+	// MoreOperations document API routes other packages mount under /api
+	// (the order-sync webhooks), so the OpenAPI document lists every route.
+	MoreOperations []openapi.Operation
 }
 
 // files is where version files are kept, nil without a version service.

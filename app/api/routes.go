@@ -21,6 +21,7 @@ func Register(app fiber.Router, deps Deps) {
 	api.Get("/health-check", h.healthCheck)
 	api.Get("/openapi.json", externalPipeline.Public(docs.Handler()))
 	docs.Add(healthCheckOperation, openAPIOperation)
+	docs.Add(deps.MoreOperations...)
 
 	external.Register(api, docs, external.Deps{
 		DB: deps.Bun, Pipeline: externalPipeline, Products: deps.Products,

@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 	"github.com/uptrace/bun"
 
+	"github.com/licensor/licensor/app/api/openapi"
 	"github.com/licensor/licensor/app/jobqueue"
 	"github.com/licensor/licensor/app/orders"
 	"github.com/licensor/licensor/plugins/sdk"
@@ -34,6 +35,22 @@ type Deps struct {
 	Queue   *jobqueue.Queue
 	Plugins *orders.Plugins
 	Logger  *slog.Logger
+}
+
+// Operation documents the webhook route in the OpenAPI document.
+var Operation = openapi.Operation{
+	Method: "POST", Path: "/api/orders/{plugin}/webhook", ID: "orderWebhook", Tags: []string{"Order sync"},
+	Summary:     "A store's order webhook, handed to the order-sync plugin named in the path",
+	Description: "No API key: the plugin checks the store's signature or secret. Accepted orders are processed once each, in the background.",
+	Parameters:  []openapi.Parameter{{Name: "plugin", In: "path", Required: true, Description: "The order-sync plugin's name.", Schema: openapi.Schema{"type": "string"}}},
+	Body:        openapi.Schema{"type": "string", "description": "The store's webhook body, as the store sends it (at most 1 MiB)."},
+	Responses: map[string]openapi.Response{
+		"200": {Description: "Accepted."},
+		"401": {Description: "The plugin refused the signature or secret."},
+		"404": {Description: "No such order-sync plugin."},
+		"413": {Description: "The body is too large."},
+		"503": {Description: "The plugin is not running."},
+	},
 }
 
 // Register adds the webhook route to app.

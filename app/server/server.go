@@ -196,6 +196,7 @@ func New(deps Deps) (*fiber.App, error) {
 		orderhooks.Register(app, orderhooks.Deps{
 			DB: deps.DB.Bun, Queue: deps.Notify.Queue, Plugins: orders.NewPlugins(deps.Plugins), Logger: logger,
 		})
+		apiDeps.MoreOperations = append(apiDeps.MoreOperations, orderhooks.Operation)
 	}
 	api.Register(app, apiDeps)
 	imp := deps.Imports
