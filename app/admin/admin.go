@@ -58,6 +58,10 @@ type Deps struct {
 	// Signing is the node's key ring: the signing keys page rotates
 	// through it. Nil: the page lists the keys but cannot rotate.
 	Signing *signing.KeyRing
+	// Versions manages product versions and their files; MaxFileBytes is
+	// its per-file bound (config uploads.max_file_bytes), shown on the form.
+	Versions     *catalog.VersionService
+	MaxFileBytes int64
 }
 
 // LoginLimits bound sign-in attempts in fixed windows shared by all nodes.
@@ -95,15 +99,21 @@ type handlers struct {
 	catalog   *catalog.Service
 	licensing *licensing.Service
 	imports   *imports.Service
+	versions  *catalog.VersionService
+	maxFile   int64
+	// maxUpload bounds a whole version upload: a main file, an SQL file
+	// and the form's fields.
+	maxUpload int64
 }
 
 func newHandlers(d Deps) *handlers {
 	h := &handlers{
 		db: d.DB, limiter: d.Limiter, logger: d.Logger, limits: d.Login,
 		settings: d.Settings, notify: d.Notify, expiry: d.Expiry, mailOutbox: d.MailOutbox, now: d.Now,
-		signing: d.Signing,
-		plugins: d.Plugins,
-		avatars: d.Avatars,
+		signing:  d.Signing,
+		plugins:  d.Plugins,
+		avatars:  d.Avatars,
+		versions: d.Versions, maxFile: d.MaxFileBytes, maxUpload: 2*d.MaxFileBytes + uploadMemory,
 	}
 	if h.now == nil {
 		h.now = time.Now

@@ -90,7 +90,7 @@ func TestActivationsFilterByCustomer(t *testing.T) {
 	seedCustomer(t, e, "Ann Lee", "ann@example.org", "CUST-ANN", true)
 	seedLicense(t, e, "ANN-1", "CUST-ANN", "")
 	seedLicense(t, e, "ANN-2", "", "ann@example.org") // linked by email
-	seedLicense(t, e, "BOB-3", "CUST-BOB", "")         // no account
+	seedLicense(t, e, "BOB-3", "CUST-BOB", "")        // no account
 	seedActivation(t, e, "ANN-1", "one.example.net", "", true, true, "")
 	seedActivation(t, e, "ANN-2", "two.example.net", "", true, true, "")
 	seedActivation(t, e, "BOB-3", "bob.example.net", "", true, true, "")

@@ -213,18 +213,20 @@ func New(deps Deps) (*fiber.App, error) {
 		avatarStore = avatars.DirStorage{Dir: filepath.Join(cfg.DataDir, "avatars")}
 	}
 	admin.Register(app.Group("/admin", adminGroup...), admin.Deps{
-		DB:         deps.DB.Bun,
-		Limiter:    ratelimit.New(deps.DB.Bun),
-		Logger:     logger,
-		Settings:   apiDeps.Settings,
-		Notify:     deps.Notify,
-		Expiry:     deps.Expiry,
-		JobsUI:     deps.JobsUI,
-		Plugins:    deps.Plugins,
-		MailOutbox: cfg.Mail.SMTPURL == "",
-		Signing:    deps.Signing,
-		Avatars:    avatarStore,
-		Imports:    imp,
+		DB:           deps.DB.Bun,
+		Limiter:      ratelimit.New(deps.DB.Bun),
+		Logger:       logger,
+		Settings:     apiDeps.Settings,
+		Notify:       deps.Notify,
+		Expiry:       deps.Expiry,
+		JobsUI:       deps.JobsUI,
+		Plugins:      deps.Plugins,
+		MailOutbox:   cfg.Mail.SMTPURL == "",
+		Signing:      deps.Signing,
+		Avatars:      avatarStore,
+		Imports:      imp,
+		Versions:     versions,
+		MaxFileBytes: cfg.Uploads.MaxFileBytes,
 	})
 
 	portalGroup, err := portalMiddleware(cfg, deps.DB)

@@ -70,13 +70,35 @@ func CSRF(cfg CSRFConfig) (fiber.Handler, error) {
 		CookieSameSite: fiber.CookieSameSiteLaxMode,
 		IdleTimeout:    cfg.IdleTimeout,
 		TrustedOrigins: trusted,
-		// The form field first: after a sign-out the header htmx sends may
-		// still hold the old session's token while the form has the new one.
-		Extractor: extractors.Chain(extractors.FromForm(CSRFFormField), extractors.FromHeader(CSRFHeader)),
+		Extractor:      csrfExtractor(),
 		ErrorHandler: func(_ fiber.Ctx, err error) error {
 			return errors.Join(ErrFormExpired, err)
 		},
 	}), nil
+}
+
+// csrfExtractor reads the token from the form field first: after a
+// sign-out the header htmx sends may still hold the old session's token
+// while the form has the new one. A multipart request carrying the header
+// (the console's upload script) is read from the header alone, so the
+// middleware never parses an upload's whole body to find the field; the
+// handler streams it.
+func csrfExtractor() extractors.Extractor {
+	chain := extractors.Chain(extractors.FromForm(CSRFFormField), extractors.FromHeader(CSRFHeader))
+	inner := chain.Extract
+	chain.Extract = func(c fiber.Ctx) (string, error) {
+		if tok := c.Get(CSRFHeader); tok != "" && IsMultipart(c) {
+			return tok, nil
+		}
+		return inner(c)
+	}
+	return chain
+}
+
+// IsMultipart reports whether c's body is multipart/form-data.
+func IsMultipart(c fiber.Ctx) bool {
+	mt, _, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	return err == nil && mt == "multipart/form-data"
 }
 
 // sameOriginJSON reports whether c is a JSON request under one of paths
