@@ -237,6 +237,15 @@ func TestVersionUploadListPublishDelete(t *testing.T) {
 	if r := c.Get(fmt.Sprintf("%s/%d", base, v.ID)); r.StatusCode != 404 {
 		t.Errorf("deleted version page: %d", r.StatusCode)
 	}
+	// Every change is in the activity log, by this admin.
+	var types []string
+	if err := e.DB.Bun.NewRaw("SELECT type FROM activity_log WHERE subject_type = 'product' AND subject_id = ? AND actor_type = 'admin' AND type LIKE 'version.%' ORDER BY id", p.ID).
+		Scan(ctx, &types); err != nil {
+		t.Fatal(err)
+	}
+	if want := "version.created version.created version.updated"; !strings.HasPrefix(strings.Join(types, " "), want) || !strings.HasSuffix(strings.Join(types, " "), "version.deleted") {
+		t.Errorf("activity log: %v", types)
+	}
 	if r := c.Get(fmt.Sprintf("/admin/products/%d", p.ID)); !strings.Contains(r.Body, "Version 1.0.0 deleted.") || strings.Contains(r.Body, ">1.0.0</a>") {
 		t.Fatalf("after delete:\n%s", r.Body)
 	}
