@@ -2,8 +2,8 @@ package bench_test
 
 import (
 	"context"
-	"fmt"
 	"flag"
+	"fmt"
 	"testing"
 	"time"
 

@@ -152,7 +152,7 @@ func TestHostileQueryParameters(t *testing.T) {
 	}
 	for _, table := range []string{"customers", "licenses", "admins", "products", "activations"} {
 		var n int
-		if err := e.DB.Bun.NewRaw("SELECT count(*) FROM " + table).Scan(context.Background(), &n); err != nil {
+		if err := e.DB.Bun.NewRaw("SELECT count(*) FROM "+table).Scan(context.Background(), &n); err != nil {
 			t.Errorf("table %s: %v", table, err)
 		}
 	}
