@@ -31,12 +31,14 @@ func LinkCondition(license, customer string) string {
 }
 
 // HasLinkedLicense is an SQL condition true when the customer under alias
-// has a license by the rule. It is LinkCondition as two EXISTS, one per
-// branch: each is one probe of a partial index on licenses, where the OR
-// inside one EXISTS could use neither (seconds over 100,000 customers).
+// has a license by the rule: LinkCondition with each branch as an IN over
+// the licenses' column, which PostgreSQL runs as a hashed subplan (the
+// column's values hashed once, one probe per customer). An OR inside one
+// EXISTS could use no index, and two EXISTS cost an index probe per
+// customer: both take a second or so over 100,000 customers.
 func HasLinkedLicense(customer string) string {
-	return fmt.Sprintf("(EXISTS (SELECT 1 FROM licenses hl WHERE hl.customer_id = %[1]s.client_id) OR "+
-		"(%[1]s.confirmed_at IS NOT NULL AND EXISTS (SELECT 1 FROM licenses hl WHERE hl.customer_id IS NULL AND hl.email = %[1]s.email)))",
+	return fmt.Sprintf("(%[1]s.client_id IN (SELECT hl.customer_id FROM licenses hl WHERE hl.customer_id IS NOT NULL) OR "+
+		"(%[1]s.confirmed_at IS NOT NULL AND %[1]s.email IN (SELECT hl.email FROM licenses hl WHERE hl.customer_id IS NULL AND hl.email IS NOT NULL)))",
 		customer)
 }
 
