@@ -49,14 +49,7 @@ func downloads(serverURL, bin string, o options, d downloadOptions) error {
 	defer func() { _ = os.RemoveAll(dataDir) }()
 
 	env := append(os.Environ(), "LICENSOR_DATABASE_URL="+dsn, "LICENSOR_LOG_LEVEL=warn", "LICENSOR_DATA_DIR="+dataDir)
-	if out, err := command(env, bin, "migrate"); err != nil {
-		return fmt.Errorf("migrate: %v\n%s", err, out)
-	}
-	internalKey, err := lastLine(command(env, bin, "apikey", "create", "--type", "internal", "--name", "bench", "--special"))
-	if err != nil {
-		return err
-	}
-	externalKey, err := lastLine(command(env, bin, "apikey", "create", "--type", "external", "--name", "bench", "--special"))
+	internalKey, externalKey, err := prepareDatabase(env, bin, "bench")
 	if err != nil {
 		return err
 	}

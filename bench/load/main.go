@@ -84,14 +84,7 @@ func run(serverURL, bin string, o options) error {
 	defer dropDatabase(serverURL, dbName)
 
 	env := append(os.Environ(), "LICENSOR_DATABASE_URL="+dsn, "LICENSOR_LOG_LEVEL=warn", "LICENSOR_DATA_DIR="+os.TempDir()+"/"+dbName)
-	if out, err := command(env, bin, "migrate"); err != nil {
-		return fmt.Errorf("migrate: %v\n%s", err, out)
-	}
-	internalKey, err := lastLine(command(env, bin, "apikey", "create", "--type", "internal", "--name", "bench", "--special"))
-	if err != nil {
-		return err
-	}
-	externalKey, err := lastLine(command(env, bin, "apikey", "create", "--type", "external", "--name", "bench", "--special"))
+	internalKey, externalKey, err := prepareDatabase(env, bin, "bench")
 	if err != nil {
 		return err
 	}
@@ -411,6 +404,19 @@ func dropDatabase(serverURL, name string) {
 		_, _ = admin.Exec(fmt.Sprintf(`DROP DATABASE IF EXISTS %q WITH (FORCE)`, name))
 		_ = admin.Close()
 	}
+}
+
+// prepareDatabase migrates the database env points at and creates a
+// special internal and external key named name, returning both.
+func prepareDatabase(env []string, bin, name string) (internalKey, externalKey string, err error) {
+	if out, err := command(env, bin, "migrate"); err != nil {
+		return "", "", fmt.Errorf("migrate: %v\n%s", err, out)
+	}
+	if internalKey, err = lastLine(command(env, bin, "apikey", "create", "--type", "internal", "--name", name, "--special")); err != nil {
+		return "", "", err
+	}
+	externalKey, err = lastLine(command(env, bin, "apikey", "create", "--type", "external", "--name", name, "--special"))
+	return internalKey, externalKey, err
 }
 
 func command(env []string, bin string, args ...string) ([]byte, error) {

@@ -90,14 +90,7 @@ func soak(serverURL, bin string, o options, length time.Duration) error {
 	defer dropDatabase(serverURL, dbName)
 	env := append(os.Environ(), "LICENSOR_DATABASE_URL="+dsn, "LICENSOR_LOG_LEVEL=warn",
 		"LICENSOR_INSTANCE_SECRET=soak "+randHex(8))
-	if out, err := command(env, bin, "migrate"); err != nil {
-		return fmt.Errorf("migrate: %v\n%s", err, out)
-	}
-	internalKey, err := lastLine(command(env, bin, "apikey", "create", "--type", "internal", "--name", "soak", "--special"))
-	if err != nil {
-		return err
-	}
-	externalKey, err := lastLine(command(env, bin, "apikey", "create", "--type", "external", "--name", "soak", "--special"))
+	internalKey, externalKey, err := prepareDatabase(env, bin, "soak")
 	if err != nil {
 		return err
 	}
