@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
 	"html"
 
 	"github.com/licensor/licensor/plugins/sdk"
@@ -36,7 +37,8 @@ func (p *provider) Widget(_ context.Context, _ sdk.WidgetRequest) (sdk.Widget, e
 }
 
 func (p *provider) Verify(_ context.Context, req sdk.VerifyRequest) (sdk.Verdict, error) {
-	if req.Token != p.answer {
+	// Constant time, so the answer cannot be learnt by timing guesses.
+	if subtle.ConstantTimeCompare([]byte(req.Token), []byte(p.answer)) != 1 {
 		return sdk.Verdict{Reason: "wrong answer"}, nil // a refusal is not an error
 	}
 	return sdk.Verdict{OK: true}, nil
