@@ -179,13 +179,7 @@ func (s *VersionService) CreateVersion(ctx context.Context, by audit.Source, set
 			}
 		}
 		if in.DeleteOldVersions {
-			var older []int64
-			for _, o := range others {
-				if CompareVersions(o.Version, v.Version) < 0 {
-					older = append(older, o.ID)
-				}
-			}
-			keys, err := s.deleteRows(ctx, tx, older)
+			keys, err := s.deleteOlder(ctx, tx, v, others)
 			if err != nil {
 				return err
 			}
@@ -267,6 +261,13 @@ func (s *VersionService) UpdateVersion(ctx context.Context, by audit.Source, set
 			if err := s.Check(ctx, tx, set, p, v, files[FileMain] != nil, &in); err != nil {
 				return err
 			}
+		}
+		if in.DeleteOldVersions {
+			keys, err := s.deleteOlder(ctx, tx, v, others)
+			if err != nil {
+				return err
+			}
+			freed = append(freed, keys...)
 		}
 		return s.changed(ctx, tx, by, p, v, "version.updated", "updated")
 	})
@@ -481,6 +482,18 @@ func versionFiles(ctx context.Context, idb bun.IDB, versionID int64) ([]*Version
 		return nil, fmt.Errorf("files of version %d: %w", versionID, err)
 	}
 	return fs, nil
+}
+
+// deleteOlder deletes the versions among others lower than v (api.md §5.2
+// delete_old_versions) and returns their files' keys.
+func (s *VersionService) deleteOlder(ctx context.Context, tx bun.Tx, v *Version, others []Version) ([]string, error) {
+	var older []int64
+	for _, o := range others {
+		if CompareVersions(o.Version, v.Version) < 0 {
+			older = append(older, o.ID)
+		}
+	}
+	return s.deleteRows(ctx, tx, older)
 }
 
 // deleteRows deletes versions by row id and returns their files' keys.

@@ -258,8 +258,9 @@ func New(deps Deps) (*fiber.App, error) {
 
 // uploadPaths are the routes whose handlers stream large bodies (version
 // uploads, api.md §1.2 "Size"): the internal API's version create and
-// update, and the console's upload and edit forms.
-var uploadPaths = regexp.MustCompile(`^(/api/internal/products/[^/]+/versions(/[^/]+)?|/admin/products/[^/]+/versions(/[^/]+/edit)?)/?$`)
+// update, the legacy edit_or_create_version, and the console's upload and
+// edit forms.
+var uploadPaths = regexp.MustCompile(`^(/api/internal/products/[^/]+/versions(/[^/]+)?|/api(_internal)?/edit_or_create_version|/admin/products/[^/]+/versions(/[^/]+/edit)?)/?$`)
 
 func streamedUpload(method, path string) bool {
 	return method != fiber.MethodGet && method != fiber.MethodHead && method != fiber.MethodDelete && uploadPaths.MatchString(path)

@@ -186,6 +186,8 @@ func document(docs *openapi.Registry, calls []legacyCall) {
 			Responses:  common(map[string]openapi.Response{"200": {Description: "The version.", Schema: data("Version")}, "404": missing("Product not found. / Product version not found.")})},
 		{Method: "POST", Path: "/api/internal/products/{product}/versions", ID: "createVersion", Summary: "Upload a new version (multipart; files stream to storage)", Tags: tags("versions"), Scope: "versions:create",
 			Parameters: []openapi.Parameter{product}, Body: versionBody, Multipart: true,
+			Description: "The legacy edit_or_create_version (product_id and version in the multipart body, 200 with vid, version and release_date) " +
+				"updates the product's version with that version string, else creates it.",
 			Responses: common(map[string]openapi.Response{"201": {Description: "Created.", Schema: data("Version")}, "404": missing("Product not found."), "413": missing("The request body is too large."), "422": invalid})},
 		{Method: "POST", Path: "/api/internal/products/{product}/versions/{version}", ID: "updateVersionUpload", Summary: "Update a version, replacing files (multipart; partial)", Tags: tags("versions"), Scope: "versions:update",
 			Parameters: []openapi.Parameter{product, version}, Body: versionBody, Multipart: true,

@@ -65,6 +65,6 @@ func TestEveryRouteIsDocumented(t *testing.T) {
 
 var legacyNames = []string{
 	"check_connection_int", "add_product", "get_product", "get_products", "mark_product_active", "mark_product_inactive",
-	"create_license", "edit_license", "get_license", "search_license", "delete_license", "block_license", "unblock_license",
+	"edit_or_create_version", "create_license", "edit_license", "get_license", "search_license", "delete_license", "block_license", "unblock_license",
 	"deactivate_license_activations",
 }

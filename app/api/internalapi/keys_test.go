@@ -45,6 +45,7 @@ var scopedRoutes = []struct{ method, path, scope string }{
 	{"POST", "/api/get_products", "products:list"},
 	{"POST", "/api/mark_product_active", "products:activate"},
 	{"POST", "/api/mark_product_inactive", "products:deactivate"},
+	{"POST", "/api/edit_or_create_version", "versions:create"},
 	{"POST", "/api/create_license", "licenses:create"},
 	{"POST", "/api/edit_license", "licenses:update"},
 	{"POST", "/api/get_license", "licenses:read"},

@@ -102,6 +102,7 @@ func (h *handlers) legacyCalls() []legacyCall {
 		{"get_products", "products:list", "listProducts", h.legacyGetProducts},
 		{"mark_product_active", "products:activate", "activateProduct", h.legacyMarkProductActive},
 		{"mark_product_inactive", "products:deactivate", "deactivateProduct", h.legacyMarkProductInactive},
+		{"edit_or_create_version", "versions:create", "createVersion", h.legacyEditOrCreateVersion},
 		{"create_license", "licenses:create", "createLicense", h.legacyCreateLicense},
 		{"edit_license", "licenses:update", "updateLicense", h.legacyEditLicense},
 		{"get_license", "licenses:read", "getLicense", h.legacyGetLicense},
