@@ -3,6 +3,7 @@ package host
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -205,4 +206,61 @@ func (o *OrderSync) Poll(ctx context.Context, cursor string, limit int) (sdk.Pol
 		return err
 	})
 	return res, err
+}
+
+// ErrVerifyUnsupported is an order sync plugin that serves no verify_type.
+var ErrVerifyUnsupported = sdk.ErrVerifyUnsupported
+
+// Bounds on a sale a plugin reports.
+const (
+	maxSaleText   = 1000
+	maxSaleFields = 50
+)
+
+// VerifyLicense asks the plugin about a marketplace license code. The
+// answer is checked: a known outcome, bounded UTF-8 text; the sale's
+// customer is the plugin's word and gets the caller's validation.
+func (o *OrderSync) VerifyLicense(ctx context.Context, req sdk.VerifyLicenseRequest) (sdk.VerifyLicenseResult, error) {
+	m, err := o.h.lookup(o.name, sdk.KindOrderSync)
+	if err != nil {
+		return sdk.VerifyLicenseResult{}, err
+	}
+	var res sdk.VerifyLicenseResult
+	unsupported := false
+	err = o.h.call(ctx, m, o.h.cfg.CallTimeout, func(ctx context.Context, raw any) error {
+		var err error
+		// The client implements LicenseVerifier for every plugin; one
+		// that does not answers ErrVerifyUnsupported.
+		res, err = raw.(sdk.LicenseVerifier).VerifyLicense(ctx, req)
+		if errors.Is(err, sdk.ErrVerifyUnsupported) {
+			unsupported = true
+			return nil
+		}
+		return err
+	})
+	switch {
+	case err != nil:
+		return sdk.VerifyLicenseResult{}, err
+	case unsupported:
+		return sdk.VerifyLicenseResult{}, fmt.Errorf("plugin %s: %w", o.name, ErrVerifyUnsupported)
+	}
+	switch res.Outcome {
+	case sdk.VerifyAccepted, sdk.VerifyRefused, sdk.VerifyNotMapped:
+	default:
+		return sdk.VerifyLicenseResult{}, o.h.bad(m, "unknown verify outcome")
+	}
+	s := res.Sale
+	texts := []string{s.ID, s.Customer.Name, s.Customer.Email, s.LicenseType, res.Reason}
+	for k, v := range s.Data {
+		texts = append(texts, k, v)
+	}
+	for _, t := range texts {
+		if len(t) > maxSaleText || !utf8.ValidString(t) {
+			return sdk.VerifyLicenseResult{}, o.h.bad(m, "a sale's text is too long or not UTF-8")
+		}
+	}
+	if len(s.Data) > maxSaleFields {
+		return sdk.VerifyLicenseResult{}, o.h.bad(m, "a sale has more than %d data fields", maxSaleFields)
+	}
+	return res, nil
 }

@@ -1,13 +1,16 @@
 // Command orders-gumroad is the order sync plugin for Gumroad sale pings:
 // Gumroad posts each sale (form encoded) to the ping URL, which carries a
 // secret in its query (?secret=…) compared in constant time. The product's
-// permalink is the SKU; a ping with refunded=true is a refund.
+// permalink is the SKU; a ping with refunded=true is a refund. It also
+// verifies Gumroad license keys on their first activation (verify_type
+// gumroad, verify.go).
 package main
 
 import (
 	"context"
 	"crypto/subtle"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -24,23 +27,42 @@ var manifest = sdk.Manifest{
 	Config: []sdk.ConfigField{
 		{Name: "ping_secret", Label: "Ping secret", Type: sdk.FieldString, Required: true, Secret: true,
 			Help: "Add ?secret=<this> to the webhook URL you paste into Gumroad (Settings → Advanced → Ping)."},
+		{Name: "api_base", Label: "API base URL", Type: sdk.FieldURL, Default: defaultAPIBase,
+			Help: "Where license keys are verified (POST /v2/licenses/verify)."},
+		{Name: "access_token", Label: "Access token", Type: sdk.FieldString, Secret: true,
+			Help: "Optional: a Gumroad application access token, sent with each verification."},
+		{Name: "default_uses", Label: "Uses of verified keys", Type: sdk.FieldNumber,
+			Help: "Activations allowed to a license created from a Gumroad key; empty: the product's default."},
+		{Name: "default_parallel_uses", Label: "Parallel uses of verified keys", Type: sdk.FieldNumber,
+			Help: "Activations at the same time; empty: the product's default."},
 	},
+	VerifyType:  "gumroad",
+	Marketplace: "Gumroad",
 }
 
-func main() { sdk.ServeOrderSync(manifest, &gumroad{}) }
+func main() {
+	sdk.ServeOrderSync(manifest, &gumroad{http: &http.Client{Timeout: 30 * time.Second}})
+}
 
 type gumroad struct {
+	http   *http.Client
 	mu     sync.RWMutex
 	secret string
+	verify verifyConfig
 }
 
 func (g *gumroad) Configure(_ context.Context, cfg sdk.Config) error {
 	s := cfg.String("ping_secret", "")
+	bad := sdk.FieldErrors{}
 	if len(s) < 8 {
-		return sdk.FieldErrors{"ping_secret": "Enter a secret of at least 8 characters."}
+		bad["ping_secret"] = "Enter a secret of at least 8 characters."
+	}
+	v := readVerifyConfig(cfg, bad)
+	if len(bad) > 0 {
+		return bad
 	}
 	g.mu.Lock()
-	g.secret = s
+	g.secret, g.verify = s, v
 	g.mu.Unlock()
 	return nil
 }

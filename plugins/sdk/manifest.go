@@ -42,6 +42,21 @@ type Manifest struct {
 	// Extensions are the file name extensions an importformat plugin
 	// reads (".xlsx"): an uploaded file is given to the plugin by them.
 	Extensions []string `json:"extensions,omitempty"`
+	// VerifyType is the verify_type of the external API an ordersync
+	// plugin implementing LicenseVerifier serves ("gumroad"): activations
+	// naming it ask the plugin about codes Licensor does not know.
+	VerifyType string `json:"verify_type,omitempty"`
+	// Marketplace names the marketplace in messages ("This product is not
+	// configured for Gumroad verification."); VerifyType when empty.
+	Marketplace string `json:"marketplace,omitempty"`
+}
+
+// MarketplaceName is Marketplace, or VerifyType when it is empty.
+func (m *Manifest) MarketplaceName() string {
+	if m.Marketplace != "" {
+		return m.Marketplace
+	}
+	return m.VerifyType
 }
 
 // Config field types.
@@ -77,6 +92,7 @@ var (
 	fieldPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,62}$`)
 	hexSHA256    = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	extPattern   = regexp.MustCompile(`^\.[a-z0-9]{1,15}$`)
+	verifyType   = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
 )
 
 // Validate checks the manifest's fields, but not the checksum.
@@ -101,6 +117,12 @@ func (m *Manifest) Validate() error {
 		if !extPattern.MatchString(ext) {
 			problems = append(problems, fmt.Sprintf("extension %q must be a dot and lower-case letters or digits", ext))
 		}
+	}
+	if m.VerifyType != "" && (m.Kind != KindOrderSync || !verifyType.MatchString(m.VerifyType)) {
+		problems = append(problems, fmt.Sprintf("verify_type %q must be lower-case letters, digits and underscores, on an ordersync plugin", m.VerifyType))
+	}
+	if len(m.Marketplace) > 60 || strings.ContainsAny(m.Marketplace, "<>&\"\n") {
+		problems = append(problems, "marketplace must be a short plain name")
 	}
 	seen := map[string]bool{}
 	for _, f := range m.Config {

@@ -4,6 +4,7 @@ package hosttest
 
 import (
 	"fmt"
+	"hash/crc32"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,8 +22,9 @@ var (
 // Build compiles the plugin main package pkg (a path relative to the
 // plugins folder, e.g. "captcha-recaptcha") once per test binary and
 // returns the executable's path. Executables live under one fixed folder
-// in the system's temporary directory, replaced atomically by each build,
-// so test runs neither leak copies nor disturb each other.
+// in the system's temporary directory, one per plugin and checkout,
+// replaced atomically by each build, so test runs neither leak copies nor
+// disturb each other.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
 	mu.Lock()
@@ -36,7 +38,9 @@ func Build(t testing.TB, pkg string) string {
 	}
 	_, self, _, _ := runtime.Caller(0)
 	src := filepath.Join(filepath.Dir(self), "..", "..", pkg)
-	exe := filepath.Join(dir, strings.ReplaceAll(pkg, "/", "_"))
+	// Named after the source folder too: checkouts side by side (git
+	// worktrees) build different versions of one plugin.
+	exe := filepath.Join(dir, fmt.Sprintf("%s-%08x", strings.ReplaceAll(pkg, "/", "_"), crc32.ChecksumIEEE([]byte(src))))
 	tmp := fmt.Sprintf("%s.%d.tmp", exe, os.Getpid())
 	cmd := exec.Command("go", "build", "-o", tmp, ".")
 	cmd.Dir = src

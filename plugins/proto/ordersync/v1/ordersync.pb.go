@@ -78,6 +78,63 @@ func (OrderStatus) EnumDescriptor() ([]byte, []int) {
 	return file_ordersync_v1_ordersync_proto_rawDescGZIP(), []int{0}
 }
 
+type VerifyOutcome int32
+
+const (
+	VerifyOutcome_VERIFY_OUTCOME_UNSPECIFIED VerifyOutcome = 0
+	// The code is a good sale of one of product_ids.
+	VerifyOutcome_VERIFY_OUTCOME_ACCEPTED VerifyOutcome = 1
+	// No such sale for these products, or it was refunded, charged back or
+	// its subscription ended.
+	VerifyOutcome_VERIFY_OUTCOME_REFUSED VerifyOutcome = 2
+	// The plugin cannot check codes of this product (no product_ids, or the
+	// marketplace does not know them).
+	VerifyOutcome_VERIFY_OUTCOME_NOT_MAPPED VerifyOutcome = 3
+)
+
+// Enum value maps for VerifyOutcome.
+var (
+	VerifyOutcome_name = map[int32]string{
+		0: "VERIFY_OUTCOME_UNSPECIFIED",
+		1: "VERIFY_OUTCOME_ACCEPTED",
+		2: "VERIFY_OUTCOME_REFUSED",
+		3: "VERIFY_OUTCOME_NOT_MAPPED",
+	}
+	VerifyOutcome_value = map[string]int32{
+		"VERIFY_OUTCOME_UNSPECIFIED": 0,
+		"VERIFY_OUTCOME_ACCEPTED":    1,
+		"VERIFY_OUTCOME_REFUSED":     2,
+		"VERIFY_OUTCOME_NOT_MAPPED":  3,
+	}
+)
+
+func (x VerifyOutcome) Enum() *VerifyOutcome {
+	p := new(VerifyOutcome)
+	*p = x
+	return p
+}
+
+func (x VerifyOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (VerifyOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_ordersync_v1_ordersync_proto_enumTypes[1].Descriptor()
+}
+
+func (VerifyOutcome) Type() protoreflect.EnumType {
+	return &file_ordersync_v1_ordersync_proto_enumTypes[1]
+}
+
+func (x VerifyOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use VerifyOutcome.Descriptor instead.
+func (VerifyOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_ordersync_v1_ordersync_proto_rawDescGZIP(), []int{1}
+}
+
 type ConfigureRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Values        map[string]string      `protobuf:"bytes,1,rep,name=values,proto3" json:"values,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
@@ -660,6 +717,240 @@ func (x *OrderEvent) GetPurchasedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+type VerifyLicenseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The code as the buyer's software sent it.
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// The client_name sent with it, possibly empty.
+	ClientName string `protobuf:"bytes,2,opt,name=client_name,json=clientName,proto3" json:"client_name,omitempty"`
+	// The marketplace's ids of the product being activated: the SKUs mapped
+	// to it for this plugin (empty when none is mapped; the check endpoint
+	// without a product sends every mapped SKU).
+	ProductIds    []string `protobuf:"bytes,3,rep,name=product_ids,json=productIds,proto3" json:"product_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyLicenseRequest) Reset() {
+	*x = VerifyLicenseRequest{}
+	mi := &file_ordersync_v1_ordersync_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyLicenseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyLicenseRequest) ProtoMessage() {}
+
+func (x *VerifyLicenseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ordersync_v1_ordersync_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyLicenseRequest.ProtoReflect.Descriptor instead.
+func (*VerifyLicenseRequest) Descriptor() ([]byte, []int) {
+	return file_ordersync_v1_ordersync_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *VerifyLicenseRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *VerifyLicenseRequest) GetClientName() string {
+	if x != nil {
+		return x.ClientName
+	}
+	return ""
+}
+
+func (x *VerifyLicenseRequest) GetProductIds() []string {
+	if x != nil {
+		return x.ProductIds
+	}
+	return nil
+}
+
+type Sale struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The marketplace's sale or order id (stored as the license's invoice).
+	SaleId   string    `protobuf:"bytes,1,opt,name=sale_id,json=saleId,proto3" json:"sale_id,omitempty"`
+	Customer *Customer `protobuf:"bytes,2,opt,name=customer,proto3" json:"customer,omitempty"`
+	// The license type to store ("subscription"); empty: the product's.
+	LicenseType string                 `protobuf:"bytes,3,opt,name=license_type,json=licenseType,proto3" json:"license_type,omitempty"`
+	PurchasedAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=purchased_at,json=purchasedAt,proto3" json:"purchased_at,omitempty"`
+	// When the license stops working, if it does.
+	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	// Uses and parallel uses of the license created (the plugin's defaults);
+	// absent: the product's.
+	Uses         *int32 `protobuf:"varint,6,opt,name=uses,proto3,oneof" json:"uses,omitempty"`
+	ParallelUses *int32 `protobuf:"varint,7,opt,name=parallel_uses,json=parallelUses,proto3,oneof" json:"parallel_uses,omitempty"`
+	// The sale as the marketplace described it, for the license check's
+	// "data": no personal data (names, emails).
+	Data          map[string]string `protobuf:"bytes,8,rep,name=data,proto3" json:"data,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Sale) Reset() {
+	*x = Sale{}
+	mi := &file_ordersync_v1_ordersync_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Sale) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Sale) ProtoMessage() {}
+
+func (x *Sale) ProtoReflect() protoreflect.Message {
+	mi := &file_ordersync_v1_ordersync_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Sale.ProtoReflect.Descriptor instead.
+func (*Sale) Descriptor() ([]byte, []int) {
+	return file_ordersync_v1_ordersync_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Sale) GetSaleId() string {
+	if x != nil {
+		return x.SaleId
+	}
+	return ""
+}
+
+func (x *Sale) GetCustomer() *Customer {
+	if x != nil {
+		return x.Customer
+	}
+	return nil
+}
+
+func (x *Sale) GetLicenseType() string {
+	if x != nil {
+		return x.LicenseType
+	}
+	return ""
+}
+
+func (x *Sale) GetPurchasedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PurchasedAt
+	}
+	return nil
+}
+
+func (x *Sale) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *Sale) GetUses() int32 {
+	if x != nil && x.Uses != nil {
+		return *x.Uses
+	}
+	return 0
+}
+
+func (x *Sale) GetParallelUses() int32 {
+	if x != nil && x.ParallelUses != nil {
+		return *x.ParallelUses
+	}
+	return 0
+}
+
+func (x *Sale) GetData() map[string]string {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+type VerifyLicenseResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Outcome VerifyOutcome          `protobuf:"varint,1,opt,name=outcome,proto3,enum=licensor.ordersync.v1.VerifyOutcome" json:"outcome,omitempty"`
+	// Set when accepted.
+	Sale *Sale `protobuf:"bytes,2,opt,name=sale,proto3" json:"sale,omitempty"`
+	// Why it was refused, for the log.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyLicenseResponse) Reset() {
+	*x = VerifyLicenseResponse{}
+	mi := &file_ordersync_v1_ordersync_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyLicenseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyLicenseResponse) ProtoMessage() {}
+
+func (x *VerifyLicenseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ordersync_v1_ordersync_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyLicenseResponse.ProtoReflect.Descriptor instead.
+func (*VerifyLicenseResponse) Descriptor() ([]byte, []int) {
+	return file_ordersync_v1_ordersync_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *VerifyLicenseResponse) GetOutcome() VerifyOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return VerifyOutcome_VERIFY_OUTCOME_UNSPECIFIED
+}
+
+func (x *VerifyLicenseResponse) GetSale() *Sale {
+	if x != nil {
+		return x.Sale
+	}
+	return nil
+}
+
+func (x *VerifyLicenseResponse) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_ordersync_v1_ordersync_proto protoreflect.FileDescriptor
 
 const file_ordersync_v1_ordersync_proto_rawDesc = "" +
@@ -708,16 +999,47 @@ const file_ordersync_v1_ordersync_proto_rawDesc = "" +
 	"\x06status\x18\x02 \x01(\x0e2\".licensor.ordersync.v1.OrderStatusR\x06status\x12;\n" +
 	"\bcustomer\x18\x03 \x01(\v2\x1f.licensor.ordersync.v1.CustomerR\bcustomer\x121\n" +
 	"\x05items\x18\x04 \x03(\v2\x1b.licensor.ordersync.v1.ItemR\x05items\x12=\n" +
-	"\fpurchased_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vpurchasedAt*y\n" +
+	"\fpurchased_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vpurchasedAt\"l\n" +
+	"\x14VerifyLicenseRequest\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x1f\n" +
+	"\vclient_name\x18\x02 \x01(\tR\n" +
+	"clientName\x12\x1f\n" +
+	"\vproduct_ids\x18\x03 \x03(\tR\n" +
+	"productIds\"\xcb\x03\n" +
+	"\x04Sale\x12\x17\n" +
+	"\asale_id\x18\x01 \x01(\tR\x06saleId\x12;\n" +
+	"\bcustomer\x18\x02 \x01(\v2\x1f.licensor.ordersync.v1.CustomerR\bcustomer\x12!\n" +
+	"\flicense_type\x18\x03 \x01(\tR\vlicenseType\x12=\n" +
+	"\fpurchased_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vpurchasedAt\x129\n" +
+	"\n" +
+	"expires_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12\x17\n" +
+	"\x04uses\x18\x06 \x01(\x05H\x00R\x04uses\x88\x01\x01\x12(\n" +
+	"\rparallel_uses\x18\a \x01(\x05H\x01R\fparallelUses\x88\x01\x01\x129\n" +
+	"\x04data\x18\b \x03(\v2%.licensor.ordersync.v1.Sale.DataEntryR\x04data\x1a7\n" +
+	"\tDataEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\a\n" +
+	"\x05_usesB\x10\n" +
+	"\x0e_parallel_uses\"\xa0\x01\n" +
+	"\x15VerifyLicenseResponse\x12>\n" +
+	"\aoutcome\x18\x01 \x01(\x0e2$.licensor.ordersync.v1.VerifyOutcomeR\aoutcome\x12/\n" +
+	"\x04sale\x18\x02 \x01(\v2\x1b.licensor.ordersync.v1.SaleR\x04sale\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason*y\n" +
 	"\vOrderStatus\x12\x1c\n" +
 	"\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11ORDER_STATUS_PAID\x10\x01\x12\x19\n" +
 	"\x15ORDER_STATUS_REFUNDED\x10\x02\x12\x1a\n" +
-	"\x16ORDER_STATUS_CANCELLED\x10\x032\x96\x02\n" +
+	"\x16ORDER_STATUS_CANCELLED\x10\x03*\x87\x01\n" +
+	"\rVerifyOutcome\x12\x1e\n" +
+	"\x1aVERIFY_OUTCOME_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17VERIFY_OUTCOME_ACCEPTED\x10\x01\x12\x1a\n" +
+	"\x16VERIFY_OUTCOME_REFUSED\x10\x02\x12\x1d\n" +
+	"\x19VERIFY_OUTCOME_NOT_MAPPED\x10\x032\x82\x03\n" +
 	"\tOrderSync\x12^\n" +
 	"\tConfigure\x12'.licensor.ordersync.v1.ConfigureRequest\x1a(.licensor.ordersync.v1.ConfigureResponse\x12X\n" +
 	"\aWebhook\x12%.licensor.ordersync.v1.WebhookRequest\x1a&.licensor.ordersync.v1.WebhookResponse\x12O\n" +
-	"\x04Poll\x12\".licensor.ordersync.v1.PollRequest\x1a#.licensor.ordersync.v1.PollResponseBEZCgithub.com/licensor/licensor/plugins/proto/ordersync/v1;ordersyncv1b\x06proto3"
+	"\x04Poll\x12\".licensor.ordersync.v1.PollRequest\x1a#.licensor.ordersync.v1.PollResponse\x12j\n" +
+	"\rVerifyLicense\x12+.licensor.ordersync.v1.VerifyLicenseRequest\x1a,.licensor.ordersync.v1.VerifyLicenseResponseBEZCgithub.com/licensor/licensor/plugins/proto/ordersync/v1;ordersyncv1b\x06proto3"
 
 var (
 	file_ordersync_v1_ordersync_proto_rawDescOnce sync.Once
@@ -731,45 +1053,58 @@ func file_ordersync_v1_ordersync_proto_rawDescGZIP() []byte {
 	return file_ordersync_v1_ordersync_proto_rawDescData
 }
 
-var file_ordersync_v1_ordersync_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_ordersync_v1_ordersync_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_ordersync_v1_ordersync_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_ordersync_v1_ordersync_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_ordersync_v1_ordersync_proto_goTypes = []any{
 	(OrderStatus)(0),              // 0: licensor.ordersync.v1.OrderStatus
-	(*ConfigureRequest)(nil),      // 1: licensor.ordersync.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),     // 2: licensor.ordersync.v1.ConfigureResponse
-	(*Header)(nil),                // 3: licensor.ordersync.v1.Header
-	(*WebhookRequest)(nil),        // 4: licensor.ordersync.v1.WebhookRequest
-	(*WebhookResponse)(nil),       // 5: licensor.ordersync.v1.WebhookResponse
-	(*PollRequest)(nil),           // 6: licensor.ordersync.v1.PollRequest
-	(*PollResponse)(nil),          // 7: licensor.ordersync.v1.PollResponse
-	(*Customer)(nil),              // 8: licensor.ordersync.v1.Customer
-	(*Item)(nil),                  // 9: licensor.ordersync.v1.Item
-	(*OrderEvent)(nil),            // 10: licensor.ordersync.v1.OrderEvent
-	nil,                           // 11: licensor.ordersync.v1.ConfigureRequest.ValuesEntry
-	nil,                           // 12: licensor.ordersync.v1.ConfigureResponse.FieldErrorsEntry
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(VerifyOutcome)(0),            // 1: licensor.ordersync.v1.VerifyOutcome
+	(*ConfigureRequest)(nil),      // 2: licensor.ordersync.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),     // 3: licensor.ordersync.v1.ConfigureResponse
+	(*Header)(nil),                // 4: licensor.ordersync.v1.Header
+	(*WebhookRequest)(nil),        // 5: licensor.ordersync.v1.WebhookRequest
+	(*WebhookResponse)(nil),       // 6: licensor.ordersync.v1.WebhookResponse
+	(*PollRequest)(nil),           // 7: licensor.ordersync.v1.PollRequest
+	(*PollResponse)(nil),          // 8: licensor.ordersync.v1.PollResponse
+	(*Customer)(nil),              // 9: licensor.ordersync.v1.Customer
+	(*Item)(nil),                  // 10: licensor.ordersync.v1.Item
+	(*OrderEvent)(nil),            // 11: licensor.ordersync.v1.OrderEvent
+	(*VerifyLicenseRequest)(nil),  // 12: licensor.ordersync.v1.VerifyLicenseRequest
+	(*Sale)(nil),                  // 13: licensor.ordersync.v1.Sale
+	(*VerifyLicenseResponse)(nil), // 14: licensor.ordersync.v1.VerifyLicenseResponse
+	nil,                           // 15: licensor.ordersync.v1.ConfigureRequest.ValuesEntry
+	nil,                           // 16: licensor.ordersync.v1.ConfigureResponse.FieldErrorsEntry
+	nil,                           // 17: licensor.ordersync.v1.Sale.DataEntry
+	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
 }
 var file_ordersync_v1_ordersync_proto_depIdxs = []int32{
-	11, // 0: licensor.ordersync.v1.ConfigureRequest.values:type_name -> licensor.ordersync.v1.ConfigureRequest.ValuesEntry
-	12, // 1: licensor.ordersync.v1.ConfigureResponse.field_errors:type_name -> licensor.ordersync.v1.ConfigureResponse.FieldErrorsEntry
-	3,  // 2: licensor.ordersync.v1.WebhookRequest.headers:type_name -> licensor.ordersync.v1.Header
-	10, // 3: licensor.ordersync.v1.WebhookResponse.events:type_name -> licensor.ordersync.v1.OrderEvent
-	10, // 4: licensor.ordersync.v1.PollResponse.events:type_name -> licensor.ordersync.v1.OrderEvent
+	15, // 0: licensor.ordersync.v1.ConfigureRequest.values:type_name -> licensor.ordersync.v1.ConfigureRequest.ValuesEntry
+	16, // 1: licensor.ordersync.v1.ConfigureResponse.field_errors:type_name -> licensor.ordersync.v1.ConfigureResponse.FieldErrorsEntry
+	4,  // 2: licensor.ordersync.v1.WebhookRequest.headers:type_name -> licensor.ordersync.v1.Header
+	11, // 3: licensor.ordersync.v1.WebhookResponse.events:type_name -> licensor.ordersync.v1.OrderEvent
+	11, // 4: licensor.ordersync.v1.PollResponse.events:type_name -> licensor.ordersync.v1.OrderEvent
 	0,  // 5: licensor.ordersync.v1.OrderEvent.status:type_name -> licensor.ordersync.v1.OrderStatus
-	8,  // 6: licensor.ordersync.v1.OrderEvent.customer:type_name -> licensor.ordersync.v1.Customer
-	9,  // 7: licensor.ordersync.v1.OrderEvent.items:type_name -> licensor.ordersync.v1.Item
-	13, // 8: licensor.ordersync.v1.OrderEvent.purchased_at:type_name -> google.protobuf.Timestamp
-	1,  // 9: licensor.ordersync.v1.OrderSync.Configure:input_type -> licensor.ordersync.v1.ConfigureRequest
-	4,  // 10: licensor.ordersync.v1.OrderSync.Webhook:input_type -> licensor.ordersync.v1.WebhookRequest
-	6,  // 11: licensor.ordersync.v1.OrderSync.Poll:input_type -> licensor.ordersync.v1.PollRequest
-	2,  // 12: licensor.ordersync.v1.OrderSync.Configure:output_type -> licensor.ordersync.v1.ConfigureResponse
-	5,  // 13: licensor.ordersync.v1.OrderSync.Webhook:output_type -> licensor.ordersync.v1.WebhookResponse
-	7,  // 14: licensor.ordersync.v1.OrderSync.Poll:output_type -> licensor.ordersync.v1.PollResponse
-	12, // [12:15] is the sub-list for method output_type
-	9,  // [9:12] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	9,  // 6: licensor.ordersync.v1.OrderEvent.customer:type_name -> licensor.ordersync.v1.Customer
+	10, // 7: licensor.ordersync.v1.OrderEvent.items:type_name -> licensor.ordersync.v1.Item
+	18, // 8: licensor.ordersync.v1.OrderEvent.purchased_at:type_name -> google.protobuf.Timestamp
+	9,  // 9: licensor.ordersync.v1.Sale.customer:type_name -> licensor.ordersync.v1.Customer
+	18, // 10: licensor.ordersync.v1.Sale.purchased_at:type_name -> google.protobuf.Timestamp
+	18, // 11: licensor.ordersync.v1.Sale.expires_at:type_name -> google.protobuf.Timestamp
+	17, // 12: licensor.ordersync.v1.Sale.data:type_name -> licensor.ordersync.v1.Sale.DataEntry
+	1,  // 13: licensor.ordersync.v1.VerifyLicenseResponse.outcome:type_name -> licensor.ordersync.v1.VerifyOutcome
+	13, // 14: licensor.ordersync.v1.VerifyLicenseResponse.sale:type_name -> licensor.ordersync.v1.Sale
+	2,  // 15: licensor.ordersync.v1.OrderSync.Configure:input_type -> licensor.ordersync.v1.ConfigureRequest
+	5,  // 16: licensor.ordersync.v1.OrderSync.Webhook:input_type -> licensor.ordersync.v1.WebhookRequest
+	7,  // 17: licensor.ordersync.v1.OrderSync.Poll:input_type -> licensor.ordersync.v1.PollRequest
+	12, // 18: licensor.ordersync.v1.OrderSync.VerifyLicense:input_type -> licensor.ordersync.v1.VerifyLicenseRequest
+	3,  // 19: licensor.ordersync.v1.OrderSync.Configure:output_type -> licensor.ordersync.v1.ConfigureResponse
+	6,  // 20: licensor.ordersync.v1.OrderSync.Webhook:output_type -> licensor.ordersync.v1.WebhookResponse
+	8,  // 21: licensor.ordersync.v1.OrderSync.Poll:output_type -> licensor.ordersync.v1.PollResponse
+	14, // 22: licensor.ordersync.v1.OrderSync.VerifyLicense:output_type -> licensor.ordersync.v1.VerifyLicenseResponse
+	19, // [19:23] is the sub-list for method output_type
+	15, // [15:19] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_ordersync_v1_ordersync_proto_init() }
@@ -777,13 +1112,14 @@ func file_ordersync_v1_ordersync_proto_init() {
 	if File_ordersync_v1_ordersync_proto != nil {
 		return
 	}
+	file_ordersync_v1_ordersync_proto_msgTypes[11].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ordersync_v1_ordersync_proto_rawDesc), len(file_ordersync_v1_ordersync_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   12,
+			NumEnums:      2,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

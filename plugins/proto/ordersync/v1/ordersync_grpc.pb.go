@@ -23,9 +23,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	OrderSync_Configure_FullMethodName = "/licensor.ordersync.v1.OrderSync/Configure"
-	OrderSync_Webhook_FullMethodName   = "/licensor.ordersync.v1.OrderSync/Webhook"
-	OrderSync_Poll_FullMethodName      = "/licensor.ordersync.v1.OrderSync/Poll"
+	OrderSync_Configure_FullMethodName     = "/licensor.ordersync.v1.OrderSync/Configure"
+	OrderSync_Webhook_FullMethodName       = "/licensor.ordersync.v1.OrderSync/Webhook"
+	OrderSync_Poll_FullMethodName          = "/licensor.ordersync.v1.OrderSync/Poll"
+	OrderSync_VerifyLicense_FullMethodName = "/licensor.ordersync.v1.OrderSync/VerifyLicense"
 )
 
 // OrderSyncClient is the client API for OrderSync service.
@@ -41,6 +42,12 @@ type OrderSyncClient interface {
 	// Poll lists orders changed since a cursor (empty: the plugin's own start,
 	// e.g. the last few days), for orders missed while Licensor was down.
 	Poll(ctx context.Context, in *PollRequest, opts ...grpc.CallOption) (*PollResponse, error)
+	// VerifyLicense checks a marketplace license code (a Gumroad key, an
+	// Envato purchase code) that Licensor does not know yet, on its first
+	// activation (api.md §4.3 step 4) or a license check (§4.6). Optional: a
+	// plugin serving no verify_type answers UNIMPLEMENTED. Which verify_type a
+	// plugin serves is in its manifest ("verify_type").
+	VerifyLicense(ctx context.Context, in *VerifyLicenseRequest, opts ...grpc.CallOption) (*VerifyLicenseResponse, error)
 }
 
 type orderSyncClient struct {
@@ -81,6 +88,16 @@ func (c *orderSyncClient) Poll(ctx context.Context, in *PollRequest, opts ...grp
 	return out, nil
 }
 
+func (c *orderSyncClient) VerifyLicense(ctx context.Context, in *VerifyLicenseRequest, opts ...grpc.CallOption) (*VerifyLicenseResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(VerifyLicenseResponse)
+	err := c.cc.Invoke(ctx, OrderSync_VerifyLicense_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // OrderSyncServer is the server API for OrderSync service.
 // All implementations must embed UnimplementedOrderSyncServer
 // for forward compatibility.
@@ -94,6 +111,12 @@ type OrderSyncServer interface {
 	// Poll lists orders changed since a cursor (empty: the plugin's own start,
 	// e.g. the last few days), for orders missed while Licensor was down.
 	Poll(context.Context, *PollRequest) (*PollResponse, error)
+	// VerifyLicense checks a marketplace license code (a Gumroad key, an
+	// Envato purchase code) that Licensor does not know yet, on its first
+	// activation (api.md §4.3 step 4) or a license check (§4.6). Optional: a
+	// plugin serving no verify_type answers UNIMPLEMENTED. Which verify_type a
+	// plugin serves is in its manifest ("verify_type").
+	VerifyLicense(context.Context, *VerifyLicenseRequest) (*VerifyLicenseResponse, error)
 	mustEmbedUnimplementedOrderSyncServer()
 }
 
@@ -112,6 +135,9 @@ func (UnimplementedOrderSyncServer) Webhook(context.Context, *WebhookRequest) (*
 }
 func (UnimplementedOrderSyncServer) Poll(context.Context, *PollRequest) (*PollResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Poll not implemented")
+}
+func (UnimplementedOrderSyncServer) VerifyLicense(context.Context, *VerifyLicenseRequest) (*VerifyLicenseResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method VerifyLicense not implemented")
 }
 func (UnimplementedOrderSyncServer) mustEmbedUnimplementedOrderSyncServer() {}
 func (UnimplementedOrderSyncServer) testEmbeddedByValue()                   {}
@@ -188,6 +214,24 @@ func _OrderSync_Poll_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _OrderSync_VerifyLicense_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VerifyLicenseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OrderSyncServer).VerifyLicense(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OrderSync_VerifyLicense_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OrderSyncServer).VerifyLicense(ctx, req.(*VerifyLicenseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // OrderSync_ServiceDesc is the grpc.ServiceDesc for OrderSync service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -206,6 +250,10 @@ var OrderSync_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Poll",
 			Handler:    _OrderSync_Poll_Handler,
+		},
+		{
+			MethodName: "VerifyLicense",
+			Handler:    _OrderSync_VerifyLicense_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
