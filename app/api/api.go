@@ -7,6 +7,7 @@ package api
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/licensing"
+	"github.com/licensor/licensor/app/orders"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/signing"
 	"github.com/licensor/licensor/app/storage"
@@ -49,6 +51,11 @@ type Deps struct {
 	MaxUploadBytes int64
 	// BaseURL is Licensor's public address (config base_url).
 	BaseURL string
+	// Marketplace verifies marketplace codes with order sync plugins on
+	// first activation and in the license check; nil: no plugins.
+	Marketplace *orders.Marketplace
+	// MarketplaceTimeout bounds one marketplace check; 0 is 10 s.
+	MarketplaceTimeout time.Duration
 	// MoreOperations document API routes other packages mount under /api
 	// (the order-sync webhooks), so the OpenAPI document lists every route.
 	MoreOperations []openapi.Operation

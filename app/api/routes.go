@@ -26,6 +26,7 @@ func Register(app fiber.Router, deps Deps) {
 	external.Register(api, docs, external.Deps{
 		DB: deps.Bun, Pipeline: externalPipeline, Products: deps.Products,
 		Licensing: deps.Licensing, Signing: deps.Signing, Files: deps.files(), Logger: deps.Logger,
+		Marketplace: deps.Marketplace, MarketplaceTimeout: deps.MarketplaceTimeout,
 	})
 	internalapi.Register(api, app.Group("/api_internal"), docs, internalapi.Deps{DB: deps.Bun, Pipeline: deps.pipeline(pipeline.Internal), Licenses: deps.Licensing, Customers: deps.Customers, Signing: deps.Signing, Files: deps.files(), BaseURL: deps.BaseURL,
 		Versions: deps.Versions, MaxUploadBytes: deps.MaxUploadBytes})

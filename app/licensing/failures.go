@@ -49,6 +49,16 @@ func FailDomainNotAllowed(domains []string) Failure {
 	return Failure{"This license can only be used for the following domain(s): " + strings.Join(domains, ", ") + ".", CodeDomainNotAllowed}
 }
 
+// Marketplace failures of activate's step 4 (§4.3): the order sync plugin
+// serving the verify_type could not be asked (HTTP 503), or has no
+// mapping for the product (HTTP 400). A refused code is FailActivateInvalid.
+var FailMarketplaceUnavailable = Failure{"The license could not be checked with the marketplace. Please try again later.", CodeLicenseInvalid}
+
+// FailMarketplaceNotConfigured names the marketplace ("Gumroad").
+func FailMarketplaceNotConfigured(marketplace string) Failure {
+	return Failure{"This product is not configured for " + marketplace + " verification.", CodeLicenseInvalid}
+}
+
 // Verification and deactivation failures (§4.4, §4.5).
 var (
 	FailVerifyInvalid = Failure{"License is invalid or not assigned to you.", CodeLicenseInvalid}

@@ -268,20 +268,7 @@ func (p *Processor) paid(ctx context.Context, tx bun.Tx, set *settings.Values, p
 	if len(unknown) > 0 {
 		return refused("SKU not mapped to a product: %s", strings.Join(unknown, ", "))
 	}
-	c, err := customers.ByEmail(ctx, tx, e.CustomerEmail)
-	if errors.Is(err, customers.ErrNotFound) {
-		name := e.CustomerName
-		if len([]rune(name)) < 2 {
-			name = strings.SplitN(e.CustomerEmail, "@", 2)[0]
-			if len([]rune(name)) < 2 {
-				name = e.CustomerEmail
-			}
-		}
-		if r := []rune(name); len(r) > 120 {
-			name = string(r[:120])
-		}
-		c, err = p.customers.Create(ctx, tx, system, set, customers.CreateParams{Name: name, Email: e.CustomerEmail})
-	}
+	c, err := findOrCreateCustomer(ctx, tx, p.customers, system, set, e.CustomerName, e.CustomerEmail)
 	if err != nil {
 		return err
 	}
@@ -307,6 +294,26 @@ func (p *Processor) paid(ctx context.Context, tx bun.Tx, set *settings.Values, p
 		}
 	}
 	return nil
+}
+
+// findOrCreateCustomer returns the customer with email, creating one named
+// name (the email's local part when name is too short) when there is none.
+func findOrCreateCustomer(ctx context.Context, tx bun.IDB, cs *customers.Service, by audit.Source, set *settings.Values, name, email string) (*customers.Customer, error) {
+	c, err := customers.ByEmail(ctx, tx, email)
+	if !errors.Is(err, customers.ErrNotFound) {
+		return c, err
+	}
+	name = strings.TrimSpace(name)
+	if len([]rune(name)) < 2 {
+		name = strings.SplitN(email, "@", 2)[0]
+		if len([]rune(name)) < 2 {
+			name = email
+		}
+	}
+	if r := []rune(name); len(r) > 120 {
+		name = string(r[:120])
+	}
+	return cs.Create(ctx, tx, by, set, customers.CreateParams{Name: name, Email: email})
 }
 
 // revoked blocks the licenses the order's paid event issued (blocking

@@ -80,6 +80,9 @@ type Deps struct {
 	// Plugins are the node's plugins and their settings, for the console;
 	// nil: the Plugins page says they are not available.
 	Plugins *extensions.Service
+	// MarketplaceTimeout bounds a marketplace check of the external API
+	// (api.md §4.3 step 4); 0 is the spec's 10 s. Tests shorten it.
+	MarketplaceTimeout time.Duration
 
 	// Captcha holds the portal's CAPTCHA providers: main builds it and
 	// registers the CAPTCHA plugins' providers on it by name. Nil: the
@@ -358,11 +361,21 @@ func apiDeps(deps Deps, logger *slog.Logger) (api.Deps, error) {
 			return api.Deps{}, err
 		}
 	}
+	cs := customersService(deps.Notify)
+	var marketplace *orders.Marketplace
+	if deps.Plugins != nil {
+		mcs := cs
+		if mcs == nil {
+			mcs = customers.NewService(nil, customers.Hooks{})
+		}
+		marketplace = orders.NewMarketplace(orders.NewPlugins(deps.Plugins), mcs, deps.Licensing)
+	}
 	return api.Deps{
 		DB: deps.DB, Bun: idb, Logger: logger,
 		Settings: deps.Settings, Products: deps.Products, Signing: deps.Signing, Pipeline: deps.Pipeline,
-		Licensing:    deps.Licensing,
-		Customers:    customersService(deps.Notify),
+		Licensing:   deps.Licensing,
+		Customers:   cs,
+		Marketplace: marketplace, MarketplaceTimeout: deps.MarketplaceTimeout,
 		MaxBodyBytes: deps.Config.HTTP.MaxBodyBytes,
 		// A main file, an SQL file and the fields.
 		MaxUploadBytes: 2*deps.Config.Uploads.MaxFileBytes + int64(deps.Config.HTTP.MaxBodyBytes),

@@ -121,15 +121,18 @@ func operations() []openapi.Operation {
 				"product_id":   {"type": "string", "maxLength": productIDMax, "description": "The product's reference id."},
 				"license_code": {"type": "string", "maxLength": licenseCodeMax},
 				"client_name":  {"type": "string", "maxLength": clientNameMax},
-				"verify_type":  {"type": "string", "enum": verifyTypes, "default": "non_envato"},
+				"verify_type": {"type": "string", "default": "non_envato", "description": "non_envato, envato, gumroad, or the verify_type an enabled " +
+					"order-sync plugin serves. A code with no local license is then checked with that plugin's marketplace (10 s) and, accepted, becomes a local license."},
 			}, "product_id", "license_code"),
 			Responses: common(map[string]openapi.Response{
 				"200": {Description: "Activated, or a business failure (status false).", Schema: openapi.Schema{"oneOf": []openapi.Schema{
 					success("Activated.", map[string]openapi.Schema{"lic_response": str("The activation token."), "data": licenseTimes}),
 					activateFailure,
 				}}},
+				"400": {Description: "The marketplace refused the code, or the product is not configured for its verification (or a pipeline failure).", Schema: activateFailure},
 				"404": {Description: "Product not found.", Schema: activateFailure},
 				"500": {Description: "Could not activate the license.", Schema: openapi.Ref("Error")},
+				"503": {Description: "The license could not be checked with the marketplace.", Schema: activateFailure},
 			}),
 			LegacyPaths: []string{"/api/activate_license"},
 		},
@@ -164,12 +167,14 @@ func operations() []openapi.Operation {
 				"verify_type":   str("Order-sync plugin to ask when no local license matches."),
 			}),
 			Responses: common(map[string]openapi.Response{
-				"200": {Description: "The license, usable (status true) or blocked / expired (status false).", Schema: openapi.Schema{"oneOf": []openapi.Schema{
+				"200": {Description: "The license, usable (status true) or blocked / expired (status false); or the sale a marketplace plugin found (its fields, no personal data).", Schema: openapi.Schema{"oneOf": []openapi.Schema{
 					success("Verified.", map[string]openapi.Schema{"data": checkData}),
 					failure(map[string]openapi.Schema{"data": checkData}),
+					success("Verified.", map[string]openapi.Schema{"data": {"type": "object", "additionalProperties": openapi.Schema{"type": "string"}}}),
 				}}},
-				"400": {Description: "License is invalid (or a pipeline failure).", Schema: failure(nil)},
+				"400": {Description: "License is invalid, or the product is not configured for the marketplace's verification (or a pipeline failure).", Schema: failure(nil)},
 				"404": {Description: "Product not found.", Schema: failure(nil)},
+				"503": {Description: "The license could not be checked with the marketplace.", Schema: failure(nil)},
 			}),
 			LegacyPaths: []string{"/api/check_license"},
 		},

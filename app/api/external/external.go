@@ -16,6 +16,7 @@ import (
 	"github.com/licensor/licensor/app/api/pipeline"
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/licensing"
+	"github.com/licensor/licensor/app/orders"
 	"github.com/licensor/licensor/app/signing"
 	"github.com/licensor/licensor/app/storage"
 )
@@ -32,6 +33,12 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock of download links' expiry; nil is time.Now.
 	Now func() time.Time
+	// Marketplace verifies codes unknown locally with the order sync plugin
+	// serving the request's verify_type (§4.3 step 4, §4.6); nil: no
+	// plugins.
+	Marketplace *orders.Marketplace
+	// MarketplaceTimeout bounds one such check; 0 is 10 s.
+	MarketplaceTimeout time.Duration
 }
 
 type handlers struct {

@@ -30,9 +30,9 @@ const (
 )
 
 // verifyTypes are the verify_type values accepted without a plugin
-// (§4.3). No order-sync plugin exists yet, so envato and gumroad name no
-// marketplace check: a code they do not know locally fails as invalid at
-// step 5, as the spec says happens "with no plugin for the type".
+// (§4.3). With no enabled plugin serving envato or gumroad, a code they do
+// not know locally fails as invalid at step 5, as the spec says happens
+// "with no plugin for the type".
 var verifyTypes = []string{"non_envato", "envato", "gumroad"}
 
 // connectionCheck answers once the pipeline has passed (§4.2).
@@ -49,7 +49,8 @@ func (h *handlers) activate(c fiber.Ctx, r *pipeline.Request) error {
 	productRef, _ := f.String("product_id", apirequest.Required(), apirequest.MaxLen(productIDMax))
 	code, _ := f.String("license_code", apirequest.Required(), apirequest.MaxLen(licenseCodeMax))
 	clientName, _ := f.String("client_name", apirequest.MaxLen(clientNameMax))
-	if vt, ok := f.String("verify_type"); ok && !knownVerifyType(vt) {
+	verifyType, _ := f.String("verify_type")
+	if verifyType != "" && !h.knownVerifyType(verifyType) {
 		f.Fail("verify_type", fields.Selected("verify_type"))
 	}
 	if err := f.Err(); err != nil {
@@ -65,6 +66,13 @@ func (h *handlers) activate(c fiber.Ctx, r *pipeline.Request) error {
 	}
 	if err != nil {
 		return h.activateError(c, err)
+	}
+	failure, status, err := h.fromMarketplace(c, r, product, code, clientName, verifyType)
+	if err != nil {
+		return h.activateError(c, err)
+	}
+	if failure != nil {
+		return activateFailure(c, status, *failure)
 	}
 	res, err := h.Licensing.Activate(c.Context(), h.DB, r.Settings, licensing.ActivateRequest{
 		Product: product, LicenseCode: code, ClientName: clientName, Caller: r.Caller,
@@ -245,8 +253,8 @@ func (h *handlers) check(c fiber.Ctx, r *pipeline.Request) error {
 	}
 	productRef, _ := f.String("product_id", apirequest.MaxLen(productIDMax))
 	// verify_type names an order-sync plugin to ask when no local license
-	// matches; none exists yet, so it is read and has no effect.
-	_, _ = f.String("verify_type")
+	// matches.
+	verifyType, _ := f.String("verify_type")
 	if err := f.Err(); err != nil {
 		return err
 	}
@@ -270,6 +278,19 @@ func (h *handlers) check(c fiber.Ctx, r *pipeline.Request) error {
 		return err
 	}
 	if res.License == nil {
+		if plugin, marketplace, ok := h.Marketplace.Serving(verifyType); ok {
+			// The plugin step: its sale object becomes data.
+			v, err := h.askMarketplace(c, plugin, product, code, "")
+			f, status := marketplaceFailure(v, err, marketplace, licensing.FailCheckInvalid)
+			if f == nil {
+				data := v.Sale.Data
+				if data == nil {
+					data = map[string]string{}
+				}
+				return c.JSON(checkResponse{Status: true, IsActive: true, Message: licensing.MessageVerified, Data: data})
+			}
+			return c.Status(status).JSON(checkResponse{Message: f.Message, StatusCode: f.StatusCode})
+		}
 		f := licensing.FailCheckInvalid
 		return c.Status(fiber.StatusBadRequest).JSON(checkResponse{Message: f.Message, StatusCode: f.StatusCode})
 	}
@@ -280,13 +301,15 @@ func (h *handlers) check(c fiber.Ctx, r *pipeline.Request) error {
 	return c.JSON(checkResponse{Status: true, IsActive: true, Message: licensing.MessageVerified, Data: data})
 }
 
-func knownVerifyType(t string) bool {
+// knownVerifyType: one of verifyTypes, or served by an enabled plugin.
+func (h *handlers) knownVerifyType(t string) bool {
 	for _, v := range verifyTypes {
 		if strings.EqualFold(t, v) {
 			return true
 		}
 	}
-	return false
+	_, _, ok := h.Marketplace.Serving(t)
+	return ok
 }
 
 // checkBlacklists applies the license-code and buyer-name blacklists

@@ -50,11 +50,13 @@ type deactivateResponse struct {
 }
 
 type checkResponse struct {
-	Status     bool       `json:"status"`
-	IsActive   bool       `json:"is_active"`
-	Message    string     `json:"message"`
-	StatusCode string     `json:"status_code,omitempty"`
-	Data       *checkData `json:"data,omitempty"`
+	Status     bool   `json:"status"`
+	IsActive   bool   `json:"is_active"`
+	Message    string `json:"message"`
+	StatusCode string `json:"status_code,omitempty"`
+	// Data is a local license's *checkData, or a marketplace sale's
+	// fields; absent from the failures without a license.
+	Data any `json:"data,omitempty"`
 }
 
 // checkData is a license's state without personal data (§4.6).

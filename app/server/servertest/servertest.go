@@ -106,6 +106,13 @@ func New(t testing.TB, configure ...func(*config.Config)) *Env {
 // batchers stop when the test ends.
 func (e *Env) NewApp(t testing.TB) *fiber.App {
 	t.Helper()
+	return e.NewAppWith(t, nil)
+}
+
+// NewAppWith is NewApp with the server's dependencies changed by tweak
+// before the app is built (a shorter timeout, say).
+func (e *Env) NewAppWith(t testing.TB, tweak func(*server.Deps)) *fiber.App {
+	t.Helper()
 	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	fail := func(what string, err error) {
@@ -158,11 +165,15 @@ func (e *Env) NewApp(t testing.TB) *fiber.App {
 	jobsUI, err := jobs.NewUI(uiCtx, uiClient, logger)
 	fail("river ui", err)
 
-	n.App, err = server.New(server.Deps{
+	deps := server.Deps{
 		Config: e.Config, DB: e.DB, Logger: logger,
 		Settings: n.Settings, Products: n.Products, Signing: n.Signing, Verifies: n.Verifies, Pipeline: n.Pipeline,
 		Notify: n.Notify, Expiry: n.Expiry, JobsUI: jobsUI, Plugins: n.Plugins, Captcha: n.Captcha,
-	})
+	}
+	if tweak != nil {
+		tweak(&deps)
+	}
+	n.App, err = server.New(deps)
 	fail("build app", err)
 	e.Nodes = append(e.Nodes, n)
 	return n.App
