@@ -15,9 +15,10 @@ import (
 type importWorker struct {
 	river.WorkerDefaults[jobargs.Import]
 	imports *imports.Service
+	timeout time.Duration // Options.ImportTimeout
 }
 
-func (w *importWorker) Timeout(*river.Job[jobargs.Import]) time.Duration { return 30 * time.Minute }
+func (w *importWorker) Timeout(*river.Job[jobargs.Import]) time.Duration { return w.timeout }
 
 func (w *importWorker) Work(ctx context.Context, job *river.Job[jobargs.Import]) error {
 	return w.imports.Run(ctx, job.Args.ImportID)

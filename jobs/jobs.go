@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/expiry"
@@ -70,6 +71,12 @@ type Options struct {
 	// RetryPolicy overrides River's backoff for jobs without their own
 	// (tests shorten it); nil keeps River's.
 	RetryPolicy river.ClientRetryPolicy
+	// MaxRetryWait caps every retry's wait, River's backoff and the
+	// webhooks' schedule alike; zero leaves them uncapped.
+	MaxRetryWait time.Duration
+	// ImportTimeout bounds one run of the import job; default 30 minutes.
+	// River rescues a killed node's import only once it has passed too.
+	ImportTimeout time.Duration
 	// ScheduleTick is how often the expiry scan's schedule re-reads its
 	// setting; default 5 minutes.
 	ScheduleTick time.Duration
@@ -104,6 +111,18 @@ func NewClient(pool *pgxpool.Pool, deps Deps, opts Options) (*river.Client[pgx.T
 	}
 	if opts.ScheduleTick <= 0 {
 		opts.ScheduleTick = 5 * time.Minute
+	}
+	if opts.ImportTimeout <= 0 {
+		opts.ImportTimeout = 30 * time.Minute
+	}
+	if opts.MaxRetryWait > 0 {
+		policy := opts.RetryPolicy
+		if policy == nil {
+			policy = &river.DefaultClientRetryPolicy{}
+		}
+		opts.RetryPolicy = cappedRetryPolicy{policy: policy, max: opts.MaxRetryWait}
+		backoff, limit := deps.WebhookBackoff, opts.MaxRetryWait
+		deps.WebhookBackoff = func(failed int) time.Duration { return min(backoff(failed), limit) }
 	}
 
 	workers := river.NewWorkers()
@@ -142,7 +161,7 @@ func NewClient(pool *pgxpool.Pool, deps Deps, opts Options) (*river.Client[pgx.T
 		periodic = append(periodic, river.NewPeriodicJob(s, s.job, &river.PeriodicJobOpts{ID: "expiry_scan", RunOnStart: true}))
 	}
 	if deps.Imports != nil {
-		if err := add("import", river.AddWorkerSafely(workers, &importWorker{imports: deps.Imports})); err != nil {
+		if err := add("import", river.AddWorkerSafely(workers, &importWorker{imports: deps.Imports, timeout: opts.ImportTimeout})); err != nil {
 			return nil, err
 		}
 	}
@@ -202,4 +221,18 @@ func NewClient(pool *pgxpool.Pool, deps Deps, opts Options) (*river.Client[pgx.T
 		return nil, fmt.Errorf("river client: %w", err)
 	}
 	return client, nil
+}
+
+// cappedRetryPolicy is policy with no wait longer than max.
+type cappedRetryPolicy struct {
+	policy river.ClientRetryPolicy
+	max    time.Duration
+}
+
+func (p cappedRetryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	next, latest := p.policy.NextRetry(job), time.Now().Add(p.max)
+	if next.After(latest) {
+		return latest
+	}
+	return next
 }

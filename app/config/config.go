@@ -108,6 +108,15 @@ type Jobs struct {
 	// retried on another node; it must exceed Timeout.
 	Timeout     time.Duration `key:"jobs.timeout"`
 	RescueAfter time.Duration `key:"jobs.rescue_after"`
+	// ImportTimeout bounds one run of the import job. A run cut short is
+	// retried after its last committed batch, and an import whose node was
+	// killed is rescued after the longer of this and RescueAfter.
+	ImportTimeout time.Duration `key:"jobs.import_timeout"`
+	// MaxRetryWait caps the wait before a failed email or webhook is sent
+	// again, so both go out soon after a long SMTP or receiver outage ends;
+	// zero keeps River's backoff for email (attempt⁴ seconds) and api.md
+	// §8's webhook schedule (1 min … 14 h).
+	MaxRetryWait time.Duration `key:"jobs.max_retry_wait"`
 }
 
 // Plugins configures the plugin host.
@@ -140,7 +149,7 @@ func Defaults() Config {
 		},
 		Uploads: Uploads{MaxFileBytes: 2 << 30, MaxAvatarBytes: 2 << 20},
 		Storage: Storage{Driver: "disk", S3: S3{Region: "us-east-1", PathStyle: true}},
-		Jobs:    Jobs{Workers: 10, Timeout: 5 * time.Minute, RescueAfter: 15 * time.Minute},
+		Jobs:    Jobs{Workers: 10, Timeout: 5 * time.Minute, RescueAfter: 15 * time.Minute, ImportTimeout: 30 * time.Minute},
 		Plugins: Plugins{Dir: "./var/plugins", CallTimeout: 10 * time.Second},
 	}
 }
@@ -239,6 +248,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Jobs.RescueAfter <= c.Jobs.Timeout {
 		return &FieldError{Key: "jobs.rescue_after", Reason: "must be longer than jobs.timeout"}
+	}
+	if c.Jobs.ImportTimeout < time.Second {
+		return &FieldError{Key: "jobs.import_timeout", Reason: "must be at least 1s"}
+	}
+	if c.Jobs.MaxRetryWait != 0 && c.Jobs.MaxRetryWait < time.Second {
+		return &FieldError{Key: "jobs.max_retry_wait", Reason: "must be 0 (no cap) or at least 1s"}
 	}
 	if c.Plugins.CallTimeout < 100*time.Millisecond {
 		return &FieldError{Key: "plugins.call_timeout", Reason: "must be at least 100ms"}

@@ -99,6 +99,8 @@ func (b *background) startWorkers(ctx context.Context, cfg config.Config, d *db.
 		Workers:              cfg.Jobs.Workers,
 		JobTimeout:           cfg.Jobs.Timeout,
 		RescueAfter:          cfg.Jobs.RescueAfter,
+		ImportTimeout:        cfg.Jobs.ImportTimeout,
+		MaxRetryWait:         cfg.Jobs.MaxRetryWait,
 		FinishedJobRetention: time.Duration(set.FinishedJobsRetentionDays) * 24 * time.Hour,
 	})
 	if err != nil {
