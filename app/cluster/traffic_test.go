@@ -140,3 +140,9 @@ func (b *browser) postFile(t *testing.T, csrfPage, path string, fields map[strin
 	raw, _ := io.ReadAll(res.Body)
 	return res, string(raw)
 }
+
+func readAll(res *http.Response) string {
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return string(raw)
+}
