@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -26,6 +27,20 @@ import (
 	"github.com/licensor/licensor/app/db/dbtest"
 	"github.com/licensor/licensor/app/web/webtest"
 )
+
+// TestMain runs four tests at a time unless -parallel says otherwise: the
+// tests here mostly wait (outages, River's rescue, backoffs) on processes
+// of their own, so go test's default of GOMAXPROCS (two in CI) would queue
+// minutes of waiting behind each other.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		_ = flag.Set("test.parallel", "4")
+	}
+	os.Exit(m.Run())
+}
 
 type cluster struct {
 	bin                                  string

@@ -34,7 +34,7 @@ func TestSIGKILLDuringImport(t *testing.T) {
 	}})
 	var live atomic.Value // the node the load goes to
 	live.Store(c.nodes[0])
-	tr := c.startTraffic(t, "IMPKILL", 4, 0, func() string { return live.Load().(string) })
+	tr := c.startTraffic(t, "IMPKILL", 4, 20*time.Millisecond, func() string { return live.Load().(string) })
 
 	var file strings.Builder
 	file.WriteString("name,email,client_id\n")
@@ -99,9 +99,16 @@ func TestSIGKILLDuringImport(t *testing.T) {
 	}
 	_, _ = c.procs[0].Process.Wait()
 	killed := time.Now()
-	// What node 1 left: whole batches only, matching its recorded progress.
-	p := read()
-	all, _ := imported()
+	// What node 1 left: whole batches only, matching its recorded progress
+	// (both read in one snapshot: a commit node 1 sent just before it died
+	// may land between two statements).
+	var p progress
+	var all int
+	if err := c.db.QueryRow(`SELECT status, processed, inserted, batches, next_line,
+			(SELECT count(*) FROM customers WHERE email LIKE 'imp-%') FROM imports WHERE id = $1`, id).
+		Scan(&p.status, &p.processed, &p.inserted, &p.batches, &p.nextLine, &all); err != nil {
+		t.Fatal(err)
+	}
 	t.Logf("killed node 1 %s into the import: %+v, %d rows in the database", killed.Sub(started).Round(time.Millisecond), p, all)
 	if p.status != imports.StatusRunning || all != p.inserted || p.processed != p.batches*imports.DefaultBatchSize ||
 		p.nextLine != p.processed+1 || p.processed == rows {
