@@ -28,6 +28,14 @@ type Config struct {
 	Storage  Storage
 	Jobs     Jobs
 	Plugins  Plugins
+	API      API
+}
+
+// API tunes the JSON API's per-node state.
+type API struct {
+	// VerifyCacheSize is how many activations verify keeps in memory per
+	// node (about 200 bytes each); 0 turns the cache off.
+	VerifyCacheSize int `key:"api.verify_cache_size"`
 }
 
 // Log configures the structured logger.
@@ -151,6 +159,7 @@ func Defaults() Config {
 		Storage: Storage{Driver: "disk", S3: S3{Region: "us-east-1", PathStyle: true}},
 		Jobs:    Jobs{Workers: 10, Timeout: 5 * time.Minute, RescueAfter: 15 * time.Minute, ImportTimeout: 30 * time.Minute},
 		Plugins: Plugins{Dir: "./var/plugins", CallTimeout: 10 * time.Second},
+		API:     API{VerifyCacheSize: 100_000},
 	}
 }
 
@@ -257,6 +266,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Plugins.CallTimeout < 100*time.Millisecond {
 		return &FieldError{Key: "plugins.call_timeout", Reason: "must be at least 100ms"}
+	}
+	if c.API.VerifyCacheSize < 0 {
+		return &FieldError{Key: "api.verify_cache_size", Reason: "must be 0 (off) or more"}
 	}
 	return nil
 }

@@ -19,7 +19,8 @@ import (
 func (s *Service) DeactivateActivation(ctx context.Context, idb bun.IDB, req VerifyRequest) (*Failure, error) {
 	var failure *Failure
 	err := idb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		st, f, err := s.tokenActivation(ctx, tx, req.Product, req.ActivationID, req.TokenProductRef, req.ClientName, req.Caller)
+		load := func(ctx context.Context, id int64) (*activationState, error) { return loadActivationState(ctx, tx, id) }
+		st, f, err := s.tokenActivation(ctx, load, req.Product, req.ActivationID, req.TokenProductRef, req.ClientName, req.Caller)
 		if err != nil || f != nil {
 			failure = f
 			return err
@@ -39,6 +40,9 @@ func (s *Service) DeactivateActivation(ctx context.Context, idb bun.IDB, req Ver
 	if err != nil {
 		return nil, fmt.Errorf("deactivate activation %d: %w", req.ActivationID, err)
 	}
+	// The trigger's notification will follow; this node's next verify
+	// must not wait for it.
+	s.activations.Drop(req.ActivationID)
 	return failure, nil
 }
 

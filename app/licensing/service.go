@@ -13,6 +13,9 @@ type Service struct {
 	rand     io.Reader
 	hooks    Hooks
 	recorder *VerifyRecorder
+	// activations is the node's cache of what verify reads; nil reads the
+	// database every time.
+	activations *ActivationCache
 }
 
 // Options configure a Service. Zero values mean time.Now and crypto/rand.
@@ -22,11 +25,13 @@ type Options struct {
 	Hooks Hooks
 	// Recorder receives successful verifications; nil records none.
 	Recorder *VerifyRecorder
+	// Activations caches verify's reads (nil: none).
+	Activations *ActivationCache
 }
 
 // NewService returns a Service.
 func NewService(o Options) *Service {
-	s := &Service{now: o.Now, rand: o.Rand, hooks: o.Hooks, recorder: o.Recorder}
+	s := &Service{now: o.Now, rand: o.Rand, hooks: o.Hooks, recorder: o.Recorder, activations: o.Activations}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -42,6 +42,7 @@ type VerifyCodeRequest struct {
 type activationState struct {
 	ID           int64      `bun:"id"`
 	ProductID    int64      `bun:"product_id"`
+	LicenseID    int64      `bun:"license_id"`
 	ClientName   *string    `bun:"client_name"`
 	Domain       *string    `bun:"domain"`
 	IP           *string    `bun:"ip"`
@@ -54,7 +55,7 @@ type activationState struct {
 // activationStateSQL is loadActivationState's query. Unlike bun's queries,
 // whose texts embed their values, it passes the id as a parameter, so each
 // connection prepares it once: verify is the API's hottest path.
-const activationStateSQL = `SELECT a.id, a.product_id, a.client_name, a.domain, a.ip, a.is_valid, a.is_active,
+const activationStateSQL = `SELECT a.id, a.product_id, a.license_id, a.client_name, a.domain, a.ip, a.is_valid, a.is_active,
 		l.is_valid AS license_valid, l.expires_at
 	FROM activations AS a JOIN licenses AS l ON l.id = a.license_id
 	WHERE a.id = $1`
@@ -78,7 +79,7 @@ func loadActivationState(ctx context.Context, idb bun.IDB, id int64) (*activatio
 		clientName, domain, ip sql.NullString
 		expiresAt              sql.NullTime
 	)
-	err := row.Scan(&st.ID, &st.ProductID, &clientName, &domain, &ip, &st.IsValid, &st.IsActive, &st.LicenseValid, &expiresAt)
+	err := row.Scan(&st.ID, &st.ProductID, &st.LicenseID, &clientName, &domain, &ip, &st.IsValid, &st.IsActive, &st.LicenseValid, &expiresAt)
 	st.ClientName, st.Domain, st.IP = optionalString(clientName), optionalString(domain), optionalString(ip)
 	if expiresAt.Valid {
 		st.ExpiresAt = &expiresAt.Time
@@ -107,7 +108,18 @@ func optionalString(s sql.NullString) *string {
 // path, steps 3–10). A nil Failure means verified. It writes nothing: the
 // verification is handed to the service's VerifyRecorder.
 func (s *Service) VerifyActivation(ctx context.Context, idb bun.IDB, set *settings.Values, req VerifyRequest) (*Failure, error) {
-	st, f, err := s.tokenActivation(ctx, idb, req.Product, req.ActivationID, req.TokenProductRef, req.ClientName, req.Caller)
+	load := func(ctx context.Context, id int64) (*activationState, error) {
+		st, gen, ok := s.activations.get(id)
+		if ok {
+			return st, nil
+		}
+		st, err := loadActivationState(ctx, idb, id)
+		if err == nil {
+			s.activations.put(gen, st)
+		}
+		return st, err
+	}
+	st, f, err := s.tokenActivation(ctx, load, req.Product, req.ActivationID, req.TokenProductRef, req.ClientName, req.Caller)
 	if err != nil || f != nil {
 		return f, err
 	}
@@ -128,14 +140,18 @@ func (s *Service) VerifyActivation(ctx context.Context, idb bun.IDB, set *settin
 	return nil, nil
 }
 
+// stateLoader reads an activation's state: from the database in a
+// transaction, or through the node's cache for verify.
+type stateLoader func(ctx context.Context, id int64) (*activationState, error)
+
 // tokenActivation applies the token steps verify and deactivate share
 // (§4.4 steps 3–6): token for this product, activation of this product and
 // not a failed attempt, same client name when one is sent, same host.
-func (s *Service) tokenActivation(ctx context.Context, idb bun.IDB, p *catalog.Product, activationID int64, tokenRef, clientName string, caller Caller) (*activationState, *Failure, error) {
+func (s *Service) tokenActivation(ctx context.Context, load stateLoader, p *catalog.Product, activationID int64, tokenRef, clientName string, caller Caller) (*activationState, *Failure, error) {
 	if !strings.EqualFold(tokenRef, p.ReferenceID) {
 		return nil, failed(FailVerifyInvalid), nil
 	}
-	st, err := loadActivationState(ctx, idb, activationID)
+	st, err := load(ctx, activationID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -120,14 +120,16 @@ func (l *Listener) run(ctx context.Context, first chan<- error) {
 			}
 		})
 		l.listening.Store(false)
-		l.resetAll()
 		if ctx.Err() != nil {
+			// Closing: nothing will read the caches again, and reloading
+			// them now would only race the database's own close.
 			select {
 			case first <- ctx.Err():
 			default:
 			}
 			return
 		}
+		l.resetAll()
 		if !connected {
 			select {
 			case first <- err:

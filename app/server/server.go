@@ -60,7 +60,10 @@ type Deps struct {
 	Products *catalog.Cache
 	Signing  *signing.KeyRing
 	Verifies *licensing.VerifyRecorder
-	Pipeline *pipeline.Shared
+	// Activations is the node's verify cache (nil: verify reads the
+	// database every time).
+	Activations *licensing.ActivationCache
+	Pipeline    *pipeline.Shared
 	// Licensing is the service the API changes licenses with; main gives
 	// it its hooks (webhooks) and Verifies. Nil: one with Notify's hooks
 	// (none without Notify).
@@ -350,7 +353,7 @@ func apiDeps(deps Deps, logger *slog.Logger) (api.Deps, error) {
 		if deps.Notify != nil {
 			hooks = deps.Notify.LicensingHooks()
 		}
-		deps.Licensing = licensing.NewService(licensing.Options{Recorder: deps.Verifies, Hooks: hooks})
+		deps.Licensing = licensing.NewService(licensing.Options{Recorder: deps.Verifies, Activations: deps.Activations, Hooks: hooks})
 	}
 	if deps.Signing == nil {
 		_, priv, err := ed25519.GenerateKey(rand.Reader)

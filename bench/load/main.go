@@ -89,24 +89,12 @@ func run(serverURL, bin string, o options) error {
 		return err
 	}
 
-	port, err := freePort()
+	srv, hc, base, err := startServer(bin, env, o.conns)
 	if err != nil {
 		return err
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	base := "http://" + addr
-	srv := exec.Command(bin, "serve")
-	srv.Env = append(env, "LICENSOR_HTTP_ADDR="+addr, "LICENSOR_BASE_URL="+base)
-	srv.Stdout, srv.Stderr = io.Discard, os.Stderr
-	if err := srv.Start(); err != nil {
-		return err
-	}
-	defer func() { _ = srv.Process.Signal(os.Interrupt); _ = srv.Wait() }()
-	hc := &fasthttp.HostClient{Addr: addr, MaxConns: o.conns * 2, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+	defer stopServer(srv)
 	api := apiClient{hc: hc}
-	if err := waitHealthy(api, 60*time.Second); err != nil {
-		return err
-	}
 
 	fmt.Fprintf(os.Stderr, "bench: setting up %d licenses and %d activations\n", o.licenses, o.installs)
 	if err := api.call("/api/internal/products", internalKey, map[string]any{"name": "Bench", "reference_id": "BENCH"}, nil); err != nil {
@@ -162,6 +150,14 @@ func run(serverURL, bin string, o options) error {
 	activate := load(hc, srv.Process.Pid, o, activateWork)
 	peakRSS := readPeakRSS(srv.Process.Pid)
 
+	// The same verifications on a node whose activation cache is off:
+	// every verify reads the database, as for installations that verify
+	// rarely (the cache holds those that verify often).
+	uncached, err := verifyUncached(bin, env, o, verifyReqs, base)
+	if err != nil {
+		return err
+	}
+
 	sel, def, err := pgbench(ctx, serverURL, o.duration, o.conns)
 	if err != nil {
 		return err
@@ -174,15 +170,62 @@ func run(serverURL, bin string, o options) error {
 		fmt.Printf("%-26s %10.0f %9s %9s %7d %14.0fµs %12.0fµs\n", name, r.rps, r.p50, r.p99, r.errors, r.serverCPU, r.clientCPU)
 	}
 	row("verify (HTTP)", verify)
+	row("verify, cache off (HTTP)", uncached)
 	row("activate (HTTP)", activate)
 	fmt.Printf("%-26s %10.0f %40s %12.0fµs\n", "pgbench -S -M prepared", sel.tps, "", sel.clientCPU)
 	fmt.Printf("%-26s %10.0f %40s %12.0fµs\n", "pgbench (default TPC-B)", def.tps, "", def.clientCPU)
 	fmt.Printf("\nmachine CPU busy: verify %.0f%%, activate %.0f%%, pgbench -S %.0f%%, pgbench %.0f%%\n", verify.busy*100, activate.busy*100, sel.busy*100, def.busy*100)
 	fmt.Printf("load client's share of the machine: verify %.0f%%, activate %.0f%%\n", verify.clientShare*100, activate.clientShare*100)
 	fmt.Printf("\nverify / pgbench select-only:  %.2f  (target >= 0.50, p99 < 10ms)\n", verify.rps/sel.tps)
+	fmt.Printf("  with the cache off:          %.2f  (every verify reads PostgreSQL)\n", uncached.rps/sel.tps)
 	fmt.Printf("activate / pgbench default:    %.2f  (target >= 0.50)\n", activate.rps/def.tps)
 	fmt.Printf("server peak RSS:               %.1f MB (target < 150 MB)\n", float64(peakRSS)/1024)
 	return nil
+}
+
+// startServer starts `licensor serve` with env on a free loopback port and
+// waits until it answers.
+func startServer(bin string, env []string, conns int) (*exec.Cmd, *fasthttp.HostClient, string, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, nil, "", err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	base := "http://" + addr
+	srv := exec.Command(bin, "serve")
+	srv.Env = append(env, "LICENSOR_HTTP_ADDR="+addr, "LICENSOR_BASE_URL="+base)
+	srv.Stdout, srv.Stderr = io.Discard, os.Stderr
+	if err := srv.Start(); err != nil {
+		return nil, nil, "", err
+	}
+	hc := &fasthttp.HostClient{Addr: addr, MaxConns: conns * 2, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+	if err := waitHealthy(apiClient{hc: hc}, 60*time.Second); err != nil {
+		stopServer(srv)
+		return nil, nil, "", err
+	}
+	return srv, hc, base, nil
+}
+
+func stopServer(srv *exec.Cmd) { _ = srv.Process.Signal(os.Interrupt); _ = srv.Wait() }
+
+// verifyUncached runs the verify phase again against a second server on
+// the same database with api.verify_cache_size 0.
+func verifyUncached(bin string, env []string, o options, reqs []*fasthttp.Request, base string) (result, error) {
+	srv, hc, otherBase, err := startServer(bin, append(env, "LICENSOR_API_VERIFY_CACHE_SIZE=0"), o.conns)
+	if err != nil {
+		return result{}, fmt.Errorf("start the cache-off server: %w", err)
+	}
+	defer stopServer(srv)
+	moved := make([]*fasthttp.Request, len(reqs))
+	for i, r := range reqs {
+		moved[i] = new(fasthttp.Request)
+		r.CopyTo(moved[i])
+		moved[i].SetRequestURI(strings.Replace(string(r.RequestURI()), base, otherBase, 1))
+		moved[i].SetHost(strings.TrimPrefix(otherBase, "http://"))
+	}
+	return load(hc, srv.Process.Pid, o, func(int) func(*fasthttp.Request, int64) *fasthttp.Request {
+		return func(_ *fasthttp.Request, i int64) *fasthttp.Request { return moved[i%int64(len(moved))] }
+	}), nil
 }
 
 func licenseCode(i int) string { return fmt.Sprintf("BENCH-%05d", i) }

@@ -116,7 +116,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	app, err := server.New(server.Deps{
 		Config: &cfg, DB: d.DB, Logger: log,
 		Settings: node.settings, Products: node.products, Signing: node.signing,
-		Verifies: node.verifies, Pipeline: node.pipeline,
+		Verifies: node.verifies, Activations: node.activations, Pipeline: node.pipeline,
 		Notify: bg.notify, Expiry: bg.scanner, JobsUI: jobsUI, Plugins: node.plugins, Captcha: captchas,
 		Imports: bg.imports,
 	})
@@ -161,7 +161,9 @@ type node struct {
 	products *catalog.Cache
 	signing  *signing.KeyRing
 	verifies *licensing.VerifyRecorder
-	pipeline *pipeline.Shared
+	// activations is verify's cache of activation states.
+	activations *licensing.ActivationCache
+	pipeline    *pipeline.Shared
 	// plugins are this node's plugin processes and the admins' choices
 	// for them.
 	plugins *extensions.Service
@@ -182,6 +184,9 @@ func startNode(ctx context.Context, cfg config.Config, d *db.DB, secret []byte, 
 		return nil, err
 	}
 	if n.products, err = catalog.NewCache(d.Bun, n.listener); err != nil {
+		return nil, err
+	}
+	if n.activations, err = licensing.NewActivationCache(n.listener, cfg.API.VerifyCacheSize); err != nil {
 		return nil, err
 	}
 	if n.signing, err = signing.Load(ctx, d.Bun, secret); err != nil {

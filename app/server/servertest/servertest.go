@@ -67,7 +67,9 @@ type Node struct {
 	Products *catalog.Cache
 	Signing  *signing.KeyRing
 	Verifies *licensing.VerifyRecorder
-	Pipeline *pipeline.Shared
+	// Activations is verify's cache of activation states.
+	Activations *licensing.ActivationCache
+	Pipeline    *pipeline.Shared
 	// Background work as main wires it, minus the workers: emails and
 	// webhooks are queued (tests that need them sent start a River client
 	// from package jobs); the manual cron's scanner; River's UI.
@@ -134,6 +136,8 @@ func (e *Env) NewAppWith(t testing.TB, tweak func(*server.Deps)) *fiber.App {
 	fail("settings", err)
 	n.Products, err = catalog.NewCache(e.DB.Bun, listener)
 	fail("product cache", err)
+	n.Activations, err = licensing.NewActivationCache(listener, e.Config.API.VerifyCacheSize)
+	fail("activation cache", err)
 	n.Signing, err = signing.Load(ctx, e.DB.Bun, secret)
 	fail("signing keys", err)
 	fail("signing keys", n.Signing.Subscribe(listener, e.DB.Bun, logger))
@@ -167,7 +171,7 @@ func (e *Env) NewAppWith(t testing.TB, tweak func(*server.Deps)) *fiber.App {
 
 	deps := server.Deps{
 		Config: e.Config, DB: e.DB, Logger: logger,
-		Settings: n.Settings, Products: n.Products, Signing: n.Signing, Verifies: n.Verifies, Pipeline: n.Pipeline,
+		Settings: n.Settings, Products: n.Products, Signing: n.Signing, Verifies: n.Verifies, Activations: n.Activations, Pipeline: n.Pipeline,
 		Notify: n.Notify, Expiry: n.Expiry, JobsUI: jobsUI, Plugins: n.Plugins, Captcha: n.Captcha,
 	}
 	if tweak != nil {
