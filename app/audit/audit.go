@@ -109,6 +109,12 @@ func Record(ctx context.Context, idb bun.IDB, e Entry) error {
 // with other writes in one statement (a hot path saving round trips);
 // Record is the usual way.
 func Insert(idb bun.IDB, e Entry) *bun.InsertQuery {
+	return idb.NewInsert().Model(NewActivity(e))
+}
+
+// NewActivity is the activity_log row that records e (created_at is left
+// to the database when e.At is zero).
+func NewActivity(e Entry) *Activity {
 	actor := e.Actor
 	if actor.Type == "" {
 		actor = System
@@ -126,7 +132,7 @@ func Insert(idb bun.IDB, e Entry) *bun.InsertQuery {
 	if e.Subject != nil {
 		r.SubjectType, r.SubjectID = &e.Subject.Type, &e.Subject.ID
 	}
-	return idb.NewInsert().Model(r)
+	return r
 }
 
 func nullable(s string) *string {

@@ -3,11 +3,13 @@ package licensing
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
@@ -84,9 +86,11 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 
 	// a: the license must exist, be this product's, and when it is issued
 	// to a customer be activated under that name.
-	locked := new(lockedLicense)
-	err := tx.NewSelect().Model(locked).ColumnExpr("l.*").ColumnExpr("nextval('activations_id_seq') AS next_activation_id").
-		Where("l.license_code = ?", req.LicenseCode).For("UPDATE").Scan(ctx)
+	run := preparedRunner(tx)
+	if run == nil {
+		return nil, nil, fmt.Errorf("activate: %T has no database/sql handle", tx)
+	}
+	locked, err := lockLicenseForActivation(ctx, tx, run, req.LicenseCode)
 	l := &locked.License
 	if errors.Is(err, sql.ErrNoRows) {
 		return fail(FailActivateInvalid, nil)
@@ -114,11 +118,10 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 		return fail(FailUsesExhausted, id)
 	}
 	// e: counted under the lock, from the partial index on active rows.
-	n, err := tx.NewSelect().Model((*Activation)(nil)).Where("license_id = ? AND is_active", l.ID).Count(ctx)
-	if err != nil {
+	var active int
+	if err := run.QueryRowContext(ctx, countActiveSQL, pgx.QueryExecModeCacheStatement, l.ID).Scan(&active); err != nil {
 		return nil, nil, fmt.Errorf("count active activations: %w", err)
 	}
-	active := int(n)
 	free := 0
 	if l.ParallelUses != nil && active >= *l.ParallelUses {
 		if !set.DeactivateOldActivationsOnNewActivation || *l.ParallelUses == 0 {
@@ -166,21 +169,30 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 		IsValid: true, IsActive: true, ActivatedAt: now, CreatedAt: now, UpdatedAt: now,
 		ProductReferenceID: product.ReferenceID,
 	}
-	l.TotalActivations++
-	upd := tx.NewUpdate().Model(l).Set("total_activations = total_activations + 1")
 	if len(changed) > 0 {
 		l.UpdatedAt = now
-		upd = upd.Set("domains = ?, expires_at = ?, updated_at = ?", pgdialect.Array(l.Domains), l.ExpiresAt, now)
+		if _, err := tx.NewUpdate().Model(l).Set("domains = ?, expires_at = ?, updated_at = ?", pgdialect.Array(l.Domains), l.ExpiresAt, now).
+			WherePK().Exec(ctx); err != nil {
+			return nil, nil, fmt.Errorf("first activation's changes: %w", err)
+		}
 	}
-	logged := audit.Insert(tx, audit.Entry{
+	logged := audit.NewActivity(audit.Entry{
 		Type: "license.activated", Actor: caller.Key, IP: caller.IP,
 		Subject: &audit.Subject{Type: audit.SubjectLicense, ID: l.ID},
 		Message: fmt.Sprintf("License %s activated via API for product %s from %s (IP: %s).", l.LicenseCode, product.Name, caller.Host, caller.IP),
 		Data:    map[string]any{"activation_id": a.ID},
 	})
-	if _, err := logged.With("activation", tx.NewInsert().Model(a)).With("counted", upd.WherePK()).Returning("NULL").Exec(ctx); err != nil {
+	data, err := json.Marshal(logged.Data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("activity data: %w", err)
+	}
+	if _, err := run.ExecContext(ctx, insertActivationSQL, pgx.QueryExecModeCacheStatement,
+		a.ID, l.ID, a.ProductID, a.LicenseCode, a.ClientName, a.URL, a.Domain, a.IP, a.UserAgent, now,
+		logged.Type, logged.ActorType, logged.ActorID, logged.ActorName, logged.IP, logged.SubjectType, logged.SubjectID, logged.Message, string(data),
+	); err != nil {
 		return nil, nil, fmt.Errorf("insert activation: %w", err)
 	}
+	l.TotalActivations++
 	l.ProductReferenceID, l.ProductName = product.ReferenceID, product.Name
 	l.ActiveActivations = active - free + 1
 
@@ -199,6 +211,35 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 
 // lockedLicense is the license as activate locks it, with the id its
 // activation will have, drawn in the same round trip.
+// The statements of activate, prepared once per connection (see
+// preparedRunner). insertActivationSQL writes the activation, the
+// license's counter and the activity log in one round trip.
+const (
+	lockLicenseSQL = `SELECT l.*, nextval('activations_id_seq') AS next_activation_id
+	FROM licenses AS l WHERE l.license_code = $1 FOR UPDATE`
+	countActiveSQL      = `SELECT count(*) FROM activations WHERE license_id = $1 AND is_active`
+	insertActivationSQL = `WITH activation AS (
+		INSERT INTO activations (id, license_id, product_id, license_code, client_name, url, domain, ip, user_agent,
+			is_valid, is_active, activated_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true, true, $10, $10, $10)
+	), counted AS (
+		UPDATE licenses SET total_activations = total_activations + 1 WHERE id = $2
+	)
+	INSERT INTO activity_log (type, actor_type, actor_id, actor_name, ip, subject_type, subject_id, message, data)
+	VALUES ($11, $12, $13, $14, $15, $16, $17, $18, $19)`
+)
+
+// lockLicenseForActivation reads and locks the license with code (sql.ErrNoRows when
+// there is none) and draws the new activation's id.
+func lockLicenseForActivation(ctx context.Context, tx bun.IDB, run sqlRunner, code string) (*lockedLicense, error) {
+	rows, err := run.QueryContext(ctx, lockLicenseSQL, pgx.QueryExecModeCacheStatement, code)
+	if err != nil {
+		return nil, err
+	}
+	locked := new(lockedLicense)
+	return locked, tx.NewSelect().DB().ScanRows(ctx, rows, locked)
+}
+
 type lockedLicense struct {
 	License          `bun:",extend"`
 	NextActivationID int64 `bun:"next_activation_id,scanonly"`

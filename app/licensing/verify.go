@@ -61,19 +61,13 @@ const activationStateSQL = `SELECT a.id, a.product_id, a.license_id, a.client_na
 	WHERE a.id = $1`
 
 func loadActivationState(ctx context.Context, idb bun.IDB, id int64) (*activationState, error) {
-	var row *sql.Row
-	switch q := idb.(type) {
-	case *bun.DB:
-		row = q.DB.QueryRowContext(ctx, activationStateSQL, pgx.QueryExecModeCacheStatement, id)
-	case bun.Tx:
-		row = q.Tx.QueryRowContext(ctx, activationStateSQL, pgx.QueryExecModeCacheStatement, id)
-	case *bun.Tx:
-		row = q.Tx.QueryRowContext(ctx, activationStateSQL, pgx.QueryExecModeCacheStatement, id)
-	default:
+	r := preparedRunner(idb)
+	if r == nil {
 		var st activationState
 		err := idb.NewRaw(strings.Replace(activationStateSQL, "$1", "?", 1), id).Scan(ctx, &st)
 		return activationStateResult(&st, id, err)
 	}
+	row := r.QueryRowContext(ctx, activationStateSQL, pgx.QueryExecModeCacheStatement, id)
 	var (
 		st                     activationState
 		clientName, domain, ip sql.NullString

@@ -72,6 +72,8 @@ func main() {
 type options struct {
 	duration, warmup          time.Duration
 	conns, licenses, installs int
+	// db is the benchmark's database, whose backends' CPU is measured.
+	db string
 }
 
 func run(serverURL, bin string, o options) error {
@@ -82,6 +84,7 @@ func run(serverURL, bin string, o options) error {
 		return err
 	}
 	defer dropDatabase(serverURL, dbName)
+	o.db = dbName
 
 	env := append(os.Environ(), "LICENSOR_DATABASE_URL="+dsn, "LICENSOR_LOG_LEVEL=warn", "LICENSOR_DATA_DIR="+os.TempDir()+"/"+dbName)
 	internalKey, externalKey, err := prepareDatabase(env, bin, "bench")
@@ -165,21 +168,27 @@ func run(serverURL, bin string, o options) error {
 
 	fmt.Printf("\nLicensor hot paths vs pgbench on the same server (%d connections, %s per phase after %s warm-up, %d cores)\n", o.conns, o.duration, o.warmup, runtime.NumCPU())
 	fmt.Printf("verify: %d activations round-robin; activate: %d licenses round-robin (parallel_uses null), a new host per request\n\n", o.installs, o.licenses)
-	fmt.Printf("%-26s %10s %9s %9s %7s %16s %14s\n", "", "per second", "p50", "p99", "errors", "server CPU/op", "client CPU/op")
+	fmt.Printf("%-26s %10s %9s %9s %7s %16s %14s %16s\n", "", "per second", "p50", "p99", "errors", "server CPU/op", "client CPU/op", "postgres CPU/op")
 	row := func(name string, r result) {
-		fmt.Printf("%-26s %10.0f %9s %9s %7d %14.0fµs %12.0fµs\n", name, r.rps, r.p50, r.p99, r.errors, r.serverCPU, r.clientCPU)
+		fmt.Printf("%-26s %10.0f %9s %9s %7d %14.0fµs %12.0fµs %14.0fµs\n", name, r.rps, r.p50, r.p99, r.errors, r.serverCPU, r.clientCPU, r.dbCPU)
 	}
 	row("verify (HTTP)", verify)
 	row("verify, cache off (HTTP)", uncached)
 	row("activate (HTTP)", activate)
-	fmt.Printf("%-26s %10.0f %40s %12.0fµs\n", "pgbench -S -M prepared", sel.tps, "", sel.clientCPU)
-	fmt.Printf("%-26s %10.0f %40s %12.0fµs\n", "pgbench (default TPC-B)", def.tps, "", def.clientCPU)
+	fmt.Printf("%-26s %10.0f %40s %12.0fµs %14.0fµs\n", "pgbench -S -M prepared", sel.tps, "", sel.clientCPU, sel.dbCPU)
+	fmt.Printf("%-26s %10.0f %40s %12.0fµs %14.0fµs\n", "pgbench (default TPC-B)", def.tps, "", def.clientCPU, def.dbCPU)
 	fmt.Printf("\nmachine CPU busy: verify %.0f%%, activate %.0f%%, pgbench -S %.0f%%, pgbench %.0f%%\n", verify.busy*100, activate.busy*100, sel.busy*100, def.busy*100)
 	fmt.Printf("load client's share of the machine: verify %.0f%%, activate %.0f%%\n", verify.clientShare*100, activate.clientShare*100)
 	fmt.Printf("\nverify / pgbench select-only:  %.2f  (target >= 0.50, p99 < 10ms)\n", verify.rps/sel.tps)
 	fmt.Printf("  with the cache off:          %.2f  (every verify reads PostgreSQL)\n", uncached.rps/sel.tps)
 	fmt.Printf("activate / pgbench default:    %.2f  (target >= 0.50)\n", activate.rps/def.tps)
 	fmt.Printf("server peak RSS:               %.1f MB (target < 150 MB)\n", float64(peakRSS)/1024)
+	// On a busy machine the throughputs above measure the neighbours too;
+	// the CPU each operation costs (server, client and PostgreSQL) does
+	// not, and on an idle machine the ratios of throughput follow it.
+	cost := func(r result) float64 { return r.serverCPU + r.clientCPU + r.dbCPU }
+	fmt.Printf("\nsame ratios from the CPU each operation costs the machine (steadier on a busy machine):\n")
+	fmt.Printf("  verify %.2f, cache off %.2f, activate %.2f\n", (sel.clientCPU+sel.dbCPU)/cost(verify), (sel.clientCPU+sel.dbCPU)/cost(uncached), (def.clientCPU+def.dbCPU)/cost(activate))
 	return nil
 }
 
@@ -274,8 +283,8 @@ type result struct {
 	// CPU time per successful request in µs, of the server process and
 	// of this load client; busy is the machine's CPU use (all processes,
 	// PostgreSQL included), clientShare this client's part of the machine.
-	serverCPU, clientCPU float64
-	busy, clientShare    float64
+	serverCPU, clientCPU, dbCPU float64
+	busy, clientShare           float64
 }
 
 // load runs o.conns workers sending requests for o.warmup (not measured),
@@ -292,6 +301,7 @@ func load(hc *fasthttp.HostClient, serverPid int, o options, work func(w int) fu
 		wg        sync.WaitGroup
 	)
 	var startCPU, startSrv, startSelf cpuTimes
+	var db *dbCPU
 	start := time.Now()
 	measureAt := start.Add(o.warmup)
 	deadline := measureAt.Add(o.duration)
@@ -324,12 +334,12 @@ func load(hc *fasthttp.HostClient, serverPid int, o options, work func(w int) fu
 		})
 	}
 	time.Sleep(time.Until(measureAt))
-	startCPU, startSrv, startSelf = machineCPU(), processCPU(serverPid), selfCPU()
+	startCPU, startSrv, startSelf, db = machineCPU(), processCPU(serverPid), selfCPU(), trackDBCPU(o.db)
 	t0 := time.Now()
 	measuring.Store(true)
 	time.Sleep(time.Until(deadline))
 	elapsed := time.Since(t0)
-	endCPU, endSrv, endSelf := machineCPU(), processCPU(serverPid), selfCPU()
+	endCPU, endSrv, endSelf, dbBusy := machineCPU(), processCPU(serverPid), selfCPU(), db.stop()
 	wg.Wait()
 	sort.Slice(samples, func(i, j int) bool { return samples[i] < samples[j] })
 	n := float64(len(samples))
@@ -339,6 +349,7 @@ func load(hc *fasthttp.HostClient, serverPid int, o options, work func(w int) fu
 		r.p99 = samples[len(samples)*99/100].Round(10 * time.Microsecond)
 		r.serverCPU = float64(endSrv.busy-startSrv.busy) / n / float64(time.Microsecond)
 		r.clientCPU = float64(endSelf.busy-startSelf.busy) / n / float64(time.Microsecond)
+		r.dbCPU = float64(dbBusy) / n / float64(time.Microsecond)
 	}
 	if total := endCPU.total - startCPU.total; total > 0 {
 		r.busy = float64(endCPU.busy-startCPU.busy) / float64(total)
@@ -351,9 +362,9 @@ var tpsRe = regexp.MustCompile(`tps = ([0-9.]+)`)
 
 type pgbenchResult struct {
 	tps float64
-	// clientCPU is pgbench's own CPU per transaction in µs; busy the
-	// machine's CPU use while it ran.
-	clientCPU, busy float64
+	// clientCPU is pgbench's own CPU per transaction in µs, dbCPU
+	// PostgreSQL's; busy the machine's CPU use while it ran.
+	clientCPU, dbCPU, busy float64
 }
 
 // pgbench initialises a scratch database on the same server and runs the
@@ -372,9 +383,9 @@ func pgbench(ctx context.Context, serverURL string, d time.Duration, conns int) 
 	run := func(args ...string) (pgbenchResult, error) {
 		var r pgbenchResult
 		cmd := exec.CommandContext(ctx, "pgbench", append(args, dsn)...)
-		before := machineCPU()
+		before, db := machineCPU(), trackDBCPU(name)
 		out, err := cmd.CombinedOutput()
-		after := machineCPU()
+		after, dbBusy := machineCPU(), db.stop()
 		if err != nil {
 			return r, fmt.Errorf("pgbench %v: %v\n%s", args, err, out)
 		}
@@ -387,6 +398,7 @@ func pgbench(ctx context.Context, serverURL string, d time.Duration, conns int) 
 		}
 		if tx := r.tps * d.Seconds(); tx > 0 {
 			r.clientCPU = float64(cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime()) / tx / float64(time.Microsecond)
+			r.dbCPU = float64(dbBusy) / tx / float64(time.Microsecond)
 		}
 		if total := after.total - before.total; total > 0 {
 			r.busy = float64(after.busy-before.busy) / float64(total)
@@ -534,6 +546,71 @@ func processCPU(pid int) cpuTimes {
 	utime, _ := strconv.ParseInt(f[11], 10, 64)
 	stime, _ := strconv.ParseInt(f[12], 10, 64)
 	return cpuTimes{busy: time.Duration(utime+stime) * clockTick}
+}
+
+// dbCPU measures the CPU time of PostgreSQL's backends connected to one
+// database (their titles name it), sampling /proc every 100 ms so that
+// backends ending with their connections (pgbench's) still count up to
+// their last sample. Other databases' work on a shared server is left
+// out, and so is the WAL writer's.
+type dbCPU struct {
+	db         string
+	stopped    chan struct{}
+	done       chan struct{}
+	base, last map[int]time.Duration
+}
+
+func trackDBCPU(db string) *dbCPU {
+	t := &dbCPU{db: db, stopped: make(chan struct{}), done: make(chan struct{}), base: map[int]time.Duration{}, last: map[int]time.Duration{}}
+	t.base = backendsCPU(db)
+	go func() {
+		defer close(t.done)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			for pid, busy := range backendsCPU(db) {
+				t.last[pid] = busy
+			}
+			select {
+			case <-t.stopped:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return t
+}
+
+// stop ends the sampling and returns the backends' CPU time since start.
+func (t *dbCPU) stop() time.Duration {
+	close(t.stopped)
+	<-t.done
+	var sum time.Duration
+	for pid, busy := range t.last {
+		sum += busy - t.base[pid]
+	}
+	return sum
+}
+
+// backendsCPU is the user plus system time of each backend connected to db.
+func backendsCPU(db string) map[int]time.Duration {
+	out := map[int]time.Duration{}
+	dirs, err := os.ReadDir("/proc")
+	if err != nil || db == "" {
+		return out
+	}
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		title, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil || !strings.HasPrefix(string(title), "postgres: ") || !strings.Contains(string(title), " "+db+" ") {
+			continue
+		}
+		out[pid] = processCPU(pid).busy
+	}
+	return out
 }
 
 // selfCPU is this process's user plus system time.
