@@ -113,18 +113,20 @@ func (p *provider) Widget(_ context.Context, req sdk.WidgetRequest) (sdk.Widget,
 	key := html.EscapeString(s.siteKey)
 	origins := originsOf(s.scriptURL)
 	if s.version == "v3" {
-		// v3 has no visible widget: the page asks for a token on submit.
+		// v3 has no visible widget: on submit, Licensor's page script
+		// (static/js/app.js) asks grecaptcha.execute(siteKey, {action})
+		// for a token and puts it in this field.
 		return sdk.Widget{
 			HTML: fmt.Sprintf(`<input type="hidden" name="%s" data-recaptcha-v3="%s" data-action="%s">`,
 				html.EscapeString(s.responseField), key, html.EscapeString(action(req.Form))),
-			ScriptURLs:    []string{s.scriptURL + "?render=" + url.QueryEscape(s.siteKey)},
+			ScriptURLs:    []string{withQuery(s.scriptURL, "render", s.siteKey)},
 			ResponseField: s.responseField,
 			Origins:       origins,
 		}, nil
 	}
 	script := s.scriptURL
 	if req.Locale != "" {
-		script += "?hl=" + url.QueryEscape(req.Locale)
+		script = withQuery(script, "hl", req.Locale)
 	}
 	return sdk.Widget{
 		HTML:          fmt.Sprintf(`<div class="%s" data-sitekey="%s"></div>`, html.EscapeString(s.widgetClass), key),
@@ -132,6 +134,19 @@ func (p *provider) Widget(_ context.Context, req sdk.WidgetRequest) (sdk.Widget,
 		ResponseField: s.responseField,
 		Origins:       origins,
 	}, nil
+}
+
+// withQuery adds name=value to the query of the script URL raw (which
+// Configure checked).
+func withQuery(raw, name, value string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	q := u.Query()
+	q.Set(name, value)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 // originsOf are the origins the widget of scriptURL loads from: the

@@ -106,4 +106,35 @@
   }
   document.addEventListener("DOMContentLoaded", function () { autoDismiss(document); });
   document.addEventListener("htmx:afterSettle", function () { autoDismiss(document); });
+
+  // Score-based CAPTCHAs (reCAPTCHA v3, drawn by the captcha-recaptcha
+  // plugin) show no widget: the form holds <input type="hidden"
+  // data-recaptcha-v3="<site key>" data-action="login">. On submit the
+  // page asks the provider's script for a token (grecaptcha.ready, then
+  // execute(siteKey, {action})), puts it in that field and submits again.
+  // Without the script (blocked, not loaded yet) the form goes without a
+  // token and the server asks to try again.
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    var field = form.querySelector && form.querySelector("input[data-recaptcha-v3]");
+    if (!field || form.hasAttribute("data-captcha-token")) return;
+    var g = window.grecaptcha;
+    if (!g || typeof g.ready !== "function") return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    var submitter = e.submitter;
+    var send = function () {
+      // The second submit passes this listener, then the attribute goes
+      // so a later submit of the same form fetches a fresh token.
+      form.setAttribute("data-captcha-token", "");
+      if (form.requestSubmit) form.requestSubmit(submitter && submitter.form === form ? submitter : undefined);
+      else form.submit();
+      form.removeAttribute("data-captcha-token");
+    };
+    g.ready(function () {
+      Promise.resolve(g.execute(field.getAttribute("data-recaptcha-v3"), { action: field.getAttribute("data-action") || "submit" }))
+        .then(function (token) { field.value = token || ""; }, function () { field.value = ""; })
+        .then(send);
+    });
+  }, true);
 })();
