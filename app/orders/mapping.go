@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -19,9 +21,10 @@ var ErrNotMapped = errors.New("SKU not mapped")
 type Mapping struct {
 	bun.BaseModel `bun:"table:order_sku_products,alias:osp"`
 
-	Plugin    string `bun:"plugin,pk"`
-	SKU       string `bun:"sku,pk"`
-	ProductID int64  `bun:"product_id"`
+	Plugin    string    `bun:"plugin,pk"`
+	SKU       string    `bun:"sku,pk"`
+	ProductID int64     `bun:"product_id"`
+	CreatedAt time.Time `bun:"created_at,nullzero,notnull,default:current_timestamp"`
 	// ProductName and ProductRef are read with the row, for the console.
 	ProductName string `bun:"product_name,scanonly"`
 	ProductRef  string `bun:"product_ref,scanonly"`
@@ -51,8 +54,9 @@ func Mappings(ctx context.Context, idb bun.IDB, plugin string) ([]Mapping, error
 	return out, err
 }
 
-// SetMapping maps sku of plugin to the product with reference productRef,
-// replacing an earlier mapping of the SKU. Field errors: sku, product.
+// SetMapping maps sku of plugin to the product with reference productRef.
+// A SKU maps to one product: to change it, delete the mapping first.
+// Field errors: sku (empty, too long, already mapped), product.
 func SetMapping(ctx context.Context, idb bun.IDB, plugin, sku, productRef string) (*Mapping, error) {
 	sku, productRef = strings.TrimSpace(sku), strings.TrimSpace(productRef)
 	var verr fields.Error
@@ -80,8 +84,15 @@ func SetMapping(ctx context.Context, idb bun.IDB, plugin, sku, productRef string
 		return nil, err
 	}
 	m := &Mapping{Plugin: plugin, SKU: sku, ProductID: product.ID, ProductName: product.Name, ProductRef: product.ReferenceID}
-	_, err := idb.NewInsert().Model(m).On("CONFLICT (plugin, sku) DO UPDATE").Set("product_id = EXCLUDED.product_id").Exec(ctx)
-	return m, err
+	res, err := idb.NewInsert().Model(m).On("CONFLICT (plugin, sku) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("map SKU %s of %s: %w", sku, plugin, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		verr.Add("sku", fields.Taken("sku"))
+		return nil, verr.Err()
+	}
+	return m, nil
 }
 
 // DeleteMapping removes sku from plugin's mapping.
