@@ -1,7 +1,8 @@
 // Package orderhooks is the HTTP end of order sync (issue 7): stores post
-// their order webhooks to POST /api/orders/{plugin}/webhook; the plugin
-// authenticates and reads the request, and its order events are queued as
-// process_order jobs (app/orders).
+// their order webhooks to POST /api/external/webhooks/{name}/{secret}
+// (api.md §4.13); Licensor checks the secret, the plugin authenticates and
+// reads the request, and its order events are queued as process_order
+// jobs (app/orders).
 package orderhooks
 
 import (
@@ -9,11 +10,14 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/api/openapi"
+	"github.com/licensor/licensor/app/api/pipeline"
 	"github.com/licensor/licensor/app/jobqueue"
 	"github.com/licensor/licensor/app/orders"
 	"github.com/licensor/licensor/plugins/sdk"
@@ -23,11 +27,16 @@ import (
 // answered 413 without calling it.
 const MaxBody = 1 << 20
 
-// Path is the route; the console shows base_url + it with the name filled in.
-const Path = "/api/orders/:plugin/webhook"
+// MinSecret is the shortest secret the path may carry (api.md §4.13).
+const MinSecret = 16
 
-// URL is the webhook URL of plugin on baseURL.
-func URL(baseURL, plugin string) string { return baseURL + "/api/orders/" + plugin + "/webhook" }
+// Path is the route.
+const Path = "/api/external/webhooks/:name/:secret"
+
+// URL is the webhook URL of plugin on baseURL, the one the console shows.
+func URL(baseURL, plugin, secret string) string {
+	return strings.TrimRight(baseURL, "/") + "/api/external/webhooks/" + url.PathEscape(plugin) + "/" + url.PathEscape(secret)
+}
 
 // Deps are what the handler needs.
 type Deps struct {
@@ -39,15 +48,18 @@ type Deps struct {
 
 // Operation documents the webhook route in the OpenAPI document.
 var Operation = openapi.Operation{
-	Method: "POST", Path: "/api/orders/{plugin}/webhook", ID: "orderWebhook", Tags: []string{"Order sync"},
+	Method: "POST", Path: "/api/external/webhooks/{name}/{secret}", ID: "storeWebhook", Tags: []string{"Order sync"},
 	Summary:     "A store's order webhook, handed to the order-sync plugin named in the path",
-	Description: "No API key: the plugin checks the store's signature or secret. Accepted orders are processed once each, in the background.",
-	Parameters:  []openapi.Parameter{{Name: "plugin", In: "path", Required: true, Description: "The order-sync plugin's name.", Schema: openapi.Schema{"type": "string"}}},
-	Body:        openapi.Schema{"type": "string", "description": "The store's webhook body, as the store sends it (at most 1 MiB)."},
+	Description: "No API key: {secret} is the plugin's webhook secret shown on its console page, and the plugin checks the store's own signature or secret. Accepted orders are processed once each, in the background.",
+	Parameters: []openapi.Parameter{
+		{Name: "name", In: "path", Required: true, Description: "The order-sync plugin's name.", Schema: openapi.Schema{"type": "string"}},
+		{Name: "secret", In: "path", Required: true, Description: "The plugin's webhook secret.", Schema: openapi.Schema{"type": "string", "minLength": MinSecret}},
+	},
+	Body: openapi.Schema{"type": "string", "description": "The store's webhook body, as the store sends it (at most 1 MiB)."},
 	Responses: map[string]openapi.Response{
-		"200": {Description: "Accepted."},
-		"401": {Description: "The plugin refused the signature or secret."},
-		"404": {Description: "No such order-sync plugin."},
+		"200": {Description: "Accepted: `{\"status\":true,\"message\":<the plugin's answer>}`."},
+		"401": {Description: "The plugin refused the store's signature or secret."},
+		"404": {Description: "No enabled order-sync plugin of that name, or the wrong secret."},
 		"413": {Description: "The body is too large."},
 		"503": {Description: "The plugin is not running."},
 	},
@@ -61,14 +73,27 @@ func Register(app fiber.Router, d Deps) {
 	app.Post(Path, d.webhook)
 }
 
+// accepted is the 200 answer of §4.13.
+type accepted struct {
+	Status  bool   `json:"status"`
+	Message string `json:"message"`
+}
+
 func (d Deps) webhook(c fiber.Ctx) error {
-	name := c.Params("plugin")
-	if !d.Plugins.IsOrderPlugin(name) {
-		return c.Status(fiber.StatusNotFound).JSON(fiber.Map{"message": "No such order sync plugin."})
+	name, secret := c.Params("name"), c.Params("secret")
+	if len(secret) < MinSecret {
+		return pipeline.Error(c, fiber.StatusNotFound, "Not found.")
+	}
+	ok, err := d.Plugins.Accepts(c.Context(), name, secret)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return pipeline.Error(c, fiber.StatusNotFound, "Not found.")
 	}
 	body := c.Body()
 	if len(body) > MaxBody {
-		return c.Status(fiber.StatusRequestEntityTooLarge).JSON(fiber.Map{"message": "The body is too large."})
+		return pipeline.Error(c, fiber.StatusRequestEntityTooLarge, "The request body is too large.")
 	}
 	req := sdk.WebhookRequest{
 		Method: c.Method(),
@@ -84,14 +109,14 @@ func (d Deps) webhook(c fiber.Ctx) error {
 	authentic, events, reason, err := d.Plugins.Webhook(c.Context(), name, req)
 	switch {
 	case errors.Is(err, orders.ErrNotOrderPlugin):
-		return c.Status(fiber.StatusNotFound).JSON(fiber.Map{"message": "No such order sync plugin."})
+		return pipeline.Error(c, fiber.StatusNotFound, "Not found.")
 	case err != nil:
 		// The store retries a failed delivery: say so rather than 200.
 		d.Logger.Warn("order webhook: plugin failed", "plugin", name, "err", err)
-		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"message": "The plugin is not available; try again later."})
+		return pipeline.Error(c, fiber.StatusServiceUnavailable, "The plugin is not available; try again later.")
 	case !authentic:
 		d.Logger.Info("order webhook refused", "plugin", name, "reason", reason)
-		return c.Status(fiber.StatusUnauthorized).JSON(fiber.Map{"message": "Not authentic."})
+		return pipeline.Error(c, fiber.StatusUnauthorized, "Not authentic.")
 	}
 	err = d.DB.RunInTx(c.Context(), nil, func(ctx context.Context, tx bun.Tx) error {
 		return orders.Enqueue(ctx, d.Queue, tx, name, events)
@@ -99,5 +124,19 @@ func (d Deps) webhook(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"queued": len(events), "message": reason})
+	return c.JSON(accepted{Status: true, Message: answer(reason, len(events))})
+}
+
+// answer is the message of an accepted webhook: the plugin's reason when
+// it gave one, else what happened.
+func answer(reason string, events int) string {
+	switch {
+	case reason != "" && events == 0:
+		return "Ignored: " + reason + "."
+	case reason != "":
+		return reason
+	case events == 0:
+		return "Ignored."
+	}
+	return "Accepted."
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/licensor/licensor/app/server/servertest"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/jobs"
+	"github.com/licensor/licensor/jobs/jobargs"
 	"github.com/licensor/licensor/plugins/host/hosttest"
 )
 
@@ -44,6 +45,8 @@ type fixture struct {
 	e    *servertest.Env
 	smtp *mailtest.Server
 	ctx  context.Context
+	// path is the plugin's webhook path with its secret.
+	path string
 }
 
 func setup(t *testing.T, storeURL string) *fixture {
@@ -52,13 +55,17 @@ func setup(t *testing.T, storeURL string) *fixture {
 	if storeURL != "" {
 		cfg["store_url"], cfg["consumer_key"], cfg["consumer_secret"] = storeURL, "ck_1", "cs_1"
 	}
-	return setupPlugin(t, plugin, "ACME-PRO", cfg)
+	return setupPlugin(t, plugin, "ACME-PRO", cfg, storeURL != "")
 }
 
-func setupPlugin(t *testing.T, plugin, sku string, cfg map[string]string) *fixture {
+// setupPlugin runs a node with plugin installed, enabled and configured
+// with cfg, sku mapped to product ACME, and River working order jobs
+// (poll_orders too when poll is set: once at start, then when queued).
+func setupPlugin(t *testing.T, plugin, sku string, cfg map[string]string, poll bool) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	hosttest.Install(t, dir, plugin)
+	hosttest.Install(t, dir, "import-xlsx")
 	e := servertest.New(t, func(c *config.Config) { c.Plugins.Dir = dir })
 	ctx := context.Background()
 	n := e.Nodes[0]
@@ -83,11 +90,16 @@ func setupPlugin(t *testing.T, plugin, sku string, cfg map[string]string) *fixtu
 	}
 	proc := orders.NewProcessor(e.DB.Bun, customers.NewService(nil, n.Notify.CustomerHooks()),
 		licensing.NewService(licensing.Options{Hooks: n.Notify.LicensingHooks()}), n.Notify.Mailer, n.Settings, nil)
-	client, err := jobs.NewClient(e.DB.Pool, jobs.Deps{
+	deps := jobs.Deps{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Orders: proc,
 		Mail:   mail.NewSender(e.DB.Bun, transport, nil),
-	}, jobs.Options{FetchPoll: 20 * time.Millisecond})
+	}
+	if poll {
+		deps.OrderPoller = orders.NewPoller(e.DB.Bun, n.Notify.Queue, orders.NewPlugins(n.Plugins))
+		deps.OrderPollEvery = time.Hour
+	}
+	client, err := jobs.NewClient(e.DB.Pool, deps, jobs.Options{FetchPoll: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +111,11 @@ func setupPlugin(t *testing.T, plugin, sku string, cfg map[string]string) *fixtu
 		defer cancel()
 		_ = client.Stop(stop)
 	})
-	return &fixture{t: t, e: e, smtp: smtp, ctx: ctx}
+	secret, err := n.Plugins.WebhookSecret(ctx, plugin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{t: t, e: e, smtp: smtp, ctx: ctx, path: "/api/external/webhooks/" + plugin + "/" + secret}
 }
 
 func wcOrder(id int64, status, sku string, qty int) []byte {
@@ -120,7 +136,15 @@ func sign(body []byte, key string) string {
 
 func (f *fixture) post(body []byte, signature string) int {
 	f.t.Helper()
-	req := httptest.NewRequest(http.MethodPost, "/api/orders/"+plugin+"/webhook", bytes.NewReader(body))
+	code, _ := f.postTo(f.path, body, signature)
+	return code
+}
+
+// postTo posts a WooCommerce webhook to path and returns the status and
+// the body.
+func (f *fixture) postTo(path string, body []byte, signature string) (int, string) {
+	f.t.Helper()
+	req := httptest.NewRequest(http.MethodPost, path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-WC-Webhook-Topic", "order.updated")
 	req.Header.Set("X-WC-Webhook-Signature", signature)
@@ -128,8 +152,12 @@ func (f *fixture) post(body []byte, signature string) int {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	_ = res.Body.Close()
-	return res.StatusCode
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return res.StatusCode, string(b)
 }
 
 func (f *fixture) count(query string, args ...any) int {
@@ -238,16 +266,99 @@ func TestWooCommerceWebhook(t *testing.T) {
 		t.Fatalf("refund blocked %d of 2 licenses", n)
 	}
 
-	req := httptest.NewRequest(http.MethodPost, "/api/orders/no-such-plugin/webhook", strings.NewReader("{}"))
-	if res, err := f.e.App.Test(req); err != nil || res.StatusCode != http.StatusNotFound {
-		t.Fatalf("unknown plugin: %v %v", res, err)
+}
+
+// The spec path's gate (api.md §4.13): an unknown name, a non-order
+// plugin, a disabled plugin, a short, wrong or rotated secret are all the
+// same 404 envelope and queue nothing; an oversized body is 413; the old
+// path is gone.
+func TestWebhookPath(t *testing.T) {
+	f := setup(t, "")
+	n := f.e.Nodes[0]
+	paid := wcOrder(3001, "processing", "ACME-PRO", 1)
+	sig := sign(paid, secret)
+	secretOf := func(name string) string {
+		s, err := n.Plugins.WebhookSecret(f.ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	good := secretOf(plugin)
+	if len(good) < 16 || secretOf(plugin) != good {
+		t.Fatalf("webhook secret %q is short or not stable", good)
+	}
+	var sealed []byte
+	if err := f.e.DB.Bun.NewRaw(`SELECT webhook_secret FROM plugin_settings WHERE name = ?`, plugin).Scan(f.ctx, &sealed); err != nil ||
+		len(sealed) < 40 || bytes.Contains(sealed, []byte(good)) {
+		t.Fatalf("stored webhook secret %x (%v): not sealed", sealed, err)
+	}
+	xlsx := secretOf("import-xlsx")
+	if err := n.Plugins.SetEnabled(f.ctx, "import-xlsx", true, system); err != nil {
+		t.Fatal(err)
+	}
+	const notFound = `{"status":false,"is_active":false,"message":"Not found."}`
+	for _, path := range []string{
+		"/api/external/webhooks/no-such-plugin/" + good,
+		"/api/external/webhooks/import-xlsx/" + xlsx,
+		"/api/external/webhooks/" + plugin + "/" + good[:15],
+		"/api/external/webhooks/" + plugin + "/" + strings.Repeat("x", len(good)),
+		"/api/external/webhooks/" + plugin + "/" + good + "x",
+	} {
+		if code, body := f.postTo(path, paid, sig); code != http.StatusNotFound || body != notFound {
+			t.Errorf("%s: %d %s", path, code, body)
+		}
+	}
+	if code, _ := f.postTo("/api/orders/"+plugin+"/webhook", paid, sig); code != http.StatusNotFound {
+		t.Errorf("old path: %d", code)
+	}
+
+	big := append(append([]byte(`{"id":3002,"pad":"`), bytes.Repeat([]byte("x"), 1<<20)...), '"', '}')
+	if code, body := f.postTo(f.path, big, sign(big, secret)); code != http.StatusRequestEntityTooLarge ||
+		body != `{"status":false,"is_active":false,"message":"The request body is too large."}` {
+		t.Errorf("oversized body: %d %s", code, body)
+	}
+	if c := f.count(`SELECT count(*) FROM river_job WHERE kind = 'process_order'`); c != 0 {
+		t.Fatalf("refused webhooks queued %d jobs", c)
+	}
+
+	if code, body := f.postTo(f.path, paid, sig); code != http.StatusOK || body != `{"status":true,"message":"Accepted."}` {
+		t.Fatalf("accepted: %d %s", code, body)
+	}
+	ignored := wcOrder(3003, "pending", "ACME-PRO", 1)
+	if code, body := f.postTo(f.path, ignored, sign(ignored, secret)); code != http.StatusOK || body != `{"status":true,"message":"Ignored: order status pending ignored."}` {
+		t.Fatalf("ignored: %d %s", code, body)
+	}
+
+	rotated, err := n.Plugins.RotateWebhookSecret(f.ctx, plugin, system)
+	if err != nil || rotated == good || len(rotated) < 16 {
+		t.Fatalf("rotate: %q %v", rotated, err)
+	}
+	if code := f.post(paid, sig); code != http.StatusNotFound {
+		t.Fatalf("the old secret after rotation: %d", code)
+	}
+	if code, _ := f.postTo("/api/external/webhooks/"+plugin+"/"+rotated, paid, sig); code != http.StatusOK {
+		t.Fatalf("the new secret: %d", code)
+	}
+
+	if err := n.Plugins.SetEnabled(f.ctx, plugin, false, system); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := f.postTo("/api/external/webhooks/"+plugin+"/"+rotated, paid, sig); code != http.StatusNotFound || body != notFound {
+		t.Fatalf("disabled plugin: %d %s", code, body)
+	}
+	f.settle()
+	if c := f.count(`SELECT count(*) FROM river_job WHERE kind = 'process_order'`); c != 2 {
+		t.Fatalf("process_order jobs: %d, want the 2 accepted", c)
 	}
 }
 
-// Polling against a fake WooCommerce REST server: the consumer key and
-// secret are sent, orders since the cursor are queued and processed, and
-// the cursor moves on.
-func TestWooCommercePolling(t *testing.T) {
+// The poll_orders River job against a fake WooCommerce REST server on
+// loopback, through the real plugin and the real worker: the consumer key
+// and secret are sent, the orders since the cursor are queued and
+// processed, the cursor is saved, and a second poll asks from the cursor
+// and creates nothing new.
+func TestWooCommercePollJob(t *testing.T) {
 	var mu sync.Mutex
 	var queries []string
 	store := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -259,21 +370,22 @@ func TestWooCommercePolling(t *testing.T) {
 		mu.Lock()
 		queries = append(queries, r.URL.Query().Get("modified_after"))
 		mu.Unlock()
-		var list []json.RawMessage
+		list := []json.RawMessage{}
 		if r.URL.Query().Get("modified_after") < "2026-11-28T10:02:00" {
 			list = append(list, wcOrder(2001, "completed", "ACME-PRO", 1), wcOrder(2002, "pending", "ACME-PRO", 1))
 		}
 		_ = json.NewEncoder(w).Encode(list)
 	}))
 	defer store.Close()
+
+	// The periodic job runs once when the worker starts.
 	f := setup(t, store.URL)
-	n := f.e.Nodes[0]
-	poller := orders.NewPoller(f.e.DB.Bun, n.Notify.Queue, orders.NewPlugins(n.Plugins))
-	if err := poller.PollAll(f.ctx); err != nil {
-		t.Fatal(err)
-	}
+	f.eventually("the first poll", func() bool {
+		return f.count(`SELECT count(*) FROM river_job WHERE kind = 'poll_orders' AND state = 'completed'`) == 1
+	})
 	f.settle()
-	if c := f.count(`SELECT count(*) FROM licenses WHERE invoice = '2001'`); c != 1 {
+	if c := f.count(`SELECT count(*) FROM licenses l JOIN customers c ON c.client_id = l.customer_id
+		WHERE l.invoice = '2001' AND c.email = 'wendy@example.com' AND l.is_valid`); c != 1 {
 		t.Fatalf("polled order issued %d licenses", c)
 	}
 	if c := f.count(`SELECT count(*) FROM processed_orders WHERE order_id = '2002'`); c != 0 {
@@ -282,26 +394,34 @@ func TestWooCommercePolling(t *testing.T) {
 	if cur, err := orders.Cursor(f.ctx, f.e.DB.Bun, plugin); err != nil || cur != "2026-11-28T10:02:00" {
 		t.Fatalf("cursor %q %v", cur, err)
 	}
-	if err := poller.PollAll(f.ctx); err != nil {
+
+	if _, err := f.e.Nodes[0].Notify.Queue.Add(f.ctx, f.e.DB.Bun, jobargs.PollOrders{}, nil); err != nil {
 		t.Fatal(err)
 	}
+	f.eventually("the second poll", func() bool {
+		return f.count(`SELECT count(*) FROM river_job WHERE kind = 'poll_orders' AND state = 'completed'`) == 2
+	})
+	f.settle()
 	mu.Lock()
 	defer mu.Unlock()
-	if len(queries) != 2 || queries[1] != "2026-11-28T10:02:00" {
+	if len(queries) != 2 || queries[0] >= "2026-11-28T10:02:00" || queries[1] != "2026-11-28T10:02:00" {
 		t.Fatalf("polls asked for %q", queries)
 	}
 	if c := f.count(`SELECT count(*) FROM licenses`); c != 1 {
 		t.Fatalf("second poll issued licenses: %d", c)
+	}
+	if c := f.count(`SELECT count(*) FROM customers`); c != 1 {
+		t.Fatalf("customers after two polls: %d", c)
 	}
 }
 
 // A Gumroad sale ping through the real plugin: the secret in the URL
 // decides 401 or 200; a sale issues licenses, refunded=true blocks them.
 func TestGumroadPing(t *testing.T) {
-	f := setupPlugin(t, "orders-gumroad", "acme-cms", map[string]string{"ping_secret": "gum-secret-1"})
+	f := setupPlugin(t, "orders-gumroad", "acme-cms", map[string]string{"ping_secret": "gum-secret-1"}, false)
 	ping := func(query string, form url.Values) int {
 		t.Helper()
-		req := httptest.NewRequest(http.MethodPost, "/api/orders/orders-gumroad/webhook?"+query, strings.NewReader(form.Encode()))
+		req := httptest.NewRequest(http.MethodPost, f.path+"?"+query, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		res, err := f.e.App.Test(req)
 		if err != nil {

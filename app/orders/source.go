@@ -39,10 +39,14 @@ func (p *Plugins) Enabled() []string {
 	return out
 }
 
-// IsOrderPlugin reports whether name is an installed order sync plugin.
-func (p *Plugins) IsOrderPlugin(name string) bool {
+// Accepts reports whether name is an enabled order sync plugin whose
+// webhook secret (app/extensions) is secret.
+func (p *Plugins) Accepts(ctx context.Context, name, secret string) (bool, error) {
 	pl, ok := p.ext.Host().Get(name)
-	return ok && pl.Manifest.Kind == sdk.KindOrderSync
+	if !ok || pl.Manifest.Kind != sdk.KindOrderSync || !pl.Enabled {
+		return false, nil
+	}
+	return p.ext.CheckWebhookSecret(ctx, name, secret)
 }
 
 // Webhook hands a request to plugin name: authentic false means 401.
