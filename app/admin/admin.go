@@ -62,6 +62,9 @@ type Deps struct {
 	// its per-file bound (config uploads.max_file_bytes), shown on the form.
 	Versions     *catalog.VersionService
 	MaxFileBytes int64
+	// BaseURL is config base_url: the order sync plugins' pages show
+	// their webhook URLs on it.
+	BaseURL string
 }
 
 // LoginLimits bound sign-in attempts in fixed windows shared by all nodes.
@@ -104,6 +107,7 @@ type handlers struct {
 	// maxUpload bounds a whole version upload: a main file, an SQL file
 	// and the form's fields.
 	maxUpload int64
+	baseURL   string
 }
 
 func newHandlers(d Deps) *handlers {
@@ -113,6 +117,7 @@ func newHandlers(d Deps) *handlers {
 		signing:  d.Signing,
 		plugins:  d.Plugins,
 		avatars:  d.Avatars,
+		baseURL:  d.BaseURL,
 		versions: d.Versions, maxFile: d.MaxFileBytes, maxUpload: 2*d.MaxFileBytes + uploadMemory,
 	}
 	if h.now == nil {

@@ -92,7 +92,7 @@ func (h *handlers) pluginShow(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return h.renderPlugin(c, fiber.StatusOK, p, nil, nil)
+	return h.renderPlugin(c, fiber.StatusOK, p, nil, nil, mappingForm{})
 }
 
 func (h *handlers) plugin(c fiber.Ctx) (extensions.Plugin, error) {
@@ -107,8 +107,9 @@ func (h *handlers) plugin(c fiber.Ctx) (extensions.Plugin, error) {
 }
 
 // renderPlugin draws the plugin page; typed is what the admin submitted
-// (kept on errors), errs the messages by field.
-func (h *handlers) renderPlugin(c fiber.Ctx, status int, p extensions.Plugin, typed map[string]string, errs map[string]string) error {
+// in the settings form (kept on errors), errs the messages by field, and
+// mapping the SKU mapping form of an order sync plugin.
+func (h *handlers) renderPlugin(c fiber.Ctx, status int, p extensions.Plugin, typed map[string]string, errs map[string]string, mapping mappingForm) error {
 	provider, err := h.captchaProvider(c)
 	if err != nil {
 		return err
@@ -133,13 +134,16 @@ func (h *handlers) renderPlugin(c fiber.Ctx, status int, p extensions.Plugin, ty
 		}
 		form = append(form, pf)
 	}
-	return web.Render(c, status, web.View{
-		Page: "admin/plugins/show", Layout: "layouts/admin",
-		Data: fiber.Map{
-			"Title": "Plugin " + p.Name, "Section": "plugins", "Plugin": h.pluginRow(p, provider),
-			"Fields": form, "FormError": errs[""],
-		},
-	})
+	data := fiber.Map{
+		"Title": "Plugin " + p.Name, "Section": "plugins", "Plugin": h.pluginRow(p, provider),
+		"Fields": form, "FormError": errs[""],
+	}
+	if p.Manifest.Kind == sdk.KindOrderSync {
+		if err := h.orderSyncData(c, p, mapping, data); err != nil {
+			return err
+		}
+	}
+	return web.Render(c, status, web.View{Page: "admin/plugins/show", Layout: "layouts/admin", Data: data})
 }
 
 // pluginSave stores the settings: checked against the manifest, then by
@@ -155,7 +159,7 @@ func (h *handlers) pluginSave(c fiber.Ctx) error {
 	}
 	err = h.plugins.Save(c.Context(), p.Name, typed, source(c))
 	if verr, ok := fields.As(err); ok {
-		return h.renderPlugin(c, fiber.StatusUnprocessableEntity, p, typed, verr.Map())
+		return h.renderPlugin(c, fiber.StatusUnprocessableEntity, p, typed, verr.Map(), mappingForm{})
 	}
 	if err != nil {
 		return err

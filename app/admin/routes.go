@@ -115,6 +115,9 @@ func Register(router fiber.Router, deps Deps) {
 	router.Post("/plugins/:name/enable", h.pluginEnable)
 	router.Post("/plugins/:name/disable", h.pluginDisable)
 	router.Post("/plugins/:name/use-captcha", h.pluginUseCaptcha)
+	router.Post("/plugins/:name/webhook-secret", h.pluginRotateSecret)
+	router.Post("/plugins/:name/mappings", h.pluginMappingAdd)
+	router.Post("/plugins/:name/mappings/delete", h.pluginMappingDelete)
 
 	router.Get("/mail", h.mailIndex)
 	router.Get("/mail/:id", h.mailShow)

@@ -233,6 +233,7 @@ func New(deps Deps) (*fiber.App, error) {
 		Imports:      imp,
 		Versions:     versions,
 		MaxFileBytes: cfg.Uploads.MaxFileBytes,
+		BaseURL:      cfg.BaseURL,
 	})
 
 	portalGroup, err := portalMiddleware(cfg, deps.DB)
