@@ -8,12 +8,16 @@ import (
 	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/xuri/excelize/v2"
+
 	"github.com/licensor/licensor/app/customers"
+	"github.com/licensor/licensor/app/extensions"
 	"github.com/licensor/licensor/app/imports"
 	"github.com/licensor/licensor/app/server/servertest"
 	"github.com/licensor/licensor/app/settings"
@@ -221,5 +225,89 @@ func TestExportHonoursTheListFilters(t *testing.T) {
 	}
 	if r := c.Get("/admin/customers/export?format=xml"); r.StatusCode != http.StatusNotFound {
 		t.Fatalf("unknown format: %d", r.StatusCode)
+	}
+}
+
+// An .xlsx workbook through the console's import flow and the real
+// import-xlsx plugin: the preview lists the bad row by its line, and the
+// good rows are imported.
+func TestImportXLSXThroughTheConsole(t *testing.T) {
+	e := pluginEnv(t)
+	ctx := context.Background()
+	plugins := e.Nodes[0].Plugins
+	if err := plugins.SetEnabled(ctx, "import-xlsx", true, system); err != nil {
+		t.Fatal(err)
+	}
+	// The import job reads the file again through the plugin.
+	reg := imports.NewRegistry()
+	extensions.RegisterImportFormats(reg, plugins)
+	worker, err := jobs.NewClient(e.DB.Pool, jobs.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Imports: imports.New(imports.Options{DB: e.DB.Bun, Settings: e.Nodes[0].Settings, Formats: reg})},
+		jobs.Options{FetchPoll: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := worker.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = worker.Stop(stop)
+	})
+
+	book := excelize.NewFile()
+	for i, row := range [][]any{
+		{"Name", "E-mail"},
+		{"Ada Lovelace", "ada@example.com"},
+		{"Bad Row", "not-an-email"},
+		{"Bob Builder", "bob@example.com"},
+	} {
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := book.SetSheetRow("Sheet1", cell, &row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var content bytes.Buffer
+	if err := book.Write(&content); err != nil {
+		t.Fatal(err)
+	}
+	_ = book.Close()
+
+	c := e.SignIn(t)
+	c.GetCSRF("/admin/imports")
+	r := postFile(t, c, "customers", "people.xlsx", content.Bytes(), true)
+	m := importPath.FindStringSubmatch(r.Header.Get("Location"))
+	if r.StatusCode != http.StatusSeeOther || m == nil {
+		t.Fatalf("upload: %d %s\n%s", r.StatusCode, r.Header.Get("Location"), r.Body)
+	}
+	preview := c.Get(m[0])
+	for _, want := range []string{"<td>3</td><td><code>email</code></td><td>The email field must be a valid email address.</td>",
+		`id="import-bad">1<`, "ada@example.com", "people.xlsx"} {
+		if !strings.Contains(preview.Body, want) {
+			t.Fatalf("preview lacks %s:\n%s", want, preview.Body)
+		}
+	}
+	if r := c.PostForm(m[0]+"/start", url.Values{"mode": {"good"}, "on_duplicate": {"skip"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("start: %d", r.StatusCode)
+	}
+	var progress *webtest.Response
+	for range 600 {
+		progress = c.Get(m[0], "HX-Request", "true")
+		if strings.Contains(progress.Body, `id="import-report"`) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(progress.Body, "Done: 2 inserted, 0 updated, 1 skipped.") {
+		t.Fatalf("final report:\n%s", progress.Body)
+	}
+	for _, email := range []string{"ada@example.com", "bob@example.com"} {
+		if _, err := customers.ByEmail(ctx, e.DB.Bun, email); err != nil {
+			t.Fatalf("%s not imported: %v", email, err)
+		}
+	}
+	if _, err := customers.ByEmail(ctx, e.DB.Bun, "not-an-email"); err == nil {
+		t.Fatal("bad row imported")
 	}
 }

@@ -208,6 +208,10 @@ func New(deps Deps) (*fiber.App, error) {
 	imp := deps.Imports
 	if imp == nil {
 		imp = imports.New(importOptions(deps, apiDeps))
+		// As main does for its own (app/cmd/licensor serve.go).
+		if deps.Plugins != nil {
+			extensions.RegisterImportFormats(imp.Formats(), deps.Plugins)
+		}
 	}
 
 	adminGroup, err := adminMiddleware(cfg, deps.DB)
