@@ -33,11 +33,37 @@ var publicPages = []string{
 	"GET /customer/captcha/:id.png",
 }
 
-// publicAPI are the API routes that need no key. The store webhooks
-// (api.md §4.13) carry their plugin's secret in the path instead.
+// otherPublic are the routes outside the console, the portal and the API:
+// redirects into an area, which then asks for its own sign-in.
+var otherPublic = []string{"GET /", "GET /login", "GET /dashboard"}
+
+// publicAPI are the API routes that need no key.
 var publicAPI = []string{
 	"GET /api/health-check", "GET /api/openapi.json", "GET /api/download/:token", "HEAD /api/download/:token",
-	"GET /api/external/public-keys", "POST /api/external/webhooks/:name/:secret",
+	"GET /api/external/public-keys",
+	// The store webhooks (api.md §4.13) carry their plugin's secret in the
+	// path instead; the plugin's check answers.
+	"POST /api/external/webhooks/:name/:secret",
+}
+
+// legacyExternal are the LicenseBox external paths (api.md §4 "Legacy
+// aliases"): the external API's steps under other paths, keyed by
+// LB-API-KEY as old clients send it.
+var legacyExternal = []string{
+	"GET /api/check_connection_ext", "POST /api/check_connection_ext",
+	"POST /api/activate_license", "POST /api/verify_license", "POST /api/deactivate_license", "POST /api/check_license",
+	"POST /api/check_update", "POST /api/latest_version",
+	"POST /api/download_update/:type/:version_id", "POST /api/download_update/:version_id", "POST /api/download_update",
+	"GET /api/get_update_size/:type/:version_id", "POST /api/get_update_size/:type/:version_id",
+	"GET /api/get_update_size", "POST /api/get_update_size", "GET /api/get_update_size/:version_id",
+}
+
+// legacyInternal are the LicenseBox internal calls (api.md §6), each
+// served under /api/<name> and /api_internal/<name>.
+var legacyInternal = []string{
+	"check_connection_int", "add_product", "get_product", "get_products", "mark_product_active", "mark_product_inactive",
+	"create_license", "edit_license", "get_license", "search_license", "delete_license",
+	"block_license", "unblock_license", "deactivate_license_activations",
 }
 
 var paramRE = regexp.MustCompile(`:[A-Za-z_]+\??|\*`)
@@ -140,7 +166,14 @@ func TestAuthorisationMatrixPages(t *testing.T) {
 			area, signIn = "admin", "/admin/login"
 		case strings.HasPrefix(r.path, "/customer"):
 			area, signIn = "customer", "/customer/login"
+		case strings.HasPrefix(r.path, "/api/") || strings.HasPrefix(r.path, "/api_internal/"):
+			continue // TestAuthorisationMatrixAPI
 		default:
+			if !slices.Contains(otherPublic, r.String()) {
+				t.Errorf("%s is in no area of the authorisation matrix: put it under /admin, /customer or /api, or list it in otherPublic", r)
+			} else if res := do(anon, r, true); res.StatusCode != http.StatusFound || !strings.HasPrefix(res.Header.Get("Location"), "/admin") && !strings.HasPrefix(res.Header.Get("Location"), "/customer/") {
+				t.Errorf("anonymous %s: %d to %q, want a redirect into an area", r, res.StatusCode, res.Header.Get("Location"))
+			}
 			continue
 		}
 		if strings.HasPrefix(r.path, "/admin/jobs") || r.path == "/admin/logout" || r.path == "/customer/logout" {
@@ -197,78 +230,140 @@ func TestAuthorisationMatrixAPI(t *testing.T) {
 		}
 		return plain, k
 	}
-	internal, _ := mk(apikeys.TypeInternal, "internal")
-	external, _ := mk(apikeys.TypeExternal, "external")
-	revoked, rk := mk(apikeys.TypeInternal, "revoked")
-	expired, xk := mk(apikeys.TypeInternal, "expired")
-	scopeless, sk := mk(apikeys.TypeInternal, "no scope")
-	revokedExt, rek := mk(apikeys.TypeExternal, "revoked external")
-	for q, id := range map[string]int64{
-		"UPDATE api_keys SET revoked = true WHERE id = ?":                        rk.ID,
-		"UPDATE api_keys SET revoked = true WHERE id = ? AND true":               rek.ID,
-		"UPDATE api_keys SET expires_at = now() - interval '1 day' WHERE id = ?": xk.ID,
-		"UPDATE api_keys SET scopes = '{}' WHERE id = ?":                         sk.ID,
+	type keys struct{ own, other, revoked, expired, scopeless string }
+	internal, external := keys{}, keys{}
+	var ids = map[string]int64{}
+	var k *apikeys.Key
+	internal.own, _ = mk(apikeys.TypeInternal, "internal")
+	external.own, _ = mk(apikeys.TypeExternal, "external")
+	internal.other, external.other = external.own, internal.own
+	internal.revoked, k = mk(apikeys.TypeInternal, "revoked")
+	ids["revoked internal"] = k.ID
+	external.revoked, k = mk(apikeys.TypeExternal, "revoked external")
+	ids["revoked external"] = k.ID
+	internal.expired, k = mk(apikeys.TypeInternal, "expired")
+	ids["expired internal"] = k.ID
+	external.expired, k = mk(apikeys.TypeExternal, "expired external")
+	ids["expired external"] = k.ID
+	internal.scopeless, k = mk(apikeys.TypeInternal, "no scope")
+	ids["scopeless internal"] = k.ID
+	external.scopeless, k = mk(apikeys.TypeExternal, "no scope external")
+	ids["scopeless external"] = k.ID
+	for name, q := range map[string]string{
+		"revoked internal":   "UPDATE api_keys SET revoked = true WHERE id = ?",
+		"revoked external":   "UPDATE api_keys SET revoked = true WHERE id = ?",
+		"expired internal":   "UPDATE api_keys SET expires_at = now() - interval '1 day' WHERE id = ?",
+		"expired external":   "UPDATE api_keys SET expires_at = now() - interval '1 day' WHERE id = ?",
+		"scopeless internal": "UPDATE api_keys SET scopes = '{}' WHERE id = ?",
+		"scopeless external": "UPDATE api_keys SET scopes = '{}' WHERE id = ?",
 	} {
-		if _, err := e.DB.Bun.NewRaw(q, id).Exec(ctx); err != nil {
+		if _, err := e.DB.Bun.NewRaw(q, ids[name]).Exec(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	c := e.Client(t)
-	call := func(r route, key string) int {
+	// Signed-in console and portal users: a session is no API credential.
+	set, err := e.Nodes[0].Settings.Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	confirmed := true
+	for _, email := range []string{"ann@example.com", "bob@example.com"} {
+		if _, err := customers.NewService(nil, customers.Hooks{}).Create(ctx, e.DB.Bun, audit.Source{Actor: audit.System}, set,
+			customers.CreateParams{Name: email, Email: email, Password: "matrix customer password", Confirmed: &confirmed}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sessions := map[string]*webtest.Client{"admin": e.SignIn(t)}
+	for name, email := range map[string]string{"customer A": "ann@example.com", "customer B": "bob@example.com"} {
+		c := e.Client(t)
+		c.GetCSRF("/customer/login")
+		if r := c.PostForm("/customer/login", url.Values{"email": {email}, "password": {"matrix customer password"}}); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%s sign-in: %d", name, r.StatusCode)
+		}
+		sessions[name] = c
+	}
+
+	anon := e.Client(t)
+	call := func(c *webtest.Client, r route, header, key string) int {
 		req, _ := http.NewRequest(r.method, r.concrete(), strings.NewReader("{}"))
 		req.Header.Set("Content-Type", "application/json")
 		if key != "" {
-			req.Header.Set("X-API-Key", key)
+			req.Header.Set(header, key)
+		}
+		if c == nil {
+			c = anon
 		}
 		return c.Do(req).StatusCode
 	}
+	seen := map[string]bool{}
 	checked := 0
 	for _, r := range routesOf(t, e) {
-		var own, other, ownRevoked string
-		switch {
-		case strings.HasPrefix(r.path, "/api/internal/"):
-			own, other, ownRevoked = internal, external, revoked
-		case strings.HasPrefix(r.path, "/api/external/") && !slices.Contains(publicAPI, r.String()):
-			own, other, ownRevoked = external, internal, revokedExt
-		default:
-			if strings.HasPrefix(r.path, "/api/") && !slices.Contains(publicAPI, r.String()) {
-				t.Logf("not in the matrix (legacy path): %s", r)
+		if !strings.HasPrefix(r.path, "/api/") && !strings.HasPrefix(r.path, "/api_internal/") {
+			continue
+		}
+		seen[r.String()] = true
+		if slices.Contains(publicAPI, r.String()) {
+			// Public: served (or 404 for the made-up token or plugin),
+			// never asked for a key.
+			if got := call(nil, r, "", ""); got == http.StatusBadRequest || got == http.StatusUnauthorized || got == http.StatusForbidden || got >= 500 {
+				t.Errorf("public %s without a key: %d", r, got)
 			}
 			continue
 		}
+		name := strings.TrimPrefix(strings.TrimPrefix(r.path, "/api_internal/"), "/api/")
+		var ks keys
+		header := "X-API-KEY"
+		switch {
+		case strings.HasPrefix(r.path, "/api/internal/"):
+			ks = internal
+		case strings.HasPrefix(r.path, "/api/external/"):
+			ks = external
+		case r.method == http.MethodPost && slices.Contains(legacyInternal, name):
+			ks, header = internal, "LB-API-KEY"
+		case slices.Contains(legacyExternal, r.String()):
+			ks, header = external, "LB-API-KEY"
+		default:
+			// A new route must be placed in this matrix before it ships.
+			t.Errorf("%s is not in the authorisation matrix: add it to publicAPI, legacyExternal or legacyInternal, or give it an /api/internal/ or /api/external/ path", r)
+			continue
+		}
 		checked++
-		if got := call(r, ""); got != http.StatusBadRequest && got != http.StatusUnauthorized {
-			t.Errorf("%s without a key: %d, want 400 or 401", r, got)
+		if got := call(nil, r, header, ""); got != http.StatusBadRequest {
+			t.Errorf("%s without a key: %d, want 400", r, got)
 		}
-		if got := call(r, "not-a-key"); got != http.StatusUnauthorized {
-			t.Errorf("%s with a made-up key: %d, want 401", r, got)
-		}
-		if got := call(r, other); got != http.StatusUnauthorized && got != http.StatusForbidden {
-			t.Errorf("%s with the other type's key: %d, want 401 or 403", r, got)
-		}
-		if got := call(r, ownRevoked); got != http.StatusUnauthorized {
-			t.Errorf("%s with a revoked key: %d, want 401", r, got)
-		}
-		if own == internal {
-			if got := call(r, expired); got != http.StatusUnauthorized {
-				t.Errorf("%s with an expired key: %d, want 401", r, got)
-			}
-			if got := call(r, scopeless); got != http.StatusForbidden {
-				t.Errorf("%s with a key without its scope: %d, want 403", r, got)
+		for who, c := range sessions {
+			if got := call(c, r, header, ""); got != http.StatusBadRequest {
+				t.Errorf("%s signed in as %s without a key: %d, want 400", r, who, got)
 			}
 		}
-		if got := call(r, own); got == http.StatusUnauthorized || got == http.StatusForbidden || got >= 500 {
+		for what, key := range map[string]string{"a made-up key": "not-a-key", "the other type's key": ks.other, "a revoked key": ks.revoked, "an expired key": ks.expired} {
+			if got := call(nil, r, header, key); got != http.StatusUnauthorized {
+				t.Errorf("%s with %s: %d, want 401", r, what, got)
+			}
+		}
+		if got := call(nil, r, header, ks.scopeless); got != http.StatusForbidden {
+			t.Errorf("%s with a key without its scope: %d, want 403", r, got)
+		}
+		if got := call(nil, r, header, ks.own); got == http.StatusUnauthorized || got == http.StatusForbidden || got >= 500 {
 			t.Errorf("%s with its own type's key: %d, want served", r, got)
 		}
 	}
-	if checked < 20 {
-		t.Fatalf("only %d API routes checked", checked)
-	}
-	// Without its plugin's secret a store webhook is not found, key or not.
-	for _, key := range []string{"", external, internal} {
-		if got := call(route{http.MethodPost, "/api/external/webhooks/orders-woocommerce/" + strings.Repeat("s", 32)}, key); got != http.StatusNotFound {
-			t.Errorf("store webhook with a made-up secret and key %q: %d, want 404", key, got)
+	// The lists name only what exists, and every legacy internal call is
+	// served under both prefixes.
+	for _, want := range slices.Concat(publicAPI, legacyExternal) {
+		if !seen[want] && !strings.HasPrefix(want, "HEAD ") {
+			t.Errorf("%s is in the matrix but not registered", want)
 		}
+	}
+	for _, name := range legacyInternal {
+		for _, prefix := range []string{"/api/", "/api_internal/"} {
+			if !seen["POST "+prefix+name] {
+				t.Errorf("legacy internal call POST %s%s not registered", prefix, name)
+			}
+		}
+	}
+	if checked < 90 {
+		t.Fatalf("only %d API routes checked", checked)
 	}
 	t.Logf("%d API routes checked", checked)
 }
