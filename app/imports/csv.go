@@ -57,7 +57,6 @@ func (s *csvSource) Columns() []string { return s.header }
 func (s *csvSource) Next() (Record, error) {
 	for {
 		row, err := s.r.Read()
-		line, _ := s.r.FieldPos(0)
 		if errors.Is(err, io.EOF) {
 			return Record{}, io.EOF
 		}
@@ -71,6 +70,9 @@ func (s *csvSource) Next() (Record, error) {
 		if len(row) == 1 && strings.TrimSpace(row[0]) == "" {
 			continue // a blank line
 		}
+		// FieldPos only after a record was read: after a parse error (an
+		// unterminated quote) there is no field 0 and it panics.
+		line, _ := s.r.FieldPos(0)
 		rec := Record{Line: line, Fields: make(map[string]string, len(s.header))}
 		if len(row) != len(s.header) {
 			rec.Err = fmt.Errorf("the line has %d columns, the header %d", len(row), len(s.header))

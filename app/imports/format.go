@@ -199,6 +199,33 @@ func checkText(content []byte) error {
 	return nil
 }
 
+// screen makes a record storable whatever its format let through:
+// PostgreSQL refuses NUL and invalid UTF-8 in text, and JSON's "\u0000" or
+// a plugin's cells reach a value without the file holding a NUL byte. Such
+// a row is bad (a problem for the preview), and an error's text is cleaned
+// since it may quote the file.
+func screen(rec Record) Record {
+	if rec.Err != nil {
+		if msg := rec.Err.Error(); msg != storableText(msg) {
+			rec.Err = errors.New(storableText(msg))
+		}
+		return rec
+	}
+	for k, v := range rec.Fields {
+		if k != storableText(k) || v != storableText(v) {
+			rec.Err = errors.New("the line holds a NUL character or text that is not UTF-8")
+			rec.Fields = nil
+			return rec
+		}
+	}
+	return rec
+}
+
+// storableText is s without NUL characters, invalid UTF-8 replaced.
+func storableText(s string) string {
+	return strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", ""), "\uFFFD")
+}
+
 // FileError is a problem with an uploaded file as a whole, in words for
 // the admin: the upload form shows Message next to the file field.
 type FileError struct{ Message string }

@@ -265,7 +265,7 @@ func ignoredColumns(kind Kind, cols []string) []string {
 	out := []string{}
 	for _, c := range cols {
 		if c != "" && !known[c] {
-			out = append(out, c)
+			out = append(out, storableText(c))
 		}
 	}
 	return out
@@ -286,7 +286,7 @@ func (s *Service) batches(src Source, after int, fn func([]*row) error) error {
 		if rec.Line <= after {
 			continue
 		}
-		batch = append(batch, &row{Record: rec})
+		batch = append(batch, &row{Record: screen(rec)})
 		if len(batch) == s.o.BatchSize {
 			if err := fn(batch); err != nil {
 				return err
