@@ -15,6 +15,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 
@@ -70,6 +71,17 @@ type Event struct {
 // Check validates the shape of e; what it returns is logged as the order's
 // error. An empty string means the event is well formed.
 func (e Event) Check() string {
+	// PostgreSQL keeps no NUL and no invalid UTF-8 in text: such an event
+	// would fail its insert (and the job) instead of being logged.
+	texts := []string{e.OrderID, e.CustomerName, e.CustomerEmail}
+	for _, it := range e.Items {
+		texts = append(texts, it.SKU, it.Name)
+	}
+	for _, s := range texts {
+		if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+			return "the order holds a NUL character or text that is not UTF-8"
+		}
+	}
 	switch {
 	case strings.TrimSpace(e.OrderID) == "" || len(e.OrderID) > maxOrderIDLen:
 		return "order ID is empty or too long"
@@ -91,7 +103,7 @@ func (e Event) Check() string {
 			return "an item has no SKU"
 		}
 		if it.Quantity < 1 || it.Quantity > MaxQuantity {
-			return fmt.Sprintf("item %s: quantity %d is not within 1 to %d", it.SKU, it.Quantity, MaxQuantity)
+			return fmt.Sprintf("item %q: quantity %d is not within 1 to %d", it.SKU, it.Quantity, MaxQuantity)
 		}
 		total += it.Quantity
 	}
