@@ -41,21 +41,31 @@ func (c *Captcha) Widget(ctx context.Context, req sdk.WidgetRequest) (sdk.Widget
 	if err != nil {
 		return sdk.Widget{}, err
 	}
+	if bad := checkWidget(w); bad != "" {
+		return sdk.Widget{}, c.h.bad(m, "%s", bad)
+	}
+	return w, nil
+}
+
+// checkWidget says what is wrong with a plugin's widget, or "": the
+// response field must be a plain field name, script URLs absolute http(s)
+// URLs and origins fit for a Content-Security-Policy header.
+func checkWidget(w sdk.Widget) string {
 	if !formFieldName.MatchString(w.ResponseField) {
-		return sdk.Widget{}, c.h.bad(m, "response field %q is not a form field name", w.ResponseField)
+		return fmt.Sprintf("response field %q is not a form field name", w.ResponseField)
 	}
 	for _, s := range w.ScriptURLs {
 		u, err := url.Parse(s)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return sdk.Widget{}, c.h.bad(m, "script URL %q is not an http(s) URL", s)
+			return fmt.Sprintf("script URL %q is not an http(s) URL", s)
 		}
 	}
 	for _, o := range w.Origins {
 		if !cspOrigin.MatchString(o) {
-			return sdk.Widget{}, c.h.bad(m, "origin %q is not scheme://host", o)
+			return fmt.Sprintf("origin %q is not scheme://host", o)
 		}
 	}
-	return w, nil
+	return ""
 }
 
 // cspOrigin is an origin a Content-Security-Policy may list: https or
