@@ -6,6 +6,8 @@
 package main
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -70,6 +72,39 @@ func fieldName(header string) string {
 	return s
 }
 
+// Bounds on a workbook, so a zip bomb (a small file whose entries expand
+// to gigabytes) is refused from the sizes its directory declares, before
+// anything is inflated; archive/zip fails an entry that inflates past its
+// declared size, so the declaration cannot lie.
+const (
+	maxFileBytes        = 256 << 20 // the host sends at most the import limit anyway
+	maxUnzippedBytes    = 256 << 20 // excelize's UnzipSizeLimit (its default is 16 GB)
+	maxInMemoryXMLBytes = 16 << 20  // larger sheets go through temporary files
+	// maxRatio: real workbooks inflate 5 to 30 times; a bomb thousands.
+	maxRatio = 100
+)
+
+// checkZip refuses what is not a zip archive, and archives that inflate
+// past maxUnzippedBytes or more than maxRatio times their size (once past
+// a megabyte, so tiny files with headers are not caught).
+func checkZip(content []byte) error {
+	z, err := zip.NewReader(bytes.NewReader(content), int64(len(content)))
+	if err != nil {
+		return err
+	}
+	var total uint64
+	for _, f := range z.File {
+		total += f.UncompressedSize64
+		if total > maxUnzippedBytes {
+			return fmt.Errorf("it inflates to more than %d MB", maxUnzippedBytes>>20)
+		}
+	}
+	if total > 1<<20 && total > uint64(len(content))*maxRatio {
+		return fmt.Errorf("it inflates %d times its size: a zip bomb, not a workbook", total/uint64(max(len(content), 1)))
+	}
+	return nil
+}
+
 func isDateField(name string) bool {
 	return strings.HasSuffix(name, "_at") || strings.HasSuffix(name, "_until")
 }
@@ -78,7 +113,19 @@ func (f *format) Parse(_ context.Context, file sdk.ImportFile, out sdk.ImportSin
 	f.mu.Lock()
 	sheet := f.sheet
 	f.mu.Unlock()
-	wb, err := excelize.OpenReader(io.LimitReader(file.Body, 256<<20))
+	content, err := io.ReadAll(io.LimitReader(file.Body, maxFileBytes+1))
+	if err != nil {
+		return fmt.Errorf("%s cannot be read: %v", file.Filename, err)
+	}
+	if len(content) > maxFileBytes {
+		return fmt.Errorf("%s is larger than %d MB", file.Filename, maxFileBytes>>20)
+	}
+	if err := checkZip(content); err != nil {
+		return fmt.Errorf("%s is not an Excel workbook (.xlsx): %v", file.Filename, err)
+	}
+	wb, err := excelize.OpenReader(bytes.NewReader(content), excelize.Options{
+		UnzipSizeLimit: maxUnzippedBytes, UnzipXMLSizeLimit: maxInMemoryXMLBytes,
+	})
 	if err != nil {
 		return fmt.Errorf("%s is not an Excel workbook (.xlsx): %v", file.Filename, err)
 	}
