@@ -42,6 +42,10 @@ var (
 	ErrTooLarge = errors.New("avatar: file too large")
 	ErrFormat   = errors.New("avatar: not a JPEG, PNG or WebP image")
 	ErrBroken   = errors.New("avatar: image cannot be read")
+	// ErrPixels is a picture whose header declares more than maxPixels:
+	// refused from the header alone, before decoding (a decompression
+	// bomb is a few kilobytes).
+	ErrPixels = errors.New("avatar: too many pixels")
 )
 
 // Message is the text shown next to the avatar field for an error of
@@ -54,6 +58,8 @@ func Message(err error, maxBytes int64) string {
 		return fmt.Sprintf("The picture is too large: at most %s.", humanBytes(maxBytes))
 	case errors.Is(err, ErrFormat):
 		return "The picture must be a JPEG, PNG or WebP image."
+	case errors.Is(err, ErrPixels):
+		return fmt.Sprintf("The picture is too large: at most %d megapixels.", maxPixels/1_000_000)
 	case errors.Is(err, ErrBroken):
 		return "The picture could not be read: the file is damaged or not really an image."
 	}
@@ -93,7 +99,7 @@ func Process(r io.Reader, maxBytes int64) ([]byte, error) {
 		return nil, ErrBroken
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > maxPixels {
-		return nil, ErrTooLarge
+		return nil, ErrPixels
 	}
 	img, err := decode(bytes.NewReader(data))
 	if err != nil {

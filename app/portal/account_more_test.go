@@ -2,7 +2,10 @@ package portal_test
 
 import (
 	"bytes"
+	"compress/zlib"
 	"context"
+	"encoding/binary"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/gif"
@@ -68,6 +71,37 @@ func testImage(t *testing.T, w, h int, enc func(*bytes.Buffer, image.Image) erro
 	return b.Bytes()
 }
 
+// pngBomb is a valid PNG of a few hundred bytes declaring w×h pixels, all
+// black: decoding it whole would allocate w×h×3 bytes (7.5 GB for
+// 50000×50000), so it must be refused from its header.
+func pngBomb(t *testing.T, w, h uint32) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	out.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		_ = binary.Write(&out, binary.BigEndian, uint32(len(data)))
+		out.WriteString(typ)
+		out.Write(data)
+		_ = binary.Write(&out, binary.BigEndian, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+	}
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = 8, 2 // 8-bit RGB
+	chunk("IHDR", ihdr)
+	// The first rows of zeros, compressed: a real start of the image data.
+	var idat bytes.Buffer
+	zw := zlib.NewWriter(&idat)
+	_, _ = zw.Write(make([]byte, 64*(1+3*int(w))))
+	_ = zw.Close()
+	chunk("IDAT", idat.Bytes())
+	chunk("IEND", nil)
+	if out.Len() > 64<<10 {
+		t.Fatalf("bomb of %d bytes", out.Len())
+	}
+	return out.Bytes()
+}
+
 func withDataDir(t *testing.T) func(*config.Config) {
 	dir := t.TempDir()
 	return func(c *config.Config) { c.DataDir = dir; c.Uploads.MaxAvatarBytes = 200 << 10 }
@@ -98,6 +132,7 @@ func TestAvatarUpload(t *testing.T) {
 		{"too big", "huge.png", big, "too large: at most 200 KB"},
 		{"png magic, broken body", "broken.png", broken, "could not be read"},
 		{"empty", "empty.png", nil, "Choose a picture"},
+		{"decompression bomb", "bomb.png", pngBomb(t, 50000, 50000), "at most 40 megapixels"},
 	} {
 		if len(tc.data) > 0 && tc.name == "too big" && len(tc.data) <= 200<<10 {
 			t.Fatalf("test image not big enough: %d", len(tc.data))
