@@ -637,8 +637,16 @@ func (t *textReader) Read(p []byte) (int, error) {
 // display (some send full Windows paths), bounded in length.
 func uploadName(name string) string {
 	name = strings.ReplaceAll(name, "\\", "/")
+	// Control characters (NUL, CR, LF) would break the database row or a
+	// header the name reaches.
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, name)
 	name = strings.TrimSpace(path.Base(name))
-	if name == "." || name == "/" || name == "" || !utf8.ValidString(name) {
+	if name == "." || name == ".." || name == "/" || name == "" || !utf8.ValidString(name) {
 		name = "file"
 	}
 	if r := []rune(name); len(r) > fileNameMax {

@@ -111,13 +111,24 @@ func fileExt(name, typ string) string {
 			return ext
 		}
 	}
-	if i := strings.LastIndexByte(lower, '.'); i >= 0 && i < len(lower)-1 && !strings.ContainsAny(lower[i+1:], `/\ "`) {
+	if i := strings.LastIndexByte(lower, '.'); i >= 0 && i < len(lower)-1 && i >= len(lower)-11 && isAlnum(lower[i+1:]) {
 		return lower[i+1:]
 	}
 	if typ == catalog.FileMain {
 		return "zip"
 	}
 	return "bin"
+}
+
+// isAlnum: an extension goes into Content-Disposition unquoted, so only
+// letters and digits (no separators, quotes, semicolons or line breaks).
+func isAlnum(s string) bool {
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // SetHeaders writes the headers every answer about the file carries.
