@@ -63,7 +63,7 @@ var legacyExternal = []string{
 var legacyInternal = []string{
 	"check_connection_int", "add_product", "get_product", "get_products", "mark_product_active", "mark_product_inactive",
 	"create_license", "edit_license", "get_license", "search_license", "delete_license",
-	"block_license", "unblock_license", "deactivate_license_activations",
+	"block_license", "unblock_license", "deactivate_license_activations", "edit_or_create_version",
 }
 
 var paramRE = regexp.MustCompile(`:[A-Za-z_]+\??|\*`)
