@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v3"
 
+	"github.com/licensor/licensor/app/api/filesend"
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/downloads"
 	"github.com/licensor/licensor/app/licensing"
@@ -60,8 +61,10 @@ func (h *handlers) latestFor(ctx context.Context, l *licensing.License, now time
 
 // downloadLatest streams the latest published version's main file to the
 // customer owning license :id, when latestFor allows it; a refusal
-// answers 403 with the license page's note. Each download is logged
-// (source portal).
+// answers 403 with the license page's note. One Range is served (206,
+// 416) as the API's downloads do, so an interrupted download resumes.
+// Each download is logged (source portal) once, by the request that
+// starts at byte 0.
 func (h *handlers) downloadLatest(c fiber.Ctx) error {
 	l, err := h.ownLicense(c)
 	if err != nil {
@@ -85,21 +88,28 @@ func (h *handlers) downloadLatest(c fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("portal download: %w", err)
 	}
-	_, err = downloads.RecordSuccess(c.Context(), h.db, downloads.Attempt{
-		Source: downloads.SourcePortal, ProductID: l.ProductID, VersionID: d.Version.ID, Version: d.Version.Version,
-		Type: catalog.FileMain, IP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent),
-		LicenseID: &l.ID, LicenseCode: l.LicenseCode, At: now,
-	}, l.CustomerID, l.Email, l.ProductReferenceID)
-	if err != nil {
+	rng, err := filesend.ParseRange(c.Get(fiber.HeaderRange), f.Size())
+	if errors.Is(err, filesend.ErrUnsatisfiable) {
 		_ = f.Close()
-		return err
+		return filesend.Unsatisfiable(c, f.Size())
+	}
+	if rng.Start == 0 {
+		_, err = downloads.RecordSuccess(c.Context(), h.db, downloads.Attempt{
+			Source: downloads.SourcePortal, ProductID: l.ProductID, VersionID: d.Version.ID, Version: d.Version.Version,
+			Type: catalog.FileMain, IP: c.IP(), UserAgent: c.Get(fiber.HeaderUserAgent),
+			LicenseID: &l.ID, LicenseCode: l.LicenseCode, At: now,
+		}, l.CustomerID, l.Email, l.ProductReferenceID)
+		if err != nil {
+			_ = f.Close()
+			return err
+		}
 	}
 	c.Attachment(d.File.FileName)
 	c.Set(fiber.HeaderContentType, fiber.MIMEOctetStream)
+	c.Set(fiber.HeaderAcceptRanges, "bytes")
 	c.Set(fiber.HeaderETag, `"`+d.File.SHA256+`"`)
 	c.Set("X-Content-Type-Options", "nosniff")
-	// fasthttp closes the file once it is sent.
-	return c.SendStream(f, int(f.Size()))
+	return filesend.Stream(c, f, rng)
 }
 
 // byteSize formats a file size for people: 512 B, 3.4 MB.

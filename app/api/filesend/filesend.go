@@ -149,18 +149,12 @@ func Unsatisfiable(c fiber.Ctx, size int64) error {
 	return EmptyStatus(c, fiber.StatusRequestedRangeNotSatisfiable)
 }
 
-// Send streams rng of the stored file from store. The file is never
-// loaded whole: the response body is a stream the server copies out in
-// small chunks. A HEAD request gets the headers only.
+// Send streams rng of the stored file from store with the headers of
+// SetHeaders. A HEAD request gets the headers only.
 func Send(c fiber.Ctx, store storage.Store, m Meta, rng Range) error {
 	SetHeaders(c, m)
-	status := fiber.StatusOK
-	if rng.Partial {
-		status = fiber.StatusPartialContent
-		c.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes %d-%d/%d", rng.Start, rng.End, m.File.Size))
-	}
-	c.Status(status)
 	if c.Method() == fiber.MethodHead {
+		setStatus(c, rng, m.File.Size)
 		c.Response().Header.SetContentLength(int(rng.Length()))
 		return nil
 	}
@@ -168,40 +162,100 @@ func Send(c fiber.Ctx, store storage.Store, m Meta, rng Range) error {
 	if err != nil {
 		return fmt.Errorf("open %s file of version %d: %w", m.Type, m.File.VersionID, err)
 	}
+	return Stream(c, f, rng)
+}
+
+// Stream answers 200, or 206 with Content-Range for a partial rng, with
+// rng of the open file f as the body, and closes f. The file is never
+// loaded whole: the server sends it in chunks, by sendfile(2) when f is
+// on a local disk.
+func Stream(c fiber.Ctx, f storage.File, rng Range) error {
+	setStatus(c, rng, f.Size())
 	if rng.Start > 0 {
 		if _, err := f.Seek(rng.Start, io.SeekStart); err != nil {
 			_ = f.Close()
-			return fmt.Errorf("seek %s file of version %d: %w", m.Type, m.File.VersionID, err)
+			return fmt.Errorf("seek stored file: %w", err)
 		}
 	}
-	body := &streamBody{r: io.LimitReader(f, rng.Length()), c: f, conn: c.RequestCtx().Conn(), timeout: c.App().Config().WriteTimeout}
+	body := &streamBody{f: f, left: rng.Length(), conn: c.RequestCtx().Conn(), timeout: c.App().Config().WriteTimeout}
 	return c.SendStream(body, int(rng.Length()))
 }
 
+func setStatus(c fiber.Ctx, rng Range, size int64) {
+	c.Status(fiber.StatusOK)
+	if rng.Partial {
+		c.Status(fiber.StatusPartialContent)
+		c.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes %d-%d/%d", rng.Start, rng.End, size))
+	}
+}
+
+// sendChunk is how much of a file goes out between two moves of the
+// write deadline: a client reading slower than sendChunk per
+// http.write_timeout (256 KiB per 120 s by default) is cut off.
+const sendChunk = 256 << 10
+
 // streamBody is a response body read from a stored file. The server's
 // write timeout bounds a whole response; a large file on a slow link would
-// be cut off by it, so each read moves the connection's write deadline on
-// instead: a download fails only when the client stops reading for that
-// long. The server closes the body (and so the file) when it is done.
+// be cut off by it, so the connection's write deadline moves on per chunk
+// instead. The server closes the body (and so the file) when it is done.
 type streamBody struct {
-	r       io.Reader
-	c       io.Closer
+	f       storage.File
+	left    int64
 	conn    net.Conn
 	timeout time.Duration
-	last    time.Time
 }
 
-func (b *streamBody) Read(p []byte) (int, error) {
-	if b.timeout > 0 && b.conn != nil {
-		if now := time.Now(); now.Sub(b.last) > time.Second {
-			_ = b.conn.SetWriteDeadline(now.Add(b.timeout))
-			b.last = now
+// WriteTo is how fasthttp copies a body that has it. Each chunk is an
+// io.LimitedReader over the file handed to the connection's ReadFrom
+// (through the server's bufio.Writer once it is empty), which the net
+// package sends with sendfile(2) when the file is an *os.File (a disk
+// store's): the bytes never pass through user space. Other stores are
+// copied by the connection's ReadFrom with its own buffer.
+func (b *streamBody) WriteTo(w io.Writer) (int64, error) {
+	// The headers wait in the server's write buffer; sent first, every
+	// chunk reaches the connection's ReadFrom.
+	if fl, ok := w.(interface{ Flush() error }); ok {
+		if err := fl.Flush(); err != nil {
+			return 0, err
 		}
 	}
-	return b.r.Read(p)
+	var sent int64
+	for b.left > 0 {
+		b.extendDeadline()
+		n, err := io.Copy(w, &io.LimitedReader{R: b.f, N: min(b.left, sendChunk)})
+		sent += n
+		b.left -= n
+		if err != nil {
+			return sent, err
+		}
+		if n == 0 {
+			return sent, io.ErrUnexpectedEOF
+		}
+	}
+	return sent, nil
 }
 
-func (b *streamBody) Close() error { return b.c.Close() }
+// Read serves copies that do not use WriteTo.
+func (b *streamBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, io.EOF
+	}
+	b.extendDeadline()
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.f.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *streamBody) extendDeadline() {
+	if b.timeout > 0 && b.conn != nil {
+		_ = b.conn.SetWriteDeadline(time.Now().Add(b.timeout))
+	}
+}
+
+func (b *streamBody) Close() error { return b.f.Close() }
 
 // EmptyStatus answers status with an empty body (SendStatus would write
 // the status text).
