@@ -107,7 +107,9 @@ func (h *handlers) downloadLatest(c fiber.Ctx) error {
 	c.Attachment(d.File.FileName)
 	c.Set(fiber.HeaderContentType, fiber.MIMEOctetStream)
 	c.Set(fiber.HeaderAcceptRanges, "bytes")
-	c.Set(fiber.HeaderETag, `"`+d.File.SHA256+`"`)
+	if d.File.Checked() {
+		c.Set(fiber.HeaderETag, `"`+d.File.SHA256+`"`)
+	}
 	c.Set("X-Content-Type-Options", "nosniff")
 	return filesend.Stream(c, f, rng)
 }

@@ -262,7 +262,7 @@ func NewVersion(v *catalog.Version, p *catalog.Product) Version {
 		CreatedAt:          Timestamp(v.CreatedAt),
 		UpdatedAt:          Timestamp(v.UpdatedAt),
 	}
-	if f := v.File(catalog.FileMain); f != nil {
+	if f := v.File(catalog.FileMain); f != nil && f.Checked() {
 		out.FileSize = &f.Size
 		out.Checksum = &Checksum{Algo: "sha256", Value: f.SHA256}
 	}

@@ -64,6 +64,9 @@ func (h *handlers) findFile(c fiber.Ctx, f *apirequest.Fields) (*requestedFile, 
 	if !p.IsActive || file == nil {
 		return nil, nil
 	}
+	if err := filesend.Sized(c.Context(), h.Files, file); err != nil {
+		return nil, err
+	}
 	return &requestedFile{product: p, version: v, meta: filesend.Meta{File: file, Type: typ, ProductRef: p.ReferenceID, Version: v.Version}}, nil
 }
 

@@ -63,6 +63,9 @@ func (h *handlers) downloadLink(c fiber.Ctx) error {
 	if file == nil {
 		return linkError(c, downloads.ErrLinkNotFound)
 	}
+	if err := filesend.Sized(c.Context(), h.Files, file); err != nil {
+		return err
+	}
 	meta := filesend.Meta{File: file, Type: link.Type, ProductRef: p.ReferenceID, Version: v.Version}
 	rng, rerr := filesend.ParseRange(c.Get(fiber.HeaderRange), file.Size)
 	if errors.Is(rerr, filesend.ErrUnsatisfiable) {

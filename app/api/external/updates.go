@@ -76,7 +76,7 @@ type integrity struct {
 
 func (h *handlers) integrityOf(c fiber.Ctx, set *settings.Values, v *catalog.Version) (integrity, error) {
 	var out integrity
-	if f := v.File(catalog.FileMain); f != nil {
+	if f := v.File(catalog.FileMain); f != nil && f.Checked() {
 		size := f.Size
 		out.size = &size
 		out.checksum = &resources.Checksum{Algo: "sha256", Value: f.SHA256}

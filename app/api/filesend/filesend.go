@@ -6,6 +6,7 @@
 package filesend
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -137,10 +138,28 @@ func SetHeaders(c fiber.Ctx, m Meta) {
 	c.Set("Content-Transfer-Encoding", "Binary")
 	c.Set(fiber.HeaderContentDisposition, "attachment; filename="+m.DownloadName())
 	c.Set(fiber.HeaderAcceptRanges, "bytes")
+	if !m.File.Checked() {
+		return
+	}
 	c.Set(fiber.HeaderETag, `"`+m.File.SHA256+`"`)
 	if m.Type == catalog.FileMain {
 		c.Set("X-LM-Checksum-SHA256", m.File.SHA256)
 	}
+}
+
+// Sized fills in the size of a file recorded without one (imported, not
+// yet given it by `licensor versions backfill-checksums`) from storage, so
+// Range and Content-Length are right before the file is opened.
+func Sized(ctx context.Context, store storage.Store, f *catalog.VersionFile) error {
+	if f.Checked() {
+		return nil
+	}
+	obj, err := store.Stat(ctx, f.StorageKey)
+	if err != nil {
+		return fmt.Errorf("size of %s file of version %d: %w", f.Type, f.VersionID, err)
+	}
+	f.Size = obj.Size
+	return nil
 }
 
 // Unsatisfiable answers 416 with the file's length.

@@ -190,6 +190,9 @@ func (h *handlers) serverDownload(c fiber.Ctx, r *pipeline.Request) error {
 	if file == nil {
 		return pipeline.Error(c, fiber.StatusNotFound, "Not found.")
 	}
+	if err := filesend.Sized(c.Context(), h.files, file); err != nil {
+		return err
+	}
 	meta := filesend.Meta{File: file, Type: typ, ProductRef: p.ReferenceID, Version: v.Version}
 	rng, err := filesend.ParseRange(c.Get(fiber.HeaderRange), file.Size)
 	if errors.Is(err, filesend.ErrUnsatisfiable) {

@@ -33,17 +33,18 @@ type cli struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":          {"start the web server, the API and the background jobs", runServe},
-		"migrate":        {"apply database migrations (Licensor's and River's); safe to repeat", runMigrate},
-		"admin create":   {"create an admin account", runAdminCreate},
-		"apikey create":  {"create an API key and print it once", runAPIKeyCreate},
-		"keys rotate":    {"make a new signing key for tokens and license files; old keys keep verifying", runKeysRotate},
-		"version":        {"print the version", runVersion},
-		"plugins list":   {"list the plugins in plugins.dir: name, kind, version, status (ok, disabled, checksum mismatch, crashed)", runPluginsList},
-		"expiry-scan":    {"run the expiry scan now (warnings, expiry log, expiry webhooks) and print the counts", runExpiryScan},
-		"blacklist-scan": {"run the auto-blacklist now and print what it added", runBlacklistScan},
-		"release sign":   {"sign a release file offline and print its manifest and signature", runReleaseSign},
-		"release keygen": {"make an Ed25519 release key pair for signing releases", runReleaseKeygen},
+		"serve":                       {"start the web server, the API and the background jobs", runServe},
+		"migrate":                     {"apply database migrations (Licensor's and River's); safe to repeat", runMigrate},
+		"admin create":                {"create an admin account", runAdminCreate},
+		"apikey create":               {"create an API key and print it once", runAPIKeyCreate},
+		"keys rotate":                 {"make a new signing key for tokens and license files; old keys keep verifying", runKeysRotate},
+		"version":                     {"print the version", runVersion},
+		"plugins list":                {"list the plugins in plugins.dir: name, kind, version, status (ok, disabled, checksum mismatch, crashed)", runPluginsList},
+		"expiry-scan":                 {"run the expiry scan now (warnings, expiry log, expiry webhooks) and print the counts", runExpiryScan},
+		"blacklist-scan":              {"run the auto-blacklist now and print what it added", runBlacklistScan},
+		"release sign":                {"sign a release file offline and print its manifest and signature", runReleaseSign},
+		"release keygen":              {"make an Ed25519 release key pair for signing releases", runReleaseKeygen},
+		"versions backfill-checksums": {"record the SHA-256 and size of stored version files that lack them (imported rows)", runVersionsBackfillChecksums},
 	}
 }
 
