@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -11,8 +12,11 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +28,7 @@ import (
 type downloadOptions struct {
 	fileBytes   int64
 	downloaders int
+	rounds      int
 	// rate caps each concurrent downloader in bytes per second (0: as
 	// fast as it can read), as clients on real links are.
 	rate int64
@@ -108,23 +113,12 @@ func downloads(serverURL, bin string, o options, d downloadOptions) error {
 		return err
 	}
 	downloadURL := base + "/api/external/update/" + versionID + "/download/main"
-	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: d.downloaders + 4, MaxIdleConnsPerHost: d.downloaders + 4, DisableCompression: true}}
-	var moved atomic.Int64 // bytes received by every download so far
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	var moved atomic.Int64
 	fetch := func(ctx context.Context, rate int64) (int64, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, downloadURL, nil)
-		if err != nil {
-			return 0, err
-		}
-		req.Header.Set("X-API-KEY", externalKey)
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		defer func() { _ = resp.Body.Close() }()
-		if resp.StatusCode != http.StatusOK {
-			return 0, fmt.Errorf("download: HTTP %d", resp.StatusCode)
-		}
-		return copyAtRate(countingWriter{&moved}, resp.Body, rate)
+		before := moved.Load()
+		err := download(ctx, client, downloadURL, externalKey, rate, &moved)
+		return moved.Load() - before, err
 	}
 
 	// (1) One large download, the server's RSS sampled every 20 ms.
@@ -162,47 +156,152 @@ func downloads(serverURL, bin string, o options, d downloadOptions) error {
 	}
 	growth := float64(peak.Load()-before) / 1024
 
-	// (2) Verify alone, then beside the concurrent downloads.
-	alone := load(hc, pid, o, verifyWork)
-	dctx, stopDownloads := context.WithCancel(ctx)
-	var failures atomic.Int64
-	var dl sync.WaitGroup
+	// (2) Verify alone, then beside the concurrent downloads, interleaved
+	// for d.rounds rounds so that the other load on a shared machine
+	// falls on both sides alike; the medians are compared.
+	var alone, busy []result
+	var served []float64
+	var failed int64
+	for range d.rounds {
+		alone = append(alone, load(hc, pid, o, verifyWork))
+		dl, err := startDownloadClient(downloadURL, externalKey, d)
+		if err != nil {
+			return err
+		}
+		time.Sleep(time.Second) // every download under way
+		busy = append(busy, load(hc, pid, o, verifyWork))
+		rate, failures, err := dl.stop()
+		if err != nil {
+			return err
+		}
+		served = append(served, rate)
+		failed += failures
+	}
+
+	rateText := "unthrottled"
+	if d.rate > 0 {
+		rateText = fmt.Sprintf("each capped at %d KB/s, %d MB/s in all", d.rate>>10, int64(d.downloaders)*d.rate>>20)
+	}
+	fmt.Printf("\nUpdate downloads through bin/licensor (%d cores)\n\n", runtime.NumCPU())
+	fmt.Printf("1. one %d MB download: %.0f MB/s; server RSS %.1f MB before, peak %.1f MB, growth %.1f MB (target < 20 MB)\n",
+		d.fileBytes>>20, float64(n)/elapsed.Seconds()/(1<<20), float64(before)/1024, float64(peak.Load())/1024, growth)
+	fmt.Printf("2. verify with %d connections, %d rounds of %s alone then %s beside %d concurrent downloads (%s;\n"+
+		"   read by a separate process at nice 19, as remote clients take no CPU from the server), %d downloads failed\n",
+		o.conns, d.rounds, o.duration, o.duration, d.downloaders, rateText, failed)
+	fmt.Printf("   %-7s %14s %9s %16s %9s %12s\n", "round", "alone req/s", "p99", "beside req/s", "p99", "served MB/s")
+	for i := range alone {
+		fmt.Printf("   %-7d %14.0f %9s %16.0f %9s %12.0f\n", i+1, alone[i].rps, alone[i].p99, busy[i].rps, busy[i].p99, served[i])
+	}
+	medAlone, medBusy := median(alone), median(busy)
+	fmt.Printf("   %-7s %14.0f %9s %16.0f %9s %12.0f\n", "median", medAlone, "", medBusy, "", medianOf(served))
+	slowdown := 0.0
+	if medAlone > 0 {
+		slowdown = (1 - medBusy/medAlone) * 100
+	}
+	fmt.Printf("   slowdown of the medians: %.1f%% (target <= 20%%)\n", slowdown)
+	return nil
+}
+
+// median is the median throughput of rs.
+func median(rs []result) float64 {
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = r.rps
+	}
+	return medianOf(v)
+}
+
+func medianOf(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
+
+// downloadClient is a child process (this program with -download-client)
+// running the concurrent downloads at nice 19: download clients are
+// remote in a deployment, so reading their bytes must not take the CPU
+// the server and the verify load need here.
+type downloadClient struct {
+	cmd   *exec.Cmd
+	out   bytes.Buffer
+	start time.Time
+}
+
+func startDownloadClient(url, key string, d downloadOptions) (*downloadClient, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	c := &downloadClient{start: time.Now()}
+	c.cmd = exec.Command("nice", "-n", "19", self, "-download-client", url,
+		"-downloaders", strconv.Itoa(d.downloaders), "-download-rate-kb", strconv.FormatInt(d.rate>>10, 10))
+	c.cmd.Env = append(os.Environ(), "BENCH_DOWNLOAD_KEY="+key)
+	c.cmd.Stdout, c.cmd.Stderr = &c.out, os.Stderr
+	return c, c.cmd.Start()
+}
+
+// stop ends the downloads and returns the MB/s they received and how many
+// failed.
+func (c *downloadClient) stop() (mbps float64, failures int64, err error) {
+	_ = c.cmd.Process.Signal(os.Interrupt)
+	if err := c.cmd.Wait(); err != nil {
+		return 0, 0, fmt.Errorf("download client: %w", err)
+	}
+	var bytes int64
+	if _, err := fmt.Sscan(c.out.String(), &bytes, &failures); err != nil {
+		return 0, 0, fmt.Errorf("download client said %q: %w", c.out.String(), err)
+	}
+	return float64(bytes) / time.Since(c.start).Seconds() / (1 << 20), failures, nil
+}
+
+// runDownloadClient is the -download-client process: d.downloaders
+// downloads of url, each again when done, until SIGINT; then it prints
+// the bytes received and the failed downloads.
+func runDownloadClient(url string, d downloadOptions) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: d.downloaders + 4, MaxIdleConnsPerHost: d.downloaders + 4, DisableCompression: true}}
+	var moved, failures atomic.Int64
+	var wg sync.WaitGroup
 	for range d.downloaders {
-		dl.Go(func() {
-			for dctx.Err() == nil {
-				_, err := fetch(dctx, d.rate)
-				if err != nil && dctx.Err() == nil {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				if err := download(ctx, client, url, os.Getenv("BENCH_DOWNLOAD_KEY"), d.rate, &moved); err != nil && ctx.Err() == nil {
 					failures.Add(1)
 					time.Sleep(100 * time.Millisecond)
 				}
 			}
 		})
 	}
-	time.Sleep(time.Second) // every download under way
-	movedBefore, tBusy := moved.Load(), time.Now()
-	busy := load(hc, pid, o, verifyWork)
-	downloadRate := float64(moved.Load()-movedBefore) / time.Since(tBusy).Seconds() / (1 << 20)
-	stopDownloads()
-	dl.Wait()
-
-	rateText := "unthrottled"
-	if d.rate > 0 {
-		rateText = fmt.Sprintf("each capped at %d KB/s", d.rate>>10)
-	}
-	fmt.Printf("\nUpdate downloads through bin/licensor (%d cores)\n\n", runtime.NumCPU())
-	fmt.Printf("1. one %d MB download: %.0f MB/s; server RSS %.1f MB before, peak %.1f MB, growth %.1f MB (target < 20 MB)\n",
-		d.fileBytes>>20, float64(n)/elapsed.Seconds()/(1<<20), float64(before)/1024, float64(peak.Load())/1024, growth)
-	fmt.Printf("2. verify with %d connections, %s per phase; %d concurrent downloads (%s), %.0f MB/s served meanwhile, %d failed\n",
-		o.conns, o.duration, d.downloaders, rateText, downloadRate, failures.Load())
-	fmt.Printf("   %-24s %10s %9s %9s %7s\n", "", "per second", "p50", "p99", "errors")
-	fmt.Printf("   %-24s %10.0f %9s %9s %7d\n", "verify alone", alone.rps, alone.p50, alone.p99, alone.errors)
-	fmt.Printf("   %-24s %10.0f %9s %9s %7d\n", "verify beside downloads", busy.rps, busy.p50, busy.p99, busy.errors)
-	slowdown := 0.0
-	if alone.rps > 0 {
-		slowdown = (1 - busy.rps/alone.rps) * 100
-	}
-	fmt.Printf("   slowdown: %.1f%% (target <= 20%%)\n", slowdown)
+	wg.Wait()
+	fmt.Println(moved.Load(), failures.Load())
 	return nil
+}
+
+// download fetches url once at most rate bytes per second (0: as fast as
+// it can), counting the bytes in moved.
+func download(ctx context.Context, client *http.Client, url, key string, rate int64, moved *atomic.Int64) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("X-API-KEY", key)
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("download: HTTP %d", resp.StatusCode)
+	}
+	_, err = copyAtRate(countingWriter{moved}, resp.Body, rate)
+	return err
 }
 
 // addSparseRelease makes a sparse file of size zero bytes in the disk

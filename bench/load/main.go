@@ -51,7 +51,16 @@ func main() {
 	fileMB := flag.Int64("file-mb", 1024, "size of the release file the download measurements serve, in MB")
 	downloaders := flag.Int("downloaders", 50, "concurrent downloads beside verify")
 	downloadRate := flag.Int64("download-rate-kb", 0, "cap per concurrent download in KB/s (0: unthrottled)")
+	rounds := flag.Int("rounds", 3, "download mode: interleaved rounds of verify alone and beside the downloads")
+	downloadClient := flag.String("download-client", "", "internal: be the process running the concurrent downloads of this URL")
 	flag.Parse()
+	if *downloadClient != "" {
+		if err := runDownloadClient(*downloadClient, downloadOptions{downloaders: max(*downloaders, 1), rate: *downloadRate << 10}); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	runtime.GOMAXPROCS(*procs)
 	o := options{duration: *duration, warmup: *warmup, conns: *conns, licenses: max(*licenses, 1), installs: max(*installs, 1)}
 	o.installs = min(o.installs, o.licenses)
@@ -60,7 +69,7 @@ func main() {
 		run = func(serverURL, bin string, o options) error { return soak(serverURL, bin, o, *soakFor) }
 	}
 	if *downloadsMode {
-		d := downloadOptions{fileBytes: *fileMB << 20, downloaders: max(*downloaders, 1), rate: *downloadRate << 10}
+		d := downloadOptions{fileBytes: *fileMB << 20, downloaders: max(*downloaders, 1), rate: *downloadRate << 10, rounds: max(*rounds, 1)}
 		run = func(serverURL, bin string, o options) error { return downloads(serverURL, bin, o, d) }
 	}
 	if err := run(*serverURL, *bin, o); err != nil {
