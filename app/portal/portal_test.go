@@ -2,6 +2,7 @@ package portal_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
@@ -353,6 +354,28 @@ func TestLockout(t *testing.T) {
 		t.Errorf("client id of a locked account: %d", r.StatusCode)
 	}
 	if n := countRows(t, e, "SELECT count(*) FROM customer_logins WHERE reason = 'locked_out'"); n != 3 {
+		t.Errorf("locked-out attempts recorded: %d", n)
+	}
+}
+
+// One address guessing across many accounts, each under its own limit,
+// is stopped by the address's limit (four times an account's, at least
+// 20): the next attempt is refused, the right password included.
+func TestLockoutPerIP(t *testing.T) {
+	e := servertest.New(t)
+	e.SetSettings(t, map[string]string{"login_max_attempts": "3", "login_lockout_minutes": "15"})
+	cu := newCustomer(t, e, "cora@example.com", true)
+	c := e.Client(t)
+	for i := range 20 {
+		if r := signIn(c, fmt.Sprintf("guess-%d@example.com", i), "wrong password"); r.StatusCode != 422 {
+			t.Fatalf("attempt %d: %d", i+1, r.StatusCode)
+		}
+	}
+	r := signIn(e.Client(t), cu.Email, password)
+	if r.StatusCode != 429 || !strings.Contains(r.Body, "Too many sign-in attempts") || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("21st attempt from the address, right password: %d\n%s", r.StatusCode, r.Body)
+	}
+	if n := countRows(t, e, "SELECT count(*) FROM customer_logins WHERE reason = 'locked_out'"); n != 1 {
 		t.Errorf("locked-out attempts recorded: %d", n)
 	}
 }
