@@ -91,13 +91,13 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 		return nil, nil, fmt.Errorf("activate: %T has no database/sql handle", tx)
 	}
 	locked, err := lockLicenseForActivation(ctx, tx, run, req.LicenseCode)
-	l := &locked.License
 	if errors.Is(err, sql.ErrNoRows) {
 		return fail(FailActivateInvalid, nil)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("lock license: %w", err)
 	}
+	l := &locked.License
 	if l.ProductID != product.ID {
 		// The failed row belongs to the product asked for; linking it to
 		// another product's license would show it under the wrong product.
@@ -232,11 +232,11 @@ const (
 // lockLicenseForActivation reads and locks the license with code (sql.ErrNoRows when
 // there is none) and draws the new activation's id.
 func lockLicenseForActivation(ctx context.Context, tx bun.IDB, run sqlRunner, code string) (*lockedLicense, error) {
+	locked := new(lockedLicense)
 	rows, err := run.QueryContext(ctx, lockLicenseSQL, pgx.QueryExecModeCacheStatement, code)
 	if err != nil {
 		return nil, err
 	}
-	locked := new(lockedLicense)
 	return locked, tx.NewSelect().DB().ScanRows(ctx, rows, locked)
 }
 
