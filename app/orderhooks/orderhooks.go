@@ -80,7 +80,7 @@ type accepted struct {
 }
 
 func (d Deps) webhook(c fiber.Ctx) error {
-	name, secret := c.Params("name"), c.Params("secret")
+	name, secret := d.Plugins.Resolve(c.Params("name")), c.Params("secret")
 	if len(secret) < MinSecret {
 		return pipeline.Error(c, fiber.StatusNotFound, "Not found.")
 	}

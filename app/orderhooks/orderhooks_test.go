@@ -340,6 +340,11 @@ func TestWebhookPath(t *testing.T) {
 	if code, _ := f.postTo("/api/external/webhooks/"+plugin+"/"+rotated, paid, sig); code != http.StatusOK {
 		t.Fatalf("the new secret: %d", code)
 	}
+	// api.md's short name (woocommerce) reaches orders-woocommerce.
+	other := wcOrder(3004, "processing", "ACME-PRO", 1)
+	if code, body := f.postTo("/api/external/webhooks/woocommerce/"+rotated, other, sign(other, secret)); code != http.StatusOK || body != `{"status":true,"message":"Accepted."}` {
+		t.Fatalf("short name: %d %s", code, body)
+	}
 
 	if err := n.Plugins.SetEnabled(f.ctx, plugin, false, system); err != nil {
 		t.Fatal(err)
@@ -348,8 +353,8 @@ func TestWebhookPath(t *testing.T) {
 		t.Fatalf("disabled plugin: %d %s", code, body)
 	}
 	f.settle()
-	if c := f.count(`SELECT count(*) FROM river_job WHERE kind = 'process_order'`); c != 2 {
-		t.Fatalf("process_order jobs: %d, want the 2 accepted", c)
+	if c := f.count(`SELECT count(*) FROM river_job WHERE kind = 'process_order'`); c != 3 {
+		t.Fatalf("process_order jobs: %d, want the 3 accepted", c)
 	}
 }
 

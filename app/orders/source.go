@@ -39,6 +39,19 @@ func (p *Plugins) Enabled() []string {
 	return out
 }
 
+// Resolve names the installed plugin a store webhook's {name} means: the
+// plugin of that name, else the shipped "orders-<name>" one, so the short
+// names api.md uses (gumroad, woocommerce) work as well.
+func (p *Plugins) Resolve(name string) string {
+	if _, ok := p.ext.Host().Get(name); ok {
+		return name
+	}
+	if pl, ok := p.ext.Host().Get("orders-" + name); ok && pl.Manifest.Kind == sdk.KindOrderSync {
+		return pl.Name
+	}
+	return name
+}
+
 // Accepts reports whether name is an enabled order sync plugin whose
 // webhook secret (app/extensions) is secret.
 func (p *Plugins) Accepts(ctx context.Context, name, secret string) (bool, error) {
