@@ -85,7 +85,7 @@ func TestVersionsBackfillChecksums(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer r.Close()
+		defer func() { _ = r.Close() }()
 		var b strings.Builder
 		for r.Next() {
 			var name, sha string
