@@ -6,7 +6,7 @@ LDFLAGS := -X main.version=$(VERSION)
 GOLANGCI_LINT := github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 VENDOR_ASSETS := static/vendor/htmx.min.js static/vendor/pico.min.css
 
-.PHONY: plugins all build run test test-short lint assets pg-up bench bench-downloads fuzz clean proto cluster-demo soak
+.PHONY: plugins all build run test test-short lint assets pg-up bench bench-downloads bench-heartbeats fuzz clean proto cluster-demo soak docs
 
 all: build
 
@@ -39,26 +39,47 @@ run: build
 	@scripts/ensure-postgres.sh
 	LICENSOR_PLUGINS_DIR=$${LICENSOR_PLUGINS_DIR:-$(PLUGIN_DIR)} ./$(BIN) serve
 
-## test: go vet plus every test with the race detector, against a real PostgreSQL
+## test: go vet plus every test with the race detector, against a real PostgreSQL. test/cluster's
+## tests mostly wait on processes of their own (outages, restarts, River's rescue), so they run beside
+## the other packages instead of after them; their output follows the others'.
 test: assets pg-up
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 20m ./...
+	@log=$$(mktemp); \
+	$(GO) test -race -count=1 -timeout 20m ./test/cluster/ >$$log 2>&1 & cluster=$$!; \
+	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/test/cluster$$'); rest=$$?; \
+	wait $$cluster; clustered=$$?; cat $$log; rm -f $$log; \
+	test $$rest -eq 0 && test $$clustered -eq 0
+
+## test-short: the fast loop while developing: every test except the multi-process cluster faults (test/cluster)
+## and the browser tests (app/server/browsertest), which skip under -short; make test and .ci/run run them all
+test-short: assets pg-up
+	$(GO) test -short -count=1 -p 4 -timeout 10m ./...
+
+## docs: rewrite the generated parts of docs/ (the API reference's tables, the settings table) from the code;
+## go test ./docs/ (part of make test) fails while they are stale
+docs:
+	$(GO) test -count=1 -run TestGeneratedBlocks ./docs/ -update
 
 ## pg-up: make sure the PostgreSQL server the tests use is running
 pg-up:
 	@scripts/ensure-test-postgres.sh
 
-## lint: golangci-lint with the import rules of docs/architecture.md
+## lint: golangci-lint with the import rules of docs/architecture.md, then the proof that
+## each rule refuses a forbidden import added in a scratch copy (test/importrules)
 lint: assets
 	$(GO) vet ./...
-	$(GO) run $(GOLANGCI_LINT) run ./...
+	$(GO) run $(GOLANGCI_LINT) run --allow-parallel-runners ./...
+	LICENSOR_GOLANGCI_LINT="$(GO) run $(GOLANGCI_LINT)" $(GO) test -count=1 ./test/importrules/
 
-## bench: Go benchmarks, then the HTTP load script beside pgbench on the same server
-BENCH_DURATION ?= 10s
+## bench: Go benchmarks, then the HTTP load script beside a bare Fiber endpoint and pgbench on the same server
+## (BENCH_ROUNDS interleaved rounds of BENCH_DURATION per phase, medians; BENCH_ACTIVATIONS rows in the table)
+BENCH_DURATION ?= 5s
+BENCH_ROUNDS ?= 3
+BENCH_ACTIVATIONS ?= 1000000
 bench: build pg-up
 	$(GO) test -run '^$$' -bench . -benchmem ./bench/...
 	$(GO) test -count=1 -v -run 'TestAdminListScale|TestImportCustomersScale' ./bench/ -admin-rows 100000 -import-customers 100000
-	$(GO) run ./bench/load -bin $(BIN) -duration $(BENCH_DURATION)
+	$(GO) run ./bench/load -bin $(BIN) -duration $(BENCH_DURATION) -rounds $(BENCH_ROUNDS) -activations $(BENCH_ACTIVATIONS)
 
 ## proto: regenerate the plugins' gRPC code (protoc from Debian's protobuf-compiler;
 ## protoc-gen-go and protoc-gen-go-grpc are the versions pinned as tools in go.mod)
@@ -92,6 +113,16 @@ DOWNLOAD_ROUNDS ?= 3
 DOWNLOAD_PHASE ?= 4s
 bench-downloads: build pg-up
 	$(GO) run ./bench/load -bin $(BIN) -downloads -duration $(DOWNLOAD_PHASE) -warmup 500ms -rounds $(DOWNLOAD_ROUNDS) -download-rate-kb $(DOWNLOAD_RATE_KB)
+
+## bench-heartbeats: verify through bin/licensor alone and beside a heartbeat storm (HEARTBEAT_ACTIVATIONS activations
+## of a product with a 60 s interval sending HEARTBEAT_RATE heartbeats per second in all, from a separate process at
+## nice 19), HEARTBEAT_ROUNDS interleaved rounds of HEARTBEAT_PHASE each, compared by their medians (target: at most 20% slower)
+HEARTBEAT_ACTIVATIONS ?= 10000
+HEARTBEAT_RATE ?= 1000
+HEARTBEAT_ROUNDS ?= 3
+HEARTBEAT_PHASE ?= 5s
+bench-heartbeats: build pg-up
+	$(GO) run ./bench/load -bin $(BIN) -heartbeats -duration $(HEARTBEAT_PHASE) -warmup 500ms -rounds $(HEARTBEAT_ROUNDS) -storm-activations $(HEARTBEAT_ACTIVATIONS) -heartbeat-rate $(HEARTBEAT_RATE)
 
 ## cluster-demo: two nodes on one PostgreSQL behind nginx on 127.0.0.1:8080 (docs/deploy.md)
 cluster-demo: build

@@ -45,9 +45,9 @@ func TestAdminListScale(t *testing.T) {
 	start := time.Now()
 	for _, q := range []string{
 		`INSERT INTO products (name, reference_id, is_active) SELECT 'Product ' || g, 'PROD-' || g, true FROM generate_series(1, 20) AS g`,
-		fmt.Sprintf(`INSERT INTO customers (name, email, client_id, confirmed_at, created_at)
+		fmt.Sprintf(`INSERT INTO customers (name, email, client_id, confirmed_at, email_proven_at, created_at)
 			SELECT 'Customer ' || g, 'customer' || g || '@example.com', 'CID-' || g,
-			       CASE WHEN g %% 3 <> 0 THEN now() END, now() - (g * interval '1 minute')
+			       CASE WHEN g %% 3 <> 0 THEN now() END, CASE WHEN g %% 3 <> 0 THEN now() END, now() - (g * interval '1 minute')
 			FROM generate_series(1, %d) AS g`, n),
 		fmt.Sprintf(`INSERT INTO licenses (product_id, license_code, customer_id, email, expires_at, is_valid, created_at)
 			SELECT (SELECT min(id) FROM products) + g %% 20, 'LIC-' || lpad(g::text, 8, '0'),

@@ -32,8 +32,8 @@ func TestDashboardScale(t *testing.T) {
 	start := time.Now()
 	for _, q := range []string{
 		`INSERT INTO products (name, reference_id) SELECT 'Product ' || g, 'P' || g FROM generate_series(1, 20) AS g`,
-		`INSERT INTO customers (name, email, client_id, confirmed_at, created_at)
-			SELECT 'Customer ' || g, 'c' || g || '@example.com', 'CID-' || g, CASE WHEN g % 3 <> 0 THEN now() END,
+		`INSERT INTO customers (name, email, client_id, confirmed_at, email_proven_at, created_at)
+			SELECT 'Customer ' || g, 'c' || g || '@example.com', 'CID-' || g, CASE WHEN g % 3 <> 0 THEN now() END, CASE WHEN g % 3 <> 0 THEN now() END,
 				now() - (g % 365) * interval '1 day'
 			FROM generate_series(1, ?::int) AS g`,
 		`INSERT INTO licenses (product_id, license_code, customer_id, email, is_valid, expires_at, created_at)

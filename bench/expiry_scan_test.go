@@ -20,7 +20,7 @@ import (
 
 // expiryLicenses is the number of licenses TestExpiryScanScale inserts. The
 // default keeps `go test ./bench/...` fast; the product promise (a million
-// licenses in minutes, product.md §6) is checked with
+// licenses in minutes, docs/features.md#licenses) is checked with
 //
 //	go test ./bench/ -run TestExpiryScanScale -v -timeout 60m -expiry-licenses 1000000
 var expiryLicenses = flag.Int("expiry-licenses", 2000, "licenses inserted by TestExpiryScanScale")

@@ -11,9 +11,11 @@ import (
 	"time"
 
 	"github.com/licensor/licensor/app/audit"
+	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/db/dbtest"
 	"github.com/licensor/licensor/app/imports"
 	"github.com/licensor/licensor/app/jobqueue"
+	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/jobs"
 )
@@ -50,7 +52,8 @@ func TestImportCustomersScale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := imports.New(imports.Options{DB: d.Bun, Settings: store, Queue: q, MaxBytes: max(imports.DefaultMaxBytes, file.Len())})
+	svc := imports.New(imports.Options{DB: d.Bun, Settings: store, Queue: q, MaxBytes: max(imports.DefaultMaxBytes, file.Len()),
+		Customers: customers.NewService(nil, customers.Hooks{}), Licensing: licensing.NewService(licensing.Options{})})
 	client, err := jobs.NewClient(d.Pool, jobs.Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Imports: svc},
 		jobs.Options{FetchPoll: 20 * time.Millisecond})
 	if err != nil {

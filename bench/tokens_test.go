@@ -38,8 +38,8 @@ func BenchmarkIssueToken(b *testing.B) {
 	}
 }
 
-// BenchmarkVerifyToken is the first step of every verify request (api.md
-// §4.4): a token of the active key, one of the retired key (tried second),
+// BenchmarkVerifyToken is the first step of every verify request
+// (docs/api/external.md#verify): a token of the active key, one of the retired key (tried second),
 // and a forged one (every key tried, all fail).
 func BenchmarkVerifyToken(b *testing.B) {
 	r := ring(b)

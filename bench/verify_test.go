@@ -32,7 +32,7 @@ type verifyEnv struct {
 	body []byte
 }
 
-func newVerifyEnv(b *testing.B) *verifyEnv {
+func newVerifyEnv(b testing.TB) *verifyEnv {
 	b.Helper()
 	e := servertest.New(b)
 	ctx := context.Background()
@@ -70,7 +70,7 @@ func newVerifyEnv(b *testing.B) *verifyEnv {
 }
 
 // serve runs one request through the app's handler, without a network.
-func (v *verifyEnv) serve(b *testing.B, path string, body []byte) (int, []byte) {
+func (v *verifyEnv) serve(b testing.TB, path string, body []byte) (int, []byte) {
 	var ctx fasthttp.RequestCtx
 	v.request(&ctx, path, body)
 	v.env.App.Handler()(&ctx)
@@ -78,7 +78,12 @@ func (v *verifyEnv) serve(b *testing.B, path string, body []byte) (int, []byte) 
 }
 
 func (v *verifyEnv) request(ctx *fasthttp.RequestCtx, path string, body []byte) {
-	var req fasthttp.Request
+	ctx.Init(v.newRequest(path, body), &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, nil)
+}
+
+// newRequest is a keyed JSON POST of body to path from benchHost.
+func (v *verifyEnv) newRequest(path string, body []byte) *fasthttp.Request {
+	req := new(fasthttp.Request)
 	req.Header.SetMethod(fiber.MethodPost)
 	req.SetRequestURI(path)
 	req.Header.SetHost("licensor.test")
@@ -86,7 +91,7 @@ func (v *verifyEnv) request(ctx *fasthttp.RequestCtx, path string, body []byte) 
 	req.Header.Set("X-API-KEY", v.key)
 	req.Header.Set("X-API-URL", benchHost)
 	req.SetBody(body)
-	ctx.Init(&req, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}, nil)
+	return req
 }
 
 // BenchmarkVerifyRouter is a verify through the app's middleware, router,

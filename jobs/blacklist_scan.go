@@ -7,7 +7,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/licensor/licensor/app/autoblacklist"
-	"github.com/licensor/licensor/jobs/jobargs"
+	"github.com/licensor/licensor/app/jobqueue/jobargs"
 )
 
 // blacklistScanWorker runs the hourly auto-blacklist.

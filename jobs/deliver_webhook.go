@@ -7,12 +7,12 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/licensor/licensor/app/jobqueue/jobargs"
 	"github.com/licensor/licensor/app/webhooks"
-	"github.com/licensor/licensor/jobs/jobargs"
 )
 
 // deliverWebhookWorker posts one webhook delivery; a failed attempt is
-// retried after the waits of api.md §8 (webhooks.Backoff), at most
+// retried after the waits of docs/api/webhooks.md (webhooks.Backoff), at most
 // jobargs.WebhookMaxAttempts times.
 type deliverWebhookWorker struct {
 	river.WorkerDefaults[jobargs.DeliverWebhook]

@@ -7,8 +7,8 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/licensor/licensor/app/expiry"
+	"github.com/licensor/licensor/app/jobqueue/jobargs"
 	"github.com/licensor/licensor/app/settings"
-	"github.com/licensor/licensor/jobs/jobargs"
 )
 
 // expiryScanWorker runs the daily expiry scan. The scan is idempotent and
@@ -44,6 +44,9 @@ func (w *expiryScanWorker) Work(ctx context.Context, job *river.Job[jobargs.Expi
 type expirySchedule struct {
 	settings *settings.Store
 	tick     time.Duration
+	// now is the scans' clock (Deps.Now): it names the day a wake-up's
+	// job is for.
+	now func() time.Time
 }
 
 func (s expirySchedule) values() (*settings.Values, error) {
@@ -72,7 +75,7 @@ func (s expirySchedule) job() (river.JobArgs, *river.InsertOpts) {
 	if err != nil {
 		return nil, nil // try again at the next wake-up
 	}
-	return jobargs.ExpiryScan{Day: lastDailyAt(time.Now(), set.ExpiryScanTime, set.Location()).Format("2006-01-02")}, nil
+	return jobargs.ExpiryScan{Day: lastDailyAt(s.now(), set.ExpiryScanTime, set.Location()).Format("2006-01-02")}, nil
 }
 
 // nextDailyAt is the first time strictly after t at clock ("HH:MM") in

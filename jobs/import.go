@@ -7,7 +7,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/licensor/licensor/app/imports"
-	"github.com/licensor/licensor/jobs/jobargs"
+	"github.com/licensor/licensor/app/jobqueue/jobargs"
 )
 
 // importWorker runs an import of customers or licenses. The import resumes

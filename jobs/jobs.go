@@ -4,6 +4,7 @@
 package jobs
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -17,11 +18,12 @@ import (
 
 	"github.com/licensor/licensor/app/expiry"
 	"github.com/licensor/licensor/app/imports"
+	"github.com/licensor/licensor/app/jobqueue/jobargs"
+	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/mail"
 	"github.com/licensor/licensor/app/orders"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/webhooks"
-	"github.com/licensor/licensor/jobs/jobargs"
 )
 
 // Deps are what the workers need, passed in by main. A job kind whose
@@ -37,8 +39,11 @@ type Deps struct {
 	// timezone).
 	Settings *settings.Store
 	Mail     *mail.Sender
-	Webhooks *webhooks.Deliverer
-	Expiry   *expiry.Scanner
+	// PasswordReset queues the reset email of the customer with an
+	// address, if there is one (the password_reset job).
+	PasswordReset func(ctx context.Context, email string) error
+	Webhooks      *webhooks.Deliverer
+	Expiry        *expiry.Scanner
 	// Imports runs the import job (with main's format registry).
 	Imports *imports.Service
 	// Orders applies order sync events; OrderPoller polls the order sync
@@ -46,6 +51,10 @@ type Deps struct {
 	Orders         *orders.Processor
 	OrderPoller    *orders.Poller
 	OrderPollEvery time.Duration
+	// ReleaseOverdue releases the activations that missed their heartbeat,
+	// every ReleaseEvery (default 15 seconds): the release_activations job.
+	ReleaseOverdue func(ctx context.Context) (licensing.ReleaseResult, error)
+	ReleaseEvery   time.Duration
 	// Now is the clock of the scans; nil means time.Now.
 	Now func() time.Time
 	// WebhookBackoff spaces webhook attempts; nil means webhooks.Backoff.
@@ -147,6 +156,11 @@ func NewClient(pool *pgxpool.Pool, deps Deps, opts Options) (*river.Client[pgx.T
 			return nil, err
 		}
 	}
+	if deps.PasswordReset != nil {
+		if err := add("password_reset", river.AddWorkerSafely(workers, &passwordResetWorker{reset: deps.PasswordReset})); err != nil {
+			return nil, err
+		}
+	}
 	if deps.Webhooks != nil {
 		w := &deliverWebhookWorker{deliverer: deps.Webhooks, backoff: deps.WebhookBackoff}
 		if err := add("deliver_webhook", river.AddWorkerSafely(workers, w)); err != nil {
@@ -157,7 +171,7 @@ func NewClient(pool *pgxpool.Pool, deps Deps, opts Options) (*river.Client[pgx.T
 		if err := add("expiry_scan", river.AddWorkerSafely(workers, &expiryScanWorker{scanner: deps.Expiry, deps: deps})); err != nil {
 			return nil, err
 		}
-		s := expirySchedule{settings: deps.Settings, tick: opts.ScheduleTick}
+		s := expirySchedule{settings: deps.Settings, tick: opts.ScheduleTick, now: deps.Now}
 		periodic = append(periodic, river.NewPeriodicJob(s, s.job, &river.PeriodicJobOpts{ID: "expiry_scan", RunOnStart: true}))
 	}
 	if deps.Imports != nil {
@@ -181,6 +195,18 @@ func NewClient(pool *pgxpool.Pool, deps Deps, opts Options) (*river.Client[pgx.T
 		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(every),
 			func() (river.JobArgs, *river.InsertOpts) { return jobargs.PollOrders{}, nil },
 			&river.PeriodicJobOpts{ID: "poll_orders", RunOnStart: true}))
+	}
+	if deps.ReleaseOverdue != nil {
+		if err := add("release_activations", river.AddWorkerSafely(workers, &releaseActivationsWorker{deps: deps})); err != nil {
+			return nil, err
+		}
+		every := deps.ReleaseEvery
+		if every <= 0 {
+			every = 15 * time.Second
+		}
+		periodic = append(periodic, river.NewPeriodicJob(river.PeriodicInterval(every),
+			func() (river.JobArgs, *river.InsertOpts) { return jobargs.ReleaseActivations{}, nil },
+			&river.PeriodicJobOpts{ID: "release_activations", RunOnStart: true}))
 	}
 	if deps.DB != nil {
 		if err := add("blacklist_scan", river.AddWorkerSafely(workers, &blacklistScanWorker{deps: deps})); err != nil {

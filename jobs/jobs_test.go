@@ -13,6 +13,7 @@ import (
 // The periodic prune job is wired through River for real: the client is
 // started on a fresh database and the job must run on start.
 func TestPruneJobRunsOnStart(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	var calls atomic.Int32
 	ran := make(chan struct{}, 1)

@@ -7,8 +7,8 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/licensor/licensor/app/jobqueue/jobargs"
 	"github.com/licensor/licensor/app/orders"
-	"github.com/licensor/licensor/jobs/jobargs"
 )
 
 // processOrderWorker applies one order event (app/orders). A refused event

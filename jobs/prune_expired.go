@@ -6,7 +6,7 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/licensor/licensor/jobs/jobargs"
+	"github.com/licensor/licensor/app/jobqueue/jobargs"
 )
 
 // Pruner deletes expired rows of one kind and says how many.

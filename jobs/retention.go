@@ -6,8 +6,8 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/licensor/licensor/app/jobqueue/jobargs"
 	"github.com/licensor/licensor/app/retention"
-	"github.com/licensor/licensor/jobs/jobargs"
 )
 
 // retentionWorker runs the daily clean-up.

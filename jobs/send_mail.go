@@ -7,8 +7,8 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/licensor/licensor/app/jobqueue/jobargs"
 	"github.com/licensor/licensor/app/mail"
-	"github.com/licensor/licensor/jobs/jobargs"
 )
 
 // sendMailWorker delivers one queued email. River retries a failed send

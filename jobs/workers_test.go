@@ -26,13 +26,14 @@ import (
 	"github.com/licensor/licensor/app/expiry"
 	"github.com/licensor/licensor/app/fields"
 	"github.com/licensor/licensor/app/jobqueue"
+	"github.com/licensor/licensor/app/jobqueue/jobargs"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/mail"
 	"github.com/licensor/licensor/app/mail/mailtest"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/webhooks"
 	"github.com/licensor/licensor/jobs"
-	"github.com/licensor/licensor/jobs/jobargs"
+	"github.com/licensor/licensor/test/eventually"
 	"github.com/licensor/licensor/views"
 )
 
@@ -72,18 +73,6 @@ func startClient(t *testing.T, d *db.DB, deps jobs.Deps, opts jobs.Options) *riv
 	return client
 }
 
-// eventually polls cond every 20 ms until it holds or timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func count(t *testing.T, d *db.DB, query string, args ...any) int {
 	t.Helper()
 	var n int
@@ -116,6 +105,7 @@ func newProduct(t *testing.T, d *db.DB) {
 // The SMTP server is down when the email is queued; River retries until
 // it is up, and the email arrives exactly once.
 func TestMailArrivesOnceAfterTheServerComesUp(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	srv := mailtest.Reserve(t)
@@ -134,12 +124,12 @@ func TestMailArrivesOnceAfterTheServerComesUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "no failed attempt while the server is down", func() bool {
+	eventually.True(t, 10*time.Second, "no failed attempt while the server is down", func() bool {
 		return count(t, d, "SELECT attempts FROM mail_messages") >= 2
 	})
 	srv.Restart()
 	got := srv.Wait(1, 10*time.Second)
-	eventually(t, 10*time.Second, "the job did not complete", func() bool {
+	eventually.True(t, 10*time.Second, "the job did not complete", func() bool {
 		return count(t, d, "SELECT count(*) FROM river_job WHERE kind = 'send_mail' AND state = 'completed'") == 1
 	})
 	time.Sleep(200 * time.Millisecond) // room for a wrong second send
@@ -165,6 +155,7 @@ func licenseWithEmail(t *testing.T, d *db.DB, email string) *licensing.License {
 // A webhook receiver on loopback answers 500, then 200: the event is
 // delivered once, both attempts are logged, and the signature verifies.
 func TestWebhookDeliveredAfterA500(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	var mu sync.Mutex
@@ -195,10 +186,10 @@ func TestWebhookDeliveredAfterA500(t *testing.T) {
 		licensing.LicenseInput{ProductReferenceID: fields.Some("ACME"), LicenseCode: fields.Some("HOOKED-1")}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, "delivery did not succeed", func() bool {
+	eventually.True(t, 10*time.Second, "delivery did not succeed", func() bool {
 		return count(t, d, "SELECT count(*) FROM webhook_deliveries WHERE status = 'succeeded'") == 1
 	})
-	eventually(t, 5*time.Second, "job not completed", func() bool {
+	eventually.True(t, 5*time.Second, "job not completed", func() bool {
 		return count(t, d, "SELECT count(*) FROM river_job WHERE kind = 'deliver_webhook' AND state = 'completed'") == 1
 	})
 	mu.Lock()
@@ -222,6 +213,7 @@ func TestWebhookDeliveredAfterA500(t *testing.T) {
 // The expiry scan run by two River clients (two nodes) at once sends each
 // warning once.
 func TestExpiryScanOnTwoNodes(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	newProduct(t, d)
@@ -249,7 +241,7 @@ func TestExpiryScanOnTwoNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, 20*time.Second, "scans did not all complete", func() bool {
+	eventually.True(t, 20*time.Second, "scans did not all complete", func() bool {
 		return count(t, d, "SELECT count(*) FROM river_job WHERE kind = 'expiry_scan' AND state = 'completed'") >= 5
 	})
 	// Offsets 0..7 days (+1 h): days left 1..8; 8 is beyond the 7-day
@@ -268,6 +260,7 @@ func TestExpiryScanOnTwoNodes(t *testing.T) {
 // A node killed mid-job leaves the job running in the table; the leader's
 // rescuer hands it to a live node, which finishes it.
 func TestKilledNodesJobIsRescued(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("waits for River's rescuer and scheduler ticks (about 6 s)")
 	}
@@ -290,7 +283,7 @@ func TestKilledNodesJobIsRescued(t *testing.T) {
 	smtp, _ := mail.ParseSMTPURL(srv.URL())
 	startClient(t, d, jobs.Deps{Mail: mail.NewSender(d.Bun, smtp, nil)}, jobs.Options{JobTimeout: time.Second, RescueAfter: 2 * time.Second})
 	srv.Wait(1, 20*time.Second)
-	eventually(t, 10*time.Second, "rescued job not completed", func() bool {
+	eventually.True(t, 10*time.Second, "rescued job not completed", func() bool {
 		return count(t, d, "SELECT count(*) FROM river_job WHERE kind = 'send_mail' AND state = 'completed' AND attempt = 2") == 1
 	})
 }

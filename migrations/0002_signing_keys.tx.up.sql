@@ -1,4 +1,4 @@
--- Server signing keys (api.md §7.4): the Ed25519 keys that sign activation
+-- Server signing keys (docs/api/signing.md#signing-keys): the Ed25519 keys that sign activation
 -- tokens and license files. One key is active (it signs); retired keys only
 -- verify what they signed. private_key holds the 32-byte Ed25519 seed
 -- sealed with AES-256-GCM under a key derived from the instance secret

@@ -114,8 +114,9 @@ CREATE INDEX activations_created_at_idx ON activations (created_at DESC, id DESC
 CREATE INDEX activations_failed_domain_idx ON activations (domain, created_at) WHERE NOT is_valid;
 CREATE INDEX activations_failed_ip_idx ON activations (ip, created_at) WHERE NOT is_valid;
 
--- Run-time settings (product.md §19). Absent keys take their defaults in code.
--- Every change notifies the other nodes, which drop their cached copy.
+-- Run-time settings (docs/configuration.md#run-time-settings). Absent keys take
+-- their defaults in code. Every change notifies the other nodes, which drop
+-- their cached copy.
 CREATE TABLE settings (
     key         text PRIMARY KEY,
     value       jsonb       NOT NULL,

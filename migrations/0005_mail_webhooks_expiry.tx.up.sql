@@ -1,6 +1,7 @@
--- Background work of product.md §10-§13: the mail outbox, the customers'
--- single-use tokens, webhook deliveries and their attempts, and the expiry
--- scan's record of what it already announced.
+-- Background work of docs/features.md (emails, logs and retention) and
+-- docs/api/webhooks.md: the mail outbox, the customers' single-use tokens,
+-- webhook deliveries and their attempts, and the expiry scan's record of what it
+-- already announced.
 
 -- Every email, queued in the transaction of the change that causes it and
 -- sent by a River job (send_mail). With no SMTP server configured the job
@@ -48,7 +49,7 @@ CREATE TABLE customer_tokens (
 CREATE INDEX customer_tokens_outstanding_idx ON customer_tokens (customer_id, purpose) WHERE used_at IS NULL;
 CREATE INDEX customer_tokens_expires_at_idx ON customer_tokens (expires_at);
 
--- One webhook event (api.md §8). id is the X-Webhook-Id header, the same on
+-- One webhook event (docs/api/webhooks.md). id is the X-Webhook-Id header, the same on
 -- every retry and re-send; body holds the exact bytes that are signed and
 -- sent. round counts re-sends, so a job of an earlier round stands down.
 CREATE TABLE webhook_deliveries (

@@ -1,7 +1,8 @@
--- Customer portal sign-in (product.md §3, §10): the sign-in history, and a
--- per-customer session epoch (0 when there is no row). Each portal session
--- remembers the epoch it started under; raising it (password reset) ends
--- every other session of the customer.
+-- Customer portal sign-in (docs/features.md#customer-portal,
+-- docs/features.md#security): the sign-in history, and a per-customer session
+-- epoch (0 when there is no row). Each portal session remembers the epoch it
+-- started under; raising it (password reset) ends every other session of the
+-- customer.
 CREATE TABLE customer_logins (
     id          bigserial PRIMARY KEY,
     customer_id bigint REFERENCES customers (id) ON DELETE CASCADE,

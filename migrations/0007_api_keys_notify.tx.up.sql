@@ -1,7 +1,8 @@
--- Every node caches API key records for up to 30 s (api.md §2.3 step 4).
--- A change that affects authentication notifies every node, whoever makes
--- it (console, CLI, SQL), so a revocation takes effect within a second.
--- last_used_at is left out: its batched updates must not empty the caches.
+-- Every node caches API key records for up to 30 s
+-- (docs/api/authentication.md#request-pipeline step 4). A change that affects
+-- authentication notifies every node, whoever makes it (console, CLI, SQL), so a
+-- revocation takes effect within a second. last_used_at is left out: its batched
+-- updates must not empty the caches.
 CREATE FUNCTION api_keys_notify() RETURNS trigger AS $$
 BEGIN
     PERFORM pg_notify('licensor_api_keys', COALESCE(NEW.id, OLD.id)::text);

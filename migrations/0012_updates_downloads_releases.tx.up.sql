@@ -1,6 +1,8 @@
 -- Update delivery (issue 8): trusted release keys and version signatures
--- (api.md §7.5), download links (§4.12, §5.6) and the update-download log
--- (§4.9, product.md §8).
+-- (docs/api/signing.md#release-integrity), download links
+-- (docs/api/external.md#download-links, docs/api/internal.md#downloads) and the
+-- update-download log (docs/api/external.md#download,
+-- docs/features.md#updates-and-downloads).
 
 -- Public halves of the vendor's Ed25519 release keys, added and revoked in
 -- settings → updates. A revoked key stays listed (and keeps its id) so the
@@ -8,15 +10,16 @@
 CREATE TABLE release_keys (
     id          bigserial PRIMARY KEY,
     name        text        NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
-    -- First 16 hex characters of SHA-256 of the raw public key (§7.4).
+    -- First 16 hex characters of SHA-256 of the raw public key (docs/api/signing.md#signing-keys).
     key_id      text        NOT NULL UNIQUE CHECK (key_id ~ '^[0-9a-f]{16}$'),
     public_key  bytea       NOT NULL CHECK (octet_length(public_key) = 32),
     created_at  timestamptz NOT NULL DEFAULT now(),
     revoked_at  timestamptz
 );
 
--- The signed manifest of a version's main file, as uploaded (§7.5). One per
--- version; it goes with the version.
+-- The signed manifest of a version's main file, as uploaded
+-- (docs/api/signing.md#release-integrity). One per version; it goes with the
+-- version.
 CREATE TABLE version_signatures (
     version_id  bigint      PRIMARY KEY REFERENCES product_versions (id) ON DELETE CASCADE,
     key_id      text        NOT NULL CHECK (key_id ~ '^[0-9a-f]{16}$'),
@@ -26,7 +29,7 @@ CREATE TABLE version_signatures (
 );
 
 -- Download links for buyers' first download. Only the SHA-256 of the token
--- is kept (§5.6: "stored hashed and shown only here"). downloads never
+-- is kept (docs/api/internal.md#downloads: "stored hashed and shown only here"). downloads never
 -- passes max_downloads: the counter is raised by
 -- UPDATE … WHERE downloads < max_downloads, which PostgreSQL serialises per
 -- row, so a cap of N allows exactly N downloads under any concurrency.

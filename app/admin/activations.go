@@ -2,8 +2,8 @@ package admin
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -13,20 +13,29 @@ import (
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/fields"
 	"github.com/licensor/licensor/app/licensing"
+	"github.com/licensor/licensor/app/listing"
 	"github.com/licensor/licensor/app/web"
 )
 
-const activationsPerPage = 25
-
-// activationSortable are the columns the activation list sorts by.
-var activationSortable = []sortColumn{
-	{"license_code", "License code"}, {"domain", "Domain"},
-	{"activated_at", "Activated"}, {"last_verified_at", "Last verified"},
+// activationColumns are the activation list's columns.
+var activationColumns = []web.Column{
+	{Key: "license", Label: "License", SortKey: "license_code"},
+	{Key: "product", Label: "Product", Optional: true},
+	{Key: "client", Label: "Client", Optional: true, Hidden: true},
+	{Key: "domain", Label: "Domain", SortKey: "domain", Optional: true},
+	{Key: "ip", Label: "IP", Optional: true, Hidden: true},
+	{Key: "activated", Label: "Activated", SortKey: "activated_at", Optional: true},
+	{Key: "verified", Label: "Last verified", SortKey: "last_verified_at", Optional: true, Hidden: true},
+	{Key: "heartbeat", Label: "Last heartbeat", SortKey: "last_heartbeat_at", Optional: true, Hidden: true},
+	{Key: "outcome", Label: "Outcome", Optional: true},
 }
 
 // activationsFilter is the list's query besides the page.
 type activationsFilter struct {
 	Search, Product, Customer, Active, Outcome, Sort string
+	// License is the license-state filter: in grace, expiry clock not
+	// started (docs/licensing.md).
+	License string
 	createdRange
 }
 
@@ -37,34 +46,56 @@ type activationRow struct {
 	ProductName string
 }
 
-// activationsIndex lists activations and recorded failed attempts:
-// search (code, domain, IP), product, active and valid/failed filters,
-// sort and page come from the URL.
-func (h *handlers) activationsIndex(c fiber.Ctx) error {
+// DeactivateQuestion is what the deactivate action asks.
+func (r activationRow) DeactivateQuestion() string {
+	on := ""
+	if r.Domain != nil && *r.Domain != "" {
+		on = " on " + *r.Domain
+	}
+	return fmt.Sprintf("Deactivate license %s%s? Its slot is freed.", r.LicenseCode, on)
+}
+
+// DeleteQuestion is what the delete action asks.
+func (r activationRow) DeleteQuestion() string {
+	freed := ""
+	if r.IsActive {
+		freed = " Its slot is freed."
+	}
+	return fmt.Sprintf("Delete activation %d of license %s?%s This cannot be undone.", r.ID, r.LicenseCode, freed)
+}
+
+// activationsFilterOf reads the activation list's query.
+func (h *handlers) activationsFilterOf(c fiber.Ctx) (activationsFilter, licensing.ActivationFilter, error) {
 	q := activationsFilter{
 		Search: strings.TrimSpace(c.Query("q")), Product: c.Query("product"),
 		Customer: strings.TrimSpace(c.Query("customer")),
 		Active:   c.Query("active"), Outcome: c.Query("outcome"), Sort: c.Query("sort"),
+		License: c.Query("license"),
 	}
 	var err error
 	if q.createdRange, err = h.createdRangeOf(c); err != nil {
-		return err
+		return q, licensing.ActivationFilter{}, err
 	}
 	f := licensing.ActivationFilter{Search: q.Search, ProductReferenceID: q.Product, IsActive: yesNo(q.Active),
-		CreatedFrom: q.fromAt, CreatedTo: q.beforeAt}
+		CreatedFrom: q.fromAt, CreatedTo: q.beforeAt, Now: h.now()}
+	switch q.License {
+	case licensing.FilterInGrace, licensing.FilterClockPending:
+		f.LicenseState = q.License
+	default:
+		q.License = ""
+	}
 	if q.Customer != "" {
-		// A customer account by email or client ID (its licenses by the
-		// linking rule); else licenses whose customer_id is what was typed.
-		cu, err := customers.ByLogin(c.Context(), h.db, q.Customer)
-		if errors.Is(err, customers.ErrNotFound) {
-			cu, err = &customers.Customer{ClientID: q.Customer}, nil
-		}
+		cu, err := customers.Filtering(c.Context(), h.db, q.Customer)
 		if err != nil {
-			return err
+			return q, f, err
 		}
 		f.Customer = cu
 	}
-	if f.IsActive == nil {
+	switch {
+	case q.Active == "released":
+		// Released for want of heartbeats (docs/licensing.md).
+		f.Released = true
+	case f.IsActive == nil:
 		q.Active = ""
 	}
 	switch q.Outcome {
@@ -75,11 +106,22 @@ func (h *handlers) activationsIndex(c fiber.Ctx) error {
 	default:
 		q.Outcome = ""
 	}
-	if !isSort(q.Sort, activationSortable) {
+	if !web.IsSort(q.Sort, activationColumns) {
 		q.Sort = ""
 	}
-	page := web.PageOf(c, activationsPerPage)
-	list, total, err := licensing.ListActivations(c.Context(), h.db, f, q.Sort, page)
+	return q, f, nil
+}
+
+// activationsIndex lists activations and recorded failed attempts:
+// search (code, domain, IP), product, customer, active and valid/failed
+// filters, sort, page and page size come from the URL.
+func (h *handlers) activationsIndex(c fiber.Ctx) error {
+	q, f, err := h.activationsFilterOf(c)
+	if err != nil {
+		return err
+	}
+	page := web.ListPage(c)
+	list, total, err := licensing.ListActivations(c.Context(), h.read(c), f, q.Sort, page)
 	if err != nil {
 		return err
 	}
@@ -88,22 +130,58 @@ func (h *handlers) activationsIndex(c fiber.Ctx) error {
 		return err
 	}
 	names := make(map[int64]string, len(products))
+	productOptions := []web.Option{{Value: "", Label: "All products"}}
 	for _, p := range products {
 		names[p.ID] = p.Name
+		productOptions = append(productOptions, web.Option{Value: p.ReferenceID, Label: p.Name})
 	}
 	rows := make([]activationRow, len(list))
 	for i, a := range list {
 		rows[i] = activationRow{Activation: a, ProductName: names[a.ProductID]}
 	}
+	table := web.NewTable(c, h.allowed(currentAdmin(c), web.TableSpec{
+		ID: "activations", Search: "Search code, domain or IP", SearchValue: q.Search,
+		Filters: []web.Filter{
+			{Name: "product", Label: "Product", Type: "select", Options: productOptions, Value: q.Product},
+			{Name: "customer", Label: "Customer", Type: "text", Placeholder: "Email or client ID", Value: q.Customer},
+			{Name: "active", Label: "State", Type: "select", Value: q.Active, Options: []web.Option{
+				{Value: "", Label: "Active or not"}, {Value: "yes", Label: "Active"}, {Value: "no", Label: "Inactive"},
+				{Value: "released", Label: "Released (no heartbeat)"}}},
+			{Name: "outcome", Label: "Outcome", Type: "select", Value: q.Outcome, Options: []web.Option{
+				{Value: "", Label: "Valid or failed"}, {Value: "valid", Label: "Valid"}, {Value: "failed", Label: "Failed attempts"}}},
+			{Name: "license", Label: "License", Type: "select", Value: q.License, Options: []web.Option{
+				{Value: "", Label: "Any license"}, {Value: licensing.FilterInGrace, Label: "License in grace"},
+				{Value: licensing.FilterClockPending, Label: "Expiry clock not started"}}},
+			{Name: "from", Label: "Created from", Type: "date", Value: q.From},
+			{Name: "to", Label: "Created to", Type: "date", Value: q.To},
+		},
+		Columns: activationColumns, Sort: q.Sort, RowActions: true,
+		Links: []web.Link{{Label: "Offline activation", URL: "/admin/offline-activation"}},
+		Bulk: []web.BulkAction{
+			{Label: "Deactivate", Action: "/admin/activations/bulk-deactivate", Confirm: "Deactivate {n} selected activation(s)? Their slots are freed."},
+			{Label: "Delete", Action: "/admin/activations/bulk-delete", Danger: true, Confirm: "Delete {n} selected activation record(s)? This cannot be undone."},
+		},
+	}), page, total)
 	return web.Render(c, fiber.StatusOK, web.View{
 		Page: "admin/activations/index", Layout: "layouts/admin", Fragment: "admin/activations/index/results",
-		Data: fiber.Map{
-			"Title": "Activations", "Section": "activations", "Activations": rows, "Filter": q, "Products": products,
-			"Filtered":   q.Search != "" || q.Product != "" || q.Customer != "" || q.Active != "" || q.Outcome != "" || q.set(),
-			"Sorts":      sortHeaders(c, q.Sort, activationSortable),
-			"Back":       c.OriginalURL(),
-			"Pagination": web.Paginate(c, page, total),
-		},
+		Data: fiber.Map{"Title": "Activations", "Section": "activations", "Activations": rows, "Table": table},
+	})
+}
+
+// activationsMatching are the ids of every activation the list's query
+// matches.
+func (h *handlers) activationsMatching(c fiber.Ctx) ([]int64, error) {
+	q, f, err := h.activationsFilterOf(c)
+	if err != nil {
+		return nil, err
+	}
+	return allIDs(c.Context(), func(ctx context.Context, p listing.Page) ([]int64, int, error) {
+		list, total, err := licensing.ListActivations(ctx, h.db, f, q.Sort, p)
+		ids := make([]int64, len(list))
+		for i := range list {
+			ids[i] = list[i].ID
+		}
+		return ids, total, err
 	})
 }
 
@@ -155,14 +233,16 @@ func (h *handlers) activationMarkActive(c fiber.Ctx) error {
 		}
 		return h.renderActivation(c, fiber.StatusUnprocessableEntity, a, msg)
 	}
-	if errors.Is(err, licensing.ErrActivationNotFound) {
-		return fiber.ErrNotFound
-	}
 	if err != nil {
 		return err
 	}
-	web.AddFlash(c, web.FlashSuccess, fmt.Sprintf("Activation %d marked active; the license's limits were not checked.", a.ID))
-	return web.Redirect(c, fiber.StatusSeeOther, activationPath(a.ID))
+	back := web.LocalPath(c.FormValue("back", c.Query("back")), activationPath(a.ID))
+	msg := fmt.Sprintf("Activation %d marked active; the license's limits were not checked.", a.ID)
+	if c.Query("undo") == "1" {
+		msg = fmt.Sprintf("Activation %d is active again.", a.ID)
+	}
+	web.AddFlash(c, web.FlashSuccess, msg)
+	return web.Redirect(c, fiber.StatusSeeOther, back)
 }
 
 // activationMarkInactive frees the activation's slot.
@@ -175,14 +255,17 @@ func (h *handlers) activationMarkInactive(c fiber.Ctx) error {
 		_, _, err := h.licensing.MarkActivationInactive(ctx, tx, source(c), a.ID, licensing.ReasonAdmin)
 		return err
 	})
-	if errors.Is(err, licensing.ErrActivationNotFound) {
-		return fiber.ErrNotFound
-	}
 	if err != nil {
 		return err
 	}
-	web.AddFlash(c, web.FlashSuccess, fmt.Sprintf("Activation %d marked inactive; its slot is free.", a.ID))
-	return web.Redirect(c, fiber.StatusSeeOther, activationPath(a.ID))
+	back := web.LocalPath(c.FormValue("back"), activationPath(a.ID))
+	if !a.IsActive {
+		web.AddFlash(c, web.FlashSuccess, fmt.Sprintf("Activation %d was already inactive.", a.ID))
+		return web.Redirect(c, fiber.StatusSeeOther, back)
+	}
+	web.AddUndoFlash(c, fmt.Sprintf("Activation %d marked inactive; its slot is free.", a.ID),
+		activationPath(a.ID)+"/activate?"+url.Values{"back": {back}, "undo": {"1"}}.Encode())
+	return web.Redirect(c, fiber.StatusSeeOther, back)
 }
 
 // activationDelete removes the activation record (an active one frees its
@@ -195,14 +278,15 @@ func (h *handlers) activationDelete(c fiber.Ctx) error {
 	err = h.inTx(c, func(ctx context.Context, tx bun.IDB) error {
 		return h.licensing.DeleteActivation(ctx, tx, source(c), a.ID)
 	})
-	if errors.Is(err, licensing.ErrActivationNotFound) {
-		return fiber.ErrNotFound
-	}
 	if err != nil {
 		return err
 	}
 	web.AddFlash(c, web.FlashSuccess, fmt.Sprintf("Activation %d of license %s deleted.", a.ID, a.LicenseCode))
-	return web.Redirect(c, fiber.StatusSeeOther, "/admin/activations")
+	back := web.LocalPath(c.FormValue("back"), "/admin/activations")
+	if own := activationPath(a.ID); back == own || strings.HasPrefix(back, own+"?") {
+		back = "/admin/activations"
+	}
+	return web.Redirect(c, fiber.StatusSeeOther, back)
 }
 
 // activationsBulkDeactivate frees the slots of the selected activations.
@@ -224,7 +308,7 @@ func (h *handlers) activationsBulkDelete(c fiber.Ctx) error {
 // transaction, skipping ids already gone, and goes back to the list as it
 // was.
 func (h *handlers) activationsBulk(c fiber.Ctx, verb string, do bulkStep) error {
-	return h.bulkApply(c, bulkTarget{list: "/admin/activations", one: "activation", many: "activations", gone: licensing.ErrActivationNotFound}, verb+" %s.", do)
+	return h.bulkApply(c, bulkTarget{list: "/admin/activations", one: "activation", many: "activations", gone: licensing.ErrActivationNotFound, matching: h.activationsMatching}, verb+" %s.", do)
 }
 
 // activationOf loads the activation named by the :id parameter, or 404.
@@ -234,9 +318,6 @@ func (h *handlers) activationOf(c fiber.Ctx) (*licensing.Activation, error) {
 		return nil, fiber.ErrNotFound
 	}
 	a, err := licensing.GetActivation(c.Context(), h.db, id)
-	if errors.Is(err, licensing.ErrActivationNotFound) {
-		return nil, fiber.ErrNotFound
-	}
 	return a, err
 }
 

@@ -10,30 +10,27 @@ import (
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/server/servertest"
+	"github.com/licensor/licensor/app/testfactory"
 )
 
-// seedActivation adds an activation of license code; valid false makes it
-// a recorded failed attempt with reason.
+// seedActivation adds an activation of license code (testfactory); valid
+// false makes it a recorded failed attempt with reason.
 func seedActivation(t *testing.T, e *servertest.Env, code, domain, ip string, valid, active bool, reason string) *licensing.Activation {
 	t.Helper()
-	var id int64
+	lic, err := licensing.ByCode(context.Background(), e.DB.Bun, code)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var why *string
 	if reason != "" {
 		why = &reason
 	}
-	if err := e.DB.Bun.NewRaw(`INSERT INTO activations (product_id, license_id, license_code, client_name, domain, ip, is_valid, is_active, failure_reason)
-		SELECT product_id, id, license_code, 'Client '||license_code, ?, ?, ?, ?, ? FROM licenses WHERE license_code = ? RETURNING id`,
-		domain, ip, valid, active, why, code).Scan(context.Background(), &id); err != nil {
-		t.Fatal(err)
-	}
-	a, err := licensing.GetActivation(context.Background(), e.DB.Bun, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
+	return testfactory.Activation(t, e.DB.Bun, &testfactory.ActivationOpts{License: lic, ClientName: testfactory.Ptr("Client " + code),
+		Domain: &domain, IP: &ip, IsValid: &valid, IsActive: &active, FailureReason: why})
 }
 
 func TestActivationList(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	if r := c.Get("/admin/activations"); r.StatusCode != 200 || !strings.Contains(r.Body, "No activations yet") {
@@ -48,7 +45,8 @@ func TestActivationList(t *testing.T) {
 
 	r := c.Get("/admin/activations")
 	for _, want := range []string{"one.example.net", "two.example.net", "bad.example.net", "203.0.113.1", "Client AAA-1", "Acme CMS",
-		`<span class="badge badge-failed">failed</span> <small class="muted">license_limit_reached</small>`, `data-copy="AAA-1"`, "never"} {
+		`<span class="badge badge-failed" title="license_limit_reached">failed</span><span class="cell-sub truncate" title="license_limit_reached">license_limit_reached</span>`,
+		`data-copy="AAA-1"`, "never", `formaction="/admin/activations/bulk-deactivate"`, `aria-label="Deactivate activation `} {
 		if !strings.Contains(r.Body, want) {
 			t.Fatalf("list lacks %q:\n%s", want, r.Body)
 		}
@@ -86,6 +84,7 @@ func TestActivationList(t *testing.T) {
 }
 
 func TestActivationDetailAndActions(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	seedLicense(t, e, "AAA-1", "", "")
@@ -140,6 +139,7 @@ func TestActivationDetailAndActions(t *testing.T) {
 }
 
 func TestActivationBulk(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	seedLicense(t, e, "AAA-1", "", "")
@@ -175,6 +175,7 @@ func TestActivationBulk(t *testing.T) {
 }
 
 func TestActivationPagesNeedAdminAndCSRF(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	seedLicense(t, e, "AAA-1", "", "")
 	a := seedActivation(t, e, "AAA-1", "one.example.net", "203.0.113.1", true, true, "")

@@ -11,37 +11,40 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/audit"
+	"github.com/licensor/licensor/app/listing"
 	"github.com/licensor/licensor/app/web"
 )
 
-const activityPerPage = 50
-
-// activityActorTypes are the actor types the list filters by.
+// activityActorTypes are the actor filter's choices.
 var activityActorTypes = []string{audit.ActorAdmin, audit.ActorAPIKey, audit.ActorCustomer, audit.ActorSystem}
 
-// activityFilter is the activity list's query besides the page.
+// activityFilter is the activity log's query besides the page.
 type activityFilter struct {
 	Search, Type, Actor, From, To, Sort string
 }
 
-// activitySortable are the columns the activity log sorts by.
-var activitySortable = []sortColumn{{"created_at", "Time"}, {"type", "Type"}, {"actor_name", "Actor"}}
+// activityColumns are the activity log's columns.
+var activityColumns = []web.Column{
+	{Key: "time", Label: "Time", SortKey: "created_at"},
+	{Key: "type", Label: "Type", SortKey: "type", Optional: true},
+	{Key: "actor", Label: "Actor", SortKey: "actor_name", Optional: true},
+	{Key: "ip", Label: "IP", Optional: true, Hidden: true},
+	{Key: "message", Label: "Message"},
+}
 
-// activityRow is one entry and the console page of its subject, if any.
+// activityRow is one entry with the console page of its subject.
 type activityRow struct {
 	audit.Activity
 	Link string
 }
 
-// activityIndex lists the activity log newest first: search (message),
-// type, actor type and date range (From and To inclusive days, UTC) and
-// page come from the URL.
-func (h *handlers) activityIndex(c fiber.Ctx) error {
+// activityFilterOf reads the activity log's query.
+func activityFilterOf(c fiber.Ctx) (activityFilter, audit.Filter) {
 	q := activityFilter{
 		Search: strings.TrimSpace(c.Query("q")), Type: strings.TrimSpace(c.Query("type")),
 		Actor: c.Query("actor"), From: c.Query("from"), To: c.Query("to"), Sort: c.Query("sort"),
 	}
-	if !isSort(q.Sort, activitySortable) {
+	if !web.IsSort(q.Sort, activityColumns) {
 		q.Sort = ""
 	}
 	f := audit.Filter{Search: q.Search}
@@ -63,7 +66,14 @@ func (h *handlers) activityIndex(c fiber.Ctx) error {
 	} else {
 		q.To = ""
 	}
-	page := web.PageOf(c, activityPerPage)
+	return q, f
+}
+
+// activityIndex is the activity log: search, type, actor and date
+// filters, sort, page and page size come from the URL.
+func (h *handlers) activityIndex(c fiber.Ctx) error {
+	q, f := activityFilterOf(c)
+	page := web.ListPage(c)
 	list, total, err := audit.List(c.Context(), h.db, f, q.Sort, page)
 	if err != nil {
 		return err
@@ -76,16 +86,31 @@ func (h *handlers) activityIndex(c fiber.Ctx) error {
 	if err := h.db.NewRaw("SELECT DISTINCT type FROM activity_log ORDER BY type").Scan(c.Context(), &types); err != nil {
 		return err
 	}
+	typeOptions := []web.Option{{Value: "", Label: "All types"}}
+	for _, t := range types {
+		typeOptions = append(typeOptions, web.Option{Value: t, Label: t})
+	}
+	actorOptions := []web.Option{{Value: "", Label: "All actors"}}
+	for _, a := range activityActorTypes {
+		actorOptions = append(actorOptions, web.Option{Value: a, Label: a})
+	}
+	table := web.NewTable(c, h.allowed(currentAdmin(c), web.TableSpec{
+		ID: "activity", Search: "Search messages", SearchValue: q.Search,
+		Filters: []web.Filter{
+			{Name: "type", Label: "Type", Type: "select", Options: typeOptions, Value: q.Type},
+			{Name: "actor", Label: "Actor", Type: "select", Options: actorOptions, Value: q.Actor},
+			{Name: "from", Label: "From", Type: "date", Value: q.From},
+			{Name: "to", Label: "To", Type: "date", Value: q.To},
+		},
+		Columns: activityColumns, Sort: q.Sort,
+		Bulk: []web.BulkAction{
+			{Label: "Delete", Action: "/admin/activity/bulk-delete", Danger: true,
+				Confirm: "Delete {n} selected entr(ies) from the activity log? This cannot be undone; the deletion itself is logged."},
+		},
+	}), page, total)
 	return web.Render(c, fiber.StatusOK, web.View{
 		Page: "admin/activity/index", Layout: "layouts/admin", Fragment: "admin/activity/index/results",
-		Data: fiber.Map{
-			"Title": "Activity log", "Section": "activity", "Entries": rows, "Filter": q,
-			"Types": types, "ActorTypes": activityActorTypes,
-			"Filtered":   q.Search != "" || q.Type != "" || q.Actor != "" || q.From != "" || q.To != "",
-			"Sorts":      sortHeaders(c, q.Sort, activitySortable),
-			"Back":       c.OriginalURL(),
-			"Pagination": web.Paginate(c, page, total),
-		},
+		Data: fiber.Map{"Title": "Activity log", "Section": "activity", "Entries": rows, "Table": table},
 	})
 }
 
@@ -105,6 +130,20 @@ func subjectLink(a audit.Activity) string {
 // records that it did, so removing history leaves a trace.
 func (h *handlers) activityBulkDelete(c fiber.Ctx) error {
 	ids, back := selectedIDs(c), web.LocalPath(c.FormValue("back"), "/admin/activity")
+	if c.FormValue("all") == "1" {
+		q, f := activityFilterOf(c)
+		var err error
+		if ids, err = allIDs(c.Context(), func(ctx context.Context, p listing.Page) ([]int64, int, error) {
+			list, total, err := audit.List(ctx, h.db, f, q.Sort, p)
+			ids := make([]int64, len(list))
+			for i := range list {
+				ids[i] = list[i].ID
+			}
+			return ids, total, err
+		}); err != nil {
+			return err
+		}
+	}
 	if len(ids) == 0 {
 		web.AddFlash(c, web.FlashError, "Select the entries first.")
 		return web.Redirect(c, fiber.StatusSeeOther, back)
@@ -113,14 +152,8 @@ func (h *handlers) activityBulkDelete(c fiber.Ctx) error {
 	var n int
 	err := h.inTx(c, func(ctx context.Context, tx bun.IDB) error {
 		var err error
-		if n, err = audit.Delete(ctx, tx, ids); err != nil || n == 0 {
-			return err
-		}
-		return audit.Record(ctx, tx, audit.Entry{
-			Type: "activity.deleted", Actor: by.Actor, IP: by.IP,
-			Message: fmt.Sprintf("%s deleted from the activity log %s.", plural(n, "entry", "entries"), by.Actor.Via()),
-			Data:    map[string]any{"count": n},
-		})
+		n, err = audit.Delete(ctx, tx, by, ids)
+		return err
 	})
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ func seedEntry(t *testing.T, e *servertest.Env, typ string, actor audit.Actor, i
 }
 
 func TestActivityList(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	// Signing in may itself log; start from an empty log.
@@ -76,6 +77,7 @@ func TestActivityList(t *testing.T) {
 }
 
 func TestActivityPagination(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	if _, err := e.DB.Bun.NewRaw("DELETE FROM activity_log").Exec(context.Background()); err != nil {
@@ -85,17 +87,23 @@ func TestActivityPagination(t *testing.T) {
 	for i := range 60 {
 		seedEntry(t, e, "test.entry", audit.System, "", fmt.Sprintf("Entry number %03d.", i), nil, base.Add(time.Duration(i)*time.Minute))
 	}
-	r := c.Get("/admin/activity")
-	if !strings.Contains(r.Body, "Entry number 059.") || strings.Contains(r.Body, "Entry number 009.") {
+	r := c.Get("/admin/activity?per_page=50")
+	if !strings.Contains(r.Body, "Entry number 059.") || strings.Contains(r.Body, "Entry number 009.") || !strings.Contains(r.Body, "Showing 1–50 of 60") {
 		t.Fatalf("page 1:\n%s", r.Body)
 	}
-	r = c.Get("/admin/activity?page=2")
-	if !strings.Contains(r.Body, "Entry number 009.") || strings.Contains(r.Body, "Entry number 059.") {
+	r = c.Get("/admin/activity?page=2&per_page=50")
+	if !strings.Contains(r.Body, "Entry number 009.") || strings.Contains(r.Body, "Entry number 059.") || !strings.Contains(r.Body, "Showing 51–60 of 60") {
 		t.Fatalf("page 2:\n%s", r.Body)
+	}
+	// The page size is remembered for the list: without per_page the
+	// next visit shows 50 again.
+	if r = c.Get("/admin/activity"); !strings.Contains(r.Body, "Showing 1–50 of 60") {
+		t.Fatalf("page size not remembered:\n%s", r.Body)
 	}
 }
 
 func TestActivityNeedsAdmin(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	anon := e.Client(t)
 	if r := anon.Get("/admin/activity"); r.StatusCode != 302 || !strings.HasPrefix(r.Header.Get("Location"), "/admin/login?next=") {
@@ -104,6 +112,7 @@ func TestActivityNeedsAdmin(t *testing.T) {
 }
 
 func TestActivitySortAndBulkDelete(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	if _, err := e.DB.Bun.NewRaw("DELETE FROM activity_log").Exec(context.Background()); err != nil {
@@ -128,7 +137,7 @@ func TestActivitySortAndBulkDelete(t *testing.T) {
 	order("/admin/activity?sort=type", "Bravo", "Alpha", "Charlie")
 	order("/admin/activity?sort=-type", "Charlie", "Alpha", "Bravo")
 	r := c.Get("/admin/activity?sort=type")
-	if !strings.Contains(r.Body, `aria-sort="ascending"`) || !strings.Contains(r.Body, `name="ids"`) || !strings.Contains(r.Body, `action="/admin/activity/bulk-delete"`) {
+	if !strings.Contains(r.Body, `aria-sort="ascending"`) || !strings.Contains(r.Body, `name="ids"`) || !strings.Contains(r.Body, `formaction="/admin/activity/bulk-delete?sort=type"`) {
 		t.Fatalf("no sort state or selection:\n%s", r.Body)
 	}
 

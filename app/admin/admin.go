@@ -14,19 +14,23 @@ import (
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/expiry"
-	"github.com/licensor/licensor/app/extensions"
 	"github.com/licensor/licensor/app/imports"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/mail"
 	"github.com/licensor/licensor/app/notify"
+	"github.com/licensor/licensor/app/plugins"
 	"github.com/licensor/licensor/app/ratelimit"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/signing"
+	"github.com/licensor/licensor/app/twofactor"
 )
 
 // Deps are what the console handlers need.
 type Deps struct {
-	DB      bun.IDB
+	DB bun.IDB
+	// Reader serves the lists and reports that tolerate a little lag: the
+	// read replicas' pool (db.DB.Reader); nil reads DB.
+	Reader  bun.IDB
 	Limiter *ratelimit.Limiter
 	Logger  *slog.Logger
 	// Login throttles sign-in; the zero value means DefaultLoginLimits.
@@ -42,11 +46,14 @@ type Deps struct {
 	JobsUI   http.Handler
 	// Plugins are the installed plugins and their settings; nil: the
 	// Plugins page says plugins are not available.
-	Plugins *extensions.Service
-	// Imports validates, runs and exports imports of customers and
-	// licenses; nil means one with the built-in formats on DB and Settings,
-	// queueing through Notify.
-	Imports *imports.Service
+	Plugins *plugins.Service
+	// The node's services: customers, products and licenses changed with
+	// their hooks (webhooks, emails), and imports of customers and
+	// licenses validated, run and exported.
+	Customers *customers.Service
+	Catalog   *catalog.Service
+	Licensing *licensing.Service
+	Imports   *imports.Service
 	// MailOutbox is true when no SMTP server is configured: mail stays in
 	// the outbox.
 	MailOutbox bool
@@ -65,6 +72,9 @@ type Deps struct {
 	// BaseURL is config base_url: the order sync plugins' pages show
 	// their webhook URLs on it.
 	BaseURL string
+	// TwoFactor checks and changes admins' second factors (sealed with the
+	// instance secret).
+	TwoFactor *twofactor.Service
 }
 
 // LoginLimits bound sign-in attempts in fixed windows shared by all nodes.
@@ -76,12 +86,13 @@ type LoginLimits struct {
 }
 
 // DefaultLoginLimits: 5 attempts per email and 20 per IP address in 15
-// minutes (spec §10: rate limit and temporary lockout).
+// minutes (docs/features.md#security: rate limit and temporary lockout).
 var DefaultLoginLimits = LoginLimits{PerEmail: 5, PerIP: 20, Window: 15 * time.Minute}
 
 type handlers struct {
 	avatars avatars.Storage
 	db      bun.IDB
+	reader  bun.IDB
 	limiter *ratelimit.Limiter
 	logger  *slog.Logger
 	limits  LoginLimits
@@ -90,15 +101,13 @@ type handlers struct {
 	notify     *notify.Notifier
 	expiry     *expiry.Scanner
 	mailOutbox bool
-	plugins    *extensions.Service
+	plugins    *plugins.Service
 	now        func() time.Time
 	signing    *signing.KeyRing
-	// customers creates, edits and deletes accounts; with Notify's hooks
-	// (customer.created, the welcome email) when there is a notifier.
+	// customers creates, edits and deletes accounts; catalog changes
+	// products; licensing changes licenses and their activations: the
+	// node's services, with their hooks.
 	customers *customers.Service
-	// catalog changes products; licensing changes licenses and their
-	// activations, with Notify's hooks (the license and activation
-	// webhooks) when there is a notifier.
 	catalog   *catalog.Service
 	licensing *licensing.Service
 	imports   *imports.Service
@@ -108,40 +117,26 @@ type handlers struct {
 	// and the form's fields.
 	maxUpload int64
 	baseURL   string
+	twoFactor *twofactor.Service
+	// routePerms are the permissions routes.go mounted routes with.
+	routePerms routePerms
 }
 
 func newHandlers(d Deps) *handlers {
 	h := &handlers{
-		db: d.DB, limiter: d.Limiter, logger: d.Logger, limits: d.Login,
+		db: d.DB, reader: d.Reader, limiter: d.Limiter, logger: d.Logger, limits: d.Login,
 		settings: d.Settings, notify: d.Notify, expiry: d.Expiry, mailOutbox: d.MailOutbox, now: d.Now,
 		signing:  d.Signing,
 		plugins:  d.Plugins,
 		avatars:  d.Avatars,
 		baseURL:  d.BaseURL,
 		versions: d.Versions, maxFile: d.MaxFileBytes, maxUpload: 2*d.MaxFileBytes + uploadMemory,
+		twoFactor: d.TwoFactor,
 	}
 	if h.now == nil {
 		h.now = time.Now
 	}
-	var hooks customers.Hooks
-	if d.Notify != nil {
-		hooks = d.Notify.CustomerHooks()
-	}
-	h.customers = customers.NewService(h.now, hooks)
-	var licenseHooks licensing.Hooks
-	if d.Notify != nil {
-		licenseHooks = d.Notify.LicensingHooks()
-	}
-	h.catalog = catalog.NewService(h.now)
-	h.licensing = licensing.NewService(licensing.Options{Now: h.now, Hooks: licenseHooks})
-	h.imports = d.Imports
-	if h.imports == nil {
-		o := imports.Options{DB: d.DB, Settings: d.Settings, Customers: h.customers, Licensing: h.licensing, Now: h.now}
-		if d.Notify != nil {
-			o.Queue = d.Notify.Queue
-		}
-		h.imports = imports.New(o)
-	}
+	h.customers, h.catalog, h.licensing, h.imports = d.Customers, d.Catalog, d.Licensing, d.Imports
 	if h.limits == (LoginLimits{}) {
 		h.limits = DefaultLoginLimits
 	}

@@ -13,19 +13,20 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/apikeys"
+	"github.com/licensor/licensor/app/listing"
 	"github.com/licensor/licensor/app/web"
 )
 
-const (
-	apiKeysPerPage = 25
-	// apiKeyShortWarning: typed keys shorter than this are accepted (keys
-	// already shipped in software) with a warning.
-	apiKeyShortWarning = 20
-)
-
-// apiKeySortable are the columns the API key list sorts by.
-var apiKeySortable = []sortColumn{
-	{"name", "Name"}, {"type", "Type"}, {"last_used_at", "Last used"}, {"expires_at", "Expires"}, {"created_at", "Created"},
+// apiKeyColumns are the API key list's columns.
+var apiKeyColumns = []web.Column{
+	{Key: "name", Label: "Name", SortKey: "name"},
+	{Key: "type", Label: "Type", SortKey: "type", Optional: true},
+	{Key: "hint", Label: "Key ends in", Optional: true},
+	{Key: "scopes", Label: "Scopes", Class: "num", Optional: true},
+	{Key: "special", Label: "Special", Optional: true, Hidden: true},
+	{Key: "last_used", Label: "Last used", SortKey: "last_used_at", Optional: true},
+	{Key: "expires", Label: "Expires", SortKey: "expires_at", Optional: true},
+	{Key: "created", Label: "Created", SortKey: "created_at", Optional: true, Hidden: true},
 }
 
 // apiKeysFilter is the API key list's query besides the page.
@@ -34,10 +35,8 @@ type apiKeysFilter struct {
 	createdRange
 }
 
-// apiKeysIndex lists API keys (never the keys themselves, only their
-// prefixes): search (name, prefix), type, status and created-date filters,
-// sort and page come from the URL; htmx gets the results alone.
-func (h *handlers) apiKeysIndex(c fiber.Ctx) error {
+// apiKeysFilterOf reads the API key list's query.
+func (h *handlers) apiKeysFilterOf(c fiber.Ctx) (apiKeysFilter, apikeys.Filter, error) {
 	q := apiKeysFilter{Search: strings.TrimSpace(c.Query("q")), Type: c.Query("type"), Status: c.Query("status"), Sort: c.Query("sort")}
 	if q.Type != apikeys.TypeExternal && q.Type != apikeys.TypeInternal {
 		q.Type = ""
@@ -47,37 +46,73 @@ func (h *handlers) apiKeysIndex(c fiber.Ctx) error {
 	default:
 		q.Status = ""
 	}
-	if !isSort(q.Sort, apiKeySortable) {
+	if !web.IsSort(q.Sort, apiKeyColumns) {
 		q.Sort = ""
 	}
 	var err error
 	if q.createdRange, err = h.createdRangeOf(c); err != nil {
-		return err
+		return q, apikeys.Filter{}, err
 	}
-	now := h.now()
-	page := web.PageOf(c, apiKeysPerPage)
-	list, total, err := apikeys.List(c.Context(), h.db, apikeys.Filter{
-		Search: q.Search, Type: q.Type, Status: q.Status, Now: now, CreatedFrom: q.fromAt, CreatedTo: q.beforeAt,
-	}, q.Sort, page)
+	return q, apikeys.Filter{Search: q.Search, Type: q.Type, Status: q.Status, Now: h.now(), CreatedFrom: q.fromAt, CreatedTo: q.beforeAt}, nil
+}
+
+// apiKeysIndex lists API keys (never the keys themselves, only their
+// prefixes): search (name, prefix), type, status and created-date filters,
+// sort, page and page size come from the URL; htmx gets the results alone.
+func (h *handlers) apiKeysIndex(c fiber.Ctx) error {
+	q, f, err := h.apiKeysFilterOf(c)
 	if err != nil {
 		return err
 	}
+	page := web.ListPage(c)
+	list, total, err := apikeys.List(c.Context(), h.db, f, q.Sort, page)
+	if err != nil {
+		return err
+	}
+	table := web.NewTable(c, h.allowed(currentAdmin(c), web.TableSpec{
+		ID: "api-keys", Search: "Search name or key prefix", SearchValue: q.Search,
+		Filters: []web.Filter{
+			{Name: "type", Label: "Type", Type: "select", Value: q.Type, Options: []web.Option{
+				{Value: "", Label: "All types"}, {Value: apikeys.TypeExternal, Label: "External"}, {Value: apikeys.TypeInternal, Label: "Internal"}}},
+			{Name: "status", Label: "Status", Type: "select", Value: q.Status, Options: []web.Option{
+				{Value: "", Label: "Any status"}, {Value: apikeys.StatusActive, Label: "Active"},
+				{Value: apikeys.StatusRevoked, Label: "Revoked"}, {Value: apikeys.StatusExpired, Label: "Expired"}}},
+			{Name: "from", Label: "Created from", Type: "date", Value: q.From},
+			{Name: "to", Label: "Created to", Type: "date", Value: q.To},
+		},
+		Columns: apiKeyColumns, Sort: q.Sort, RowActions: true,
+		Bulk: []web.BulkAction{
+			{Label: "Revoke", Action: "/admin/api-keys/bulk-revoke", Confirm: "Revoke {n} selected API key(s)? Software using them stops working at once."},
+			{Label: "Delete", Action: "/admin/api-keys/bulk-delete", Danger: true, Confirm: "Delete {n} selected API key(s)? Software using them stops working at once. This cannot be undone."},
+		},
+		Links: []web.Link{{Label: "New API key", URL: "/admin/api-keys/new", Primary: true}},
+	}), page, total)
 	return web.Render(c, fiber.StatusOK, web.View{
 		Page: "admin/apikeys/index", Layout: "layouts/admin", Fragment: "admin/apikeys/index/results",
-		Data: fiber.Map{
-			"Title": "API keys", "Section": "api-keys", "Keys": list, "Now": now, "Filter": q,
-			"Filtered":   q.Search != "" || q.Type != "" || q.Status != "" || q.set(),
-			"Sorts":      sortHeaders(c, q.Sort, apiKeySortable),
-			"Back":       c.OriginalURL(),
-			"Pagination": web.Paginate(c, page, total),
-		},
+		Data: fiber.Map{"Title": "API keys", "Section": "api-keys", "Keys": list, "Now": f.Now, "Table": table},
+	})
+}
+
+// apiKeysMatching are the ids of every API key the list's query matches.
+func (h *handlers) apiKeysMatching(c fiber.Ctx) ([]int64, error) {
+	q, f, err := h.apiKeysFilterOf(c)
+	if err != nil {
+		return nil, err
+	}
+	return allIDs(c.Context(), func(ctx context.Context, p listing.Page) ([]int64, int, error) {
+		list, total, err := apikeys.List(ctx, h.db, f, q.Sort, p)
+		ids := make([]int64, len(list))
+		for i := range list {
+			ids[i] = list[i].ID
+		}
+		return ids, total, err
 	})
 }
 
 // apiKeysBulkRevoke revokes the selected keys; they stop working at once
 // on every node.
 func (h *handlers) apiKeysBulkRevoke(c fiber.Ctx) error {
-	return h.bulkApply(c, bulkTarget{list: "/admin/api-keys", one: "API key", many: "API keys", gone: apikeys.ErrNotFound}, "Revoked %s.",
+	return h.bulkApply(c, bulkTarget{list: "/admin/api-keys", one: "API key", many: "API keys", gone: apikeys.ErrNotFound, matching: h.apiKeysMatching}, "Revoked %s.",
 		func(ctx context.Context, tx bun.IDB, id int64) (bool, error) {
 			_, changed, err := apikeys.Revoke(ctx, tx, source(c), id, h.now())
 			return changed, err
@@ -86,7 +121,7 @@ func (h *handlers) apiKeysBulkRevoke(c fiber.Ctx) error {
 
 // apiKeysBulkDelete deletes the selected keys.
 func (h *handlers) apiKeysBulkDelete(c fiber.Ctx) error {
-	return h.bulkApply(c, bulkTarget{list: "/admin/api-keys", one: "API key", many: "API keys", gone: apikeys.ErrNotFound}, "Deleted %s.",
+	return h.bulkApply(c, bulkTarget{list: "/admin/api-keys", one: "API key", many: "API keys", gone: apikeys.ErrNotFound, matching: h.apiKeysMatching}, "Deleted %s.",
 		func(ctx context.Context, tx bun.IDB, id int64) (bool, error) {
 			_, err := apikeys.Delete(ctx, tx, source(c), id)
 			return err == nil, err
@@ -179,7 +214,6 @@ func (h *handlers) apiKeyCreate(c fiber.Ctx) error {
 		Page: "admin/apikeys/created", Layout: "layouts/admin",
 		Data: fiber.Map{
 			"Title": "API key created", "Section": "api-keys", "Key": key, "Plain": plain,
-			"Short": form.Key != "" && len(form.Key) < apiKeyShortWarning,
 		},
 	})
 }
@@ -208,7 +242,7 @@ func (h *handlers) renderAPIKeyForm(c fiber.Ctx, status int, form apiKeyForm, er
 		Data: fiber.Map{
 			"Title": "New API key", "Section": "api-keys", "Form": form, "Errors": errs, "Groups": groups,
 			"MaxExpiry": h.now().AddDate(1, 0, 0).Format("2006-01-02"), "MinExpiry": h.now().AddDate(0, 0, 1).Format("2006-01-02"),
-			"ShortKey": apiKeyShortWarning,
+			"MinKey": apikeys.MinCustomLen,
 		},
 	})
 }
@@ -224,14 +258,11 @@ func (h *handlers) apiKeyRevoke(c fiber.Ctx) error {
 		k, _, err = apikeys.Revoke(ctx, tx, source(c), id, h.now())
 		return err
 	})
-	if errors.Is(err, apikeys.ErrNotFound) {
-		return fiber.ErrNotFound
-	}
 	if err != nil {
 		return err
 	}
 	web.AddFlash(c, web.FlashSuccess, fmt.Sprintf("API key %s revoked.", k.Name))
-	return web.Redirect(c, fiber.StatusSeeOther, "/admin/api-keys")
+	return web.Redirect(c, fiber.StatusSeeOther, web.LocalPath(c.FormValue("back"), "/admin/api-keys"))
 }
 
 // apiKeyDelete deletes a key.
@@ -245,14 +276,11 @@ func (h *handlers) apiKeyDelete(c fiber.Ctx) error {
 		k, err = apikeys.Delete(ctx, tx, source(c), id)
 		return err
 	})
-	if errors.Is(err, apikeys.ErrNotFound) {
-		return fiber.ErrNotFound
-	}
 	if err != nil {
 		return err
 	}
 	web.AddFlash(c, web.FlashSuccess, fmt.Sprintf("API key %s deleted.", k.Name))
-	return web.Redirect(c, fiber.StatusSeeOther, "/admin/api-keys")
+	return web.Redirect(c, fiber.StatusSeeOther, web.LocalPath(c.FormValue("back"), "/admin/api-keys"))
 }
 
 func apiKeyID(c fiber.Ctx) (int64, error) {

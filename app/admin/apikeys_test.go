@@ -13,6 +13,7 @@ import (
 
 	"github.com/licensor/licensor/app/apikeys"
 	"github.com/licensor/licensor/app/server/servertest"
+	"github.com/licensor/licensor/test/eventually"
 )
 
 // apiStatus calls path on the app with the key in X-API-KEY.
@@ -31,6 +32,7 @@ func apiStatus(t *testing.T, e *servertest.Env, path, key string) int {
 var plainKey = regexp.MustCompile(`<code id="apikey-plain">([^<]+)</code>`)
 
 func TestAPIKeyCreateRevokeDelete(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	if r := c.Get("/admin/api-keys"); r.StatusCode != 200 || !strings.Contains(r.Body, "No API keys yet") || !strings.Contains(r.Body, `href="/admin/api-keys" aria-current="page"`) {
@@ -60,9 +62,9 @@ func TestAPIKeyCreateRevokeDelete(t *testing.T) {
 	}
 	plain := m[1]
 	r = c.Get("/admin/api-keys")
-	if strings.Contains(r.Body, plain) || !strings.Contains(r.Body, "<code>"+plain[:6]+"…</code>") || !strings.Contains(r.Body, "Shop client") ||
-		!strings.Contains(r.Body, "<td>2</td>") {
-		t.Fatalf("list shows the key or lacks its prefix:\n%s", r.Body)
+	if strings.Contains(r.Body, plain) || strings.Contains(r.Body, plain[:6]) || !strings.Contains(r.Body, "<code>…"+plain[36:]+"</code>") || !strings.Contains(r.Body, "Shop client") ||
+		!strings.Contains(r.Body, `title="connection:check, license:activate">2</td>`) {
+		t.Fatalf("list shows the key, its prefix, or lacks its hint:\n%s", r.Body)
 	}
 	k, err := apikeys.Lookup(context.Background(), e.DB.Bun, plain)
 	if err != nil || k == nil || k.Type != apikeys.TypeExternal || len(k.Scopes) != 2 {
@@ -80,28 +82,33 @@ func TestAPIKeyCreateRevokeDelete(t *testing.T) {
 	if r := c.Get("/admin/api-keys"); !strings.Contains(r.Body, "API key Shop client revoked.") || !strings.Contains(r.Body, "badge-blocked\">revoked") {
 		t.Errorf("after revoke:\n%s", r.Body)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for apiStatus(t, e, "/api/external/connection-check", plain) != 401 {
-		if time.Now().After(deadline) {
-			t.Fatal("revoked key still accepted")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	eventually.True(t, 5*time.Second, "the revoked key is refused", func() bool {
+		return apiStatus(t, e, "/api/external/connection-check", plain) == 401
+	})
 
-	// An internal key with a typed (short) key works on the internal API,
-	// with a warning; delete removes it.
-	r = c.PostForm("/admin/api-keys", url.Values{"name": {"Back office"}, "type": {"internal"}, "scopes": {"connection:check"}, "key": {"legacy-key-123"},
+	// Issue 15.16: a typed key shorter than 32 characters is refused (an
+	// 8-character key was shown all but two characters).
+	r = c.PostForm("/admin/api-keys", url.Values{"name": {"Back office"}, "type": {"internal"}, "scopes": {"connection:check"}, "key": {"legacy-key-123"}})
+	if r.StatusCode != 422 || !strings.Contains(r.Body, "The key must be 32 to 100 characters without surrounding spaces.") {
+		t.Fatalf("short typed key: %d\n%s", r.StatusCode, r.Body)
+	}
+	// An internal key with a typed key of 32 works on the internal API;
+	// the list shows its last 4 characters only; delete removes it.
+	const typed = "legacy-key-0123456789-abcdefWXYZ"
+	r = c.PostForm("/admin/api-keys", url.Values{"name": {"Back office"}, "type": {"internal"}, "scopes": {"connection:check"}, "key": {typed},
 		"special": {"1"}, "expires_at": {time.Now().AddDate(0, 6, 0).Format("2006-01-02")}})
-	if r.StatusCode != 201 || !strings.Contains(r.Body, `<code id="apikey-plain">legacy-key-123</code>`) || !strings.Contains(r.Body, "shorter than 20 characters") ||
-		!strings.Contains(r.Body, "never in client software") {
+	if r.StatusCode != 201 || !strings.Contains(r.Body, `<code id="apikey-plain">`+typed+`</code>`) || !strings.Contains(r.Body, "never in client software") {
 		t.Fatalf("typed key: %d\n%s", r.StatusCode, r.Body)
 	}
-	if s := apiStatus(t, e, "/api/internal/connection-check", "legacy-key-123"); s != 200 {
+	if s := apiStatus(t, e, "/api/internal/connection-check", typed); s != 200 {
 		t.Fatalf("internal key: %d", s)
 	}
-	k2, _ := apikeys.Lookup(context.Background(), e.DB.Bun, "legacy-key-123")
-	if k2 == nil || !k2.Special || k2.ExpiresAt == nil {
+	k2, _ := apikeys.Lookup(context.Background(), e.DB.Bun, typed)
+	if k2 == nil || !k2.Special || k2.ExpiresAt == nil || k2.KeyHint != "WXYZ" {
 		t.Fatalf("stored: %+v", k2)
+	}
+	if body := c.Get("/admin/api-keys").Body; !strings.Contains(body, "<code>…WXYZ</code>") || strings.Contains(body, typed[:6]) {
+		t.Fatalf("the list shows more than the last 4 characters:\n%s", body)
 	}
 	if r := c.PostForm(fmt.Sprintf("/admin/api-keys/%d/delete", k2.ID), nil); r.StatusCode != 303 {
 		t.Fatalf("delete: %d", r.StatusCode)
@@ -109,13 +116,9 @@ func TestAPIKeyCreateRevokeDelete(t *testing.T) {
 	if r := c.Get("/admin/api-keys"); !strings.Contains(r.Body, "API key Back office deleted.") || strings.Contains(r.Body, "<td>Back office</td>") {
 		t.Errorf("after delete:\n%s", r.Body)
 	}
-	deadline = time.Now().Add(5 * time.Second)
-	for apiStatus(t, e, "/api/internal/connection-check", "legacy-key-123") != 401 {
-		if time.Now().After(deadline) {
-			t.Fatal("deleted key still accepted")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	eventually.True(t, 5*time.Second, "the deleted key is refused", func() bool {
+		return apiStatus(t, e, "/api/internal/connection-check", "legacy-key-123") == 401
+	})
 	if r := c.PostForm(fmt.Sprintf("/admin/api-keys/%d/delete", k2.ID), nil); r.StatusCode != 404 {
 		t.Errorf("delete again: %d", r.StatusCode)
 	}
@@ -126,9 +129,10 @@ func TestAPIKeyCreateRevokeDelete(t *testing.T) {
 }
 
 func TestAPIKeyCreateInvalid(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
-	_, _, err := apikeys.Create(context.Background(), e.DB.Bun, apikeys.CreateParams{Name: "Old", Type: "external", Key: "taken-key-0123456789"}, time.Now())
+	_, _, err := apikeys.Create(context.Background(), e.DB.Bun, apikeys.CreateParams{Name: "Old", Type: "external", Key: "taken-key-0123456789-abcdefghijklmnop"}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +145,7 @@ func TestAPIKeyCreateInvalid(t *testing.T) {
 		{"no scope", "scopes", "Choose at least one scope", url.Values{"name": {"Kept name"}, "type": {"external"}}},
 		{"bad date", "expires_at", "must be a valid date", url.Values{"name": {"Kept name"}, "type": {"external"}, "scopes": {"license:verify"}, "expires_at": {"31/12/2030"}}},
 		{"over a year", "expires_at", "at most one year ahead", url.Values{"name": {"Kept name"}, "type": {"external"}, "scopes": {"license:verify"}, "expires_at": {far}}},
-		{"key taken", "key", "already in use", url.Values{"name": {"Kept name"}, "type": {"external"}, "scopes": {"license:verify"}, "key": {"taken-key-0123456789"}}},
+		{"key taken", "key", "already in use", url.Values{"name": {"Kept name"}, "type": {"external"}, "scopes": {"license:verify"}, "key": {"taken-key-0123456789-abcdefghijklmnop"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := c.PostForm("/admin/api-keys", tc.form)
@@ -173,6 +177,7 @@ func TestAPIKeyCreateInvalid(t *testing.T) {
 }
 
 func TestAPIKeyPagesNeedAdminAndCSRF(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	_, k, err := apikeys.Create(context.Background(), e.DB.Bun, apikeys.CreateParams{Name: "Keep", Type: "external"}, time.Now())
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 )
 
 func TestAnonymousRequestsGoToSignIn(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.Client(t)
 	for path, want := range map[string]string{
@@ -37,6 +38,7 @@ func TestAnonymousRequestsGoToSignIn(t *testing.T) {
 }
 
 func TestSignOut(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	session := c.Cookie("licensor_admin_session")
@@ -69,6 +71,7 @@ func TestSignOut(t *testing.T) {
 }
 
 func TestSignOutNeedsCSRFToken(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	c.CSRF = ""
@@ -81,6 +84,7 @@ func TestSignOutNeedsCSRFToken(t *testing.T) {
 }
 
 func TestSessionWorksOnEveryNode(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	node1 := e.SignIn(t)
 	node2 := webtest.New(t, e.NewApp(t), webtest.WithJar(node1.Jar))
@@ -100,6 +104,7 @@ func TestSessionWorksOnEveryNode(t *testing.T) {
 }
 
 func TestDeletedAdminIsSignedOut(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	if _, err := e.DB.Bun.NewDelete().TableExpr("admins").Where("id = ?", e.Admin.ID).Exec(t.Context()); err != nil {
@@ -111,6 +116,7 @@ func TestDeletedAdminIsSignedOut(t *testing.T) {
 }
 
 func TestConsolePages(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	for _, p := range []struct{ path, text string }{

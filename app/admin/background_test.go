@@ -26,6 +26,7 @@ import (
 var system = audit.Source{Actor: audit.System}
 
 func TestJobsUIIsForAdminsOnly(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	anon := e.Client(t)
 	for path, next := range map[string]string{
@@ -46,6 +47,10 @@ func TestJobsUIIsForAdminsOnly(t *testing.T) {
 	r := c.Get("/admin/jobs/")
 	if r.StatusCode != 200 || !strings.Contains(r.Body, `id="root"`) {
 		t.Fatalf("River UI for an admin: %d\n%s", r.StatusCode, r.Body)
+	}
+	// River's page keeps a way back to Licensor.
+	if !strings.Contains(r.Body, `<nav id="licensor-bar"`) || !strings.Contains(r.Body, `<a href="/admin" `) {
+		t.Errorf("River's page has no Licensor header:\n%s", r.Body)
 	}
 	csp := r.Header.Get("Content-Security-Policy")
 	if !strings.Contains(csp, "script-src 'self';") || strings.Contains(csp, "script-src 'self' 'unsafe") {
@@ -106,6 +111,7 @@ func jsonPost(t *testing.T, path, body, origin string) *http.Request {
 }
 
 func TestMailOutboxPages(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	ctx := context.Background()
 	n := e.Nodes[0]
@@ -159,6 +165,7 @@ func TestMailOutboxPages(t *testing.T) {
 }
 
 func TestWebhookPages(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	c.GetCSRF("/admin/webhooks")
@@ -221,6 +228,7 @@ func TestWebhookPages(t *testing.T) {
 }
 
 func TestManualCron(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	ctx := context.Background()
 	p, err := catalog.NewService(nil).CreateProduct(ctx, e.DB.Bun, system, settings.Defaults(), catalog.ProductInput{Name: fields.Some("Acme CMS"), ReferenceID: fields.Some("ACME")})
@@ -239,7 +247,7 @@ func TestManualCron(t *testing.T) {
 	}
 	e.SetSettings(t, map[string]string{"blacklist_ip_after_failed_attempts": "3"})
 	for range 3 {
-		if _, err := e.DB.Bun.ExecContext(ctx, `INSERT INTO activations (product_id, license_code, ip, is_valid, is_active) VALUES (?, 'X', '198.51.100.4', false, false)`, p.ID); err != nil {
+		if _, err := e.DB.Bun.ExecContext(ctx, `INSERT INTO activations (product_id, license_code, ip, peer_ip, is_valid, is_active) VALUES (?, 'X', '198.51.100.4', '198.51.100.4', false, false)`, p.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -275,6 +283,32 @@ func TestManualCron(t *testing.T) {
 		t.Fatalf("auto-blacklist: %d %v\n%s", r.StatusCode, got, r.Body)
 	}
 
+	// Issue 15.7: what the auto-blacklist blocks is listed, and removed in
+	// one click.
+	r = c.Get("/admin/tools/cron")
+	if !strings.Contains(r.Body, `data-blocked="198.51.100.4"`) || !strings.Contains(r.Body, `action="/admin/tools/cron/blacklist/remove"`) {
+		t.Fatalf("the blocked IP is not listed with its removal:\n%s", r.Body)
+	}
+	r = c.PostForm("/admin/tools/cron/blacklist/remove", url.Values{"kind": {"ip"}, "item": {"198.51.100.4"}})
+	if r.StatusCode != 303 {
+		t.Fatalf("remove: %d\n%s", r.StatusCode, r.Body)
+	}
+	set, err := settings.Load(ctx, e.DB.Bun)
+	if err != nil || len(set.BlacklistedIPs) != 0 {
+		t.Fatalf("still blacklisted: %v %v", set.BlacklistedIPs, err)
+	}
+	if r := c.Get("/admin/tools/cron"); strings.Contains(r.Body, `data-blocked="198.51.100.4"`) {
+		t.Error("a removed entry is still listed")
+	}
+	var removed int
+	_ = e.DB.Bun.NewRaw("SELECT count(*) FROM activity_log WHERE type = 'blacklist.removed'").Scan(ctx, &removed)
+	if removed != 1 {
+		t.Errorf("%d removals logged", removed)
+	}
+	if r := c.PostForm("/admin/tools/cron/blacklist/remove", url.Values{"kind": {"ip"}, "item": {"198.51.100.4"}}); r.StatusCode != 303 {
+		t.Errorf("removing it again: %d", r.StatusCode)
+	}
+
 	// Without the token, nothing runs.
 	c.CSRF = ""
 	if r := c.PostForm("/admin/tools/cron/expiry-scan", nil); r.StatusCode != 403 {
@@ -283,6 +317,7 @@ func TestManualCron(t *testing.T) {
 }
 
 func TestSidebarLinksBackgroundPages(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	r := e.SignIn(t).Get("/admin")
 	for _, href := range []string{`href="/admin/mail"`, `href="/admin/webhooks"`, `href="/admin/jobs" hx-boost="false"`, `href="/admin/tools/cron"`} {

@@ -17,17 +17,28 @@ type bulkTarget struct {
 	list      string // the list page to go back to when the form names none
 	one, many string // "license", "licenses"
 	gone      error  // the domain's not-found error: such ids are skipped
+	// matching lists the ids of every row the list's query matches (the
+	// query rides on the bulk form's URL), for all=1: "select all M
+	// matching". Nil: only the checked rows.
+	matching func(c fiber.Ctx) ([]int64, error)
 }
 
 // bulkStep changes one selected row and says whether anything changed.
 type bulkStep func(ctx context.Context, tx bun.IDB, id int64) (bool, error)
 
-// bulkApply runs step on every selected row (form field ids) in one
-// transaction, skipping rows already gone, then flashes done (a format with
-// one %s for the count, e.g. "Deleted %s.") and goes back to the list as it
-// was (form field back, local paths only).
+// bulkApply runs step on every selected row (form field ids, or with
+// all=1 every row the list's query matches) in one transaction, skipping
+// rows already gone, then flashes done (a format with one %s for the
+// count, e.g. "Deleted %s.") and goes back to the list as it was (form
+// field back, local paths only).
 func (h *handlers) bulkApply(c fiber.Ctx, t bulkTarget, done string, step bulkStep) error {
 	ids, back := selectedIDs(c), web.LocalPath(c.FormValue("back"), t.list)
+	if c.FormValue("all") == "1" && t.matching != nil {
+		var err error
+		if ids, err = t.matching(c); err != nil {
+			return err
+		}
+	}
 	if len(ids) == 0 {
 		web.AddFlash(c, web.FlashError, fmt.Sprintf("Select the %s first.", t.many))
 		return web.Redirect(c, fiber.StatusSeeOther, back)

@@ -3,8 +3,6 @@ package admin_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/url"
 	"strings"
 	"testing"
@@ -14,41 +12,13 @@ import (
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/fields"
 	"github.com/licensor/licensor/app/licensing"
-	"github.com/licensor/licensor/app/mail"
-	"github.com/licensor/licensor/app/mail/mailtest"
 	"github.com/licensor/licensor/app/server/servertest"
-	"github.com/licensor/licensor/jobs"
 )
 
-// startMailWorker runs a River worker on the test database that delivers
-// queued email to a real in-process SMTP server, as a node does.
-func startMailWorker(t *testing.T, e *servertest.Env) *mailtest.Server {
-	t.Helper()
-	srv := mailtest.Start(t)
-	smtp, err := mail.ParseSMTPURL(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := jobs.NewClient(e.DB.Pool, jobs.Deps{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Mail: mail.NewSender(e.DB.Bun, smtp, nil),
-	}, jobs.Options{FetchPoll: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := client.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = client.Stop(ctx)
-	})
-	return srv
-}
-
 func TestLicenseSendDetails(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
-	srv := startMailWorker(t, e)
+	srv := e.StartMailWorker(t)
 	c := e.SignIn(t)
 	seedLicense(t, e, "MAIL-1", "", "buyer@example.org")
 	seedLicense(t, e, "MAIL-2", "", "other@example.org")
@@ -108,6 +78,7 @@ func TestLicenseSendDetails(t *testing.T) {
 }
 
 func TestLicenseGenerate(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	e.SetSettings(t, map[string]string{"license_code_format": "custom", "license_code_custom_format": "GEN-%X%X%X%X-%Z%Z%Z%Z"})
@@ -131,8 +102,8 @@ func TestLicenseGenerate(t *testing.T) {
 		{"501", "ACME", "count", "The count field must not be greater than 500."},
 		{"ten", "ACME", "count", "The count field must be an integer."},
 		{"", "ACME", "count", "The count field is required."},
-		{"5", "", "product", "The product reference id field is required."},
-		{"5", "NOPE", "product", "The selected product reference id is invalid."},
+		{"5", "", "product", "The product field is required."},
+		{"5", "NOPE", "product", "The selected product is invalid."},
 	} {
 		r := c.PostForm("/admin/licenses/generate", url.Values{"product": {tc.product}, "count": {tc.count}, "email": {"typed@example.org"}, "is_valid": {"1"}})
 		if r.StatusCode != 422 || !strings.Contains(r.Body, `id="license-`+tc.field+`-error">`+tc.msg) || !strings.Contains(r.Body, `value="typed@example.org"`) {
@@ -148,7 +119,7 @@ func TestLicenseGenerate(t *testing.T) {
 	}
 
 	r = c.PostForm("/admin/licenses/generate", url.Values{"product": {"ACME"}, "count": {"25"}, "type": {"trial"}, "parallel_uses": {"2"},
-		"email": {"reseller@example.org"}, "expires_at": {"2031-05-01"}, "is_valid": {"1"}})
+		"email": {"reseller@example.org"}, "expires_at": {"2099-05-01"}, "is_valid": {"1"}})
 	if r.StatusCode != 303 || r.Header.Get("Location") != "/admin/licenses/generated" {
 		t.Fatalf("generate: %d\n%s", r.StatusCode, r.Body)
 	}
@@ -174,8 +145,8 @@ func TestLicenseGenerate(t *testing.T) {
 	}
 	r = c.Get("/admin/licenses/generated/csv")
 	rows := strings.Split(strings.TrimSpace(r.Body), "\n")
-	if r.StatusCode != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") || !strings.Contains(r.Header.Get("Content-Disposition"), "attachment") ||
-		len(rows) != 26 || !strings.HasPrefix(rows[0], "license_code,product_reference_id") || !strings.HasPrefix(rows[1], list[0].LicenseCode+",ACME,trial,,reseller@example.org,,2,2031-05-01") {
+	if r.StatusCode != 200 || r.Header.Get("Content-Type") != "text/csv; charset=utf-8" || !strings.Contains(r.Header.Get("Content-Disposition"), "attachment") ||
+		len(rows) != 26 || !strings.HasPrefix(rows[0], "license_code,product_reference_id") || !strings.HasPrefix(rows[1], list[0].LicenseCode+",ACME,trial,,reseller@example.org,,2,2099-05-01") {
 		t.Fatalf("csv: %d %q\n%s", r.StatusCode, r.Header.Get("Content-Type"), r.Body)
 	}
 	if n := countRows(t, e, "activity_log WHERE type = 'license.created'"); n != 25 {
@@ -190,6 +161,7 @@ func TestLicenseGenerate(t *testing.T) {
 // A custom format too small for the count fails as a whole: nothing is
 // half-created.
 func TestLicenseGenerateAllOrNothing(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	e.SetSettings(t, map[string]string{"license_code_format": "custom", "license_code_custom_format": "X-%X"})
@@ -204,8 +176,9 @@ func TestLicenseGenerateAllOrNothing(t *testing.T) {
 }
 
 func TestCustomerEmailActions(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
-	srv := startMailWorker(t, e)
+	srv := e.StartMailWorker(t)
 	c := e.SignIn(t)
 	ann := seedCustomer(t, e, "Ann Lee", "ann@example.org", "", false)
 	bob := seedCustomer(t, e, "Bob Ray", "bob@example.org", "", true)
@@ -279,6 +252,7 @@ func tokenIn(t *testing.T, text, prefix string) string {
 }
 
 func TestCustomerDetailShowsLoginHistory(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	ann := seedCustomer(t, e, "Ann Lee", "ann@example.org", "", true)
@@ -300,6 +274,7 @@ func TestCustomerDetailShowsLoginHistory(t *testing.T) {
 }
 
 func TestNewConsoleActionsNeedAdminAndCSRF(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	seedLicense(t, e, "AAA-1", "", "a@example.org")
 	l := licenseByCode(t, e, "AAA-1")

@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"errors"
+
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/licensor/licensor/app/autoblacklist"
@@ -8,7 +10,7 @@ import (
 	"github.com/licensor/licensor/app/web"
 )
 
-// cronPage is the manual cron (product.md §1): run the expiry scan or the
+// cronPage is the manual cron (docs/operations.md#manual-cron): run the expiry scan or the
 // auto-blacklist now and see what it did.
 func (h *handlers) cronPage(c fiber.Ctx) error {
 	return h.renderCron(c, nil, nil)
@@ -37,8 +39,26 @@ func (h *handlers) cronBlacklistScan(c fiber.Ctx) error {
 	return h.renderCron(c, nil, &res)
 }
 
+// cronUnblock removes one entry the auto-blacklist added, in one click
+// (docs/deploy.md#auto-blacklist).
+func (h *handlers) cronUnblock(c fiber.Ctx) error {
+	kind, item := c.FormValue("kind"), c.FormValue("item")
+	if err := autoblacklist.Unblock(c.Context(), h.db, source(c), kind, item); errors.Is(err, autoblacklist.ErrNotBlocked) {
+		web.AddFlash(c, web.FlashError, item+" is not blacklisted any more.")
+	} else if err != nil {
+		return err
+	} else {
+		web.AddFlash(c, web.FlashSuccess, item+" was removed from the blacklist.")
+	}
+	return web.Redirect(c, fiber.StatusSeeOther, "/admin/tools/cron")
+}
+
 func (h *handlers) renderCron(c fiber.Ctx, scan *expiry.Result, bl *autoblacklist.Result) error {
-	data := fiber.Map{"Title": "Manual cron", "Section": "cron", "Expiry": scan, "Blacklist": bl, "CanScan": h.expiry != nil}
+	blocked, err := autoblacklist.ListBlocked(c.Context(), h.db)
+	if err != nil {
+		return err
+	}
+	data := fiber.Map{"Title": "Manual cron", "Section": "cron", "Expiry": scan, "Blacklist": bl, "CanScan": h.expiry != nil, "Blocked": blocked}
 	if h.settings != nil {
 		set, err := h.settings.Get(c.Context())
 		if err != nil {

@@ -1,13 +1,11 @@
 package admin
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 
 	"github.com/gofiber/fiber/v3"
 
-	"github.com/licensor/licensor/app/avatars"
 	"github.com/licensor/licensor/app/customers"
 )
 
@@ -19,16 +17,13 @@ func (h *handlers) customerAvatar(c fiber.Ctx) error {
 		return fiber.ErrNotFound
 	}
 	cu, err := customers.Get(c.Context(), h.db, id)
-	if errors.Is(err, customers.ErrNotFound) || (err == nil && (cu.AvatarPath == nil || *cu.AvatarPath == "")) {
-		return fiber.ErrNotFound
-	}
 	if err != nil {
 		return fmt.Errorf("customer avatar: %w", err)
 	}
-	data, err := h.avatars.Get(c.Context(), *cu.AvatarPath)
-	if errors.Is(err, avatars.ErrNotFound) {
+	if cu.AvatarPath == nil || *cu.AvatarPath == "" {
 		return fiber.ErrNotFound
 	}
+	data, err := h.avatars.Get(c.Context(), *cu.AvatarPath)
 	if err != nil {
 		return fmt.Errorf("customer avatar: %w", err)
 	}

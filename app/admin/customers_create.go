@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 
 	"github.com/gofiber/fiber/v3"
@@ -17,13 +18,19 @@ import (
 // back into the form when validation fails (never the password).
 type customerForm struct {
 	Name, Email, ClientID, Password string
-	Confirmed                       bool
+	// PasswordConfirm is the new-customer form's second password field.
+	PasswordConfirm string
+	Confirmed       bool
+	// MoveLicenses: move the licenses naming the old client ID to the
+	// new one (the edit form, when the client ID changes).
+	MoveLicenses bool
 }
 
 func readCustomerForm(c fiber.Ctx) customerForm {
 	return customerForm{
 		Name: c.FormValue("name"), Email: c.FormValue("email"), ClientID: c.FormValue("client_id"),
-		Password: c.FormValue("password"), Confirmed: c.FormValue("confirmed") == "1",
+		Password: c.FormValue("password"), PasswordConfirm: c.FormValue("password_confirm"),
+		Confirmed: c.FormValue("confirmed") == "1", MoveLicenses: c.FormValue("move_licenses") == "1",
 	}
 }
 
@@ -36,6 +43,22 @@ func (h *handlers) customerNew(c fiber.Ctx) error {
 // the service's hooks when send_welcome_email is on) and opens its page.
 func (h *handlers) customerCreate(c fiber.Ctx) error {
 	form := readCustomerForm(c)
+	// A typed password is typed twice; a mismatch is shown with every
+	// other field's error, and nothing is created.
+	if form.Password != "" && subtle.ConstantTimeCompare([]byte(form.Password), []byte(form.PasswordConfirm)) != 1 {
+		set, err := h.currentSettings(c.Context())
+		if err != nil {
+			return err
+		}
+		errs := map[string]string{}
+		if verr, ok := fields.As(customers.Check(customers.CreateParams{
+			Name: form.Name, Email: form.Email, ClientID: form.ClientID, Password: form.Password,
+		}, set)); ok {
+			errs = verr.Map()
+		}
+		errs["password_confirm"] = "The two passwords do not match."
+		return h.renderCustomerForm(c, fiber.StatusUnprocessableEntity, nil, form, errs)
+	}
 	var created *customers.Customer
 	err := h.inTx(c, func(ctx context.Context, tx bun.IDB) error {
 		set, err := h.currentSettings(ctx)
@@ -60,7 +83,7 @@ func (h *handlers) customerCreate(c fiber.Ctx) error {
 // renderCustomerForm draws the create form (cu nil) or cu's edit form;
 // htmx posts get the form alone.
 func (h *handlers) renderCustomerForm(c fiber.Ctx, status int, cu *customers.Customer, form customerForm, errs map[string]string) error {
-	form.Password = ""
+	form.Password, form.PasswordConfirm = "", ""
 	data := fiber.Map{"Section": "customers", "Form": form, "Errors": errs}
 	page := "admin/customers/new"
 	if cu == nil {
@@ -73,6 +96,11 @@ func (h *handlers) renderCustomerForm(c fiber.Ctx, status int, cu *customers.Cus
 		page = "admin/customers/edit"
 		data["Title"], data["Action"] = "Edit "+cu.Name, customerPath(cu.ID)+"/edit"
 		data["Customer"], data["LinkedText"] = cu, plural(linked, "license is", "licenses are")
+		impact, err := customers.ClientIDChange(c.Context(), h.db, cu, form.ClientID)
+		if err != nil {
+			return err
+		}
+		data["Impact"] = clientIDImpact{ClientIDImpact: impact, Move: form.MoveLicenses}
 	}
 	return web.Render(c, status, web.View{Page: page, Layout: "layouts/admin", Fragment: "admin/customers/form", Data: data})
 }

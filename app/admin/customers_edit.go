@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -42,14 +41,12 @@ func (h *handlers) customerUpdate(c fiber.Ctx) error {
 		saved, err = h.customers.Update(ctx, tx, source(c), set, cu.ID, customers.UpdateParams{
 			Name: fields.Some(form.Name), Email: fields.Some(form.Email), ClientID: fields.Some(form.ClientID),
 			Password: fields.Some(form.Password), Confirmed: fields.Some(form.Confirmed),
+			MoveLicenses: form.MoveLicenses,
 		})
 		return err
 	})
 	if verr, ok := fields.As(err); ok {
 		return h.renderCustomerForm(c, fiber.StatusUnprocessableEntity, cu, form, verr.Map())
-	}
-	if errors.Is(err, customers.ErrNotFound) {
-		return fiber.ErrNotFound
 	}
 	if err != nil {
 		return err
@@ -62,6 +59,31 @@ func (h *handlers) customerUpdate(c fiber.Ctx) error {
 	return web.Redirect(c, fiber.StatusSeeOther, customerPath(saved.ID))
 }
 
+// clientIDImpact is what the edit form says, before saving, about a
+// changed client ID: how many licenses it unlinks and links, and whether
+// the admin chose to move the unlinked ones to the new ID.
+type clientIDImpact struct {
+	customers.ClientIDImpact
+	Move bool
+}
+
+// customerClientIDImpact draws that note for the client ID typed in the
+// edit form (htmx, as it is typed).
+func (h *handlers) customerClientIDImpact(c fiber.Ctx) error {
+	cu, err := h.customerOf(c)
+	if err != nil {
+		return err
+	}
+	impact, err := customers.ClientIDChange(c.Context(), h.db, cu, c.Query("client_id"))
+	if err != nil {
+		return err
+	}
+	return web.Render(c, fiber.StatusOK, web.View{
+		Page: "admin/customers/client-id-impact", Fragment: "admin/customers/client-id-impact/note",
+		Data: fiber.Map{"Impact": clientIDImpact{ClientIDImpact: impact, Move: c.Query("move_licenses") == "1"}},
+	})
+}
+
 // customerOf loads the customer of the :id path parameter; unknown or
 // malformed ids are a 404.
 func (h *handlers) customerOf(c fiber.Ctx) (*customers.Customer, error) {
@@ -70,9 +92,6 @@ func (h *handlers) customerOf(c fiber.Ctx) (*customers.Customer, error) {
 		return nil, fiber.ErrNotFound
 	}
 	cu, err := customers.Get(c.Context(), h.db, id)
-	if errors.Is(err, customers.ErrNotFound) {
-		return nil, fiber.ErrNotFound
-	}
 	return cu, err
 }
 

@@ -47,7 +47,7 @@ func (h *handlers) customerShow(c fiber.Ctx) error {
 	return web.Render(c, fiber.StatusOK, web.View{
 		Page: "admin/customers/show", Layout: "layouts/admin",
 		Data: fiber.Map{
-			"Title": cu.Name, "Section": "customers", "Customer": cu, "Initials": initials(cu.Name), "Now": now,
+			"Title": cu.Name, "Section": "customers", "Customer": cu, "Now": now,
 			"Licenses": licenses, "LicenseTotal": licenseTotal,
 			"Activations": activations, "ActivationTotal": activationTotal,
 			"Activity": activity, "Logins": logins,

@@ -21,7 +21,9 @@ import (
 func seedCustomer(t *testing.T, e *servertest.Env, name, email, clientID string, confirmed bool) *customers.Customer {
 	t.Helper()
 	cu, err := customers.NewService(nil, customers.Hooks{}).Create(context.Background(), e.DB.Bun, system, settings.Defaults(),
-		customers.CreateParams{Name: name, Email: email, ClientID: clientID, Confirmed: &confirmed})
+		// Unconfirmed: as a registration that was never confirmed, whose
+		// email is unproven (docs/deploy.md#licenses-linked-by-email).
+		customers.CreateParams{Name: name, Email: email, ClientID: clientID, Confirmed: &confirmed, SelfRegistered: !confirmed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,6 +63,7 @@ func countRows(t *testing.T, e *servertest.Env, table string) int {
 }
 
 func TestCustomerList(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	if r := c.Get("/admin/customers"); r.StatusCode != 200 || !strings.Contains(r.Body, "No customers yet") {
@@ -79,8 +82,8 @@ func TestCustomerList(t *testing.T) {
 		t.Fatalf("list: %d\n%s", r.StatusCode, r.Body)
 	}
 	// Alice has two licenses (client ID, confirmed email).
-	if !strings.Contains(r.Body, fmt.Sprintf(`<a href="/admin/customers/%d">Alice Brown</a></td>`, alice.ID)) ||
-		!strings.Contains(r.Body, "<td>alice@example.com</td>\n        <td>2</td>") {
+	if !strings.Contains(r.Body, fmt.Sprintf(`<a href="/admin/customers/%d" class="truncate" title="Alice Brown">Alice Brown</a>`, alice.ID)) ||
+		!strings.Contains(r.Body, `<td data-col="licenses" data-label="Licenses" class="num"><a href="/admin/licenses?customer=CUST-ALICE">2</a></td>`) {
 		t.Errorf("license count missing:\n%s", r.Body)
 	}
 
@@ -133,12 +136,12 @@ func TestCustomerList(t *testing.T) {
 		seedCustomer(t, e, fmt.Sprintf("Zed %02d", i), fmt.Sprintf("zed%02d@example.com", i), fmt.Sprintf("ZED-%04d", i), true)
 	}
 	r = c.Get("/admin/customers?sort=name&q=example")
-	if !strings.Contains(r.Body, "28 in all · page 1 of 2") || !strings.Contains(r.Body, `href="/admin/customers?page=2&amp;q=example&amp;sort=name"`) ||
+	if !strings.Contains(r.Body, "Showing 1–25 of 28") || !strings.Contains(r.Body, `href="/admin/customers?page=2&amp;q=example&amp;sort=name"`) ||
 		strings.Contains(r.Body, ">Zed 24</a>") {
 		t.Fatalf("page 1:\n%s", r.Body)
 	}
 	r = c.Get("/admin/customers?sort=name&q=example&page=2")
-	if !strings.Contains(r.Body, "page 2 of 2") || !strings.Contains(r.Body, ">Zed 22</a>") || strings.Contains(r.Body, ">Alice Brown</a>") {
+	if !strings.Contains(r.Body, "Showing 26–28 of 28") || !strings.Contains(r.Body, ">Zed 22</a>") || strings.Contains(r.Body, ">Alice Brown</a>") {
 		t.Fatalf("page 2:\n%s", r.Body)
 	}
 }
@@ -153,13 +156,17 @@ func contains(list []string, s string) bool {
 }
 
 func TestCustomerCreate(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	r := c.Get("/admin/customers/new")
 	if r.StatusCode != 200 || !strings.Contains(r.Body, `name="client_id"`) {
 		t.Fatalf("form: %d\n%s", r.StatusCode, r.Body)
 	}
-	r = c.PostForm("/admin/customers", url.Values{"name": {"Jane Smith"}, "email": {"jane@example.com"}, "password": {"long enough secret"}})
+	if !strings.Contains(r.Body, `name="password_confirm"`) {
+		t.Error("the new customer form does not ask for the password twice")
+	}
+	r = c.PostForm("/admin/customers", url.Values{"name": {"Jane Smith"}, "email": {"jane@example.com"}, "password": {"long enough secret"}, "password_confirm": {"long enough secret"}})
 	if r.StatusCode != 303 || !strings.HasPrefix(r.Header.Get("Location"), "/admin/customers/") {
 		t.Fatalf("create: %d %q\n%s", r.StatusCode, r.Header.Get("Location"), r.Body)
 	}
@@ -193,7 +200,9 @@ func TestCustomerCreate(t *testing.T) {
 		{"client id too short", url.Values{"name": {"Typed Name"}, "email": {"x3@example.com"}, "client_id": {"abc"}}, "client_id", "The client id field must be at least 6 characters."},
 		{"client id with space", url.Values{"name": {"Typed Name"}, "email": {"x4@example.com"}, "client_id": {"abc def"}}, "client_id", "The client id field format is invalid."},
 		{"client id taken", url.Values{"name": {"Typed Name"}, "email": {"x5@example.com"}, "client_id": {strings.ToUpper(jane.ClientID)}}, "client_id", "The client id has already been taken."},
-		{"password too short", url.Values{"name": {"Typed Name"}, "email": {"x6@example.com"}, "password": {"short"}}, "password", "The password field must be at least"},
+		{"password too short", url.Values{"name": {"Typed Name"}, "email": {"x6@example.com"}, "password": {"short"}, "password_confirm": {"short"}}, "password", "The password field must be at least"},
+		{"passwords differ", url.Values{"name": {"Typed Name"}, "email": {"x7@example.com"}, "password": {"long enough secret"}, "password_confirm": {"long enough secreT"}}, "password_confirm", "The two passwords do not match."},
+		{"passwords differ, other errors too", url.Values{"name": {"Typed Name"}, "email": {"bad"}, "password": {"long enough secret"}}, "email", "The email field must be a valid email address."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := c.PostForm("/admin/customers", tc.form)
@@ -208,6 +217,9 @@ func TestCustomerCreate(t *testing.T) {
 				if v := tc.form.Get(key); v != "" && !strings.Contains(r.Body, `value="`+v+`"`) {
 					t.Errorf("typed %s %q not kept", key, v)
 				}
+			}
+			if tc.form.Get("password") != "" && tc.form.Get("password_confirm") != tc.form.Get("password") && !strings.Contains(r.Body, "The two passwords do not match.") {
+				t.Error("a second password that differs is not refused")
 			}
 			if pw := tc.form.Get("password"); pw != "" && strings.Contains(r.Body, `value="`+pw+`"`) {
 				t.Error("the password is echoed back")
@@ -229,6 +241,7 @@ func TestCustomerCreate(t *testing.T) {
 }
 
 func TestCustomerDetailShowsLinkedLicenses(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	ann := seedCustomer(t, e, "Ann Lee", "ann.lee@example.com", "CUST-ANN", true)
@@ -247,7 +260,7 @@ func TestCustomerDetailShowsLinkedLicenses(t *testing.T) {
 		!strings.Contains(r.Body, "Their licenses are kept") {
 		t.Errorf("sections or delete warning missing")
 	}
-	// An unconfirmed email links nothing.
+	// An unproven email links nothing.
 	r = c.Get(fmt.Sprintf("/admin/customers/%d", ben.ID))
 	if r.StatusCode != 200 || strings.Contains(r.Body, "BEN-BY-EMAIL") || !strings.Contains(r.Body, "Licenses (0)") {
 		t.Fatalf("Ben's page: %d\n%s", r.StatusCode, r.Body)
@@ -260,6 +273,7 @@ func TestCustomerDetailShowsLinkedLicenses(t *testing.T) {
 }
 
 func TestCustomerEdit(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	cu := seedCustomer(t, e, "Ann Lee", "ann@example.org", "CUST-OLD", true)
@@ -302,6 +316,7 @@ func TestCustomerEdit(t *testing.T) {
 }
 
 func TestCustomerDeleteKeepsLicenses(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	a := seedCustomer(t, e, "Ann Lee", "ann@example.org", "CUST-ANN", true)
@@ -348,6 +363,7 @@ func TestCustomerDeleteKeepsLicenses(t *testing.T) {
 }
 
 func TestCustomerPagesNeedAdminAndCSRF(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	cu := seedCustomer(t, e, "Ann Lee", "ann@example.org", "CUST-ANN", true)
 	anon := e.Client(t)
@@ -376,6 +392,7 @@ func TestCustomerPagesNeedAdminAndCSRF(t *testing.T) {
 }
 
 func TestCustomerDetailShowsActivationsAndActivity(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	ctx := context.Background()
@@ -401,6 +418,7 @@ func TestCustomerDetailShowsActivationsAndActivity(t *testing.T) {
 // The customer page and list show the customer's picture when there is
 // one (served to admins at /admin/customers/{id}/avatar), else initials.
 func TestCustomerAvatarInConsole(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	ann := seedCustomer(t, e, "Ann Lee", "ann.lee@example.com", "CUST-ANN", true)
@@ -417,5 +435,64 @@ func TestCustomerAvatarInConsole(t *testing.T) {
 		if r := c.Get(p); r.StatusCode != 200 || !strings.Contains(r.Body, img) {
 			t.Errorf("%s with a picture: %d, want the image", p, r.StatusCode)
 		}
+	}
+}
+
+// Changing a client ID says first what it does to the linked licenses,
+// and can move the licenses of the old ID to the new one.
+func TestCustomerClientIDChangePreviewAndMove(t *testing.T) {
+	t.Parallel()
+	e := servertest.New(t)
+	c := e.SignIn(t)
+	cu := seedCustomer(t, e, "Ann Lee", "ann@example.org", "CUST-OLD", true)
+	seedLicense(t, e, "OLD-1", "CUST-OLD", "")
+	seedLicense(t, e, "OLD-2", "cust-old", "")
+	seedLicense(t, e, "NEW-1", "CUST-NEW", "")
+	seedLicense(t, e, "BY-EMAIL", "", "ann@example.org")
+	impact := fmt.Sprintf("/admin/customers/%d/client-id-impact", cu.ID)
+	edit := fmt.Sprintf("/admin/customers/%d/edit", cu.ID)
+
+	if r := c.Get(edit); !strings.Contains(r.Body, `hx-get="`+impact+`"`) || !strings.Contains(r.Body, `id="client-id-impact"`) {
+		t.Fatalf("the edit form does not ask for the impact:\n%s", r.Body)
+	}
+	r := c.Get(impact+"?client_id=CUST-NEW", "HX-Request", "true")
+	if r.StatusCode != 200 || !strings.Contains(r.Body, `data-unlinked="2"`) || !strings.Contains(r.Body, `data-relinked="1"`) ||
+		!strings.Contains(r.Body, `name="move_licenses"`) {
+		t.Fatalf("impact of CUST-NEW: %d\n%s", r.StatusCode, r.Body)
+	}
+	for _, same := range []string{"CUST-OLD", "cust-old", ""} {
+		if r := c.Get(impact+"?client_id="+same, "HX-Request", "true"); strings.Contains(r.Body, "data-client-id-impact") {
+			t.Errorf("client ID %q is no change, yet the form warns:\n%s", same, r.Body)
+		}
+	}
+	if n := countRows(t, e, "licenses WHERE customer_id = 'CUST-NEW'"); n != 1 {
+		t.Fatalf("the preview changed licenses: %d name CUST-NEW", n)
+	}
+
+	// Saved with "move": the old ID's licenses follow to the new one.
+	r = c.PostForm(edit, url.Values{"name": {"Ann Lee"}, "email": {"ann@example.org"}, "client_id": {"CUST-NEW"}, "confirmed": {"1"}, "move_licenses": {"1"}})
+	if r.StatusCode != 303 {
+		t.Fatalf("update: %d\n%s", r.StatusCode, r.Body)
+	}
+	if r := c.Get(r.Header.Get("Location")); !strings.Contains(r.Body, "4 licenses linked now.") {
+		t.Errorf("after moving:\n%s", r.Body)
+	}
+	if n := countRows(t, e, "licenses WHERE customer_id = 'CUST-NEW'"); n != 3 {
+		t.Errorf("licenses naming CUST-NEW after the move: %d, want 3", n)
+	}
+	if n := countRows(t, e, "activity_log WHERE message LIKE '2 license(s) of client ID CUST-OLD moved%'"); n != 1 {
+		t.Errorf("activity lines of the move: %d", n)
+	}
+
+	// Saved without "move": the new ID's licenses only.
+	r = c.PostForm(edit, url.Values{"name": {"Ann Lee"}, "email": {"ann@example.org"}, "client_id": {"CUST-THIRD"}, "confirmed": {"1"}})
+	if r.StatusCode != 303 {
+		t.Fatalf("update: %d\n%s", r.StatusCode, r.Body)
+	}
+	if n := countRows(t, e, "licenses WHERE customer_id = 'CUST-NEW'"); n != 3 {
+		t.Errorf("licenses moved without being asked: %d still name CUST-NEW, want 3", n)
+	}
+	if r := c.Get(fmt.Sprintf("/admin/customers/%d", cu.ID)); !strings.Contains(r.Body, "Licenses (1)") {
+		t.Errorf("after a change without moving, the customer keeps only the email-linked license")
 	}
 }

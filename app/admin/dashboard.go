@@ -16,6 +16,9 @@ import (
 const (
 	dashboardRecentShown = 10
 	dashboardTopShown    = 5
+	// dashboardProductsShown products get their own slice of the license
+	// share; the rest are "Other".
+	dashboardProductsShown = 5
 )
 
 // periodLink is one choice of a period selector.
@@ -24,25 +27,41 @@ type periodLink struct {
 	Current     bool
 }
 
-// dashboard is the console's home page (product.md §14): counters, the
+// dashboard is the console's home page (docs/features.md#dashboard-and-reports): counters, the
 // charts over the period chosen in ?days= (7, 30 or 90), recent
 // activations and the top customers. Five queries whatever the data size.
 func (h *handlers) dashboard(c fiber.Ctx) error {
 	ctx, now := c.Context(), h.now()
 	period := reports.ParsePeriod(c.Query("days"), reports.Periods, reports.DefaultPeriod)
-	summary, err := reports.Summarize(ctx, h.db, now)
+	summary, err := reports.Summarize(ctx, h.read(c), now)
 	if err != nil {
 		return err
 	}
-	days, err := reports.Days(ctx, h.db, now, period)
+	days, err := reports.Days(ctx, h.read(c), now, period)
 	if err != nil {
 		return err
 	}
-	recent, err := reports.RecentActivations(ctx, h.db, dashboardRecentShown)
+	recent, err := reports.RecentActivations(ctx, h.read(c), dashboardRecentShown)
 	if err != nil {
 		return err
 	}
-	top, err := reports.TopCustomers(ctx, h.db, periodStart(now, period), dashboardTopShown)
+	top, err := reports.TopCustomers(ctx, h.read(c), periodStart(now, period), dashboardTopShown)
+	if err != nil {
+		return err
+	}
+	growth, err := reports.GrowthOver(ctx, h.read(c), now, period)
+	if err != nil {
+		return err
+	}
+	lastDay, err := reports.Last24Hours(ctx, h.read(c), now)
+	if err != nil {
+		return err
+	}
+	products, licenseTotal, err := reports.TopProducts(ctx, h.read(c), dashboardProductsShown)
+	if err != nil {
+		return err
+	}
+	health, err := reports.HealthAt(ctx, h.read(c), now)
 	if err != nil {
 		return err
 	}
@@ -61,9 +80,12 @@ func (h *handlers) dashboard(c fiber.Ctx) error {
 			"Title": "Dashboard", "Section": "dashboard",
 			"Period": period, "Periods": links,
 			"Summary": summary, "APICalls": apiCalls,
-			"Charts":   dashboardCharts(days, summary, period),
-			"Recent":   recent,
-			"Rankings": rankingViews(top, true), "TopEmpty": top.Empty(),
+			"Charts": dashboardCharts(days, summary, period, products, licenseTotal),
+			"Growth": growth, "Since": periodStart(now, period).Format(time.DateOnly),
+			"LastDay": lastDay, "Products": products, "Health": health,
+			"LastDayFrom": now.Add(-24 * time.Hour).UTC().Format(time.DateOnly),
+			"Recent":      recent,
+			"Rankings":    rankingViews(top, true), "TopEmpty": top.Empty(),
 		},
 	})
 }
@@ -77,8 +99,9 @@ func periodStart(now time.Time, days int) time.Time {
 // dashboardCharts draws the dashboard's four charts. Their data-chart
 // names (activations, customers, licenses-status, api-calls) are what the
 // browser tests look for.
-func dashboardCharts(days []reports.Day, s reports.Summary, period int) map[string]template.HTML {
+func dashboardCharts(days []reports.Day, s reports.Summary, period int, products []reports.ProductLicenses, licenseTotal int) map[string]template.HTML {
 	labels := make([]string, len(days))
+	newLicenses, downloads := make([]float64, len(days)), make([]float64, len(days))
 	succeeded, failed, customers := make([]float64, len(days)), make([]float64, len(days)), make([]float64, len(days))
 	activate, verify, deactivate, other := make([]float64, len(days)), make([]float64, len(days)), make([]float64, len(days)), make([]float64, len(days))
 	for i, d := range days {
@@ -87,6 +110,16 @@ func dashboardCharts(days []reports.Day, s reports.Summary, period int) map[stri
 		customers[i] = float64(d.Customers)
 		activate[i], verify[i] = float64(d.CallsActivate), float64(d.CallsVerify)
 		deactivate[i], other[i] = float64(d.CallsDeactivate), float64(d.CallsOther)
+		newLicenses[i], downloads[i] = float64(d.NewLicenses), float64(d.Downloads)
+	}
+	share := make([]charts.Slice, 0, len(products)+1)
+	rest := licenseTotal
+	for _, p := range products {
+		share = append(share, charts.Slice{Label: p.Name, Value: float64(p.Licenses)})
+		rest -= p.Licenses
+	}
+	if rest > 0 {
+		share = append(share, charts.Slice{Label: "Other products", Value: float64(rest)})
 	}
 	over := fmt.Sprintf("over the last %d days", period)
 	return map[string]template.HTML{
@@ -108,6 +141,15 @@ func dashboardCharts(days []reports.Day, s reports.Summary, period int) map[stri
 				{Label: "Blocked", Value: float64(s.BlockedLicenses), Class: "status-blocked"},
 			},
 		}.HTML(),
+		"licenses-by-product": charts.Donut{
+			Name: "licenses-by-product", Title: "Licenses by product", CenterLabel: "licenses", Empty: "No licenses yet",
+			Slices: share,
+		}.HTML(),
+		"issued": charts.Line(charts.XY{
+			Name: "issued", Title: "New licenses, activations and downloads per day " + over, Labels: labels,
+			Series: []charts.Series{{Name: "New licenses", Values: newLicenses}, {Name: "Activations", Values: succeeded}, {Name: "Downloads", Values: downloads}},
+			Empty:  "No new licenses, activations or downloads in this period",
+		}),
 		"api-calls": charts.Bars(charts.XY{
 			Name: "api-calls", Title: "API calls per day by endpoint " + over, Labels: labels,
 			Series: []charts.Series{{Name: "Activate", Values: activate}, {Name: "Verify", Values: verify}, {Name: "Deactivate", Values: deactivate}, {Name: "Other", Values: other}},

@@ -39,7 +39,7 @@ func seedReports(t *testing.T, e *servertest.Env) reportSeed {
 		if confirmed {
 			confirmedAt = "now()"
 		}
-		return id("INSERT INTO customers (name, email, client_id, confirmed_at, created_at) VALUES (?, ?, ?, "+confirmedAt+", "+ago(days)+")",
+		return id("INSERT INTO customers (name, email, client_id, confirmed_at, email_proven_at, created_at) VALUES (?, ?, ?, "+confirmedAt+", "+confirmedAt+", "+ago(days)+")",
 			name, email, clientID)
 	}
 	var s reportSeed
@@ -137,13 +137,14 @@ func rankingOf(t *testing.T, body, key string) []string {
 	}
 	sec := body[start : start+strings.Index(body[start:], "</section>")]
 	var out []string
-	for _, m := range regexp.MustCompile(`<a href="/admin/customers/(\d+)">([^<]*)</a>.*?<td class="num">(\d+)</td>`).FindAllStringSubmatch(strings.ReplaceAll(sec, "\n", " "), -1) {
+	for _, m := range regexp.MustCompile(`<a href="/admin/customers/(\d+)"[^>]*>([^<]*)</a>.*?<td class="num">(\d+)</td>`).FindAllStringSubmatch(strings.ReplaceAll(sec, "\n", " "), -1) {
 		out = append(out, m[2]+"="+m[3]+"@"+m[1])
 	}
 	return out
 }
 
 func TestDashboardNumbers(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	s := seedReports(t, e)
 	c := e.SignIn(t)
@@ -248,6 +249,7 @@ func TestDashboardNumbers(t *testing.T) {
 }
 
 func TestTopCustomersReport(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	s := seedReports(t, e)
 	c := e.SignIn(t)
@@ -297,6 +299,7 @@ func TestTopCustomersReport(t *testing.T) {
 }
 
 func TestDashboardEmpty(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	r := c.Get("/admin")
@@ -322,11 +325,95 @@ func TestDashboardEmpty(t *testing.T) {
 }
 
 func TestDashboardAndReportNeedAdmin(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	anon := e.Client(t)
 	for _, path := range []string{"/admin", "/admin?days=7", "/admin/reports/top-customers"} {
 		if r := anon.Get(path); r.StatusCode != 302 || !strings.HasPrefix(r.Header.Get("Location"), "/admin/login") {
 			t.Errorf("anonymous GET %s: %d %q", path, r.StatusCode, r.Header.Get("Location"))
 		}
+	}
+}
+
+// The dashboard's widgets: every tile a link with its growth against the
+// previous period, licenses by product, the last 24 hours, top products
+// and API health.
+func TestDashboardWidgets(t *testing.T) {
+	t.Parallel()
+	e := servertest.New(t)
+	seedReports(t, e)
+	ctx := context.Background()
+	for _, q := range []string{
+		// One customer in the 30 days before the period: 2 now against 1.
+		`INSERT INTO customers (name, email, client_id, created_at) VALUES ('Dee Dale', 'dee@example.com', 'CUST-DEE', now() - interval '40 days')`,
+		`INSERT INTO river_job (kind, args, state, attempt, max_attempts, priority, queue, scheduled_at, finalized_at)
+		 VALUES ('expiry_scan', '{}', 'completed', 1, 1, 1, 'default', now() - interval '2 hours', now() - interval '2 hours'),
+		        ('send_mail', '{}', 'available', 0, 5, 1, 'default', now() - interval '1 minute', NULL)`,
+	} {
+		if _, err := e.DB.Bun.NewRaw(q).Exec(ctx); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	c := e.SignIn(t)
+	r := c.Get("/admin")
+	if r.StatusCode != 200 {
+		t.Fatalf("dashboard: %d\n%s", r.StatusCode, r.Body)
+	}
+	if strings.Contains(r.Body, `<div class="stat"`) {
+		t.Error("a dashboard tile is not a link")
+	}
+	if n := strings.Count(r.Body, `<a class="stat card"`); n != 7 {
+		t.Errorf("tiles: %d, want 7", n)
+	}
+	tile := func(name string) string {
+		t.Helper()
+		i := strings.Index(r.Body, `data-stat="`+name+`"`)
+		if i < 0 {
+			t.Fatalf("no tile %s", name)
+		}
+		return r.Body[i : i+strings.Index(r.Body[i:], "</a>")]
+	}
+	if got := tile("new-customers"); !strings.Contains(got, `<span class="stat-value">2</span>`) || !strings.Contains(got, "100%") || !strings.Contains(got, "growth-up") {
+		t.Errorf("new customers tile: 2, +100%% against the previous 30 days:\n%s", got)
+	}
+	if got := tile("new-licenses"); !strings.Contains(got, `<span class="stat-value">4</span>`) || !strings.Contains(got, ">new <") {
+		t.Errorf("new licenses tile: 4, none before:\n%s", got)
+	}
+	if got := tile("downloads"); !strings.Contains(got, `<span class="stat-value">0</span>`) || strings.Contains(got, "stat-growth") {
+		t.Errorf("downloads tile: 0, no growth to show:\n%s", got)
+	}
+	donut := chartOf(t, r.Body, "licenses-by-product")
+	for _, want := range []string{"<title>Alpha App: 4 (57%)</title>", "<title>Beta App: 3 (43%)</title>"} {
+		if !strings.Contains(donut, want) {
+			t.Errorf("licenses by product lacks %s:\n%s", want, donut)
+		}
+	}
+	chartOf(t, r.Body, "issued")
+	widget := func(name string) string {
+		t.Helper()
+		i := strings.Index(r.Body, `data-widget="`+name+`"`)
+		if i < 0 {
+			t.Fatalf("no widget %s", name)
+		}
+		return r.Body[i : i+strings.Index(r.Body[i:], "</article>")]
+	}
+	last := widget("last-24-hours")
+	for _, want := range []string{`data-count="activations">2<`, `data-count="failed-activations">1<`, `data-count="deactivations">1<`, `data-count="customers">0<`} {
+		if !strings.Contains(last, want) {
+			t.Errorf("last 24 hours lacks %s:\n%s", want, last)
+		}
+	}
+	top := widget("top-products")
+	if a, b := strings.Index(top, "Alpha App"), strings.Index(top, "Beta App"); a < 0 || b < a || !strings.Contains(top, `href="/admin/licenses?product=ALPHA">4<`) {
+		t.Errorf("top products: Alpha (4) before Beta (3):\n%s", top)
+	}
+	health := widget("api-health")
+	for _, want := range []string{`data-health="database">reachable`, `data-health="backlog">1 due<`, `data-health="failed-activations">33%<`} {
+		if !strings.Contains(health, want) {
+			t.Errorf("API health lacks %s:\n%s", want, health)
+		}
+	}
+	if strings.Contains(health, `data-health="expiry-scan">never`) {
+		t.Errorf("API health misses the last expiry scan:\n%s", health)
 	}
 }

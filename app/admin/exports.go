@@ -11,6 +11,7 @@ import (
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/imports"
 	"github.com/licensor/licensor/app/licensing"
+	"github.com/licensor/licensor/app/web"
 )
 
 // customersExport streams the customers of the list's current filters
@@ -31,8 +32,7 @@ func (h *handlers) licensesExport(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f := licensing.LicenseFilter{Search: q.Search, ProductReferenceID: q.Product, Status: q.Status,
-		CreatedFrom: q.fromAt, CreatedTo: q.beforeAt}
+	f := q.domain()
 	return h.stream(c, "licenses", func(ctx context.Context, w *bufio.Writer, format imports.Format) error {
 		return h.imports.ExportLicenses(ctx, w, format, f)
 	})
@@ -49,8 +49,10 @@ func (h *handlers) stream(c fiber.Ctx, name string, write func(context.Context, 
 	if len(format.Extensions) > 0 {
 		ext = format.Extensions[0]
 	}
-	c.Set(fiber.HeaderContentType, format.ContentType)
+	// Attachment sets a Content-Type from the extension; the format's own,
+	// set after it, replaces it (both before gave "charset=utf-8" twice).
 	c.Attachment(fmt.Sprintf("%s-%s%s", name, h.now().UTC().Format("20060102-150405"), ext))
+	c.Set(fiber.HeaderContentType, format.ContentType)
 	// The request context ends with the handler; the stream runs after it.
 	ctx := context.WithoutCancel(c.Context())
 	logger := h.logger
@@ -77,7 +79,7 @@ func (h *handlers) customersFilterOf(c fiber.Ctx) (customersFilter, customers.Fi
 	if q.createdRange, err = h.createdRangeOf(c); err != nil {
 		return q, customers.Filter{}, err
 	}
-	if !isCustomerSort(q.Sort) {
+	if !web.IsSort(q.Sort, customerColumns) {
 		q.Sort = ""
 	}
 	return q, customers.Filter{Search: q.Search, Confirmed: yesNo(q.Confirmed), HasLicenses: yesNo(q.HasLicenses),
@@ -87,13 +89,21 @@ func (h *handlers) customersFilterOf(c fiber.Ctx) (customersFilter, customers.Fi
 // licensesFilterOf reads the license list's query: the list page and the
 // export share it.
 func (h *handlers) licensesFilterOf(c fiber.Ctx) (licensesFilter, error) {
-	q := licensesFilter{Search: trimmed(c.Query("q")), Product: c.Query("product"), Status: c.Query("status"), Sort: c.Query("sort")}
+	q := licensesFilter{Search: trimmed(c.Query("q")), Product: c.Query("product"), Status: c.Query("status"),
+		Customer: trimmed(c.Query("customer")), Entitlement: trimmed(c.Query("entitlement")), Sort: c.Query("sort")}
+	if q.Customer != "" {
+		cu, err := customers.Filtering(c.Context(), h.db, q.Customer)
+		if err != nil {
+			return q, err
+		}
+		q.customer = cu
+	}
 	switch q.Status {
-	case licensing.StatusValid, licensing.StatusExpired, licensing.StatusBlocked:
+	case licensing.StatusValid, licensing.StatusExpired, licensing.StatusBlocked, licensing.FilterInGrace, licensing.FilterClockPending:
 	default:
 		q.Status = ""
 	}
-	if !isSort(q.Sort, licenseSortable) {
+	if !web.IsSort(q.Sort, licenseColumns) {
 		q.Sort = ""
 	}
 	var err error

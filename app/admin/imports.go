@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v3"
 
+	"github.com/licensor/licensor/app/admins"
 	"github.com/licensor/licensor/app/imports"
 	"github.com/licensor/licensor/app/web"
 )
@@ -46,6 +47,9 @@ func (h *handlers) importUpload(c fiber.Ctx) error {
 	kind := imports.Kind(form.Kind)
 	if !kind.Valid() {
 		return h.renderImports(c, fiber.StatusUnprocessableEntity, form, map[string]string{"kind": "Choose customers or licenses."})
+	}
+	if p := importPermission(kind); !currentAdmin(c).Can(p) {
+		return h.refuse(c, currentAdmin(c), p)
 	}
 	fh, err := c.FormFile("file")
 	if err != nil {
@@ -149,8 +153,8 @@ func (h *handlers) importExample(c fiber.Ctx) error {
 	if len(f.Extensions) > 0 {
 		ext = f.Extensions[0]
 	}
-	c.Set(fiber.HeaderContentType, f.ContentType)
 	c.Attachment(fmt.Sprintf("%s-example%s", kind, ext))
+	c.Set(fiber.HeaderContentType, f.ContentType) // after Attachment's own: one charset
 	return c.Send(f.Example(kind))
 }
 
@@ -160,8 +164,19 @@ func (h *handlers) importOf(c fiber.Ctx) (*imports.Import, error) {
 		return nil, fiber.ErrNotFound
 	}
 	im, err := h.imports.Get(c.Context(), id)
-	if errors.Is(err, imports.ErrNotFound) {
-		return nil, fiber.ErrNotFound
+	if err != nil {
+		return nil, err
 	}
-	return im, err
+	if p := importPermission(imports.Kind(im.Kind)); !currentAdmin(c).Can(p) {
+		return nil, h.refuse(c, currentAdmin(c), p)
+	}
+	return im, nil
+}
+
+// importPermission is what an import of kind needs.
+func importPermission(kind imports.Kind) admins.Permission {
+	if kind == imports.Customers {
+		return admins.CustomersImport
+	}
+	return admins.LicensesImport
 }

@@ -36,5 +36,5 @@ func (h *handlers) licensesBulkDelete(c fiber.Ctx) error {
 // licensesBulk applies do to each selected license in one transaction,
 // skipping ids already gone, and goes back to the list as it was.
 func (h *handlers) licensesBulk(c fiber.Ctx, verb string, do bulkStep) error {
-	return h.bulkApply(c, bulkTarget{list: "/admin/licenses", one: "license", many: "licenses", gone: licensing.ErrNotFound}, verb+" %s.", do)
+	return h.bulkApply(c, bulkTarget{list: "/admin/licenses", one: "license", many: "licenses", gone: licensing.ErrNotFound, matching: h.licensesMatching}, verb+" %s.", do)
 }

@@ -2,9 +2,9 @@ package admin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/catalog"
+	"github.com/licensor/licensor/app/errkind"
 	"github.com/licensor/licensor/app/fields"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/web"
@@ -24,7 +25,19 @@ type licenseForm struct {
 	Uses, ParallelUses, ExpiryDays                                   string
 	ExpiresAt, UpdatesUntil, SupportUntil                            string
 	Domains, IPs                                                     string
-	IsValid, IsEnvato                                                bool
+	// Entitlements are names separated by spaces or commas
+	// (docs/licensing.md#entitlements).
+	Entitlements string
+	// ExpiryStart is when expiry days start counting
+	// (docs/licensing.md#expiry-clock); empty keeps the product's default
+	// on create and the stored value on edit.
+	ExpiryStart       string
+	IsValid, IsEnvato bool
+	// Floating and the heartbeat overrides
+	// (docs/licensing.md#heartbeats-and-automatic-release); empty: the
+	// product's.
+	Floating                           bool
+	HeartbeatInterval, HeartbeatMissed string
 }
 
 // readLicenseForm reads the form from the body (posts) or the query (the
@@ -40,6 +53,8 @@ func readLicenseForm(c fiber.Ctx) licenseForm {
 		Uses: v("uses"), ParallelUses: v("parallel_uses"), ExpiryDays: v("expiry_days"),
 		ExpiresAt: v("expires_at"), UpdatesUntil: v("updates_until"), SupportUntil: v("support_until"),
 		Domains: v("domains"), IPs: v("ips"), IsValid: v("is_valid") == "1", IsEnvato: v("is_envato") == "1",
+		Entitlements: v("entitlements"), ExpiryStart: v("expiry_start"),
+		Floating: v("floating") == "1", HeartbeatInterval: v("heartbeat_interval"), HeartbeatMissed: v("heartbeat_missed"),
 	}
 }
 
@@ -56,6 +71,8 @@ func licenseFormOf(l *licensing.License, loc *time.Location) licenseForm {
 		Uses: intText(l.Uses), ParallelUses: intText(l.ParallelUses), ExpiryDays: intText(l.ExpiryDays),
 		ExpiresAt: date(l.ExpiresAt), UpdatesUntil: date(l.UpdatesUntil), SupportUntil: date(l.SupportUntil),
 		Domains: strings.Join(l.Domains, "\n"), IPs: strings.Join(l.IPs, "\n"), IsValid: l.IsValid, IsEnvato: l.IsEnvato,
+		Entitlements: strings.Join(l.Entitlements, " "), ExpiryStart: l.ExpiryStart,
+		Floating: l.Floating, HeartbeatInterval: intText(l.HeartbeatInterval), HeartbeatMissed: deref(l.HeartbeatMissed),
 	}
 }
 
@@ -80,12 +97,22 @@ func (f licenseForm) input(verr *fields.Error, loc *time.Location) licensing.Lic
 		Uses:         fields.Some(formInt(verr, "uses", f.Uses)),
 		ParallelUses: fields.Some(formInt(verr, "parallel_uses", f.ParallelUses)),
 		ExpiryDays:   fields.Some(formInt(verr, "expiry_days", f.ExpiryDays)),
+		ExpiryStart:  fields.Some(f.ExpiryStart),
 		ExpiresAt:    fields.Some(date("expires_at", f.ExpiresAt)),
 		UpdatesUntil: fields.Some(date("updates_until", f.UpdatesUntil)),
 		SupportUntil: fields.Some(date("support_until", f.SupportUntil)),
 		Domains:      fields.Some(lines(f.Domains)), IPs: fields.Some(lines(f.IPs)),
-		IsValid: fields.Some(f.IsValid), IsEnvato: fields.Some(f.IsEnvato),
+		Entitlements: fields.Some(words(f.Entitlements)),
+		IsValid:      fields.Some(f.IsValid), IsEnvato: fields.Some(f.IsEnvato),
+		Floating:          fields.Some(f.Floating),
+		HeartbeatInterval: fields.Some(formInt(verr, "heartbeat_interval", f.HeartbeatInterval)),
+		HeartbeatMissed:   fields.Some(textOrNil(f.HeartbeatMissed)),
 	}
+}
+
+// words splits names separated by spaces or commas.
+func words(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
 }
 
 // licenseNew shows the create form. With ?product= (the product select
@@ -100,13 +127,15 @@ func (h *handlers) licenseNew(c fiber.Ctx) error {
 	form.IsValid = true
 	if form.Product != "" {
 		p, err := catalog.ByRef(c.Context(), h.db, form.Product)
-		if err != nil && !errors.Is(err, catalog.ErrNotFound) {
+		if err := errkind.IgnoreNotFound(err); err != nil {
 			return err
 		}
-		if p != nil {
+		if p != nil { // a product named that does not exist prefills nothing
 			d := defaultsOf(p, h.now().In(set.Location()))
 			form.Type, form.Uses, form.ParallelUses, form.ExpiryDays = d.Type, d.Uses, d.ParallelUses, d.ExpiryDays
 			form.UpdatesUntil, form.SupportUntil, form.Comments = d.UpdatesUntil, d.SupportUntil, d.Comments
+			form.ExpiryStart = d.ExpiryStart
+			form.Entitlements = strings.Join(p.DefaultEntitlements, " ")
 		}
 	}
 	return h.renderLicenseForm(c, fiber.StatusOK, nil, form, nil)
@@ -128,6 +157,10 @@ func (h *handlers) licenseCreate(c fiber.Ctx) error {
 			return err
 		}
 		in.ProductReferenceID, in.LicenseCode = fields.Some(form.Product), fields.Some(form.LicenseCode)
+		if strings.TrimSpace(form.Entitlements) == "" {
+			// Left empty, a new license takes its product's defaults.
+			in.Entitlements = fields.Optional[[]string]{}
+		}
 		created, err = h.licensing.CreateLicense(ctx, tx, source(c), set, in)
 		return err
 	})
@@ -169,13 +202,37 @@ func licenseErrors(verr *fields.Error) map[string]string {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if list, _, ok := strings.Cut(k, "."); ok {
+		if list, index, ok := strings.Cut(k, "."); ok {
 			if _, has := m[list]; !has {
-				m[list] = m[k]
+				m[list] = entryMessage(list, index, m[k])
 			}
 		}
 	}
+	// The API's field is the product's reference; the form's is Product.
+	if msg, ok := m["product_reference_id"]; ok {
+		msg = strings.Replace(msg, "The product reference id field", "The product field", 1)
+		m["product_reference_id"] = strings.Replace(msg, "The selected product reference id", "The selected product", 1)
+	}
 	return m
+}
+
+// listEntryNames are how the license form names one line of its lists.
+var listEntryNames = map[string]string{"domains": "Domain", "ips": "IP"}
+
+// entryMessage names a list entry as the form shows it, by its line
+// ("Domain 2 must be a valid domain name."), where the domain's message
+// names the API's field ("The domains.1 field must be …").
+func entryMessage(list, index, msg string) string {
+	i, err := strconv.Atoi(index)
+	name, known := listEntryNames[list]
+	if err != nil || !known {
+		return msg
+	}
+	field := "The " + fields.Label(list+"."+index) + " field"
+	if !strings.HasPrefix(msg, field) {
+		return msg
+	}
+	return fmt.Sprintf("%s %d%s", name, i+1, strings.TrimPrefix(msg, field))
 }
 
 func licensePath(id int64) string { return fmt.Sprintf("/admin/licenses/%d", id) }

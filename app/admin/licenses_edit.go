@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -53,9 +52,6 @@ func (h *handlers) licenseUpdate(c fiber.Ctx) error {
 	if verr, ok := fields.As(err); ok {
 		return h.renderLicenseForm(c, fiber.StatusUnprocessableEntity, l, form, licenseErrors(verr))
 	}
-	if errors.Is(err, licensing.ErrNotFound) {
-		return fiber.ErrNotFound
-	}
 	if err != nil {
 		return err
 	}
@@ -71,8 +67,5 @@ func (h *handlers) licenseOf(c fiber.Ctx) (*licensing.License, error) {
 		return nil, fiber.ErrNotFound
 	}
 	l, err := licensing.Get(c.Context(), h.db, id)
-	if errors.Is(err, licensing.ErrNotFound) {
-		return nil, fiber.ErrNotFound
-	}
 	return l, err
 }

@@ -2,8 +2,6 @@ package admin
 
 import (
 	"context"
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,7 +11,9 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/catalog"
+	"github.com/licensor/licensor/app/errkind"
 	"github.com/licensor/licensor/app/fields"
+	"github.com/licensor/licensor/app/imports"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/web"
 )
@@ -38,13 +38,14 @@ func (h *handlers) licensesGenerateForm(c fiber.Ctx) error {
 	count := c.Query("count", "10")
 	if form.Product != "" {
 		p, err := catalog.ByRef(c.Context(), h.db, form.Product)
-		if err != nil && !errors.Is(err, catalog.ErrNotFound) {
+		if err := errkind.IgnoreNotFound(err); err != nil {
 			return err
 		}
-		if p != nil {
+		if p != nil { // a product named that does not exist prefills nothing
 			d := defaultsOf(p, h.now().In(set.Location()))
 			form.Type, form.Uses, form.ParallelUses, form.ExpiryDays = d.Type, d.Uses, d.ParallelUses, d.ExpiryDays
 			form.UpdatesUntil, form.SupportUntil, form.Comments = d.UpdatesUntil, d.SupportUntil, d.Comments
+			form.ExpiryStart = d.ExpiryStart
 		}
 	}
 	return h.renderGenerateForm(c, fiber.StatusOK, form, count, nil)
@@ -71,6 +72,10 @@ func (h *handlers) licensesGenerate(c fiber.Ctx) error {
 			return err
 		}
 		in.ProductReferenceID = fields.Some(form.Product)
+		if strings.TrimSpace(form.Entitlements) == "" {
+			// Left empty, new licenses take their product's defaults.
+			in.Entitlements = fields.Optional[[]string]{}
+		}
 		created, err = h.licensing.GenerateLicenses(ctx, tx, source(c), set, in, *n)
 		return err
 	})
@@ -123,17 +128,23 @@ func (h *handlers) licensesGeneratedCSV(c fiber.Ctx) error {
 		}
 		return t.In(set.Location()).Format(time.DateOnly)
 	}
+	// The one CSV writer of every export (imports.Neutralise).
+	format := imports.CSV()
 	var b strings.Builder
-	w := csv.NewWriter(&b)
-	_ = w.Write([]string{"license_code", "product_reference_id", "type", "customer_id", "email", "uses", "parallel_uses", "expires_at", "updates_until", "support_until"})
+	w := format.NewWriter(&b, []string{"license_code", "product_reference_id", "type", "customer_id", "email", "uses", "parallel_uses", "expires_at", "updates_until", "support_until"})
 	for _, l := range list {
-		_ = w.Write([]string{
-			csvSafe(l.LicenseCode), csvSafe(l.ProductReferenceID), csvSafe(deref(l.Type)), csvSafe(deref(l.CustomerID)), csvSafe(deref(l.Email)),
-			intText(l.Uses), intText(l.ParallelUses), date(l.ExpiresAt), date(l.UpdatesUntil), date(l.SupportUntil),
-		})
+		if err := w.Write(map[string]string{
+			"license_code": l.LicenseCode, "product_reference_id": l.ProductReferenceID, "type": deref(l.Type), "customer_id": deref(l.CustomerID),
+			"email": deref(l.Email), "uses": intText(l.Uses), "parallel_uses": intText(l.ParallelUses),
+			"expires_at": date(l.ExpiresAt), "updates_until": date(l.UpdatesUntil), "support_until": date(l.SupportUntil),
+		}); err != nil {
+			return err
+		}
 	}
-	w.Flush()
-	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, format.ContentType)
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="licenses-%s-%d.csv"`, list[0].ProductReferenceID, len(list)))
 	return c.SendString(b.String())
 }
@@ -153,14 +164,6 @@ func (h *handlers) lastGenerated(c fiber.Ctx) ([]licensing.License, error) {
 		}
 	}
 	return licensing.GetMany(c.Context(), h.db, ids)
-}
-
-// csvSafe keeps a spreadsheet from reading a value as a formula.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 func (h *handlers) renderGenerateForm(c fiber.Ctx, status int, form licenseForm, count string, errs map[string]string) error {

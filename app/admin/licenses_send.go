@@ -22,7 +22,7 @@ func (h *handlers) licenseSendDetails(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	back := licensePath(l.ID)
+	back := web.LocalPath(c.FormValue("back"), licensePath(l.ID))
 	if l.Email == nil || strings.TrimSpace(*l.Email) == "" {
 		web.AddFlash(c, web.FlashError, fmt.Sprintf("License %s has no email address, so its details cannot be sent. Edit the license to add one.", l.LicenseCode))
 		return web.Redirect(c, fiber.StatusSeeOther, back)
@@ -43,6 +43,12 @@ func (h *handlers) licenseSendDetails(c fiber.Ctx) error {
 // selected license that has an email, and names the ones that have none.
 func (h *handlers) licensesBulkSendDetails(c fiber.Ctx) error {
 	ids, back := selectedIDs(c), web.LocalPath(c.FormValue("back"), "/admin/licenses")
+	if c.FormValue("all") == "1" {
+		var err error
+		if ids, err = h.licensesMatching(c); err != nil {
+			return err
+		}
+	}
 	if len(ids) == 0 {
 		web.AddFlash(c, web.FlashError, "Select the licenses first.")
 		return web.Redirect(c, fiber.StatusSeeOther, back)

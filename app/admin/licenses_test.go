@@ -31,6 +31,7 @@ func activate(t *testing.T, e *servertest.Env, code, domain string) {
 }
 
 func TestLicenseListAndBulk(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	seedLicense(t, e, "AAA-1", "CUST-ANN", "ann@example.org")
@@ -40,14 +41,14 @@ func TestLicenseListAndBulk(t *testing.T) {
 	activate(t, e, "AAA-1", "a.example.net")
 
 	r := c.Get("/admin/licenses")
-	if r.StatusCode != 200 || !strings.Contains(r.Body, `data-copy="AAA-1"`) || !strings.Contains(r.Body, "1 of ∞") ||
-		!strings.Contains(r.Body, `<span class="badge badge-valid">valid</span>`) {
+	if r.StatusCode != 200 || !strings.Contains(r.Body, `data-copy="AAA-1"`) || !strings.Contains(r.Body, "1 / ∞") ||
+		!strings.Contains(r.Body, `<span class="badge status-badge badge-valid">valid</span>`) {
 		t.Fatalf("list: %d\n%s", r.StatusCode, r.Body)
 	}
 	has := func(body string, want ...string) {
 		t.Helper()
 		for _, code := range []string{"AAA-1", "BBB-2", "CCC-3"} {
-			if strings.Contains(body, "<code>"+code+"</code></a>") != contains(want, code) {
+			if strings.Contains(body, `<code title="`+code+`">`) != contains(want, code) {
 				t.Errorf("want only %v listed\n%s", want, body)
 				return
 			}
@@ -88,6 +89,7 @@ func TestLicenseListAndBulk(t *testing.T) {
 }
 
 func TestLicenseCreate(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	seedProduct(t, e, "Acme CMS", "ACME", catalog.ProductInput{
@@ -105,7 +107,7 @@ func TestLicenseCreate(t *testing.T) {
 	}
 
 	r = c.PostForm("/admin/licenses", url.Values{"product": {"ACME"}, "email": {"buyer@example.org"}, "is_valid": {"1"},
-		"domains": {"example.com\n*.shop.example"}, "expires_at": {"2030-01-31"}})
+		"domains": {"example.com\n*.shop.example"}, "expires_at": {"2099-01-31"}})
 	if r.StatusCode != 303 || !strings.HasPrefix(r.Header.Get("Location"), "/admin/licenses/") {
 		t.Fatalf("create: %d\n%s", r.StatusCode, r.Body)
 	}
@@ -125,12 +127,18 @@ func TestLicenseCreate(t *testing.T) {
 		name, field, msg string
 		form             url.Values
 	}{
-		{"product required", "product", "The product reference id field is required.", url.Values{"email": {"kept@example.org"}}},
+		{"product required", "product", "The product field is required.", url.Values{"email": {"kept@example.org"}}},
 		{"code taken", "license_code", "The license code has already been taken.", url.Values{"product": {"ACME"}, "license_code": {strings.ToLower(l.LicenseCode)}}},
 		{"bad email", "email", "The email field must be a valid email address.", url.Values{"product": {"ACME"}, "email": {"nope"}}},
 		{"bad uses", "uses", "The uses field must be an integer.", url.Values{"product": {"ACME"}, "uses": {"lots"}}},
 		{"bad date", "expires_at", "The expires at field must be a valid date.", url.Values{"product": {"ACME"}, "expires_at": {"31/01/2030"}}},
-		{"bad ip", "ips", "valid IP address or CIDR range", url.Values{"product": {"ACME"}, "ips": {"10.0.0.1\nnot-an-ip"}}},
+		{"bad ip", "ips", "IP 2 must be a valid IP address or CIDR range.", url.Values{"product": {"ACME"}, "ips": {"10.0.0.1\nnot-an-ip"}}},
+		{"bad domain", "domains", "Domain 3 must be a valid domain name.", url.Values{"product": {"ACME"}, "domains": {"a.example\n\nb.example\nnot a domain!"}}},
+		// Issue 15.6 and 15.8: past the bounds, the field is named (a 500 or a wrapped date before).
+		{"days wrap", "expiry_days", "The expiry days field must not be greater than 36500.", url.Values{"product": {"ACME"}, "expiry_days": {"106752"}}},
+		{"uses past integer", "uses", "The uses field must not be greater than 2147483647.", url.Values{"product": {"ACME"}, "uses": {"2147483648"}}},
+		{"parallel past integer", "parallel_uses", "The parallel uses field must not be greater than 2147483647.", url.Values{"product": {"ACME"}, "parallel_uses": {"99999999999"}}},
+		{"year 0000", "support_until", "The support until field must be a date between 1970-01-01 and 9999-12-31.", url.Values{"product": {"ACME"}, "support_until": {"0000-01-01"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := c.PostForm("/admin/licenses", tc.form)
@@ -153,6 +161,7 @@ func TestLicenseCreate(t *testing.T) {
 }
 
 func TestLicenseDetailEditBlockDelete(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	seedLicense(t, e, "AAA-1", "CUST-ANN", "ann@example.org")
@@ -217,7 +226,16 @@ func TestLicenseDetailEditBlockDelete(t *testing.T) {
 		t.Errorf("after unblock: %+v", got)
 	}
 
-	r = c.PostForm(path+"/delete", nil)
+	// With activation records, a delete must name the license (what the
+	// dialog asks to type); without, nothing is deleted.
+	if r := c.Get(path+"/delete", "HX-Request", "true"); r.StatusCode != 200 || !strings.Contains(r.Body, `data-confirm-text="AAA-1"`) ||
+		!strings.Contains(r.Body, "activation record") {
+		t.Fatalf("delete dialog: %d\n%s", r.StatusCode, r.Body)
+	}
+	if r := c.PostForm(path+"/delete", url.Values{"confirm_name": {"AAA-"}}); r.StatusCode != 303 || licenseByCode(t, e, "AAA-1") == nil {
+		t.Fatalf("delete without the code typed: %d", r.StatusCode)
+	}
+	r = c.PostForm(path+"/delete", url.Values{"confirm_name": {"AAA-1"}})
 	if r.StatusCode != 303 || r.Header.Get("Location") != "/admin/licenses" {
 		t.Fatalf("delete: %d", r.StatusCode)
 	}
@@ -232,6 +250,7 @@ func TestLicenseDetailEditBlockDelete(t *testing.T) {
 }
 
 func TestLicensePagesNeedAdminAndCSRF(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	seedLicense(t, e, "AAA-1", "", "")
 	l := licenseByCode(t, e, "AAA-1")

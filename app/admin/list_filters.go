@@ -14,9 +14,6 @@ type createdRange struct {
 	fromAt, beforeAt time.Time // CreatedFrom (inclusive), CreatedTo (exclusive)
 }
 
-// set reports whether either end is given.
-func (r createdRange) set() bool { return r.From != "" || r.To != "" }
-
 func (h *handlers) createdRangeOf(c fiber.Ctx) (createdRange, error) {
 	set, err := h.currentSettings(c.Context())
 	if err != nil {

@@ -12,26 +12,30 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/licensor/licensor/app/admins"
+	"github.com/licensor/licensor/app/twofactor"
 	"github.com/licensor/licensor/app/web"
 )
 
 // msgInvalidCredentials is the one message for an unknown email and a wrong
-// password (spec §2.1), so the form does not reveal which accounts exist.
+// password (docs/features.md#admin-console), so the form does not reveal which accounts exist.
 const msgInvalidCredentials = "These credentials do not match our records."
+
+// msgDisabled is shown only after the right password.
+const msgDisabled = "This account is disabled. Ask an owner of this console to enable it."
 
 const dashboardPath = "/admin"
 
 // loginForm shows the sign-in form; a signed-in admin goes straight on.
 func (h *handlers) loginForm(c fiber.Ctx) error {
 	next := web.LocalPath(c.Query("next"), "")
-	a, err := h.signedIn(c)
+	a, _, err := h.signedIn(c)
 	if err != nil {
 		return err
 	}
 	if a != nil {
 		return web.Redirect(c, fiber.StatusFound, web.LocalPath(next, dashboardPath))
 	}
-	return h.renderLogin(c, fiber.StatusOK, "", next, "")
+	return h.renderLogin(c, fiber.StatusOK, c.Query("email"), next, "")
 }
 
 // login checks the credentials. Failures answer 422 with the form and the
@@ -60,19 +64,42 @@ func (h *handlers) login(c fiber.Ctx) error {
 		h.record(ctx, attempt)
 		return h.renderLogin(c, fiber.StatusUnprocessableEntity, email, next, msgInvalidCredentials)
 	}
+	if errors.Is(err, admins.ErrDisabled) {
+		attempt.Reason = admins.ReasonDisabled
+		h.record(ctx, attempt)
+		return h.renderLogin(c, fiber.StatusForbidden, email, next, msgDisabled)
+	}
 	if err != nil {
 		return fmt.Errorf("admin sign-in: %w", err)
 	}
-
-	sess := web.Session(c)
-	if err := sess.Regenerate(); err != nil {
-		return fmt.Errorf("admin sign-in: new session id: %w", err)
+	on, err := h.twoFactor.Enabled(ctx, h.db, twofactor.AdminAccount(a.ID))
+	if err != nil {
+		return fmt.Errorf("admin sign-in: %w", err)
 	}
-	sess.Set(sessionAdminID, a.ID)
-	if err := h.limiter.Reset(ctx, emailBucket(email)); err != nil {
+	if on {
+		// The password was right: the code is asked next, on a session
+		// that is not signed in yet.
+		return h.askTwoFactor(c, a, next)
+	}
+	return h.finishSignIn(c, a, attempt, next)
+}
+
+// finishSignIn starts a's session after every factor was checked, clears
+// the sign-in failures of the account, records the sign-in and goes on.
+func (h *handlers) finishSignIn(c fiber.Ctx, a *admins.Admin, attempt admins.Login, next string) error {
+	ctx := c.Context()
+	if err := h.startSession(c, a); err != nil {
+		return err
+	}
+	if err := h.limiter.Reset(ctx, emailBucket(a.Email)); err != nil {
 		h.logger.WarnContext(ctx, "clear sign-in failures", "error", err)
 	}
-	attempt.AdminID, attempt.Success = &a.ID, true
+	if attempt.Email != "" && !strings.EqualFold(attempt.Email, a.Email) {
+		if err := h.limiter.Reset(ctx, emailBucket(attempt.Email)); err != nil {
+			h.logger.WarnContext(ctx, "clear sign-in failures", "error", err)
+		}
+	}
+	attempt.AdminID, attempt.Success, attempt.Reason = &a.ID, true, ""
 	h.record(ctx, attempt)
 	return web.Redirect(c, fiber.StatusSeeOther, web.LocalPath(next, dashboardPath))
 }

@@ -19,6 +19,7 @@ func signInForm(email, password string) url.Values {
 }
 
 func TestSignIn(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.Client(t)
 
@@ -77,6 +78,7 @@ func TestSignIn(t *testing.T) {
 }
 
 func TestSignInRedirectsToPageAskedFor(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	tests := []struct{ next, want string }{
 		{"/admin/settings", "/admin/settings"},
@@ -101,6 +103,7 @@ func TestSignInRedirectsToPageAskedFor(t *testing.T) {
 }
 
 func TestLoginFormCarriesNext(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.Client(t)
 	r := c.Get("/admin/login?next=%2Fadmin%2Fplugins")
@@ -114,6 +117,7 @@ func TestLoginFormCarriesNext(t *testing.T) {
 }
 
 func TestSignInFailures(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	tests := []struct{ name, email, password string }{
 		{"wrong password", servertest.AdminEmail, "not the password"},
@@ -153,6 +157,7 @@ func TestSignInFailures(t *testing.T) {
 }
 
 func TestSignInFailureHTMXFragment(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.Client(t)
 	c.GetCSRF("/admin/login")
@@ -175,6 +180,7 @@ func TestSignInFailureHTMXFragment(t *testing.T) {
 }
 
 func TestSignInRateLimitPerEmail(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.Client(t)
 	c.GetCSRF("/admin/login")
@@ -205,6 +211,7 @@ func TestSignInRateLimitPerEmail(t *testing.T) {
 }
 
 func TestSignInRateLimitPerIP(t *testing.T) {
+	t.Parallel()
 	// The app sees every test request from 0.0.0.0; trust it as a proxy so
 	// X-Forwarded-For names the client.
 	e := servertest.New(t, func(cfg *config.Config) { cfg.HTTP.TrustedProxies = []string{"0.0.0.0"} })
@@ -232,6 +239,7 @@ func TestSignInRateLimitPerIP(t *testing.T) {
 }
 
 func TestSignInWithoutCSRFToken(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.Client(t)
 	c.GetCSRF("/admin/login")

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"errors"
 	"strconv"
 
 	"github.com/gofiber/fiber/v3"
@@ -10,31 +9,51 @@ import (
 	"github.com/licensor/licensor/app/web"
 )
 
-const mailPerPage = 25
-
 // mailPreviewCSP confines a message's HTML, shown in a sandboxed iframe:
 // no script, no request anywhere but inline styles and data/https images,
 // framed only by the console itself.
 const mailPreviewCSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; " +
 	"font-src data:; sandbox; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 
+// mailColumns are the outbox's columns.
+var mailColumns = []web.Column{
+	{Key: "created", Label: "Created"},
+	{Key: "to", Label: "To", Optional: true},
+	{Key: "subject", Label: "Subject"},
+	{Key: "kind", Label: "Kind", Optional: true, Hidden: true},
+	{Key: "status", Label: "Status", Optional: true},
+	{Key: "attempts", Label: "Attempts", Class: "num", Optional: true, Hidden: true},
+}
+
 // mailIndex lists the outbox: every email queued, sent, kept (no SMTP
 // server) or failed, newest first, filtered by status, kind and a search
 // of recipient and subject.
 func (h *handlers) mailIndex(c fiber.Ctx) error {
 	f := mail.Filter{Status: c.Query("status"), Kind: c.Query("kind"), Search: c.Query("q")}
-	page := web.PageOf(c, mailPerPage)
+	page := web.ListPage(c)
 	msgs, total, err := mail.List(c.Context(), h.db, f, page)
 	if err != nil {
 		return err
 	}
+	statuses := []web.Option{{Value: "", Label: "Any status"}}
+	for _, s := range []string{mail.StatusQueued, mail.StatusSent, mail.StatusOutbox, mail.StatusFailed} {
+		statuses = append(statuses, web.Option{Value: s, Label: s})
+	}
+	kinds := []web.Option{{Value: "", Label: "Any kind"}}
+	for _, k := range mail.Kinds {
+		kinds = append(kinds, web.Option{Value: k, Label: k})
+	}
+	table := web.NewTable(c, h.allowed(currentAdmin(c), web.TableSpec{
+		ID: "mail", Search: "Search recipient or subject", SearchValue: f.Search,
+		Filters: []web.Filter{
+			{Name: "status", Label: "Status", Type: "select", Options: statuses, Value: f.Status},
+			{Name: "kind", Label: "Kind", Type: "select", Options: kinds, Value: f.Kind},
+		},
+		Columns: mailColumns,
+	}), page, total)
 	return web.Render(c, fiber.StatusOK, web.View{
 		Page: "admin/mail/index", Layout: "layouts/admin", Fragment: "admin/mail/index/results",
-		Data: fiber.Map{
-			"Title": "Mail", "Section": "mail", "Messages": msgs, "Filter": f, "Outbox": h.mailOutbox,
-			"Statuses": []string{mail.StatusQueued, mail.StatusSent, mail.StatusOutbox, mail.StatusFailed},
-			"Kinds":    mail.Kinds, "Pagination": web.Paginate(c, page, total),
-		},
+		Data: fiber.Map{"Title": "Mail", "Section": "mail", "Messages": msgs, "Outbox": h.mailOutbox, "Table": table},
 	})
 }
 
@@ -71,8 +90,5 @@ func (h *handlers) message(c fiber.Ctx) (*mail.Message, error) {
 		return nil, fiber.ErrNotFound
 	}
 	m, err := mail.Get(c.Context(), h.db, id)
-	if errors.Is(err, mail.ErrNotFound) {
-		return nil, fiber.ErrNotFound
-	}
 	return m, err
 }

@@ -1,17 +1,13 @@
 package admin
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/gofiber/fiber/v3"
-	"github.com/uptrace/bun"
 
-	"github.com/licensor/licensor/app/extensions"
 	"github.com/licensor/licensor/app/fields"
-	"github.com/licensor/licensor/app/settings"
+	"github.com/licensor/licensor/app/plugins"
 	"github.com/licensor/licensor/app/web"
 	"github.com/licensor/licensor/plugins/host"
 	"github.com/licensor/licensor/plugins/sdk"
@@ -24,7 +20,7 @@ const captchaSetting = "captcha_provider"
 // pluginRow is one plugin on the pages: the service's view plus what the
 // templates ask.
 type pluginRow struct {
-	extensions.Plugin
+	plugins.Plugin
 	// StatusClass picks the badge colour.
 	StatusClass string
 	// PortalCaptcha is true when this plugin is the portal's provider.
@@ -32,7 +28,7 @@ type pluginRow struct {
 	IsCaptcha     bool
 }
 
-func (h *handlers) pluginRow(p extensions.Plugin, provider string) pluginRow {
+func (h *handlers) pluginRow(p plugins.Plugin, provider string) pluginRow {
 	class := "pending"
 	switch p.Status {
 	case host.StatusRunning:
@@ -95,21 +91,18 @@ func (h *handlers) pluginShow(c fiber.Ctx) error {
 	return h.renderPlugin(c, fiber.StatusOK, p, nil, nil, mappingForm{})
 }
 
-func (h *handlers) plugin(c fiber.Ctx) (extensions.Plugin, error) {
+func (h *handlers) plugin(c fiber.Ctx) (plugins.Plugin, error) {
 	if h.plugins == nil {
-		return extensions.Plugin{}, fiber.ErrNotFound
+		return plugins.Plugin{}, fiber.ErrNotFound
 	}
 	p, err := h.plugins.Get(c.Context(), c.Params("name"))
-	if errors.Is(err, extensions.ErrNotFound) {
-		return p, fiber.ErrNotFound
-	}
 	return p, err
 }
 
 // renderPlugin draws the plugin page; typed is what the admin submitted
 // in the settings form (kept on errors), errs the messages by field, and
 // mapping the SKU mapping form of an order sync plugin.
-func (h *handlers) renderPlugin(c fiber.Ctx, status int, p extensions.Plugin, typed map[string]string, errs map[string]string, mapping mappingForm) error {
+func (h *handlers) renderPlugin(c fiber.Ctx, status int, p plugins.Plugin, typed map[string]string, errs map[string]string, mapping mappingForm) error {
 	provider, err := h.captchaProvider(c)
 	if err != nil {
 		return err
@@ -204,10 +197,7 @@ func (h *handlers) pluginUseCaptcha(c fiber.Ctx) error {
 		web.AddFlash(c, web.FlashError, fmt.Sprintf("Enable %s before choosing it for the portal.", p.Name))
 		return web.Redirect(c, fiber.StatusSeeOther, backTo(c, p.Name))
 	}
-	err = h.inTx(c, func(ctx context.Context, tx bun.IDB) error {
-		_, err := settings.Set(ctx, tx, source(c), map[string]string{captchaSetting: "plugin:" + p.Name})
-		return err
-	})
+	_, err = h.saveSettings(c, map[string]string{captchaSetting: "plugin:" + p.Name})
 	if verr, ok := fields.As(err); ok {
 		web.AddFlash(c, web.FlashError, verr.First())
 		return web.Redirect(c, fiber.StatusSeeOther, backTo(c, p.Name))

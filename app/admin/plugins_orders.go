@@ -6,10 +6,10 @@ import (
 
 	"github.com/gofiber/fiber/v3"
 
-	"github.com/licensor/licensor/app/extensions"
+	"github.com/licensor/licensor/app/api/storewebhooks"
 	"github.com/licensor/licensor/app/fields"
-	"github.com/licensor/licensor/app/orderhooks"
 	"github.com/licensor/licensor/app/orders"
+	"github.com/licensor/licensor/app/plugins"
 	"github.com/licensor/licensor/app/web"
 	"github.com/licensor/licensor/plugins/sdk"
 )
@@ -25,7 +25,7 @@ type mappingForm struct {
 
 // orderSyncData adds an order sync plugin's parts to its page: the webhook
 // URL for the store, the SKU mapping and the processed orders log.
-func (h *handlers) orderSyncData(c fiber.Ctx, p extensions.Plugin, form mappingForm, data fiber.Map) error {
+func (h *handlers) orderSyncData(c fiber.Ctx, p plugins.Plugin, form mappingForm, data fiber.Map) error {
 	ctx := c.Context()
 	secret, err := h.plugins.WebhookSecret(ctx, p.Name)
 	if err != nil {
@@ -33,7 +33,7 @@ func (h *handlers) orderSyncData(c fiber.Ctx, p extensions.Plugin, form mappingF
 		h.logger.Warn("plugin webhook secret", "plugin", p.Name, "err", err)
 		data["WebhookError"] = "The webhook secret cannot be read (was the instance secret changed?). Rotate it and update the store."
 	} else {
-		data["WebhookURL"] = orderhooks.URL(h.baseURL, p.Name, secret)
+		data["WebhookURL"] = storewebhooks.URL(h.baseURL, p.Name, secret)
 	}
 	mappings, err := orders.Mappings(ctx, h.db, p.Name)
 	if err != nil {
@@ -54,7 +54,7 @@ func (h *handlers) orderSyncData(c fiber.Ctx, p extensions.Plugin, form mappingF
 }
 
 // orderPlugin is the order sync plugin of the URL, else 404.
-func (h *handlers) orderPlugin(c fiber.Ctx) (extensions.Plugin, error) {
+func (h *handlers) orderPlugin(c fiber.Ctx) (plugins.Plugin, error) {
 	p, err := h.plugin(c)
 	if err == nil && p.Manifest.Kind != sdk.KindOrderSync {
 		return p, fiber.ErrNotFound

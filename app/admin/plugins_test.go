@@ -37,6 +37,7 @@ func fakeSiteverify(t *testing.T) *httptest.Server {
 }
 
 func TestPluginsPage(t *testing.T) {
+	t.Parallel()
 	e := pluginEnv(t)
 	srv := fakeSiteverify(t)
 	c := e.SignIn(t)
@@ -167,6 +168,7 @@ func TestPluginsPage(t *testing.T) {
 }
 
 func TestPluginPagesNeedAdminAndCSRF(t *testing.T) {
+	t.Parallel()
 	e := pluginEnv(t)
 	anon := e.Client(t)
 	for _, p := range []string{"/admin/plugins", "/admin/plugins/captcha-recaptcha"} {

@@ -12,7 +12,9 @@ import (
 
 	"github.com/gofiber/fiber/v3"
 
+	"github.com/licensor/licensor/app/api/filesend"
 	"github.com/licensor/licensor/app/catalog"
+	"github.com/licensor/licensor/app/errkind"
 	"github.com/licensor/licensor/app/fields"
 	"github.com/licensor/licensor/app/storage"
 	"github.com/licensor/licensor/app/web"
@@ -156,9 +158,6 @@ func (h *handlers) saveVersion(c fiber.Ctx, p *catalog.Product, v *catalog.Versi
 	if fe, ok := fields.As(err); ok {
 		return h.renderVersionForm(c, fiber.StatusUnprocessableEntity, p, v, form, fe.Map())
 	}
-	if errors.Is(err, catalog.ErrVersionNotFound) {
-		return fiber.ErrNotFound
-	}
 	if err != nil {
 		return err
 	}
@@ -170,11 +169,12 @@ func (h *handlers) saveVersion(c fiber.Ctx, p *catalog.Product, v *catalog.Versi
 	return web.Redirect(c, fiber.StatusSeeOther, versionPath(p.ID, saved.ID))
 }
 
-// readUpload returns the request's multipart form. A request with the
-// X-CSRF-Token header (the upload script) was not parsed by the CSRF
-// middleware: its body streams from the connection, bounded by the
-// upload limit, with the files spooled to temporary files. Without the
-// header the middleware has parsed the form to find _csrf already.
+// readUpload returns the request's multipart form. Its body was left
+// unread until the admin was signed in and the CSRF token, from the
+// X-CSRF-Token header (the upload script) or the form action's query (no
+// JavaScript), checked (web.BodyLimit): it streams from the connection
+// here, bounded by the upload limit, with the files spooled to temporary
+// files.
 func (h *handlers) readUpload(c fiber.Ctx) (*multipart.Form, func(), error) {
 	cleanup := func() {}
 	mt, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
@@ -182,13 +182,6 @@ func (h *handlers) readUpload(c fiber.Ctx) (*multipart.Form, func(), error) {
 		return nil, cleanup, fiber.NewError(fiber.StatusBadRequest, "The form must be sent as multipart/form-data.")
 	}
 	req := c.Request()
-	if c.Get(web.CSRFHeader) == "" {
-		mf, err := c.MultipartForm()
-		if err != nil {
-			return nil, cleanup, fiber.NewError(fiber.StatusBadRequest, "The upload could not be read.")
-		}
-		return mf, cleanup, nil
-	}
 	if n := req.Header.ContentLength(); n > 0 && int64(n) > h.maxUpload {
 		return nil, cleanup, fiber.ErrRequestEntityTooLarge
 	}
@@ -258,9 +251,6 @@ func (h *handlers) setVersionPublished(c fiber.Ctx, on bool) error {
 		return err
 	}
 	_, _, err = h.versions.SetVersionPublished(c.Context(), source(c), p, v.ID, on)
-	if errors.Is(err, catalog.ErrVersionNotFound) {
-		return fiber.ErrNotFound
-	}
 	if err != nil {
 		return err
 	}
@@ -280,7 +270,8 @@ func (h *handlers) versionDelete(c fiber.Ctx) error {
 		return err
 	}
 	err = h.versions.DeleteVersion(c.Context(), source(c), p, v.ID)
-	if err != nil && !errors.Is(err, catalog.ErrVersionNotFound) {
+	// Deleted meanwhile (another tab, another admin) is deleted all the same.
+	if err := errkind.IgnoreNotFound(err); err != nil {
 		return err
 	}
 	web.AddFlash(c, web.FlashSuccess, fmt.Sprintf("Version %s deleted.", v.Version))
@@ -298,8 +289,36 @@ func (h *handlers) versionOf(c fiber.Ctx) (*catalog.Product, *catalog.Version, e
 		return nil, nil, fiber.ErrNotFound
 	}
 	v, err := catalog.VersionByID(c.Context(), h.db, p.ID, id)
-	if errors.Is(err, catalog.ErrVersionNotFound) {
-		return nil, nil, fiber.ErrNotFound
-	}
 	return p, v, err
+}
+
+// versionFile downloads a version's main or SQL file (:type) as the API's
+// download endpoints name and send it (one Range served), without logging
+// an update download: the admin is not a licensee.
+func (h *handlers) versionFile(c fiber.Ctx) error {
+	p, v, err := h.versionOf(c)
+	if err != nil {
+		return err
+	}
+	typ := c.Params("type")
+	if typ != catalog.FileMain && typ != catalog.FileSQL {
+		return fiber.ErrNotFound
+	}
+	f := v.File(typ)
+	if f == nil || h.versions == nil {
+		return fiber.NewError(fiber.StatusNotFound, "This version has no such file.")
+	}
+	store := h.versions.Store()
+	// A file the version names but storage lacks says so, rather than the
+	// not-found page that a wrong address gets.
+	if err := filesend.Sized(c.Context(), store, f); errors.Is(err, storage.ErrNotFound) {
+		return fiber.NewError(fiber.StatusNotFound, "The stored file of this version is missing.")
+	} else if err != nil {
+		return err
+	}
+	rng, err := filesend.ParseRange(c.Get(fiber.HeaderRange), f.Size)
+	if errors.Is(err, filesend.ErrUnsatisfiable) {
+		return filesend.Unsatisfiable(c, f.Size)
+	}
+	return filesend.Send(c, store, filesend.Meta{File: f, Type: typ, ProductRef: p.ReferenceID, Version: v.Version}, rng)
 }

@@ -2,13 +2,11 @@ package admin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/uptrace/bun"
 
-	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/web"
 )
 
@@ -28,9 +26,6 @@ func (h *handlers) productSetActive(c fiber.Ctx, active bool) error {
 		_, _, err := h.catalog.SetProductActive(ctx, tx, source(c), p.ID, active)
 		return err
 	})
-	if errors.Is(err, catalog.ErrNotFound) {
-		return fiber.ErrNotFound
-	}
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ func (h *handlers) productsBulkActive(c fiber.Ctx, active bool) error {
 	if !active {
 		done = "Deactivated %s."
 	}
-	return h.bulkApply(c, productsBulk, done, func(ctx context.Context, tx bun.IDB, id int64) (bool, error) {
+	return h.bulkApply(c, h.productsBulk(), done, func(ctx context.Context, tx bun.IDB, id int64) (bool, error) {
 		_, changed, err := h.catalog.SetProductActive(ctx, tx, source(c), id, active)
 		return changed, err
 	})
@@ -29,9 +29,11 @@ func (h *handlers) productsBulkActive(c fiber.Ctx, active bool) error {
 // productsBulkDelete deletes the selected products with their versions,
 // licenses and activations, in one transaction.
 func (h *handlers) productsBulkDelete(c fiber.Ctx) error {
-	return h.bulkApply(c, productsBulk, "Deleted %s with their licenses and activations.", func(ctx context.Context, tx bun.IDB, id int64) (bool, error) {
+	return h.bulkApply(c, h.productsBulk(), "Deleted %s with their licenses and activations.", func(ctx context.Context, tx bun.IDB, id int64) (bool, error) {
 		return true, h.catalog.DeleteProduct(ctx, tx, source(c), id)
 	})
 }
 
-var productsBulk = bulkTarget{list: "/admin/products", one: "product", many: "products", gone: catalog.ErrNotFound}
+func (h *handlers) productsBulk() bulkTarget {
+	return bulkTarget{list: "/admin/products", one: "product", many: "products", gone: catalog.ErrNotFound, matching: h.productsMatching}
+}

@@ -22,6 +22,14 @@ type productForm struct {
 	DefaultLicenseType, DefaultComments                 string
 	DefaultUses, DefaultParallelUses, DefaultExpiryDays string
 	DefaultUpdatesUntilDays, DefaultSupportUntilDays    string
+	GraceDays                                           string
+	// Entitlements and DefaultEntitlements: names separated by spaces.
+	Entitlements, DefaultEntitlements string
+	// DefaultExpiryStart: when new licenses' expiry days start counting
+	// (docs/licensing.md#expiry-clock).
+	DefaultExpiryStart string
+	// The heartbeat policy (docs/licensing.md#heartbeats-and-automatic-release).
+	HeartbeatInterval, HeartbeatTolerance, HeartbeatMissed string
 }
 
 func readProductForm(c fiber.Ctx) productForm {
@@ -36,6 +44,13 @@ func readProductForm(c fiber.Ctx) productForm {
 		DefaultExpiryDays:       c.FormValue("default_expiry_days"),
 		DefaultUpdatesUntilDays: c.FormValue("default_updates_until_days"),
 		DefaultSupportUntilDays: c.FormValue("default_support_until_days"),
+		GraceDays:               c.FormValue("grace_days"),
+		Entitlements:            c.FormValue("entitlements"),
+		DefaultEntitlements:     c.FormValue("default_entitlements"),
+		DefaultExpiryStart:      c.FormValue("default_expiry_start"),
+		HeartbeatInterval:       c.FormValue("heartbeat_interval"),
+		HeartbeatTolerance:      c.FormValue("heartbeat_tolerance"),
+		HeartbeatMissed:         c.FormValue("heartbeat_missed"),
 	}
 }
 
@@ -48,6 +63,13 @@ func productFormOf(p *catalog.Product) productForm {
 		DefaultExpiryDays:       intText(p.DefaultExpiryDays),
 		DefaultUpdatesUntilDays: intText(p.DefaultUpdatesUntilDays),
 		DefaultSupportUntilDays: intText(p.DefaultSupportUntilDays),
+		GraceDays:               intText(p.GraceDays),
+		Entitlements:            strings.Join(p.Entitlements, " "),
+		DefaultEntitlements:     strings.Join(p.DefaultEntitlements, " "),
+		DefaultExpiryStart:      p.DefaultExpiryStart,
+		HeartbeatInterval:       intText(p.HeartbeatInterval),
+		HeartbeatTolerance:      strconv.Itoa(p.HeartbeatTolerance),
+		HeartbeatMissed:         p.HeartbeatMissed,
 	}
 }
 
@@ -64,6 +86,13 @@ func (f productForm) input(verr *fields.Error) catalog.ProductInput {
 		DefaultExpiryDays:       fields.Some(formInt(verr, "default_expiry_days", f.DefaultExpiryDays)),
 		DefaultUpdatesUntilDays: fields.Some(formInt(verr, "default_updates_until_days", f.DefaultUpdatesUntilDays)),
 		DefaultSupportUntilDays: fields.Some(formInt(verr, "default_support_until_days", f.DefaultSupportUntilDays)),
+		GraceDays:               fields.Some(formInt(verr, "grace_days", f.GraceDays)),
+		Entitlements:            fields.Some(words(f.Entitlements)),
+		DefaultEntitlements:     fields.Some(words(f.DefaultEntitlements)),
+		DefaultExpiryStart:      fields.Some(f.DefaultExpiryStart),
+		HeartbeatInterval:       fields.Some(formInt(verr, "heartbeat_interval", f.HeartbeatInterval)),
+		HeartbeatTolerance:      fields.Some(formInt(verr, "heartbeat_tolerance", f.HeartbeatTolerance)),
+		HeartbeatMissed:         fields.Some(f.HeartbeatMissed),
 	}
 }
 

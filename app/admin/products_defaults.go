@@ -20,6 +20,7 @@ type productDefaults struct {
 	UpdatesUntil string `json:"updates_until"`
 	SupportUntil string `json:"support_until"`
 	Comments     string `json:"comments"`
+	ExpiryStart  string `json:"expiry_start"`
 }
 
 // productDefaultsJSON answers /admin/products/:id/defaults with the
@@ -49,5 +50,6 @@ func defaultsOf(p *catalog.Product, now time.Time) productDefaults {
 		Type: deref(p.DefaultLicenseType), Uses: intText(p.DefaultUses), ParallelUses: intText(p.DefaultParallelUses),
 		ExpiryDays: intText(p.DefaultExpiryDays), UpdatesUntil: date(p.DefaultUpdatesUntilDays),
 		SupportUntil: date(p.DefaultSupportUntilDays), Comments: deref(p.DefaultComments),
+		ExpiryStart: p.DefaultExpiryStart,
 	}
 }

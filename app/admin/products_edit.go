@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -45,9 +44,6 @@ func (h *handlers) productUpdate(c fiber.Ctx) error {
 	if verr, ok := fields.As(err); ok {
 		return h.renderProductForm(c, fiber.StatusUnprocessableEntity, p, form, verr.Map())
 	}
-	if errors.Is(err, catalog.ErrNotFound) {
-		return fiber.ErrNotFound
-	}
 	if err != nil {
 		return err
 	}
@@ -63,8 +59,5 @@ func (h *handlers) productOf(c fiber.Ctx) (*catalog.Product, error) {
 		return nil, fiber.ErrNotFound
 	}
 	p, err := catalog.Get(c.Context(), h.db, id)
-	if errors.Is(err, catalog.ErrNotFound) {
-		return nil, fiber.ErrNotFound
-	}
 	return p, err
 }

@@ -26,6 +26,7 @@ func seedProduct(t *testing.T, e *servertest.Env, name, ref string, in catalog.P
 }
 
 func TestProductList(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	if r := c.Get("/admin/products"); r.StatusCode != 200 || !strings.Contains(r.Body, "No products yet") {
@@ -41,15 +42,16 @@ func TestProductList(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := c.Get("/admin/products")
-	if r.StatusCode != 200 || !strings.Contains(r.Body, `data-copy="ACME"`) || !strings.Contains(r.Body, "<td>1.2.0</td>") ||
-		!strings.Contains(r.Body, `<td><a href="/admin/licenses?product=ACME">2</a></td>`) || !strings.Contains(r.Body, `href="/admin/products" aria-current="page"`) {
+	if r.StatusCode != 200 || !strings.Contains(r.Body, `data-copy="ACME"`) || !strings.Contains(r.Body, ">1.2.0</a></td>") ||
+		!strings.Contains(r.Body, `<td data-col="licenses" data-label="Licenses" class="num"><a href="/admin/licenses?product=ACME">2</a></td>`) ||
+		!strings.Contains(r.Body, `href="/admin/products" aria-current="page"`) || !strings.Contains(r.Body, `data-col="released"`) {
 		t.Fatalf("list: %d\n%s", r.StatusCode, r.Body)
 	}
 	order := func(body string, want ...string) {
 		t.Helper()
 		last := -1
 		for _, n := range want {
-			i := strings.Index(body, ">"+n+"</a></td>")
+			i := strings.Index(body, `title="`+n+`">`+n+"</a>")
 			if i < 0 || i < last {
 				t.Errorf("want %v in order, got\n%s", want, body)
 				return
@@ -57,7 +59,7 @@ func TestProductList(t *testing.T) {
 			last = i
 		}
 		for _, n := range []string{"Acme CMS", "Beta Shop", "Cargo"} {
-			if !contains(want, n) && strings.Contains(body, ">"+n+"</a></td>") {
+			if !contains(want, n) && strings.Contains(body, `title="`+n+`">`+n+"</a>") {
 				t.Errorf("%s should not be listed", n)
 			}
 		}
@@ -76,6 +78,7 @@ func TestProductList(t *testing.T) {
 }
 
 func TestProductBulkActions(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	a := seedProduct(t, e, "Acme CMS", "ACME", catalog.ProductInput{})
@@ -118,6 +121,7 @@ func TestProductBulkActions(t *testing.T) {
 }
 
 func TestProductCreate(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	r := c.Get("/admin/products/new")
@@ -127,7 +131,8 @@ func TestProductCreate(t *testing.T) {
 	r = c.PostForm("/admin/products", url.Values{
 		"name": {"Flex Home"}, "envato_id": {"123"}, "description": {"Real estate"}, "is_active": {"1"}, "license_update": {"1"},
 		"default_license_type": {"subscription"}, "default_uses": {"3"}, "default_parallel_uses": {"1"},
-		"default_expiry_days": {"30"}, "default_updates_until_days": {"365"}, "default_support_until_days": {"180"}, "default_comments": {"From the shop"},
+		"default_expiry_days": {"30"}, "default_updates_until_days": {"365"}, "default_support_until_days": {"180"}, "default_comments": {"From the shop"}, "grace_days": {"7"},
+		"entitlements": {"pro, sso priority-support"}, "default_entitlements": {"PRO"},
 	})
 	if r.StatusCode != 303 || !strings.HasPrefix(r.Header.Get("Location"), "/admin/products/") {
 		t.Fatalf("create: %d\n%s", r.StatusCode, r.Body)
@@ -136,11 +141,13 @@ func TestProductCreate(t *testing.T) {
 	if err := e.DB.Bun.NewSelect().Model(&p).Where("name = 'Flex Home'").Scan(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if p.ReferenceID == "" || !p.LicenseUpdate || p.ServeLatestUpdates || *p.DefaultUses != 3 || *p.DefaultSupportUntilDays != 180 || *p.DefaultLicenseType != "subscription" {
+	if p.ReferenceID == "" || !p.LicenseUpdate || p.ServeLatestUpdates || *p.DefaultUses != 3 || *p.DefaultSupportUntilDays != 180 || *p.DefaultLicenseType != "subscription" || p.GraceDays == nil || *p.GraceDays != 7 ||
+		strings.Join(p.Entitlements, " ") != "pro sso priority-support" || strings.Join(p.DefaultEntitlements, " ") != "pro" {
 		t.Errorf("stored: %+v", p)
 	}
 	r = c.Get(r.Header.Get("Location"))
-	if !strings.Contains(r.Body, "Product Flex Home created with reference ID "+p.ReferenceID) || !strings.Contains(r.Body, "subscription") {
+	if !strings.Contains(r.Body, "Product Flex Home created with reference ID "+p.ReferenceID) || !strings.Contains(r.Body, "subscription") ||
+		!strings.Contains(r.Body, "7 days after expiry") || !strings.Contains(r.Body, "<code>priority-support</code>") {
 		t.Errorf("detail after create:\n%s", r.Body)
 	}
 
@@ -153,6 +160,9 @@ func TestProductCreate(t *testing.T) {
 		{"reference format", "reference_id", "The reference id field format is invalid.", url.Values{"name": {"Other"}, "reference_id": {"has space"}}},
 		{"uses not a number", "default_uses", "The default uses field must be an integer.", url.Values{"name": {"Other"}, "default_uses": {"many"}}},
 		{"negative days", "default_expiry_days", "The default expiry days field must be at least 0.", url.Values{"name": {"Other"}, "default_expiry_days": {"-1"}}},
+		// Issue 15.6 and 15.8: past the bounds, the field is named (a 500 or a wrapped date before).
+		{"days wrap", "default_updates_until_days", "The default updates until days field must not be greater than 36500.", url.Values{"name": {"Other"}, "default_updates_until_days": {"106752"}}},
+		{"uses past integer", "default_uses", "The default uses field must not be greater than 2147483647.", url.Values{"name": {"Other"}, "default_uses": {"2147483648"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := c.PostForm("/admin/products", tc.form)
@@ -179,6 +189,7 @@ func TestProductCreate(t *testing.T) {
 }
 
 func TestProductDetailEditActivateDelete(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	ctx := context.Background()
@@ -200,7 +211,7 @@ func TestProductDetailEditActivateDelete(t *testing.T) {
 		`<dt>Licenses</dt><dd><a href="/admin/licenses?product=ACME">3</a></dd>`,
 		`status=valid">2</a></dd>`, `<dt>Active activations</dt><dd>1</dd>`,
 		fmt.Sprintf(`<a href="/admin/customers/%d">Ann Lee</a> <code>CUST-ANN</code></td>`, ann.ID), "bob@example.org",
-		"Delete product Acme CMS? This also deletes 0 versions, 3 licenses and 1 activation.",
+		`hx-get="` + path + `/delete" hx-target="#dialog-root"`,
 	} {
 		if !strings.Contains(r.Body, want) {
 			t.Errorf("detail lacks %q", want)
@@ -251,7 +262,19 @@ func TestProductDetailEditActivateDelete(t *testing.T) {
 		t.Error("not active again")
 	}
 
-	r = c.PostForm(path+"/delete", nil)
+	// The delete dialog names what goes with the product and asks for its
+	// name; the server refuses a delete that does not give it.
+	if r := c.Get(path+"/delete", "HX-Request", "true"); !strings.Contains(r.Body, "Delete product Acme CMS 2? This also deletes 0 versions, 3 licenses and 1 activation.") ||
+		!strings.Contains(r.Body, `data-confirm-text="Acme CMS 2"`) {
+		t.Fatalf("delete dialog:\n%s", r.Body)
+	}
+	if r := c.Get(path + "/delete"); r.StatusCode != 404 {
+		t.Errorf("the dialog is no page: %d", r.StatusCode)
+	}
+	if r := c.PostForm(path+"/delete", nil); r.StatusCode != 303 || countRows(t, e, "licenses") != 3 {
+		t.Fatalf("delete without the name: %d, %d licenses left", r.StatusCode, countRows(t, e, "licenses"))
+	}
+	r = c.PostForm(path+"/delete", url.Values{"confirm_name": {"Acme CMS 2"}})
 	if r.StatusCode != 303 || r.Header.Get("Location") != "/admin/products" {
 		t.Fatalf("delete: %d", r.StatusCode)
 	}
@@ -269,6 +292,7 @@ func TestProductDetailEditActivateDelete(t *testing.T) {
 }
 
 func TestProductPagesNeedAdminAndCSRF(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	p := seedProduct(t, e, "Acme CMS", "ACME", catalog.ProductInput{})
 	anon := e.Client(t)

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -16,7 +15,7 @@ import (
 )
 
 // releaseKeysGroup is the settings tab that manages trusted release keys
-// (product.md §8, api.md §7.5).
+// (docs/features.md#updates-and-downloads, docs/api/signing.md#release-integrity).
 const releaseKeysGroup = "updates"
 
 // releaseKeyForm is what the add form posts, kept when it fails.
@@ -60,9 +59,6 @@ func (h *handlers) releaseKeyRevoke(c fiber.Ctx) error {
 		k, err = releasekeys.Revoke(ctx, tx, source(c), id, h.now())
 		return err
 	})
-	if errors.Is(err, releasekeys.ErrNotFound) {
-		return fiber.ErrNotFound
-	}
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 )
 
 func TestReleaseKeysInUpdateSettings(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	pub, _, err := ed25519.GenerateKey(rand.Reader)
@@ -84,6 +85,7 @@ func TestReleaseKeysInUpdateSettings(t *testing.T) {
 }
 
 func TestReleaseKeyRoutesNeedAdminAndCSRF(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	pub, _, _ := ed25519.GenerateKey(rand.Reader)
 	posts := []string{"/admin/settings/updates/release-keys", "/admin/settings/updates/release-keys/1/revoke"}

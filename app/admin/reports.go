@@ -18,7 +18,7 @@ const reportTopShown = 25
 var reportPeriods = []int{7, 30, 90, 365}
 
 // topCustomersReport ranks customers by licenses, by products and by
-// activations (product.md §14) over ?days= (7, 30, 90, 365 or all time).
+// activations (docs/features.md#dashboard-and-reports) over ?days= (7, 30, 90, 365 or all time).
 func (h *handlers) topCustomersReport(c fiber.Ctx) error {
 	now := h.now()
 	period := reports.ParsePeriod(c.Query("days"), reportPeriods, 0)
@@ -26,7 +26,7 @@ func (h *handlers) topCustomersReport(c fiber.Ctx) error {
 	if period > 0 {
 		since = periodStart(now, period)
 	}
-	top, err := reports.TopCustomers(c.Context(), h.db, since, reportTopShown)
+	top, err := reports.TopCustomers(c.Context(), h.read(c), since, reportTopShown)
 	if err != nil {
 		return err
 	}

@@ -2,20 +2,24 @@ package admin
 
 import (
 	"context"
+	"maps"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/uptrace/bun"
 
+	"github.com/licensor/licensor/app/admins"
 	"github.com/licensor/licensor/app/fields"
 	"github.com/licensor/licensor/app/releasekeys"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/web"
+	"github.com/licensor/licensor/plugins/sdk"
 )
 
-// settingsGroupOrder is the order of the settings tabs (product.md §19);
+// settingsGroupOrder is the order of the settings tabs (docs/configuration.md#run-time-settings);
 // groups without any definition get no tab.
 var settingsGroupOrder = []string{"general", "licenses", "activation", "api", "blacklists", "portal",
 	"captcha", "emails", "webhooks", "updates", "signing-keys", "retention", "migration"}
@@ -30,10 +34,20 @@ type settingField struct {
 	Key, Label, Description, Input string // Input: checkbox, select, checkboxes, textarea, number, text
 	Value                          string
 	Checked                        bool
-	Options                        []string
+	Options                        []web.Option
 	Selected                       map[string]bool
 	Min, Max, MaxLen               int
 	Error                          string
+	// ShowWhen ("setting=value" or "setting!=value") shows the field only
+	// while another of the form applies (static/js/app.js).
+	ShowWhen string
+}
+
+// settingShowWhen are the settings that apply only with another's value.
+var settingShowWhen = map[string]string{
+	"license_code_custom_format": "license_code_format=custom",
+	"license_code_random_length": "license_code_format=random",
+	"captcha_forms":              "captcha_provider!=none",
 }
 
 func settingsTabs() []settingsTab {
@@ -68,10 +82,28 @@ func groupDefinitions(group string) []settings.Definition {
 	return out
 }
 
-// settingsRoot shows the first tab.
+// settingsRoot shows the first tab the admin may open (403 when none).
 func (h *handlers) settingsRoot(c fiber.Ctx) error {
-	group := settingsTabs()[0].Key
+	tabs := allowedTabs(currentAdmin(c))
+	if len(tabs) == 0 {
+		return h.refuse(c, currentAdmin(c), admins.SettingsGeneral)
+	}
+	group := tabs[0].Key
+	if group == signingKeysGroup {
+		return h.signingKeys(c)
+	}
 	return h.showSettings(c, group, groupDefinitions(group))
+}
+
+// allowedTabs are the settings tabs whose permission a has.
+func allowedTabs(a *admins.Admin) []settingsTab {
+	var out []settingsTab
+	for _, t := range settingsTabs() {
+		if a.Can(settingsPermission(t.Key)) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // settingsGroup shows one group's form with the current values.
@@ -100,12 +132,7 @@ func (h *handlers) settingsSave(c fiber.Ctx) error {
 		return err
 	}
 	changes := readSettingsForm(c, defs)
-	var changed []string
-	err = h.inTx(c, func(ctx context.Context, tx bun.IDB) error {
-		var err error
-		changed, err = settings.Set(ctx, tx, source(c), changes)
-		return err
-	})
+	changed, err := h.saveSettings(c, changes)
 	if verr, ok := fields.As(err); ok {
 		errs := map[string]string{}
 		for k, msg := range verr.Map() {
@@ -118,9 +145,6 @@ func (h *handlers) settingsSave(c fiber.Ctx) error {
 	}
 	if err != nil {
 		return err
-	}
-	if h.settings != nil {
-		h.settings.Invalidate()
 	}
 	msg := "Nothing changed."
 	if len(changed) > 0 {
@@ -201,13 +225,14 @@ func (h *handlers) renderSettingsPage(c fiber.Ctx, status int, group string, def
 	list := make([]settingField, len(defs))
 	for i, d := range defs {
 		f := settingField{Key: d.Key, Label: humanize(d.Key), Description: d.Description, Value: text[d.Key],
-			Options: d.Options, Min: d.Min, Max: d.Max, MaxLen: d.MaxLen, Error: errs[d.Key]}
+			Options: h.settingOptions(c, d, text[d.Key]), Min: d.Min, Max: d.Max, MaxLen: d.MaxLen, Error: errs[d.Key],
+			ShowWhen: settingShowWhen[d.Key]}
 		switch {
 		case d.Kind == settings.Bool:
 			f.Input = "checkbox"
 			b, _ := settings.ParseBool(strings.TrimSpace(f.Value))
 			f.Checked = b
-		case d.Kind == settings.Enum:
+		case d.Kind == settings.Enum || len(f.Options) > 0 && d.Kind == settings.String:
 			f.Input = "select"
 		case d.Kind == settings.List && len(d.Options) > 0:
 			f.Input = "checkboxes"
@@ -225,11 +250,11 @@ func (h *handlers) renderSettingsPage(c fiber.Ctx, status int, group string, def
 		list[i] = f
 	}
 	data := fiber.Map{
-		"Title": "Settings", "Section": "settings", "Tabs": settingsTabs(), "Group": group,
+		"Title": "Settings", "Section": "settings", "Tabs": allowedTabs(currentAdmin(c)), "Group": group,
 		"GroupLabel": humanize(group), "Fields": list, "Invalid": len(errs) > 0,
 	}
 	fragment := "admin/settings/form"
-	if group == releaseKeysGroup {
+	if group == releaseKeysGroup && currentAdmin(c).Can(admins.SettingsSigningKeys) {
 		keys, err := releasekeys.List(c.Context(), h.db)
 		if err != nil {
 			return err
@@ -260,4 +285,85 @@ func humanize(key string) string {
 		words[0] = strings.ToUpper(words[0][:1]) + words[0][1:]
 	}
 	return strings.Join(words, " ")
+}
+
+// settingChoiceLabels are readable labels, with examples, of the values
+// of enum settings; a value without one shows as it is stored.
+var settingChoiceLabels = map[string]map[string]string{
+	"license_code_format": {
+		"uuid":   "UUID (e.g. CDE25DA0-5E2B-4C1A-9F0D-3B8E7A6C4F21)",
+		"ulid":   "ULID, sortable by time (e.g. 01JEXQ4ZB9K3V7N2M8PQ5RTW6Y)",
+		"random": "Random letters and digits of the length below (e.g. K7Q2ZP4MX9TA)",
+		"custom": "Custom pattern (the format below)",
+	},
+	"captcha_provider": {
+		"none":  "None",
+		"math":  "Math question (built in)",
+		"image": "Distorted-text picture (built in)",
+	},
+	"captcha_forms": {"login": "Sign in", "register": "Registration", "password_forgot": "Forgot password"},
+}
+
+// settingOptions are the choices a setting's form field offers: an enum's
+// or a list's options with readable labels, the zone database's names for
+// the timezone, the built-in CAPTCHA providers and the installed CAPTCHA
+// plugins for captcha_provider. The current value is always among them.
+// Nil for free-text settings.
+func (h *handlers) settingOptions(c fiber.Ctx, d settings.Definition, current string) []web.Option {
+	labels := settingChoiceLabels[d.Key]
+	var values []string
+	switch d.Key {
+	case "timezone":
+		values = settings.Zones()
+	case "captcha_provider":
+		values = []string{"none", "math", "image"}
+		if h.plugins != nil {
+			if list, err := h.plugins.List(c.Context()); err == nil {
+				for _, p := range list {
+					if p.Manifest.Kind == sdk.KindCaptcha {
+						v := "plugin:" + p.Name
+						values = append(values, v)
+						label := "Plugin " + p.Name
+						if p.Manifest.Description != "" {
+							label += ": " + p.Manifest.Description
+						}
+						labels = maps.Clone(labels)
+						labels[v] = label
+					}
+				}
+			}
+		}
+	default:
+		values = d.Options
+	}
+	if len(values) == 0 {
+		return nil
+	}
+	if d.Kind != settings.List && current != "" && !slices.Contains(values, current) {
+		values = append([]string{current}, values...)
+	}
+	out := make([]web.Option, len(values))
+	for i, v := range values {
+		out[i] = web.Option{Value: v, Label: v}
+		if l, ok := labels[v]; ok {
+			out[i].Label = l
+		}
+	}
+	return out
+}
+
+// saveSettings stores changes in a transaction and, once committed, drops
+// this node's settings snapshot, so its next page shows them at once; the
+// other nodes drop theirs when the settings trigger's notification arrives.
+func (h *handlers) saveSettings(c fiber.Ctx, changes map[string]string) ([]string, error) {
+	var changed []string
+	err := h.inTx(c, func(ctx context.Context, tx bun.IDB) error {
+		var err error
+		changed, err = settings.Set(ctx, tx, source(c), changes)
+		return err
+	})
+	if err == nil && h.settings != nil {
+		h.settings.Invalidate()
+	}
+	return changed, err
 }

@@ -8,7 +8,6 @@ import (
 	"github.com/gofiber/fiber/v3"
 	"github.com/uptrace/bun"
 
-	"github.com/licensor/licensor/app/audit"
 	"github.com/licensor/licensor/app/signing"
 	"github.com/licensor/licensor/app/web"
 )
@@ -26,7 +25,7 @@ type signingKeyRow struct {
 
 // signingKeys lists the server's Ed25519 signing keys: the active one
 // signs tokens and license files, retired ones keep verifying what they
-// signed (api.md §7.4).
+// signed (docs/api/signing.md#signing-keys).
 func (h *handlers) signingKeys(c fiber.Ctx) error {
 	keys, err := signing.List(c.Context(), h.db)
 	if err != nil {
@@ -39,7 +38,7 @@ func (h *handlers) signingKeys(c fiber.Ctx) error {
 	return web.Render(c, fiber.StatusOK, web.View{
 		Page: "admin/settings/signing_keys", Layout: "layouts/admin",
 		Data: fiber.Map{
-			"Title": "Settings", "Section": "settings", "Tabs": settingsTabs(), "Group": signingKeysGroup,
+			"Title": "Settings", "Section": "settings", "Tabs": allowedTabs(currentAdmin(c)), "Group": signingKeysGroup,
 			"Keys": rows, "CanRotate": h.signing != nil,
 		},
 	})
@@ -53,18 +52,11 @@ func (h *handlers) signingKeysRotate(c fiber.Ctx) error {
 		web.AddFlash(c, web.FlashError, "This node has no key ring to rotate; run licensor keys rotate instead.")
 		return web.Redirect(c, fiber.StatusSeeOther, signingKeysPath)
 	}
-	by := source(c)
 	var k signing.Key
 	err := h.inTx(c, func(ctx context.Context, tx bun.IDB) error {
 		var err error
-		if k, err = h.signing.Rotate(ctx, tx, h.now()); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, audit.Entry{
-			Type: "signing_key.rotated", Actor: by.Actor, IP: by.IP,
-			Message: fmt.Sprintf("Signing key rotated: %s is now active %s.", k.KID, by.Actor.Via()),
-			Data:    map[string]any{"kid": k.KID},
-		})
+		k, err = h.signing.Rotate(ctx, tx, source(c), h.now())
+		return err
 	})
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 )
 
 func TestSigningKeysPageAndRotate(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	ctx := context.Background()

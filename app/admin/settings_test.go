@@ -4,6 +4,7 @@ import (
 	"context"
 	"html"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -27,6 +28,7 @@ func blacklistForm(ips string) url.Values {
 }
 
 func TestSettingsPages(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	if r := c.Get("/admin/settings"); r.StatusCode != 200 || !strings.Contains(r.Body, `href="/admin/settings/general" aria-current="page"`) {
@@ -59,17 +61,19 @@ func TestSettingsPages(t *testing.T) {
 }
 
 func TestSettingsSave(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 
-	// A boolean: verify_license_ip ticked, normalize_domain_variants not.
+	// A boolean: verify_license_ip ticked, normalize_domain_variants not; the group's number too.
 	r := c.PostForm("/admin/settings/activation", url.Values{"add_entries_for_failed_activation_attempts": {"1"},
-		"add_entries_for_failed_update_download_attempts": {"1"}, "verify_license_ip": {"1"}})
+		"add_entries_for_failed_update_download_attempts": {"1"}, "verify_license_ip": {"1"}, "offline_license_validity_days": {"90"}})
 	if r.StatusCode != 303 || r.Header.Get("Location") != "/admin/settings/activation" {
 		t.Fatalf("save activation: %d %q\n%s", r.StatusCode, r.Header.Get("Location"), r.Body)
 	}
-	if v := loadSettings(t, e); !v.VerifyLicenseIP || v.NormalizeDomainVariants || !v.AddEntriesForFailedActivationAttempts {
-		t.Errorf("booleans not saved: %+v", v)
+	if v := loadSettings(t, e); !v.VerifyLicenseIP || v.NormalizeDomainVariants || !v.AddEntriesForFailedActivationAttempts ||
+		v.OfflineLicenseValidityDays != 90 {
+		t.Errorf("activation settings not saved: %+v", v)
 	}
 	if r := c.Get("/admin/settings/activation"); !strings.Contains(r.Body, "Activation settings saved.") ||
 		!strings.Contains(r.Body, `name="verify_license_ip" value="1" checked`) {
@@ -117,6 +121,7 @@ func TestSettingsSave(t *testing.T) {
 }
 
 func TestSettingsNeedAdminAndCSRF(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	anon := e.Client(t)
 	for _, p := range []string{"/admin/settings", "/admin/settings/general"} {
@@ -135,5 +140,31 @@ func TestSettingsNeedAdminAndCSRF(t *testing.T) {
 	}
 	if v := loadSettings(t, e); v.AppName != "Licensor" {
 		t.Errorf("app name changed to %q", v.AppName)
+	}
+}
+
+// Enum settings are selects with readable labels and examples; the time
+// zone is chosen from the zone database and the CAPTCHA provider from the
+// built-in providers (and installed plugins).
+func TestSettingsChoicesAreSelects(t *testing.T) {
+	t.Parallel()
+	e := servertest.New(t)
+	c := e.SignIn(t)
+	for path, wants := range map[string][]string{
+		"/admin/settings/licenses": {`<div class="setting" id="setting-license_code_custom_format-row" data-show-when="license_code_format=custom">`, `<select id="setting-license_code_format" name="license_code_format"`, `<option value="uuid" selected>UUID (e.g. CDE25DA0-`, `<option value="custom">Custom pattern`},
+		"/admin/settings/general":  {`<select id="setting-timezone" name="timezone"`, `<option value="UTC" selected>UTC</option>`},
+		"/admin/settings/captcha":  {`<select id="setting-captcha_provider" name="captcha_provider"`, `<option value="math">Math question (built in)</option>`, `value="password_forgot"`, `> Forgot password</label>`},
+	} {
+		r := c.Get(path)
+		for _, want := range wants {
+			if !strings.Contains(r.Body, want) {
+				t.Errorf("%s lacks %s", path, want)
+			}
+		}
+	}
+	if _, err := os.Stat("/usr/share/zoneinfo/zone1970.tab"); err == nil {
+		if r := c.Get("/admin/settings/general"); !strings.Contains(r.Body, `<option value="Europe/Berlin">Europe/Berlin</option>`) {
+			t.Error("the zone database's zones are not offered")
+		}
 	}
 }

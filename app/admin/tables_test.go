@@ -32,6 +32,7 @@ func newAPIKey(t *testing.T, e *servertest.Env, name, typ string) *apikeys.Key {
 // Every list filters by created date (from and to, whole days, both
 // inclusive); a date that does not parse is ignored, never a 500.
 func TestListsFilterByCreatedDate(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	old := time.Date(2020, 1, 15, 12, 0, 0, 0, time.UTC)
@@ -85,6 +86,7 @@ func TestListsFilterByCreatedDate(t *testing.T) {
 }
 
 func TestActivationsFilterByCustomer(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	seedCustomer(t, e, "Ann Lee", "ann@example.org", "CUST-ANN", true)
@@ -116,6 +118,7 @@ func TestActivationsFilterByCustomer(t *testing.T) {
 }
 
 func TestAPIKeyListFiltersAndBulk(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.SignIn(t)
 	shop := newAPIKey(t, e, "Shop client", apikeys.TypeExternal)
@@ -134,12 +137,12 @@ func TestAPIKeyListFiltersAndBulk(t *testing.T) {
 		}
 	}
 	r := c.Get("/admin/api-keys")
-	if !strings.Contains(r.Body, `hx-trigger="input changed delay:300ms, search"`) || !strings.Contains(r.Body, `data-copy="`+shop.KeyPrefix+`"`) ||
+	if !strings.Contains(r.Body, `hx-trigger="input changed delay:300ms, search"`) || !strings.Contains(r.Body, `<code>…`+shop.KeyHint+`</code>`) ||
 		!strings.Contains(r.Body, `name="ids" value="`+fmt.Sprint(shop.ID)+`"`) {
 		t.Fatalf("list lacks search, copy or selection:\n%s", r.Body)
 	}
 	has(c.Get("/admin/api-keys?q=shop", "HX-Request", "true").Body, "Shop client")
-	has(c.Get("/admin/api-keys?q="+url.QueryEscape(erp.KeyPrefix)).Body, "ERP server")
+	has(c.Get("/admin/api-keys?q="+url.QueryEscape(erp.KeyHint)).Body, "ERP server")
 	has(c.Get("/admin/api-keys?type=internal").Body, "ERP server")
 	has(c.Get("/admin/api-keys?status=revoked").Body, "Old client")
 	has(c.Get("/admin/api-keys?status=active").Body, "Shop client", "ERP server")

@@ -13,29 +13,50 @@ import (
 	"github.com/licensor/licensor/app/webhooks"
 )
 
-const webhooksPerPage = 25
-
-// webhookEvents are the filter's choices: the events of api.md §8 and the
+// webhookEvents are the filter's choices: the events of docs/api/webhooks.md and the
 // test event.
 var webhookEvents = []string{
 	webhooks.EventLicenseExpiring, webhooks.EventLicenseExpired, webhooks.EventLicenseUpdateSupportExpired,
 	webhooks.EventLicenseCreated, webhooks.EventLicenseUpdated, webhooks.EventLicenseBlocked, webhooks.EventLicenseUnblocked,
-	webhooks.EventActivationCreated, webhooks.EventActivationDeactivated, webhooks.EventCustomerCreated, webhooks.EventTest,
+	webhooks.EventActivationCreated, webhooks.EventActivationDeactivated, webhooks.EventActivationReleased, webhooks.EventCustomerCreated, webhooks.EventTest,
+}
+
+// webhookColumns are the delivery list's columns.
+var webhookColumns = []web.Column{
+	{Key: "created", Label: "Created"},
+	{Key: "event", Label: "Event", Optional: true},
+	{Key: "license", Label: "License", Optional: true},
+	{Key: "status", Label: "Status", Optional: true},
+	{Key: "attempts", Label: "Attempts", Class: "num", Optional: true},
+	{Key: "response", Label: "Response", Optional: true},
+	{Key: "duration", Label: "Time", Class: "num", Optional: true, Hidden: true},
 }
 
 // webhooksIndex lists deliveries newest first with their last response.
 func (h *handlers) webhooksIndex(c fiber.Ctx) error {
 	f := webhooks.Filter{Event: c.Query("event"), Status: c.Query("status"), Search: c.Query("q")}
-	page := web.PageOf(c, webhooksPerPage)
+	page := web.ListPage(c)
 	ds, total, err := webhooks.List(c.Context(), h.db, f, page)
 	if err != nil {
 		return err
 	}
-	data := fiber.Map{
-		"Title": "Webhooks", "Section": "webhooks", "Deliveries": ds, "Filter": f,
-		"Events": webhookEvents, "Statuses": []string{webhooks.StatusPending, webhooks.StatusSucceeded, webhooks.StatusFailed},
-		"Pagination": web.Paginate(c, page, total),
+	events := []web.Option{{Value: "", Label: "Any event"}}
+	for _, e := range webhookEvents {
+		events = append(events, web.Option{Value: e, Label: e})
 	}
+	statuses := []web.Option{{Value: "", Label: "Any status"}}
+	for _, s := range []string{webhooks.StatusPending, webhooks.StatusSucceeded, webhooks.StatusFailed} {
+		statuses = append(statuses, web.Option{Value: s, Label: s})
+	}
+	table := web.NewTable(c, h.allowed(currentAdmin(c), web.TableSpec{
+		ID: "webhooks", Search: "Search license code", SearchValue: f.Search,
+		Filters: []web.Filter{
+			{Name: "event", Label: "Event", Type: "select", Options: events, Value: f.Event},
+			{Name: "status", Label: "Status", Type: "select", Options: statuses, Value: f.Status},
+		},
+		Columns: webhookColumns,
+	}), page, total)
+	data := fiber.Map{"Title": "Webhooks", "Section": "webhooks", "Deliveries": ds, "Table": table}
 	if h.settings != nil {
 		set, err := h.settings.Get(c.Context())
 		if err != nil {
@@ -52,9 +73,6 @@ func (h *handlers) webhooksIndex(c fiber.Ctx) error {
 // with its response.
 func (h *handlers) webhookShow(c fiber.Ctx) error {
 	d, attempts, err := webhooks.Get(c.Context(), h.db, c.Params("id"))
-	if errors.Is(err, webhooks.ErrNotFound) {
-		return fiber.ErrNotFound
-	}
 	if err != nil {
 		return err
 	}
@@ -78,8 +96,6 @@ func (h *handlers) webhookResend(c fiber.Ctx) error {
 		return h.notify.Webhooks.Resend(ctx, tx, source(c), set, id)
 	})
 	switch {
-	case errors.Is(err, webhooks.ErrNotFound):
-		return fiber.ErrNotFound
 	case errors.Is(err, webhooks.ErrNoURL):
 		web.AddFlash(c, web.FlashError, "Set a webhook URL in settings first.")
 	case err != nil:

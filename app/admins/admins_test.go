@@ -9,9 +9,11 @@ import (
 
 	"github.com/licensor/licensor/app/admins"
 	"github.com/licensor/licensor/app/db/dbtest"
+	"github.com/licensor/licensor/app/fields"
 )
 
 func TestCreateValidation(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	tests := []struct {
@@ -26,23 +28,24 @@ func TestCreateValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		_, err := admins.Create(ctx, d.Bun, tt.name, tt.email, tt.password)
-		var ve *admins.ValidationError
-		if !errors.As(err, &ve) {
+		ve, ok := fields.As(err)
+		if !ok {
 			t.Errorf("Create(%q, %q): err = %v, want ValidationError", tt.name, tt.email, err)
 			continue
 		}
-		if len(ve.Fields) != len(tt.fields) {
-			t.Errorf("Create(%q, %q): fields = %v, want %v", tt.name, tt.email, ve.Fields, tt.fields)
+		if ve.Len() != len(tt.fields) {
+			t.Errorf("Create(%q, %q): fields = %v, want %v", tt.name, tt.email, ve.Map(), tt.fields)
 		}
 		for _, f := range tt.fields {
-			if ve.Fields[f] == "" {
-				t.Errorf("Create(%q, %q): no message for %s in %v", tt.name, tt.email, f, ve.Fields)
+			if !ve.Has(f) {
+				t.Errorf("Create(%q, %q): no message for %s in %v", tt.name, tt.email, f, ve.Map())
 			}
 		}
 	}
 }
 
 func TestCreateAuthenticate(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 
@@ -50,7 +53,7 @@ func TestCreateAuthenticate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.ID == 0 || a.Role != admins.RoleAdministrator || strings.Contains(a.PasswordHash, "a long password") {
+	if a.ID == 0 || !a.IsOwner() || strings.Contains(a.PasswordHash, "a long password") {
 		t.Fatalf("unexpected admin: %+v", a)
 	}
 	if _, err := admins.Create(ctx, d.Bun, "Other", "ann@EXAMPLE.com", "a long password"); !errors.Is(err, admins.ErrEmailTaken) {
@@ -80,6 +83,7 @@ func TestCreateAuthenticate(t *testing.T) {
 }
 
 func TestRecordLogin(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	a, err := admins.Create(ctx, d.Bun, "Ann", "ann@example.com", "a long password")
@@ -109,6 +113,7 @@ func TestRecordLogin(t *testing.T) {
 }
 
 func TestEnsureFirstConcurrent(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 

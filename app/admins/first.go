@@ -28,6 +28,16 @@ const firstPasswordLength = 20
 // Nodes starting at the same time take turns on an advisory lock, so at most
 // one account is created.
 func EnsureFirst(ctx context.Context, idb bun.IDB, email string) (password string, created bool, err error) {
+	// Every start of every node asks, and nearly always there is an
+	// admin: one query tells, without the transaction and its lock, which
+	// only keep two nodes from both creating the first.
+	var exists bool
+	if err := idb.NewRaw("SELECT EXISTS (SELECT 1 FROM admins)").Scan(ctx, &exists); err != nil {
+		return "", false, fmt.Errorf("ensure first admin: %w", err)
+	}
+	if exists {
+		return "", false, nil
+	}
 	err = idb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", int64(firstAdminLockKey)); err != nil {
 			return fmt.Errorf("take lock: %w", err)

@@ -26,6 +26,8 @@ type Login struct {
 const (
 	ReasonInvalidCredentials = "invalid_credentials"
 	ReasonRateLimited        = "rate_limited"
+	ReasonDisabled           = "disabled"
+	ReasonTwoFactor          = "wrong_2fa_code"
 )
 
 const maxUserAgentLength = 512

@@ -7,7 +7,6 @@ package api
 import (
 	"context"
 	"log/slog"
-	"time"
 
 	"github.com/uptrace/bun"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/licensing"
+	"github.com/licensor/licensor/app/metrics"
 	"github.com/licensor/licensor/app/orders"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/signing"
@@ -29,16 +29,21 @@ type Pinger interface {
 
 // Deps are what the API handlers need, built by server.New.
 type Deps struct {
-	DB     Pinger
-	Bun    bun.IDB
+	DB  Pinger
+	Bun bun.IDB
+	// Reader serves the update checks, latest version and download size,
+	// which tolerate a little lag: the read replicas (db.DB.Reader,
+	// docs/deploy.md#read-replicas); nil: Bun.
+	Reader bun.IDB
 	Logger *slog.Logger
 
 	Settings  *settings.Store
 	Products  *catalog.Cache
 	Licensing *licensing.Service
 	// Customers creates customers with the node's hooks (customer.created,
-	// the welcome email); nil: a service without hooks.
+	// the welcome email); Catalog changes products.
 	Customers *customers.Service
+	Catalog   *catalog.Service
 	// Versions changes versions and keeps their files (Versions.Store()).
 	Versions *catalog.VersionService
 	Signing  *signing.KeyRing
@@ -54,8 +59,8 @@ type Deps struct {
 	// Marketplace verifies marketplace codes with order sync plugins on
 	// first activation and in the license check; nil: no plugins.
 	Marketplace *orders.Marketplace
-	// MarketplaceTimeout bounds one marketplace check; 0 is 10 s.
-	MarketplaceTimeout time.Duration
+	// Metrics counts the external API's license operations; nil: none.
+	Metrics *metrics.Metrics
 	// MoreOperations document API routes other packages mount under /api
 	// (the order-sync webhooks), so the OpenAPI document lists every route.
 	MoreOperations []openapi.Operation

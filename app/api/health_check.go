@@ -7,7 +7,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 )
 
-// healthTimeout bounds the database round trip (api.md §4.1), so a load
+// healthTimeout bounds the database round trip (docs/api/external.md#health-check), so a load
 // balancer gets an answer even while PostgreSQL hangs.
 const healthTimeout = 2 * time.Second
 

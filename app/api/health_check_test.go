@@ -12,12 +12,13 @@ import (
 	"github.com/licensor/licensor/app/config"
 	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/db/dbtest"
-	"github.com/licensor/licensor/app/server"
+	"github.com/licensor/licensor/app/node"
 	"github.com/licensor/licensor/app/server/servertest"
 	"github.com/licensor/licensor/app/web/webtest"
 )
 
 func TestHealthCheckUp(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.Client(t)
 	for _, path := range []string{"/api/health-check", "/api/health-check/"} {
@@ -32,6 +33,7 @@ func TestHealthCheckUp(t *testing.T) {
 }
 
 func TestHealthCheckDatabaseDown(t *testing.T) {
+	t.Parallel()
 	dsn := dbtest.NewDSN(t)
 	d, err := db.Open(context.Background(), dsn, db.PoolOptions{MaxOpenConns: 4, MaxIdleConns: 2, ConnMaxLifetime: time.Minute})
 	if err != nil {
@@ -39,7 +41,13 @@ func TestHealthCheckDatabaseDown(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = d.Close() })
 	cfg := config.Defaults()
-	app, err := server.New(server.Deps{Config: &cfg, DB: d})
+	cfg.DataDir = t.TempDir()
+	n, err := node.Build(context.Background(), node.Options{Config: &cfg, DB: d, Secret: []byte(servertest.InstanceSecret)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close(context.Background()) })
+	app, err := n.App(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +78,7 @@ func TestHealthCheckDatabaseDown(t *testing.T) {
 }
 
 func TestAPIErrorsAreJSON(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.Client(t)
 	tests := []struct {

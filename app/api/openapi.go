@@ -1,6 +1,24 @@
 package api
 
-import "github.com/licensor/licensor/app/api/openapi"
+import (
+	"github.com/licensor/licensor/app/api/external"
+	"github.com/licensor/licensor/app/api/internalapi"
+	"github.com/licensor/licensor/app/api/openapi"
+)
+
+// Document returns the registry behind GET /api/openapi.json and the API
+// reference in docs/api/: this package's operations, the external and
+// internal groups', and more, the routes other packages mount under /api
+// (the store webhooks). Register serves it; the docs package's test
+// writes the reference from it.
+func Document(more ...openapi.Operation) *openapi.Registry {
+	docs := openapi.NewRegistry()
+	docs.Add(healthCheckOperation, openAPIOperation)
+	docs.Add(external.Operations()...)
+	internalapi.Document(docs)
+	docs.Add(more...)
+	return docs
+}
 
 // The operations of the routes this package serves itself.
 var (

@@ -16,8 +16,9 @@ var fiberParam = regexp.MustCompile(`:([A-Za-z0-9_]+)\??`)
 
 // Every registered API route appears in the OpenAPI document: as an
 // operation on its modern path, or as a legacy alias listed in
-// x-legacy-paths on its modern twin (api.md §10).
+// x-legacy-paths on its modern twin (docs/api/README.md#openapi-document).
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	r := e.Client(t).Get("/api/openapi.json")
 	if r.StatusCode != 200 || r.Header.Get("Content-Type") != "application/json; charset=utf-8" {

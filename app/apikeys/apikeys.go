@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/licensor/licensor/app/errkind"
 )
 
 // Key is a stored API key. The key itself is never stored, only its hash.
@@ -25,7 +27,7 @@ type Key struct {
 	Name       string     `bun:"name"`
 	Type       string     `bun:"type"`
 	KeyHash    []byte     `bun:"key_hash"`
-	KeyPrefix  string     `bun:"key_prefix"`
+	KeyHint    string     `bun:"key_hint"`
 	Scopes     []string   `bun:"scopes,array"`
 	Special    bool       `bun:"special"`
 	Revoked    bool       `bun:"revoked"`
@@ -62,7 +64,7 @@ func (e *ValidationError) Error() string {
 }
 
 // ErrKeyTaken is returned when an admin-typed key string already exists.
-var ErrKeyTaken = errors.New("this key is already in use")
+var ErrKeyTaken = errkind.New(errkind.Conflict, "this key is already in use")
 
 // CreateParams describe a new key. Scopes empty means every scope of the
 // type. Key empty means generate one.
@@ -114,8 +116,8 @@ func Create(ctx context.Context, idb bun.IDB, p CreateParams, now time.Time) (st
 			verr["expires_at"] = "The expires at field must be at most one year ahead."
 		}
 	}
-	if p.Key != "" && (len(p.Key) > 100 || strings.TrimSpace(p.Key) != p.Key) {
-		verr["key"] = "The key must be 1 to 100 characters without surrounding spaces."
+	if p.Key != "" && (len(p.Key) < MinCustomLen || len(p.Key) > 100 || strings.TrimSpace(p.Key) != p.Key) {
+		verr["key"] = fmt.Sprintf("The key must be %d to 100 characters without surrounding spaces.", MinCustomLen)
 	}
 	if len(verr) > 0 {
 		return "", nil, &ValidationError{Fields: verr}
@@ -132,7 +134,7 @@ func Create(ctx context.Context, idb bun.IDB, p CreateParams, now time.Time) (st
 		Name:      p.Name,
 		Type:      p.Type,
 		KeyHash:   Hash(plain),
-		KeyPrefix: prefix(plain),
+		KeyHint:   hint(plain),
 		Scopes:    scopes,
 		Special:   p.Special,
 		ExpiresAt: p.ExpiresAt,
@@ -181,10 +183,18 @@ func generate() (string, error) {
 	return string(b), nil
 }
 
-// prefix keeps the first characters so admins can tell keys apart in lists.
-func prefix(plain string) string {
-	if len(plain) <= 6 {
+// MinCustomLen is the shortest key an admin may type (a shipped legacy
+// key, say): shorter ones are guessable (docs/deploy.md#api-key-hints).
+const MinCustomLen = 32
+
+// hintLen characters at the end of a key tell keys apart in lists: 4 of at
+// least 32 leave 28 unknown, far too many to guess.
+const hintLen = 4
+
+// hint is what the console shows of a key: its last hintLen characters.
+func hint(plain string) string {
+	if len(plain) < MinCustomLen {
 		return ""
 	}
-	return plain[:6]
+	return plain[len(plain)-hintLen:]
 }

@@ -3,6 +3,7 @@ package apikeys_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 )
 
 func TestCreateAndLookup(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	now := time.Now()
@@ -47,6 +49,7 @@ func TestCreateAndLookup(t *testing.T) {
 }
 
 func TestCreateValidation(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	now := time.Date(2026, 1, 10, 12, 0, 0, 0, time.UTC)
@@ -63,6 +66,9 @@ func TestCreateValidation(t *testing.T) {
 		{"scope of other type", apikeys.CreateParams{Name: "x", Type: "external", Scopes: []string{"licenses:create"}}, "scopes"},
 		{"expiry in the past", apikeys.CreateParams{Name: "x", Type: "external", ExpiresAt: &past}, "expires_at"},
 		{"expiry over a year", apikeys.CreateParams{Name: "x", Type: "external", ExpiresAt: &far}, "expires_at"},
+		// Issue 15.16: an 8-character key was shown all but two characters.
+		{"typed key under 32", apikeys.CreateParams{Name: "x", Type: "external", Key: "abcdefgh"}, "key"},
+		{"typed key of 31", apikeys.CreateParams{Name: "x", Type: "external", Key: strings.Repeat("k", 31)}, "key"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -76,21 +82,22 @@ func TestCreateValidation(t *testing.T) {
 }
 
 func TestCreateKeepsTypedKeyAndScopes(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	now := time.Now()
 	exp := now.AddDate(0, 6, 0)
 
 	plain, k, err := apikeys.Create(ctx, d.Bun, apikeys.CreateParams{
-		Name: "Legacy", Type: "external", Key: "shipped-key-123", Scopes: []string{"license:verify", "license:verify"}, ExpiresAt: &exp,
+		Name: "Legacy", Type: "external", Key: "shipped-key-123-0123456789abcdefghij", Scopes: []string{"license:verify", "license:verify"}, ExpiresAt: &exp,
 	}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if plain != "shipped-key-123" || len(k.Scopes) != 1 || !k.HasScope("license:verify") || k.HasScope("license:activate") {
+	if plain != "shipped-key-123-0123456789abcdefghij" || len(k.Scopes) != 1 || !k.HasScope("license:verify") || k.HasScope("license:activate") {
 		t.Fatalf("typed key or scopes not kept: %q %v", plain, k.Scopes)
 	}
-	if _, _, err := apikeys.Create(ctx, d.Bun, apikeys.CreateParams{Name: "Again", Type: "external", Key: "shipped-key-123"}, now); !errors.Is(err, apikeys.ErrKeyTaken) {
+	if _, _, err := apikeys.Create(ctx, d.Bun, apikeys.CreateParams{Name: "Again", Type: "external", Key: "shipped-key-123-0123456789abcdefghij"}, now); !errors.Is(err, apikeys.ErrKeyTaken) {
 		t.Fatalf("duplicate key: want ErrKeyTaken, got %v", err)
 	}
 	if k.Usable("external", exp.Add(time.Second)) {

@@ -11,11 +11,12 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/audit"
+	"github.com/licensor/licensor/app/errkind"
 	"github.com/licensor/licensor/app/listing"
 )
 
 // ErrNotFound is returned when no key has the given id.
-var ErrNotFound = errors.New("api key not found")
+var ErrNotFound = errkind.New(errkind.NotFound, "api key not found")
 
 // SubjectAPIKey is the activity-log subject type of an API key.
 const SubjectAPIKey = "api_key"
@@ -51,7 +52,7 @@ func List(ctx context.Context, idb bun.IDB, f Filter, sort string, page listing.
 	q := idb.NewSelect().Model(&out)
 	if f.Search != "" {
 		p := listing.Contains(f.Search)
-		q = q.Where("(name ILIKE ? OR key_prefix ILIKE ?)", p, p)
+		q = q.Where("(name ILIKE ? OR key_hint ILIKE ?)", p, p)
 	}
 	if f.Type != "" {
 		q = q.Where("type = ?", f.Type)

@@ -13,6 +13,7 @@ import (
 )
 
 func TestListRevokeDelete(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	now := time.Now()

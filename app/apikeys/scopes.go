@@ -6,14 +6,14 @@ const (
 	TypeInternal = "internal"
 )
 
-// ExternalScopes are the scopes an external key can hold (api.md §2.4).
+// ExternalScopes are the scopes an external key can hold (docs/api/authentication.md#scopes).
 var ExternalScopes = []string{
 	"connection:check",
 	"license:activate", "license:verify", "license:deactivate", "license:check",
 	"update:check", "update:latest", "update:download", "update:list",
 }
 
-// InternalScopes are the scopes an internal key can hold (api.md §2.4).
+// InternalScopes are the scopes an internal key can hold (docs/api/authentication.md#scopes).
 var InternalScopes = []string{
 	"connection:check",
 	"products:list", "products:read", "products:create", "products:update", "products:delete", "products:activate", "products:deactivate",

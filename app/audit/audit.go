@@ -1,6 +1,6 @@
 // Package audit writes and reads the activity log (every admin action and
-// auditable API event, product.md §13) and the customer activity stream
-// (product.md §4). Writers take the caller's bun.IDB so an entry commits or
+// auditable API event, docs/features.md#logs-and-retention) and the customer activity stream
+// (docs/features.md#customers). Writers take the caller's bun.IDB so an entry commits or
 // rolls back with the change it describes.
 package audit
 
@@ -66,6 +66,7 @@ const (
 	SubjectVersion    = "version"
 	SubjectCustomer   = "customer"
 	SubjectSettings   = "settings"
+	SubjectAdmin      = "admin"
 )
 
 // Entry is one activity-log line.

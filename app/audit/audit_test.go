@@ -10,6 +10,7 @@ import (
 )
 
 func TestRecordAndList(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	keyID := int64(7)
@@ -70,8 +71,19 @@ func TestRecordAndList(t *testing.T) {
 		t.Fatalf("keyset: %v %+v", err, rest)
 	}
 
-	if n, err := Delete(ctx, d.Bun, []int64{all[0].ID}); err != nil || n != 1 {
+	adminID := int64(3)
+	by := Source{Actor: Actor{Type: ActorAdmin, ID: &adminID, Name: "Ann"}, IP: "192.0.2.7"}
+	if n, err := Delete(ctx, d.Bun, by, []int64{all[0].ID}); err != nil || n != 1 {
 		t.Fatal(err, n)
+	}
+	// Deleting leaves a trace of its own, naming who deleted.
+	trace, _, err := List(ctx, d.Bun, Filter{}, "", listing.Page{})
+	if err != nil || len(trace) != 3 || trace[0].Type != "activity.deleted" || trace[0].ActorName != "Ann" ||
+		trace[0].Message != "1 entry deleted from the activity log via console." {
+		t.Fatalf("after Delete: %v %+v", err, trace)
+	}
+	if n, err := Delete(ctx, d.Bun, by, []int64{all[0].ID}); err != nil || n != 0 {
+		t.Fatal("deleting nothing", err, n)
 	}
 	if n, err := DeleteBefore(ctx, d.Bun, base.Add(time.Minute)); err != nil || n != 1 {
 		t.Fatal(err, n)
@@ -79,6 +91,7 @@ func TestRecordAndList(t *testing.T) {
 }
 
 func TestCustomerActivity(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	var id int64

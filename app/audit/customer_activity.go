@@ -8,7 +8,7 @@ import (
 	"github.com/uptrace/bun"
 )
 
-// Customer activity types (product.md §4).
+// Customer activity types (docs/features.md#customers).
 const (
 	CustomerLogin              = "login"
 	CustomerLicenseActivated   = "license_activated"

@@ -61,8 +61,10 @@ func After(ctx context.Context, idb bun.IDB, f Filter, c *Cursor, limit int) ([]
 	return out, nil
 }
 
-// Delete removes the entries with the given ids ("delete selected").
-func Delete(ctx context.Context, idb bun.IDB, ids []int64) (int, error) {
+// Delete removes the entries with the given ids ("delete selected") and,
+// when it removed any, records that it did (activity.deleted), so removing
+// history leaves a trace. Call it in a transaction.
+func Delete(ctx context.Context, idb bun.IDB, by Source, ids []int64) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
@@ -70,8 +72,20 @@ func Delete(ctx context.Context, idb bun.IDB, ids []int64) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("delete activity: %w", err)
 	}
-	n, _ := res.RowsAffected()
-	return int(n), nil
+	rows, _ := res.RowsAffected()
+	n := int(rows)
+	if n == 0 {
+		return 0, nil
+	}
+	entries := fmt.Sprintf("%d entries", n)
+	if n == 1 {
+		entries = "1 entry"
+	}
+	return n, Record(ctx, idb, Entry{
+		Type: "activity.deleted", Actor: by.Actor, IP: by.IP,
+		Message: fmt.Sprintf("%s deleted from the activity log %s.", entries, by.Actor.Via()),
+		Data:    map[string]any{"count": n},
+	})
 }
 
 // DeleteBefore removes entries older than t (retention, "logs clear").

@@ -10,10 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/licensor/licensor/app/errkind"
 )
 
 // ErrNotFound is returned by Storage.Get for a key it does not hold.
-var ErrNotFound = errors.New("avatar not found")
+var ErrNotFound = errkind.New(errkind.NotFound, "avatar not found")
 
 // Storage keeps thumbnails by key. Keys are made by NewKey: they never
 // contain anything a user typed.

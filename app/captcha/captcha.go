@@ -1,6 +1,7 @@
 // Package captcha asks the CAPTCHA provider chosen in settings
-// (captcha_provider, captcha_forms; product.md §10, §19) to draw its widget
-// in a portal form and to check what the browser posted back.
+// (captcha_provider, captcha_forms; docs/features.md#security,
+// docs/configuration.md#run-time-settings) to draw its widget in a portal form
+// and to check what the browser posted back.
 //
 // # Providers
 //

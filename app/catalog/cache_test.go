@@ -16,6 +16,7 @@ import (
 )
 
 func TestCacheDroppedOnEveryNodeWhenAProductChanges(t *testing.T) {
+	t.Parallel()
 	dsn := dbtest.NewDSN(t)
 	ctx := context.Background()
 	node := func() (*db.DB, *Cache) {
@@ -110,6 +111,7 @@ func TestCacheDroppedOnEveryNodeWhenAProductChanges(t *testing.T) {
 }
 
 func TestCacheWithoutListenerRereadsAfterASecond(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	s := newService()

@@ -12,7 +12,7 @@ import (
 
 // Changelogs arrive as HTML (the API, LicenseBox-era shops) or Markdown
 // (the console). Markdown passes HTML through, so both are rendered as
-// Markdown, then sanitised (api.md §5.2: no scripts, event attributes or
+// Markdown, then sanitised (docs/api/internal.md#versions: no scripts, event attributes or
 // javascript: URLs) and stored as HTML. Rendering stored HTML again gives
 // the same HTML, so an edit that keeps the changelog keeps it unchanged.
 var (

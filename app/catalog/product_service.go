@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/licensor/licensor/app/audit"
 	"github.com/licensor/licensor/app/fields"
@@ -20,7 +21,7 @@ import (
 // Cache drops it when the change commits.
 const ProductsChannel = "licensor_products"
 
-// Field limits of api.md §5.1.
+// Field limits of docs/api/internal.md#products.
 const (
 	productNameMax  = 255
 	referenceIDMax  = 50
@@ -49,6 +50,18 @@ type ProductInput struct {
 	DefaultUpdatesUntilDays fields.Optional[*int]
 	DefaultSupportUntilDays fields.Optional[*int]
 	DefaultComments         fields.Optional[*string]
+	// DefaultExpiryStart: one of ExpiryStarts; empty keeps the stored
+	// value (first_activation on create).
+	DefaultExpiryStart fields.Optional[string]
+
+	GraceDays fields.Optional[*int]
+
+	Entitlements        fields.Optional[[]string]
+	DefaultEntitlements fields.Optional[[]string]
+
+	HeartbeatInterval  fields.Optional[*int]
+	HeartbeatTolerance fields.Optional[*int]
+	HeartbeatMissed    fields.Optional[string]
 }
 
 // Service changes products. Reads are package functions.
@@ -67,7 +80,8 @@ func NewService(now func() time.Time) *Service {
 // CreateProduct validates in and stores a new product. A reference id left
 // empty is generated in the product_unique_id_format of set.
 func (s *Service) CreateProduct(ctx context.Context, idb bun.IDB, by audit.Source, set *settings.Values, in ProductInput) (*Product, error) {
-	p := &Product{ServeLatestUpdates: true, IsActive: true}
+	p := &Product{ServeLatestUpdates: true, IsActive: true, DefaultExpiryStart: ExpiryStartActivation, Entitlements: []string{}, DefaultEntitlements: []string{},
+		HeartbeatTolerance: HeartbeatToleranceDefault, HeartbeatMissed: HeartbeatRelease}
 	var verr fields.Error
 	if !in.Name.Set || strings.TrimSpace(in.Name.Value) == "" {
 		verr.Add("name", fields.Required("name"))
@@ -138,6 +152,14 @@ func (s *Service) UpdateProduct(ctx context.Context, idb bun.IDB, by audit.Sourc
 	if _, err := idb.NewUpdate().Model(p).Column(cols...).WherePK().Exec(ctx); err != nil {
 		return nil, fmt.Errorf("update product %d: %w", id, err)
 	}
+	if in.Entitlements.Set {
+		// Names the product no longer defines leave its licenses.
+		if _, err := idb.NewRaw(`UPDATE licenses SET entitlements = ARRAY(
+				SELECT e FROM unnest(entitlements) AS e WHERE lower(e) IN (SELECT lower(x) FROM unnest(?::text[]) AS x))
+			WHERE product_id = ? AND cardinality(entitlements) > 0`, pgdialect.Array(p.Entitlements), id).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("drop product %d's removed entitlements from its licenses: %w", id, err)
+		}
+	}
 	if err := s.changed(ctx, idb, by, "product.updated", p, "updated"); err != nil {
 		return nil, err
 	}
@@ -147,7 +169,7 @@ func (s *Service) UpdateProduct(ctx context.Context, idb bun.IDB, by audit.Sourc
 // SetProductActive activates or deactivates product id. It is idempotent:
 // changed is false (and nothing is logged) when the flag already had that
 // value. An inactive product answers "not found" to the external API except
-// deactivation (product.md §5).
+// deactivation (docs/features.md#products-and-versions).
 func (s *Service) SetProductActive(ctx context.Context, idb bun.IDB, by audit.Source, id int64, active bool) (p *Product, changed bool, err error) {
 	p = new(Product)
 	res, err := idb.NewUpdate().Model(p).
@@ -250,18 +272,90 @@ func apply(verr *fields.Error, p *Product, in ProductInput, cols *[]string) {
 	flag(in.LicenseUpdate, "license_update", &p.LicenseUpdate)
 	flag(in.ServeLatestUpdates, "serve_latest_updates", &p.ServeLatestUpdates)
 	flag(in.IsActive, "is_active", &p.IsActive)
-	count := func(f fields.Optional[*int], name string, dst **int) {
+	count := func(f fields.Optional[*int], name string, dst **int, check func(string, *int)) {
 		if f.Set {
 			*dst = f.Value
-			verr.CheckMin(name, f.Value, 0)
+			check(name, f.Value)
 			col(name)
 		}
 	}
-	count(in.DefaultUses, "default_uses", &p.DefaultUses)
-	count(in.DefaultParallelUses, "default_parallel_uses", &p.DefaultParallelUses)
-	count(in.DefaultExpiryDays, "default_expiry_days", &p.DefaultExpiryDays)
-	count(in.DefaultUpdatesUntilDays, "default_updates_until_days", &p.DefaultUpdatesUntilDays)
-	count(in.DefaultSupportUntilDays, "default_support_until_days", &p.DefaultSupportUntilDays)
+	counts := func(name string, v *int) { verr.CheckCount(name, v, 0) }
+	count(in.DefaultUses, "default_uses", &p.DefaultUses, counts)
+	count(in.DefaultParallelUses, "default_parallel_uses", &p.DefaultParallelUses, counts)
+	count(in.DefaultExpiryDays, "default_expiry_days", &p.DefaultExpiryDays, verr.CheckDays)
+	count(in.DefaultUpdatesUntilDays, "default_updates_until_days", &p.DefaultUpdatesUntilDays, verr.CheckDays)
+	count(in.DefaultSupportUntilDays, "default_support_until_days", &p.DefaultSupportUntilDays, verr.CheckDays)
+	count(in.GraceDays, "grace_days", &p.GraceDays, verr.CheckDays)
+	if in.DefaultExpiryStart.Set {
+		if start := CheckExpiryStart(verr, "default_expiry_start", in.DefaultExpiryStart.Value); start != "" {
+			p.DefaultExpiryStart = start
+			col("default_expiry_start")
+		}
+	}
+	count(in.HeartbeatInterval, "heartbeat_interval", &p.HeartbeatInterval, func(name string, v *int) { CheckHeartbeatInterval(verr, name, v) })
+	if in.HeartbeatTolerance.Set {
+		v := in.HeartbeatTolerance.Value
+		switch {
+		case v == nil:
+			p.HeartbeatTolerance = HeartbeatToleranceDefault
+		case *v < 0:
+			verr.Add("heartbeat_tolerance", fields.Min("heartbeat_tolerance", 0))
+		case *v > HeartbeatToleranceMax:
+			verr.Add("heartbeat_tolerance", fields.Max("heartbeat_tolerance", HeartbeatToleranceMax))
+		default:
+			p.HeartbeatTolerance = *v
+		}
+		col("heartbeat_tolerance")
+	}
+	if in.HeartbeatMissed.Set {
+		switch v := strings.TrimSpace(in.HeartbeatMissed.Value); v {
+		case "":
+			p.HeartbeatMissed = HeartbeatRelease
+		case HeartbeatRelease, HeartbeatKeep:
+			p.HeartbeatMissed = v
+		default:
+			verr.Add("heartbeat_missed", fields.Selected("heartbeat_missed"))
+		}
+		col("heartbeat_missed")
+	}
+	applyEntitlements(verr, p, in, col)
+}
+
+// CheckHeartbeatInterval checks a heartbeat interval in seconds (nil: none)
+// against the bounds of migration 0083.
+func CheckHeartbeatInterval(verr *fields.Error, name string, v *int) {
+	switch {
+	case v == nil:
+	case *v < HeartbeatIntervalMin:
+		verr.Add(name, fields.Min(name, HeartbeatIntervalMin))
+	case *v > HeartbeatIntervalMax:
+		verr.Add(name, fields.Max(name, HeartbeatIntervalMax))
+	}
+}
+
+// applyEntitlements sets the product's entitlement names and defaults; a
+// default must be one of the names (docs/licensing.md#entitlements).
+func applyEntitlements(verr *fields.Error, p *Product, in ProductInput, col func(string)) {
+	if in.Entitlements.Set {
+		p.Entitlements = NormalizeEntitlements(verr, "entitlements", in.Entitlements.Value)
+		col("entitlements")
+	}
+	if in.DefaultEntitlements.Set {
+		p.DefaultEntitlements = NormalizeEntitlements(verr, "default_entitlements", in.DefaultEntitlements.Value)
+		col("default_entitlements")
+	}
+	known, unknown := p.Entitled(p.DefaultEntitlements)
+	if len(unknown) > 0 && !verr.Has("default_entitlements") {
+		if !in.DefaultEntitlements.Set {
+			// Names removed from the product leave its defaults too.
+			p.DefaultEntitlements = known
+			col("default_entitlements")
+			return
+		}
+		verr.Add("default_entitlements", "The default entitlements field may only hold the product's entitlements (not "+strings.Join(unknown, ", ")+").")
+		return
+	}
+	p.DefaultEntitlements = known
 }
 
 func checkReferenceID(verr *fields.Error, ref string) {
@@ -273,7 +367,7 @@ func checkReferenceID(verr *fields.Error, ref string) {
 	}
 }
 
-// emptyToNil treats an empty or blank string as absent (api.md §1.2).
+// emptyToNil treats an empty or blank string as absent (docs/api/conventions.md#requests).
 func emptyToNil(s *string) *string {
 	if s == nil || strings.TrimSpace(*s) == "" {
 		return nil

@@ -31,6 +31,7 @@ func withFormat(f string) *settings.Values {
 }
 
 func TestCreateProductDefaultsAndGeneratedReference(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	s := newService()
@@ -78,6 +79,7 @@ func TestCreateProductDefaultsAndGeneratedReference(t *testing.T) {
 }
 
 func TestProductValidation(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	s := newService()
@@ -108,6 +110,7 @@ func TestProductValidation(t *testing.T) {
 }
 
 func TestUpdateActivateDeleteProduct(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	s := newService()
@@ -167,6 +170,7 @@ func TestUpdateActivateDeleteProduct(t *testing.T) {
 }
 
 func TestListProducts(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	s := newService()

@@ -6,8 +6,8 @@ import (
 )
 
 // UpdateCandidate picks the version update/check offers a client at
-// current (api.md §4.7 step 2) among vs: only active versions count, ordered
-// by §9 with ties broken by the later release date, then the higher id.
+// current (docs/api/external.md#update-check step 2) among vs: only active versions count, ordered
+// by docs/api/version-comparison.md with ties broken by the later release date, then the higher id.
 // newest (product setting serve_latest_updates) offers the newest one;
 // otherwise the lowest version greater than current (step-by-step
 // upgrades). The result is nil unless it compares greater than current.

@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/licensor/licensor/app/errkind"
 )
 
 // ErrVersionNotFound is returned when no version of a product matches.
-var ErrVersionNotFound = errors.New("product version not found")
+var ErrVersionNotFound = errkind.New(errkind.NotFound, "product version not found")
 
 // Version is a published (or unpublished) release of a product with its
 // files (Files, loaded by every read here).
@@ -78,7 +80,7 @@ func (v *Version) FileName(typ string) *string {
 // its newest active Version.
 type LatestVersion = Version
 
-// SortNewestFirst orders versions by version number (api.md §9), newest
+// SortNewestFirst orders versions by version number (docs/api/version-comparison.md), newest
 // first; equal numbers keep the newer row first.
 func SortNewestFirst(vs []Version) {
 	slices.SortStableFunc(vs, func(a, b Version) int {
@@ -100,7 +102,7 @@ func Versions(ctx context.Context, idb bun.IDB, productID int64) ([]Version, err
 }
 
 // GetVersion resolves a version reference of a product: a version id, else
-// a version string of that product (api.md §5), ignoring case.
+// a version string of that product (docs/api/internal.md), ignoring case.
 func GetVersion(ctx context.Context, idb bun.IDB, productID int64, ref string) (*Version, error) {
 	v := new(Version)
 	err := idb.NewSelect().Model(v).Relation("Files").
@@ -128,7 +130,7 @@ func NewestVersion(ctx context.Context, idb bun.IDB, productID int64) (*Version,
 
 // LatestVersions returns the newest active version of each of the products
 // that has one, by product id, in one query for a whole page of products.
-// Newest means the highest version number (api.md §9), not the latest
+// Newest means the highest version number (docs/api/version-comparison.md), not the latest
 // release date: an admin may back-date a release.
 func LatestVersions(ctx context.Context, idb bun.IDB, productIDs []int64) (map[int64]*LatestVersion, error) {
 	out := make(map[int64]*LatestVersion, len(productIDs))

@@ -22,7 +22,7 @@ import (
 	"github.com/licensor/licensor/app/storage"
 )
 
-// Field limits and messages of api.md §5.2.
+// Field limits and messages of docs/api/internal.md#versions.
 const (
 	versionMax      = 50
 	versionIDMax    = 100
@@ -37,7 +37,7 @@ const (
 	MsgFileTooLarge = "The %s may not be greater than %d bytes."
 )
 
-// VersionPattern is the version string's format (api.md §5.2).
+// VersionPattern is the version string's format (docs/api/internal.md#versions).
 var VersionPattern = regexp.MustCompile(`^v?\d+\.\d+(\.\d+)?(-[\w-]+)?$`)
 
 // Upload is a file as sent: its name (shown only, never used as a path)
@@ -65,14 +65,14 @@ type VersionInput struct {
 	// RemoveSQLFile drops the stored SQL file on update.
 	RemoveSQLFile bool
 
-	// The signed manifest sent with the upload (api.md §7.5), checked by
+	// The signed manifest sent with the upload (docs/api/signing.md#release-integrity), checked by
 	// the VersionService's Check.
 	Signature, KeyID, Manifest string
 }
 
 // CheckFiles, when set on a VersionService, runs in the transaction of a
 // create or update once the version and its files are recorded (v.Files
-// holds them), before it commits: release signatures (api.md §7.5) are
+// holds them), before it commits: release signatures (docs/api/signing.md#release-integrity) are
 // checked and stored there. mainChanged says whether a new main file came
 // with this write. An error rolls the write back and deletes the new
 // files; a *fields.Error is a validation failure.
@@ -393,6 +393,7 @@ func (s *VersionService) applyVersion(verr *fields.Error, v *Version, in Version
 	}
 	if in.ReleasedAt.Set {
 		v.ReleasedAt = in.ReleasedAt.Value
+		verr.CheckDate("released_at", &v.ReleasedAt)
 		col("released_at")
 	}
 	if in.Summary.Set {
@@ -484,7 +485,7 @@ func versionFiles(ctx context.Context, idb bun.IDB, versionID int64) ([]*Version
 	return fs, nil
 }
 
-// deleteOlder deletes the versions among others lower than v (api.md §5.2
+// deleteOlder deletes the versions among others lower than v (docs/api/internal.md#versions
 // delete_old_versions) and returns their files' keys.
 func (s *VersionService) deleteOlder(ctx context.Context, tx bun.Tx, v *Version, others []Version) ([]string, error) {
 	var older []int64
@@ -572,7 +573,7 @@ var archiveMagic = [][]byte{
 	[]byte("PK\x03\x04"), []byte("PK\x05\x06"), {0x1f, 0x8b}, []byte("BZh"), {0xfd, '7', 'z', 'X', 'Z', 0x00},
 }
 
-// checkContent vets an upload by its content (product.md §12: names are
+// checkContent vets an upload by its content (docs/features.md#security: names are
 // never trusted) and returns the reader to store it from, or the message
 // refusing it. A SQL file is
 // checked as it streams: the reader fails with errNotText on a NUL byte or

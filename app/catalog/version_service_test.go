@@ -80,6 +80,7 @@ func wantFieldErr(t *testing.T, err error, field, msg string) {
 }
 
 func TestCreateVersionValidation(t *testing.T) {
+	t.Parallel()
 	f := newVersions(t)
 	ctx := context.Background()
 	in := func(v string) VersionInput {
@@ -154,7 +155,8 @@ func TestCreateVersionValidation(t *testing.T) {
 		t.Fatal("stored bytes differ")
 	}
 
-	// Unique per product, equal by §9 counts as taken, lower is refused.
+	// Unique per product, equal by comparison (docs/api/version-comparison.md)
+	// counts as taken, lower is refused.
 	for ver, msg := range map[string]string{"1.2.0": "The version has already been taken.", "v1.2.0": "The version has already been taken.",
 		"1.1.9": MsgVersionLower, "1.2.0-beta": MsgVersionLower} {
 		_, err = f.s.CreateVersion(ctx, api, f.set, f.p, VersionInput{Version: fields.Some(ver), MainFile: zipUpload("a.zip", "")})
@@ -191,6 +193,7 @@ func TestCreateVersionValidation(t *testing.T) {
 func VersionPatternOK(id string) bool { return len(id) == 26 && strings.ToUpper(id) == id }
 
 func TestUpdatePublishDeleteVersion(t *testing.T) {
+	t.Parallel()
 	f := newVersions(t)
 	ctx := context.Background()
 	a, err := f.s.CreateVersion(ctx, api, f.set, f.p, VersionInput{Version: fields.Some("1.0.0"), Changelog: fields.Some(strp("x")), MainFile: zipUpload("a.zip", "")})
@@ -295,6 +298,7 @@ func TestRenderChangelog(t *testing.T) {
 }
 
 func TestVersionCheckHookRollsBack(t *testing.T) {
+	t.Parallel()
 	f := newVersions(t)
 	ctx := context.Background()
 	var seen *VersionFile

@@ -12,6 +12,7 @@ import (
 )
 
 func TestLatestVersions(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	s := newService()

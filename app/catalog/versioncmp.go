@@ -6,7 +6,7 @@ import (
 )
 
 // versionPattern is the shape of a version string a vendor may publish
-// (api.md §5.2). Go's \w and \d are ASCII-only, as PCRE's are without /u.
+// (docs/api/internal.md#versions). Go's \w and \d are ASCII-only, as PCRE's are without /u.
 var versionPattern = regexp.MustCompile(`^v?\d+\.\d+(\.\d+)?(-[\w-]+)?\z`)
 
 // ValidVersion reports whether s may be published as a version:
@@ -15,7 +15,7 @@ var versionPattern = regexp.MustCompile(`^v?\d+\.\d+(\.\d+)?(-[\w-]+)?\z`)
 func ValidVersion(s string) bool { return versionPattern.MatchString(s) }
 
 // CompareVersions compares two version strings as PHP's version_compare
-// does (api.md §9) and returns -1, 0 or 1. A single leading "v" or "V"
+// does (docs/api/version-comparison.md) and returns -1, 0 or 1. A single leading "v" or "V"
 // followed by a digit is removed first, so "v1.2.0" equals "1.2.0".
 //
 // It gives PHP's answer for every pair of strings but one kind: PHP treats

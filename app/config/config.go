@@ -29,6 +29,18 @@ type Config struct {
 	Jobs     Jobs
 	Plugins  Plugins
 	API      API
+	Metrics  Metrics
+}
+
+// Metrics configures GET /metrics (docs/deploy.md#metrics).
+type Metrics struct {
+	// Allow lists the addresses (IPs or CIDR ranges) the main listener
+	// serves /metrics to; a request through a proxy is served only when
+	// every forwarded address is allowed too. Empty: nobody.
+	Allow []string `key:"metrics.allow"`
+	// Addr, when set, serves /metrics on a listener of its own (host:port)
+	// to anyone who reaches it, and the main listener not at all.
+	Addr string `key:"metrics.addr"`
 }
 
 // API tunes the JSON API's per-node state.
@@ -51,6 +63,21 @@ type Database struct {
 	MaxOpenConns    int           `key:"database.max_open_conns"`
 	MaxIdleConns    int           `key:"database.max_idle_conns"`
 	ConnMaxLifetime time.Duration `key:"database.conn_max_lifetime"`
+	// ListenURL is a direct connection (never through a transaction
+	// pooler) for what needs a session of its own: the NOTIFY listener,
+	// River's workers and leader election, and the migrations' advisory
+	// lock. Empty: URL.
+	ListenURL string `key:"database.listen_url"`
+	// PreparedStatements lets the hot paths keep prepared statements per
+	// connection; false sends them unprepared, for poolers that do not
+	// carry prepared statements across transactions (PgBouncer before
+	// 1.21 in transaction mode).
+	PreparedStatements bool `key:"database.prepared_statements"`
+	// ReplicaURLs are streaming replicas for reads that tolerate a little
+	// lag (console lists and reports); ReplicaMaxLag is the replay lag past
+	// which a replica is skipped (docs/deploy.md#read-replicas).
+	ReplicaURLs   []string      `key:"database.replica_urls"`
+	ReplicaMaxLag time.Duration `key:"database.replica_max_lag"`
 	// PostgresBin is where the private cluster's binaries are; empty means
 	// search PATH and /usr/lib/postgresql/*/bin.
 	PostgresBin string `key:"database.postgres_bin"`
@@ -122,8 +149,8 @@ type Jobs struct {
 	ImportTimeout time.Duration `key:"jobs.import_timeout"`
 	// MaxRetryWait caps the wait before a failed email or webhook is sent
 	// again, so both go out soon after a long SMTP or receiver outage ends;
-	// zero keeps River's backoff for email (attempt⁴ seconds) and api.md
-	// §8's webhook schedule (1 min … 14 h).
+	// zero keeps River's backoff for email (attempt⁴ seconds) and the
+	// webhook schedule of docs/api/webhooks.md#delivery (1 min … 14 h).
 	MaxRetryWait time.Duration `key:"jobs.max_retry_wait"`
 }
 
@@ -143,9 +170,11 @@ func Defaults() Config {
 		DataDir: "./var",
 		Log:     Log{Level: "info", Format: "text"},
 		Database: Database{
-			MaxOpenConns:    20,
-			MaxIdleConns:    20,
-			ConnMaxLifetime: 30 * time.Minute,
+			MaxOpenConns:       20,
+			MaxIdleConns:       20,
+			ConnMaxLifetime:    30 * time.Minute,
+			PreparedStatements: true,
+			ReplicaMaxLag:      5 * time.Second,
 		},
 		HTTP: HTTP{
 			Addr:            "127.0.0.1:8080",
@@ -160,6 +189,7 @@ func Defaults() Config {
 		Jobs:    Jobs{Workers: 10, Timeout: 5 * time.Minute, RescueAfter: 15 * time.Minute, ImportTimeout: 30 * time.Minute},
 		Plugins: Plugins{Dir: "./var/plugins", CallTimeout: 10 * time.Second},
 		API:     API{VerifyCacheSize: 100_000},
+		Metrics: Metrics{Allow: []string{"127.0.0.1", "::1"}},
 	}
 }
 
@@ -191,6 +221,21 @@ func (c *Config) Validate() error {
 		if err != nil || (du.Scheme != "postgres" && du.Scheme != "postgresql") {
 			return &FieldError{Key: "database.url", Reason: "must be a postgres:// URL"}
 		}
+	}
+	if c.Database.ListenURL != "" {
+		du, err := url.Parse(c.Database.ListenURL)
+		if err != nil || (du.Scheme != "postgres" && du.Scheme != "postgresql") {
+			return &FieldError{Key: "database.listen_url", Reason: "must be a postgres:// URL"}
+		}
+	}
+	for _, r := range c.Database.ReplicaURLs {
+		du, err := url.Parse(r)
+		if err != nil || (du.Scheme != "postgres" && du.Scheme != "postgresql") {
+			return &FieldError{Key: "database.replica_urls", Reason: "each must be a postgres:// URL"}
+		}
+	}
+	if c.Database.ReplicaMaxLag < 100*time.Millisecond {
+		return &FieldError{Key: "database.replica_max_lag", Reason: "must be at least 100ms"}
 	}
 	if c.Database.MaxOpenConns < 1 {
 		return &FieldError{Key: "database.max_open_conns", Reason: "must be at least 1"}
@@ -266,6 +311,14 @@ func (c *Config) Validate() error {
 	}
 	if c.Plugins.CallTimeout < 100*time.Millisecond {
 		return &FieldError{Key: "plugins.call_timeout", Reason: "must be at least 100ms"}
+	}
+	for _, p := range c.Metrics.Allow {
+		if !validCIDROrIP(p) {
+			return &FieldError{Key: "metrics.allow", Reason: fmt.Sprintf("%q is not an IP or CIDR range", p)}
+		}
+	}
+	if c.Metrics.Addr != "" && !strings.Contains(c.Metrics.Addr, ":") {
+		return &FieldError{Key: "metrics.addr", Reason: fmt.Sprintf("%q is not host:port", c.Metrics.Addr)}
 	}
 	if c.API.VerifyCacheSize < 0 {
 		return &FieldError{Key: "api.verify_cache_size", Reason: "must be 0 (off) or more"}

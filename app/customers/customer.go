@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/licensor/licensor/app/errkind"
 )
 
 // ErrNotFound is returned when no customer matches.
-var ErrNotFound = errors.New("customer not found")
+var ErrNotFound = errkind.New(errkind.NotFound, "customer not found")
 
 // Customer is a customer account.
 type Customer struct {
@@ -29,14 +31,24 @@ type Customer struct {
 	ClientID     string     `bun:"client_id"`
 	AvatarPath   *string    `bun:"avatar_path"`
 	ConfirmedAt  *time.Time `bun:"confirmed_at"`
-	LastLoginAt  *time.Time `bun:"last_login_at"`
-	CreatedAt    time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
-	UpdatedAt    time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
+	// EmailProvenAt is when Email was proven: confirmed by its link, or
+	// set by an admin, the API, an import or an order. Nil for an address
+	// a self-registration gave and nobody confirmed.
+	EmailProvenAt *time.Time `bun:"email_proven_at"`
+	LastLoginAt   *time.Time `bun:"last_login_at"`
+	CreatedAt     time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
+	UpdatedAt     time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
 }
 
-// Confirmed reports whether the customer confirmed their email. Only a
-// confirmed email links licenses (linking.go).
+// Confirmed reports whether the account may sign in: its email was
+// confirmed, or email_verification_required was off when it registered,
+// or an admin says so.
 func (c *Customer) Confirmed() bool { return c.ConfirmedAt != nil }
+
+// EmailProven reports whether the customer's email was proven (see
+// EmailProvenAt). Only a proven email links licenses (linking.go), whatever
+// email_verification_required says (docs/deploy.md#licenses-linked-by-email).
+func (c *Customer) EmailProven() bool { return c.EmailProvenAt != nil }
 
 // HasPassword reports whether the account has a usable password.
 func (c *Customer) HasPassword() bool { return c.PasswordHash != nil && *c.PasswordHash != "" }
@@ -57,7 +69,7 @@ func ByEmail(ctx context.Context, idb bun.IDB, email string) (*Customer, error) 
 }
 
 // ByLogin returns the customer signing in as login: an email or a client ID
-// (product.md §3). The email is tried first: each column is unique on its
+// (docs/features.md#customer-portal). The email is tried first: each column is unique on its
 // own, and a client ID equal to another customer's email is unlikely enough
 // that the email owner winning is the right tie-break.
 func ByLogin(ctx context.Context, idb bun.IDB, login string) (*Customer, error) {
@@ -68,8 +80,20 @@ func ByLogin(ctx context.Context, idb bun.IDB, login string) (*Customer, error) 
 	return c, err
 }
 
+// Filtering is the customer a list filtered by customer shows the licenses
+// of: the account whose email or client ID is typed (ByLogin; its licenses
+// by the linking rule), else one standing for the licenses whose
+// customer_id is what was typed, which no account holds.
+func Filtering(ctx context.Context, idb bun.IDB, typed string) (*Customer, error) {
+	c, err := ByLogin(ctx, idb, typed)
+	if errors.Is(err, ErrNotFound) {
+		return &Customer{ClientID: typed}, nil
+	}
+	return c, err
+}
+
 // Find resolves a path reference of the internal API: a client ID, else,
-// when none matches and ref is all digits, a numeric id (api.md §5).
+// when none matches and ref is all digits, a numeric id (docs/api/internal.md).
 func Find(ctx context.Context, idb bun.IDB, ref string) (*Customer, error) {
 	c, err := ByClientID(ctx, idb, ref)
 	if !errors.Is(err, ErrNotFound) {

@@ -26,6 +26,7 @@ func newService() *Service {
 }
 
 func TestCreateDefaults(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	hooked := map[string]bool{}
@@ -68,6 +69,7 @@ func TestCreateDefaults(t *testing.T) {
 }
 
 func TestValidation(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	s := newService()
@@ -106,6 +108,7 @@ func TestValidation(t *testing.T) {
 }
 
 func TestUpdateAndDelete(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	s := newService()
@@ -153,6 +156,7 @@ func TestUpdateAndDelete(t *testing.T) {
 }
 
 func TestLookups(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	s := newService()
@@ -176,6 +180,7 @@ func TestLookups(t *testing.T) {
 }
 
 func TestList(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	s := newService()
@@ -183,7 +188,8 @@ func TestList(t *testing.T) {
 	for i, name := range []string{"Ann", "Bob", "Cyd", "Dee"} {
 		p := CreateParams{Name: name, Email: strings.ToLower(name) + "@example.com", ClientID: "CUST-00" + itoa(int64(i))}
 		if name == "Dee" {
-			p.Confirmed = &no
+			// Registered herself and never followed her link.
+			p.Confirmed, p.SelfRegistered = &no, true
 		}
 		if _, err := s.Create(ctx, d.Bun, api, settings.Defaults(), p); err != nil {
 			t.Fatal(err)
@@ -191,7 +197,7 @@ func TestList(t *testing.T) {
 	}
 	productID := insertProduct(t, d.Bun)
 	insertLicense(t, d.Bun, productID, "L1", ptr("cust-000"), nil)
-	// By email: Bob's counts; Dee's does not (her email is unconfirmed).
+	// By email: Bob's counts; Dee's does not (her email is unproven).
 	insertLicense(t, d.Bun, productID, "L2", nil, ptr("BOB@example.com"))
 	insertLicense(t, d.Bun, productID, "L3", nil, ptr("dee@example.com"))
 

@@ -5,18 +5,20 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/uptrace/bun"
 )
 
-// The linking rule (product.md §4), used everywhere a customer's licenses
+// The linking rule (docs/features.md#customers), used everywhere a customer's licenses
 // matter: portal, console, API, reports, exports. A license belongs to a
 // customer when its customer_id equals the customer's client ID, ignoring
 // case; or, when the license has no customer_id, when its email equals the
-// customer's confirmed email, ignoring case.
+// customer's proven email (Customer.EmailProven: confirmed by its link, or
+// set by an admin, the API, an import or an order), ignoring case.
 //
 // It lives here rather than in licensing because what decides it is
-// customer data (client ID, email, confirmation); licensing imports this
+// customer data (client ID, email, its proof); licensing imports this
 // package, never the reverse. Both columns are citext, so "ignoring case" is
 // plain equality, and each branch has its partial index on licenses
 // (licenses_customer_id_idx, licenses_email_unlinked_idx, migration 0003).
@@ -26,7 +28,7 @@ import (
 // LinkCondition is the rule as a join condition between a licenses alias
 // and a customers alias, for set queries (counts per customer, batches).
 func LinkCondition(license, customer string) string {
-	return fmt.Sprintf("(%[1]s.customer_id = %[2]s.client_id OR (%[1]s.customer_id IS NULL AND %[1]s.email = %[2]s.email AND %[2]s.confirmed_at IS NOT NULL))",
+	return fmt.Sprintf("(%[1]s.customer_id = %[2]s.client_id OR (%[1]s.customer_id IS NULL AND %[1]s.email = %[2]s.email AND %[2]s.email_proven_at IS NOT NULL))",
 		license, customer)
 }
 
@@ -38,7 +40,7 @@ func LinkCondition(license, customer string) string {
 // customer: both take a second or so over 100,000 customers.
 func HasLinkedLicense(customer string) string {
 	return fmt.Sprintf("(%[1]s.client_id IN (SELECT hl.customer_id FROM licenses hl WHERE hl.customer_id IS NOT NULL) OR "+
-		"(%[1]s.confirmed_at IS NOT NULL AND %[1]s.email IN (SELECT hl.email FROM licenses hl WHERE hl.customer_id IS NULL AND hl.email IS NOT NULL)))",
+		"(%[1]s.email_proven_at IS NOT NULL AND %[1]s.email IN (SELECT hl.email FROM licenses hl WHERE hl.customer_id IS NULL AND hl.email IS NOT NULL)))",
 		customer)
 }
 
@@ -57,7 +59,7 @@ func LinkedPairs(licenseColumns ...string) string {
 	}
 	return `SELECT lc.id AS customer_id, ll.id AS license_id` + extra + ` FROM customers lc JOIN licenses ll ON ll.customer_id = lc.client_id
 	UNION ALL
-	SELECT lc.id, ll.id` + extra + ` FROM customers lc JOIN licenses ll ON ll.customer_id IS NULL AND ll.email = lc.email AND lc.confirmed_at IS NOT NULL`
+	SELECT lc.id, ll.id` + extra + ` FROM customers lc JOIN licenses ll ON ll.customer_id IS NULL AND ll.email = lc.email AND lc.email_proven_at IS NOT NULL`
 }
 
 // WhereLinked restricts q, which selects from licenses under alias, to c's
@@ -65,7 +67,7 @@ func LinkedPairs(licenseColumns ...string) string {
 // PostgreSQL combines the two partial indexes.
 func WhereLinked(q *bun.SelectQuery, alias string, c *Customer) *bun.SelectQuery {
 	a := bun.Ident(alias)
-	if !c.Confirmed() {
+	if !c.EmailProven() {
 		return q.Where("?.customer_id = ?", a, c.ClientID)
 	}
 	return q.Where("(?.customer_id = ? OR (?.customer_id IS NULL AND ?.email = ?))", a, c.ClientID, a, a, c.Email)
@@ -79,7 +81,7 @@ func LinkedTo(ctx context.Context, idb bun.IDB, customerID, email *string) (*Cus
 	case customerID != nil && *customerID != "":
 		q = q.Where("c.client_id = ?", *customerID)
 	case email != nil && *email != "":
-		q = q.Where("c.email = ? AND c.confirmed_at IS NOT NULL", *email)
+		q = q.Where("c.email = ? AND c.email_proven_at IS NOT NULL", *email)
 	default:
 		return nil, nil
 	}
@@ -111,6 +113,65 @@ func LicenseCounts(ctx context.Context, idb bun.IDB, ids []int64) (map[int64]int
 	}
 	for _, r := range rows {
 		out[r.ID] = r.Count
+	}
+	return out, nil
+}
+
+// LinkRef is what decides a license's customer: its customer_id and email.
+type LinkRef struct {
+	CustomerID, Email *string
+}
+
+// LinkedToEach returns the customer each of refs belongs to (index → customer),
+// for a page of licenses: LinkedTo for many licenses in one query. Refs
+// belonging to no customer are absent.
+func LinkedToEach(ctx context.Context, idb bun.IDB, refs []LinkRef) (map[int]*Customer, error) {
+	out := map[int]*Customer{}
+	var ids, emails []string
+	for _, r := range refs {
+		switch {
+		case r.CustomerID != nil && *r.CustomerID != "":
+			ids = append(ids, *r.CustomerID)
+		case r.Email != nil && *r.Email != "":
+			emails = append(emails, *r.Email)
+		}
+	}
+	if len(ids) == 0 && len(emails) == 0 {
+		return out, nil
+	}
+	var found []Customer
+	q := idb.NewSelect().Model(&found)
+	if len(ids) == 0 {
+		ids = []string{""}
+	}
+	if len(emails) == 0 {
+		emails = []string{""}
+	}
+	q = q.Where("c.client_id IN (?) OR (c.email IN (?) AND c.email_proven_at IS NOT NULL)", bun.List(ids), bun.List(emails))
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("find customers of licenses: %w", err)
+	}
+	// Both columns are citext: the match above ignored case, so this one
+	// must too.
+	byID, byEmail := map[string]*Customer{}, map[string]*Customer{}
+	for i := range found {
+		c := &found[i]
+		byID[strings.ToLower(c.ClientID)] = c
+		if c.EmailProven() {
+			byEmail[strings.ToLower(c.Email)] = c
+		}
+	}
+	for i, r := range refs {
+		switch {
+		case r.CustomerID != nil && *r.CustomerID != "":
+			if c := byID[strings.ToLower(*r.CustomerID)]; c != nil {
+				out[i] = c
+			}
+		case r.Email != nil && *r.Email != "":
+			if c := byEmail[strings.ToLower(*r.Email)]; c != nil {
+				out[i] = c
+			}
+		}
 	}
 	return out, nil
 }

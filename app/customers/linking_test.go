@@ -16,13 +16,15 @@ import (
 )
 
 func TestLinkingRule(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	s := newService()
 	set := settings.Defaults()
 	no := false
 	ann, _ := s.Create(ctx, d.Bun, api, set, CreateParams{Name: "Ann", Email: "ann@example.com", ClientID: "CUST-001"})
-	uma, _ := s.Create(ctx, d.Bun, api, set, CreateParams{Name: "Uma", Email: "uma@example.com", ClientID: "CUST-002", Confirmed: &no})
+	// Uma registered herself: her email is unproven.
+	uma, _ := s.Create(ctx, d.Bun, api, set, CreateParams{Name: "Uma", Email: "uma@example.com", ClientID: "CUST-002", Confirmed: &no, SelfRegistered: true})
 
 	p := insertProduct(t, d.Bun)
 	insertLicense(t, d.Bun, p, "BY-ID-UPPER", ptr("CUST-001"), nil)
@@ -31,7 +33,7 @@ func TestLinkingRule(t *testing.T) {
 	// A customer_id wins over the email: this one is the other customer's
 	// even though its email is Ann's.
 	insertLicense(t, d.Bun, p, "OTHER-ID-ANN-EMAIL", ptr("CUST-002"), ptr("ann@example.com"))
-	// Uma has not confirmed her email, so it does not link.
+	// Uma has not proven her email, so it does not link.
 	insertLicense(t, d.Bun, p, "UMA-EMAIL", nil, ptr("uma@example.com"))
 	insertLicense(t, d.Bun, p, "NOBODY", ptr("buyer-name"), nil)
 
@@ -91,10 +93,11 @@ func TestLinkingRule(t *testing.T) {
 }
 
 func TestLinkedQueryUsesThePartialIndexes(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	now := time.Now()
-	c := &Customer{ClientID: "CUST-001", Email: "ann@example.com", ConfirmedAt: &now}
+	c := &Customer{ClientID: "CUST-001", Email: "ann@example.com", ConfirmedAt: &now, EmailProvenAt: &now}
 	query := WhereLinked(d.Bun.NewSelect().TableExpr("licenses AS l").Column("l.id"), "l", c).String()
 	var plan []string
 	// The test table is tiny, so forbid sequential scans to see which
@@ -175,3 +178,72 @@ func deref(s *string) string {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestFiltering: a list filtered by customer finds the account by email or
+// client ID, else stands for the licenses naming what was typed.
+func TestFiltering(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	ctx := context.Background()
+	var id int64
+	if err := d.Bun.NewRaw(`INSERT INTO customers (name, email, client_id) VALUES ('Ann', 'ann@example.com', 'CUST-ANN') RETURNING id`).Scan(ctx, &id); err != nil {
+		t.Fatal(err)
+	}
+	for _, typed := range []string{"ann@example.com", "CUST-ANN"} {
+		if c, err := Filtering(ctx, d.Bun, typed); err != nil || c.ID != id {
+			t.Errorf("Filtering(%q) = %+v, %v; want the account %d", typed, c, err, id)
+		}
+	}
+	if c, err := Filtering(ctx, d.Bun, "CUST-NOBODY"); err != nil || c.ID != 0 || c.ClientID != "CUST-NOBODY" {
+		t.Errorf("Filtering of an unknown client ID = %+v, %v", c, err)
+	}
+}
+
+// TestEmailProof is issue 15.4: an email set by an admin, the API or an
+// import is proven; a self-registration's is not, whatever
+// email_verification_required says, until its confirmation link
+// (UpdateParams.ProveEmail), an admin's confirmation or a new address set
+// for it; an edit leaving the address as it was proves nothing.
+func TestEmailProof(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	ctx := context.Background()
+	s := newService()
+	set := settings.Defaults()
+	yes := true
+	byAdmin, err := s.Create(ctx, d.Bun, api, set, CreateParams{Name: "Ann", Email: "ann@example.com"})
+	if err != nil || !byAdmin.EmailProven() {
+		t.Fatalf("created by an admin: proven %v, %v", byAdmin.EmailProven(), err)
+	}
+	reg := func(email string) *Customer {
+		cu, err := s.Create(ctx, d.Bun, api, set, CreateParams{Name: "Mal", Email: email, Confirmed: &yes, SelfRegistered: true})
+		if err != nil || cu.EmailProven() {
+			t.Fatalf("self-registered and confirmed: proven %v, %v", cu.EmailProven(), err)
+		}
+		return cu
+	}
+	for _, tc := range []struct {
+		name   string
+		p      UpdateParams
+		proven bool
+	}{
+		{"name edited", UpdateParams{Name: fields.Some("Mallory")}, false},
+		{"same address saved", UpdateParams{Email: fields.Some("MAL1@example.com")}, false},
+		{"confirmation link", UpdateParams{ProveEmail: true}, true},
+		{"new address set", UpdateParams{Email: fields.Some("other@example.com")}, true},
+		{"confirmed by an admin", UpdateParams{Confirmed: fields.Some(true)}, true},
+	} {
+		cu := reg(strings.ToLower(strings.ReplaceAll(tc.name, " ", "")) + "@example.com")
+		if tc.name == "same address saved" {
+			cu = reg("mal1@example.com")
+		}
+		if tc.name == "confirmed by an admin" {
+			no := false
+			cu, _ = s.Update(ctx, d.Bun, api, set, cu.ID, UpdateParams{Confirmed: fields.Some(no)})
+		}
+		got, err := s.Update(ctx, d.Bun, api, set, cu.ID, tc.p)
+		if err != nil || got.EmailProven() != tc.proven {
+			t.Errorf("%s: proven %v (%v), want %v", tc.name, got.EmailProven(), err, tc.proven)
+		}
+	}
+}

@@ -14,6 +14,7 @@ const (
 	ReasonUnconfirmed        = "unconfirmed"
 	ReasonLockedOut          = "locked_out"
 	ReasonCaptcha            = "captcha_failed"
+	ReasonTwoFactor          = "wrong_2fa_code"
 )
 
 const (
@@ -21,7 +22,7 @@ const (
 	maxUserAgentLength = 512
 )
 
-// Login is one portal sign-in attempt (product.md §10: time, IP, user
+// Login is one portal sign-in attempt (docs/features.md#security: time, IP, user
 // agent, success, reason). CustomerID is nil when the login matched no
 // account.
 type Login struct {
@@ -75,30 +76,6 @@ func SeenDevice(ctx context.Context, idb bun.IDB, customerID int64, ip, userAgen
 		return false, fmt.Errorf("customer sign-in history: %w", err)
 	}
 	return n > 0, nil
-}
-
-// SessionEpoch returns the customer's session epoch: portal sessions
-// started under an older one are over.
-func SessionEpoch(ctx context.Context, idb bun.IDB, id int64) (int64, error) {
-	var epoch int64
-	err := idb.NewRaw("SELECT coalesce((SELECT epoch FROM customer_session_epochs WHERE customer_id = ?), 0)", id).Scan(ctx, &epoch)
-	if err != nil {
-		return 0, fmt.Errorf("customer session epoch: %w", err)
-	}
-	return epoch, nil
-}
-
-// EndSessions ends every portal session of customer id by raising its
-// session epoch, and returns the new epoch (for the session that stays).
-func EndSessions(ctx context.Context, idb bun.IDB, id int64) (int64, error) {
-	var epoch int64
-	err := idb.NewRaw(`INSERT INTO customer_session_epochs (customer_id, epoch) VALUES (?, 1)
-		ON CONFLICT (customer_id) DO UPDATE SET epoch = customer_session_epochs.epoch + 1
-		RETURNING epoch`, id).Scan(ctx, &epoch)
-	if err != nil {
-		return 0, fmt.Errorf("end customer sessions: %w", err)
-	}
-	return epoch, nil
 }
 
 // DeleteLoginsBefore removes sign-in history recorded before t (the

@@ -2,6 +2,7 @@ package customers
 
 import (
 	"context"
+	"crypto/subtle"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -16,10 +17,11 @@ import (
 	"github.com/licensor/licensor/app/audit"
 	"github.com/licensor/licensor/app/fields"
 	"github.com/licensor/licensor/app/passwords"
+	"github.com/licensor/licensor/app/sessions"
 	"github.com/licensor/licensor/app/settings"
 )
 
-// Field limits of api.md §5.5 and product.md §4.
+// Field limits of docs/api/internal.md#customers and docs/features.md#customers.
 const (
 	nameMin, nameMax         = 2, 120
 	clientIDMin, clientIDMax = 6, 60
@@ -36,6 +38,24 @@ type Hooks struct {
 	// emails; the import is logged once instead. hasPassword tells whether the
 	// welcome email needs a set-password link.
 	Created func(ctx context.Context, tx bun.IDB, c *Customer, hasPassword bool) error
+	// NewDevice runs when c signs in (Authenticate) from a device and
+	// network not seen in the last 90 days: it queues the new-device alert.
+	NewDevice func(ctx context.Context, idb bun.IDB, set *settings.Values, c *Customer, ip, userAgent string, at time.Time) error
+	// Registered runs after a customer registered themselves (Register):
+	// they chose their password, so it tells the outside world
+	// (customer.created) and sends no welcome email.
+	Registered func(ctx context.Context, tx bun.IDB, c *Customer) error
+	// ConfirmEmail queues the link that confirms c.Email (a registration
+	// under email_verification_required).
+	ConfirmEmail func(ctx context.Context, tx bun.IDB, set *settings.Values, c *Customer) error
+	// ResetPassword queues a password reset link to c (an admin sending
+	// it from the console: SendPasswordReset).
+	ResetPassword func(ctx context.Context, idb bun.IDB, set *settings.Values, c *Customer) error
+	// ResetRequested queues the sending of a password reset link to the
+	// account of email, if there is one (a forgot-password request, a
+	// registration with the email of an account): the caller does the same
+	// work whether or not there is (docs/deploy.md#registration-and-forgotten-passwords).
+	ResetRequested func(ctx context.Context, idb bun.IDB, email string) error
 }
 
 // Service changes customers. Reads are package functions; writes need the
@@ -56,7 +76,7 @@ func NewService(now func() time.Time, hooks Hooks) *Service {
 // CreateParams is a new customer. ClientID empty generates a UUID;
 // Password empty leaves the account without a usable password; Confirmed
 // nil means confirmed (customers made by the vendor's systems need no
-// confirmation, api.md §5.5).
+// confirmation, docs/api/internal.md#customers).
 type CreateParams struct {
 	Name     string
 	Email    string
@@ -66,6 +86,10 @@ type CreateParams struct {
 	// export of this product); it excludes Password.
 	PasswordHash string
 	Confirmed    *bool
+	// SelfRegistered is a registration's: its email is the registrant's
+	// word, not proven until its confirmation link is followed. Every
+	// other creator (admin, API, import, order) proves the email it sets.
+	SelfRegistered bool
 }
 
 // UpdateParams changes the fields that are Set. A Set but empty Password
@@ -79,10 +103,38 @@ type UpdateParams struct {
 	// PasswordHash, Set and not empty, replaces the hash as it is (see
 	// CreateParams.PasswordHash).
 	PasswordHash fields.Optional[string]
+	// KeepSession is the portal session (app/sessions) that stays signed
+	// in when the password or email changes: the customer's own, when they
+	// make the change. Every other session of the customer ends, whoever
+	// makes the change (console, portal, API, import).
+	KeepSession int64
+	// ProveEmail marks the email proven: its confirmation link was
+	// followed. A changed email, or an account an admin or the API
+	// confirms, is proven too.
+	ProveEmail bool
+	// MoveLicenses, with a new ClientID, points the licenses naming the
+	// old client ID at the new one in the same transaction, so the
+	// customer keeps them (ClientIDChange counts them beforehand).
+	MoveLicenses bool
 }
 
-// Create validates p, stores the customer and logs it.
+// Create validates p, stores the customer and logs it; the Created hook
+// follows (customer.created, the welcome email).
 func (s *Service) Create(ctx context.Context, idb bun.IDB, by audit.Source, set *settings.Values, p CreateParams) (*Customer, error) {
+	c, err := s.insert(ctx, idb, by, set, p)
+	if err != nil {
+		return nil, err
+	}
+	if s.hooks.Created != nil {
+		if err := s.hooks.Created(ctx, idb, c, c.HasPassword()); err != nil {
+			return nil, fmt.Errorf("customer created hook: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// insert validates p, stores the customer and logs it.
+func (s *Service) insert(ctx context.Context, idb bun.IDB, by audit.Source, set *settings.Values, p CreateParams) (*Customer, error) {
 	c, verr := prepare(p, set)
 	if err := s.checkUnique(ctx, idb, verr, c, 0); err != nil {
 		return nil, err
@@ -98,11 +150,6 @@ func (s *Service) Create(ctx context.Context, idb bun.IDB, by audit.Source, set 
 	}
 	if err := s.log(ctx, idb, by, "customer.created", c, "created"); err != nil {
 		return nil, err
-	}
-	if s.hooks.Created != nil {
-		if err := s.hooks.Created(ctx, idb, c, c.HasPassword()); err != nil {
-			return nil, fmt.Errorf("customer created hook: %w", err)
-		}
 	}
 	return c, nil
 }
@@ -166,6 +213,9 @@ func finish(c *Customer, p CreateParams, now time.Time) error {
 	if p.Confirmed == nil || *p.Confirmed {
 		c.ConfirmedAt = &now
 	}
+	if !p.SelfRegistered {
+		c.EmailProvenAt = &now
+	}
 	switch {
 	case p.Password != "":
 		h, err := passwords.Hash(p.Password)
@@ -190,6 +240,7 @@ func (s *Service) Update(ctx context.Context, idb bun.IDB, by audit.Source, set 
 	}
 	var verr fields.Error
 	var cols []string
+	oldEmail, oldClientID := c.Email, c.ClientID
 	if p.Name.Set {
 		c.Name = strings.TrimSpace(p.Name.Value)
 		checkName(&verr, c.Name, true)
@@ -225,6 +276,9 @@ func (s *Service) Update(ctx context.Context, idb bun.IDB, by audit.Source, set 
 		return nil, err
 	}
 	now := s.now()
+	// Signed-in sessions end when the password or the address changes (an
+	// import re-sending the same values changes neither).
+	endSessions := p.Email.Set && !strings.EqualFold(c.Email, oldEmail)
 	if p.Password.Set && p.Password.Value != "" {
 		h, err := passwords.Hash(p.Password.Value)
 		if err != nil {
@@ -232,7 +286,11 @@ func (s *Service) Update(ctx context.Context, idb bun.IDB, by audit.Source, set 
 		}
 		c.PasswordHash = &h
 		cols = append(cols, "password_hash")
+		endSessions = true
 	} else if newHash {
+		if c.PasswordHash == nil || subtle.ConstantTimeCompare([]byte(*c.PasswordHash), []byte(p.PasswordHash.Value)) != 1 {
+			endSessions = true
+		}
 		h := p.PasswordHash.Value
 		c.PasswordHash = &h
 		cols = append(cols, "password_hash")
@@ -244,13 +302,38 @@ func (s *Service) Update(ctx context.Context, idb bun.IDB, by audit.Source, set 
 		}
 		cols = append(cols, "confirmed_at")
 	}
+	emailChanged := p.Email.Set && !strings.EqualFold(c.Email, oldEmail)
+	if !c.EmailProven() && (p.ProveEmail || emailChanged || (p.Confirmed.Set && p.Confirmed.Value)) {
+		c.EmailProvenAt = &now
+		cols = append(cols, "email_proven_at")
+	}
 	c.UpdatedAt = now
 	cols = append(cols, "updated_at")
 	if _, err := idb.NewUpdate().Model(c).Column(cols...).WherePK().Exec(ctx); err != nil {
 		return nil, uniqueOr(err, "update customer")
 	}
+	if endSessions {
+		if _, err := sessions.EndAll(ctx, idb, sessions.CustomerOwner(c.ID), p.KeepSession); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.log(ctx, idb, by, "customer.updated", c, "updated"); err != nil {
 		return nil, err
+	}
+	if p.MoveLicenses && p.ClientID.Set && !strings.EqualFold(oldClientID, c.ClientID) {
+		n, err := moveLicenses(ctx, idb, oldClientID, c.ClientID, now)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			if err := audit.Record(ctx, idb, audit.Entry{
+				Type: "customer.updated", Actor: by.Actor, IP: by.IP,
+				Subject: &audit.Subject{Type: audit.SubjectCustomer, ID: c.ID},
+				Message: fmt.Sprintf("%d license(s) of client ID %s moved to the new client ID %s of customer %s %s.", n, oldClientID, c.ClientID, c.Email, by.Actor.Via()),
+			}); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return c, nil
 }
@@ -328,7 +411,7 @@ func checkClientID(verr *fields.Error, id string) {
 	verr.CheckLen("client_id", id, clientIDMin, clientIDMax)
 }
 
-// checkPassword applies the password rules (product.md §10): the length
+// checkPassword applies the password rules (docs/features.md#security): the length
 // from password_min_length, then passwords.Weakness (common passwords,
 // trivial patterns, the account's own email or name).
 func checkPassword(verr *fields.Error, pw string, min int, c *Customer) {

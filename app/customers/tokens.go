@@ -14,10 +14,11 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 )
 
-// Token purposes and how long their links are valid (product.md §3): the
-// email confirmation link 24 hours, a password reset link 60 minutes, the
-// welcome email's set-password link 7 days. The reset and set-password
-// links open the same portal page (/customer/password/reset/{token}).
+// Token purposes and how long their links are valid
+// (docs/features.md#links-mailed-to-customers): the email confirmation link 24
+// hours, a password reset link 60 minutes, the welcome email's set-password
+// link 7 days. The reset and set-password links open the same portal page
+// (/customer/password/reset/{token}).
 const (
 	TokenEmailVerification = "email_verification"
 	TokenPasswordReset     = "password_reset"
@@ -54,7 +55,7 @@ type Token struct {
 // valid for TokenTTL[purpose] from now, and returns it: 43 URL-safe
 // characters, stored as its SHA-256. email is the address the link goes to
 // (for an email change, the new address). Asking for a new token does not
-// cancel earlier ones (product.md §3).
+// cancel earlier ones (docs/features.md#links-mailed-to-customers).
 func CreateToken(ctx context.Context, idb bun.IDB, c *Customer, purpose, email string, now time.Time) (string, error) {
 	ttl, ok := TokenTTL[purpose]
 	if !ok {
@@ -80,11 +81,11 @@ func CreateToken(ctx context.Context, idb bun.IDB, c *Customer, purpose, email s
 }
 
 // ConsumeToken uses token once: it must be one of purposes, unused and
-// unexpired at now. Using it cancels the customer's other outstanding
-// tokens of the same family (any password link cancels the other password
-// links; a confirmation link the other confirmation links), as product.md
-// §3 requires. The portal's confirmation and reset pages call it inside
-// the transaction that applies the change.
+// unexpired at now. Using it cancels the customer's other outstanding tokens of
+// the same family (any password link cancels the other password links; a
+// confirmation link the other confirmation links), as
+// docs/features.md#links-mailed-to-customers says. The portal's confirmation
+// and reset pages call it inside the transaction that applies the change.
 func ConsumeToken(ctx context.Context, idb bun.IDB, token string, now time.Time, purposes ...string) (*Token, error) {
 	if token == "" || len(purposes) == 0 {
 		return nil, ErrTokenInvalid

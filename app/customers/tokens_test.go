@@ -12,6 +12,7 @@ import (
 )
 
 func TestTokensAreSingleUseExpiringAndHashed(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	c, err := newService().Create(ctx, d.Bun, api, settings.Defaults(), CreateParams{Name: "Ann Lee", Email: "ann@example.com"})

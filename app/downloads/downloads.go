@@ -1,8 +1,10 @@
-// Package downloads owns the update-download log (api.md §4.9, product.md
-// §8: every attempt, valid or refused, with its reason) and download links
-// (§4.12, §5.6: hashed tokens whose counter is raised atomically with the
-// cap check). Serving the bytes is the delivery packages' job; the license
-// check of a download is licensing's.
+// Package downloads owns the update-download log
+// (docs/api/external.md#download, docs/features.md#updates-and-downloads: every
+// attempt, valid or refused, with its reason) and download links
+// (docs/api/external.md#download-links, docs/api/internal.md#downloads: hashed
+// tokens whose counter is raised atomically with the cap check). Serving the
+// bytes is the delivery packages' job; the license check of a download is
+// licensing's.
 package downloads
 
 import (
@@ -41,6 +43,7 @@ type Log struct {
 	URL          *string   `bun:"url"`
 	Domain       *string   `bun:"domain"`
 	IP           *string   `bun:"ip"`
+	PeerIP       *string   `bun:"peer_ip"`
 	UserAgent    *string   `bun:"user_agent"`
 	LicenseID    *int64    `bun:"license_id"`
 	LicenseCode  *string   `bun:"license_code"`
@@ -61,6 +64,9 @@ type Attempt struct {
 	Type        string
 	URL, Domain string
 	IP          string
+	// PeerIP is the connection's own address (never X-API-IP): what the
+	// auto-blacklist counts.
+	PeerIP      string
 	UserAgent   string
 	LicenseID   *int64
 	LicenseCode string
@@ -71,14 +77,14 @@ type Attempt struct {
 	At time.Time
 }
 
-// downloadIDAlphabet makes the random 15-character download_id (§4.9).
+// downloadIDAlphabet makes the random 15-character download_id (docs/api/external.md#download).
 const downloadIDAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 // Record writes a download-log row in idb.
 func Record(ctx context.Context, idb bun.IDB, a Attempt) (*Log, error) {
 	l := &Log{
 		DownloadID: randomString(15, downloadIDAlphabet), Source: a.Source, Version: a.Version, Type: a.Type,
-		URL: nullable(a.URL), Domain: nullable(a.Domain), IP: nullable(a.IP), UserAgent: nullable(a.UserAgent),
+		URL: nullable(a.URL), Domain: nullable(a.Domain), IP: nullable(a.IP), PeerIP: nullable(a.PeerIP), UserAgent: nullable(a.UserAgent),
 		LicenseID: a.LicenseID, LicenseCode: nullable(a.LicenseCode), IsValid: a.Valid, Reason: nullable(a.Reason),
 		DownloadedAt: a.At,
 	}
@@ -95,7 +101,7 @@ func Record(ctx context.Context, idb bun.IDB, a Attempt) (*Log, error) {
 }
 
 // RecordSuccess records a valid download and, when its license links to a
-// customer, the customer activity update_downloaded (§4.9 step 6).
+// customer, the customer activity update_downloaded (docs/api/external.md#download step 6).
 func RecordSuccess(ctx context.Context, idb bun.IDB, a Attempt, licenseCustomerID, licenseEmail *string, productRef string) (*Log, error) {
 	a.Valid, a.Reason = true, ""
 	l, err := Record(ctx, idb, a)
@@ -114,7 +120,7 @@ func RecordSuccess(ctx context.Context, idb bun.IDB, a Attempt, licenseCustomerI
 
 // RecordRefused records a refused download: the log row when setting
 // add_entries_for_failed_update_download_attempts (logRow) is on, and
-// always the activity-log line of §4.9 step 5.
+// always the activity-log line of docs/api/external.md#download step 5.
 func RecordRefused(ctx context.Context, idb bun.IDB, a Attempt, logRow bool, productName string, actor audit.Actor) error {
 	a.Valid = false
 	if logRow {

@@ -27,12 +27,13 @@ func fixture(t *testing.T, d *db.DB) (productID, versionID int64) {
 }
 
 func TestLinksExpireAndCap(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	pid, vid := fixture(t, d)
 	now := time.Now()
 	two := 2
-	token, link, err := downloads.CreateLink(ctx, d.Bun, downloads.LinkParams{ProductID: pid, VersionID: vid, Type: "main", MaxDownloads: &two}, now)
+	token, link, err := downloads.CreateLink(ctx, d.Bun, audit.Source{}, downloads.LinkParams{ProductID: pid, VersionID: vid, Type: "main", MaxDownloads: &two}, now)
 	if err != nil || len(token) != 40 {
 		t.Fatalf("CreateLink = %q, %v", token, err)
 	}
@@ -43,15 +44,21 @@ func TestLinksExpireAndCap(t *testing.T) {
 	if _, err := downloads.FindLink(ctx, d.Bun, token, now); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := downloads.FindLink(ctx, d.Bun, token[:39]+"x", now); !errors.Is(err, downloads.ErrLinkNotFound) {
+	// Change the last character (to one it is not: a random token ends in
+	// "x" now and then).
+	wrong := token[:39] + "x"
+	if token[39] == 'x' {
+		wrong = token[:39] + "y"
+	}
+	if _, err := downloads.FindLink(ctx, d.Bun, wrong, now); !errors.Is(err, downloads.ErrLinkNotFound) {
 		t.Fatalf("wrong token: %v", err)
 	}
 	for i := range 2 {
-		if err := downloads.Consume(ctx, d.Bun, link.ID, now); err != nil {
+		if err := downloads.Consume(ctx, d.Bun, link.ID, now, full); err != nil {
 			t.Fatalf("download %d: %v", i+1, err)
 		}
 	}
-	if err := downloads.Consume(ctx, d.Bun, link.ID, now); !errors.Is(err, downloads.ErrLinkUsedUp) {
+	if err := downloads.Consume(ctx, d.Bun, link.ID, now, full); !errors.Is(err, downloads.ErrLinkUsedUp) {
 		t.Fatalf("third download: %v", err)
 	}
 	if _, err := downloads.FindLink(ctx, d.Bun, token, now); !errors.Is(err, downloads.ErrLinkUsedUp) {
@@ -59,28 +66,68 @@ func TestLinksExpireAndCap(t *testing.T) {
 	}
 
 	past := now.Add(-time.Minute)
-	token, link, err = downloads.CreateLink(ctx, d.Bun, downloads.LinkParams{ProductID: pid, VersionID: vid, Type: "main", ExpiresAt: &past}, now)
+	token, link, err = downloads.CreateLink(ctx, d.Bun, audit.Source{}, downloads.LinkParams{ProductID: pid, VersionID: vid, Type: "main", ExpiresAt: &past}, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := downloads.FindLink(ctx, d.Bun, token, now); !errors.Is(err, downloads.ErrLinkExpired) {
 		t.Fatalf("expired link: %v", err)
 	}
-	if err := downloads.Consume(ctx, d.Bun, link.ID, now); !errors.Is(err, downloads.ErrLinkExpired) {
+	if err := downloads.Consume(ctx, d.Bun, link.ID, now, full); !errors.Is(err, downloads.ErrLinkExpired) {
 		t.Fatalf("Consume expired: %v", err)
 	}
-	if err := downloads.Consume(ctx, d.Bun, 99999, now); !errors.Is(err, downloads.ErrLinkNotFound) {
+	if err := downloads.Consume(ctx, d.Bun, 99999, now, full); !errors.Is(err, downloads.ErrLinkNotFound) {
 		t.Fatalf("Consume missing: %v", err)
+	}
+}
+
+// full is a whole download of a 5000-byte file.
+var full = downloads.Claim{Bytes: 5000, FileSize: 5000, Download: true}
+
+// Issue 15.2: once a link's cap is used, a resume (a Range from byte 1) is
+// refused as a download is; a download cut off is resumed within the cap
+// without counting twice, once its unsent bytes are released.
+func TestLinkCapCountsResumes(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	ctx := context.Background()
+	pid, vid := fixture(t, d)
+	now := time.Now()
+	one := 1
+	_, link, err := downloads.CreateLink(ctx, d.Bun, audit.Source{}, downloads.LinkParams{ProductID: pid, VersionID: vid, Type: "main", MaxDownloads: &one}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resume := func(from int64) downloads.Claim { return downloads.Claim{Bytes: 5000 - from, FileSize: 5000} }
+	if err := downloads.Consume(ctx, d.Bun, link.ID, now, full); err != nil {
+		t.Fatal(err)
+	}
+	// Cut off after 3000 bytes: 2000 given back, the resume fits once.
+	if err := downloads.Release(ctx, d.Bun, link.ID, 2000); err != nil {
+		t.Fatal(err)
+	}
+	if err := downloads.Consume(ctx, d.Bun, link.ID, now, resume(3000)); err != nil {
+		t.Fatalf("resume of a cut-off download: %v", err)
+	}
+	for _, cl := range []downloads.Claim{resume(3000), resume(1), resume(4999), full} {
+		if err := downloads.Consume(ctx, d.Bun, link.ID, now, cl); !errors.Is(err, downloads.ErrLinkUsedUp) {
+			t.Errorf("%+v after the cap: %v", cl, err)
+		}
+	}
+	var got downloads.Link
+	if err := d.Bun.NewSelect().Model(&got).Where("dt.id = ?", link.ID).Scan(ctx); err != nil || got.Downloads != 1 || got.BytesReserved != 5000 {
+		t.Fatalf("after a download and its resume: %d downloads, %d bytes (%v); want 1 and 5000", got.Downloads, got.BytesReserved, err)
 	}
 }
 
 // 20 concurrent downloads of a link capped at 5: exactly 5 are counted.
 func TestLinkCapUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	pid, vid := fixture(t, d)
 	five := 5
-	_, link, err := downloads.CreateLink(ctx, d.Bun, downloads.LinkParams{ProductID: pid, VersionID: vid, Type: "main", MaxDownloads: &five}, time.Now())
+	_, link, err := downloads.CreateLink(ctx, d.Bun, audit.Source{}, downloads.LinkParams{ProductID: pid, VersionID: vid, Type: "main", MaxDownloads: &five}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +139,7 @@ func TestLinkCapUnderConcurrency(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			switch err := downloads.Consume(ctx, d.Bun, link.ID, time.Now()); {
+			switch err := downloads.Consume(ctx, d.Bun, link.ID, time.Now(), full); {
 			case err == nil:
 				ok.Add(1)
 			case errors.Is(err, downloads.ErrLinkUsedUp):
@@ -114,6 +161,7 @@ func TestLinkCapUnderConcurrency(t *testing.T) {
 }
 
 func TestLogRecordListDelete(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	pid, vid := fixture(t, d)
@@ -151,5 +199,28 @@ func TestLogRecordListDelete(t *testing.T) {
 	}
 	if n, err := downloads.DeleteBefore(ctx, d.Bun, time.Now().Add(time.Hour)); err != nil || n != 1 {
 		t.Fatalf("DeleteBefore = %d, %v", n, err)
+	}
+}
+
+// TestCreateLinkLogsIt: a new link writes its activity-log line in the same
+// transaction, naming the file and who asked for it.
+func TestCreateLinkLogsIt(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	ctx := context.Background()
+	pid, vid := fixture(t, d)
+	keyID := int64(7)
+	by := audit.Source{Actor: audit.Actor{Type: audit.ActorAPIKey, ID: &keyID, Name: "shop"}, IP: "192.0.2.1"}
+	if _, _, err := downloads.CreateLink(ctx, d.Bun, by, downloads.LinkParams{ProductID: pid, VersionID: vid,
+		ProductName: "Acme CMS", Version: "1.0.0", Type: "main"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var got audit.Activity
+	if err := d.Bun.NewSelect().Model(&got).Where("type = ?", "download_link.created").Scan(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got.Message != "Download link for Acme CMS 1.0.0 (main) created via API." || got.ActorName != "shop" ||
+		got.SubjectID == nil || *got.SubjectID != vid || got.IP == nil || *got.IP != "192.0.2.1" {
+		t.Fatalf("activity = %+v", got)
 	}
 }

@@ -1,4 +1,4 @@
-// Package expiry owns the expiry scan (product.md §6): expiry warning
+// Package expiry owns the expiry scan (docs/features.md#licenses): expiry warning
 // emails at the expiration_warning_days thresholds, the license.expiring,
 // license.expired and license.update_support_expired webhooks, and the
 // activity-log line of each expiry.

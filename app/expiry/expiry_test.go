@@ -146,6 +146,7 @@ func (e *env) events() []string {
 const day = 24 * time.Hour
 
 func TestScanOncePerLicenseAndThreshold(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	e.add(
 		lic{code: "A-SIX-DAYS", email: "a@example.com", expires: 6*day + 12*time.Hour},
@@ -223,6 +224,7 @@ func TestScanOncePerLicenseAndThreshold(t *testing.T) {
 }
 
 func TestSettingsSwitchWarningsAndEvents(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, map[string]string{"send_expiration_warnings": "false", "expiration_warning_days": "30,14,3"})
 	e.add(lic{code: "A", email: "a@example.com", expires: 20 * day}, lic{code: "B", email: "b@example.com", expires: 2 * day})
 	res := e.scan()
@@ -246,6 +248,7 @@ func TestSettingsSwitchWarningsAndEvents(t *testing.T) {
 
 // Two scans at once (two nodes) send each warning and event once.
 func TestConcurrentScansSendOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, nil)
 	var ls []lic
 	for i := range 300 {

@@ -1,13 +1,15 @@
-// Package fields holds what every domain operation shares about its input:
-// the validation error (field → message, in the order the rules ran), the
-// standard messages of api.md §1.5, a few value rules, and Optional for
-// partial updates. Delivery packages map *Error once: to a 422 JSON body in
-// the API, to inline messages on console and portal forms.
+// Package fields holds what every domain operation shares about its input: the
+// validation error (field → message, in the order the rules ran), the standard
+// messages of docs/api/conventions.md#validation-messages, a few value rules,
+// and Optional for partial updates. Delivery packages map *Error once: to a 422
+// JSON body in the API, to inline messages on console and portal forms.
 package fields
 
 import (
 	"errors"
 	"strings"
+
+	"github.com/licensor/licensor/app/errkind"
 )
 
 // FieldError is one failed rule.
@@ -64,7 +66,8 @@ func (e *Error) Map() map[string]string {
 // Len is the number of failed fields.
 func (e *Error) Len() int { return len(e.list) }
 
-// First is the first message, the one API error bodies lead with (§1.4).
+// First is the first message, the one API error bodies lead with
+// (docs/api/conventions.md#error-envelope).
 func (e *Error) First() string {
 	if len(e.list) == 0 {
 		return ""
@@ -87,6 +90,9 @@ func (e *Error) Error() string {
 	}
 	return "validation failed: " + strings.Join(parts, "; ")
 }
+
+// Is makes every *Error of kind errkind.Invalid.
+func (e *Error) Is(target error) bool { return target == errkind.Invalid }
 
 // As returns the *Error inside err, if any.
 func As(err error) (*Error, bool) {

@@ -5,9 +5,9 @@ import (
 	"strings"
 )
 
-// The messages of api.md §1.5, built from a field name. They are the
-// contract of the API's 422 bodies, so every package uses these and never
-// writes its own wording for the same rule.
+// The messages of docs/api/conventions.md#validation-messages, built from a
+// field name. They are the contract of the API's 422 bodies, so every package
+// uses these and never writes its own wording for the same rule.
 
 // Label is how a field is named in messages: product_id → "product id".
 func Label(field string) string { return strings.ReplaceAll(field, "_", " ") }
@@ -32,8 +32,8 @@ func Min(f string, n int) string {
 	return fmt.Sprintf("The %s field must be at least %d.", Label(f), n)
 }
 
-// Max is not in §1.5's table; it follows the same wording for the upper
-// bound of a ranged setting.
+// Max is not in the table of docs/api/conventions.md#validation-messages; it
+// follows the same wording for the upper bound of a ranged setting.
 func Max(f string, n int) string {
 	return fmt.Sprintf("The %s field must not be greater than %d.", Label(f), n)
 }

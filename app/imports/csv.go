@@ -11,6 +11,8 @@ import (
 
 // CSV is the comma-separated format: a header row of field names, then one
 // row per record (RFC 4180 quoting; a UTF-8 byte-order mark is ignored).
+// Its writer is every CSV export's (Neutralise: no cell reads as a
+// formula) and its reader takes such a file back unchanged.
 func CSV() Format {
 	return Format{
 		Name: "csv", Label: "CSV", Extensions: []string{".csv"}, ContentType: "text/csv; charset=utf-8",
@@ -80,7 +82,7 @@ func (s *csvSource) Next() (Record, error) {
 		}
 		for i, v := range row {
 			if s.header[i] != "" {
-				rec.Fields[s.header[i]] = v
+				rec.Fields[s.header[i]] = Unneutralise(v)
 			}
 		}
 		return rec, nil
@@ -101,10 +103,38 @@ func newCSVWriter(w io.Writer, columns []string) *csvWriter {
 
 func (c *csvWriter) Write(fields map[string]string) error {
 	for i, col := range c.columns {
-		c.row[i] = fields[col]
+		c.row[i] = Neutralise(fields[col])
 	}
 	return c.w.Write(c.row)
 }
+
+// formulaStarts are the first characters that make a spreadsheet read a
+// cell as a formula (or, tab and CR, hide one behind them).
+const formulaStarts = "=+-@\t\r"
+
+// Neutralise keeps a spreadsheet from reading a value written to CSV as a
+// formula (issue 15.10, docs/deploy.md#csv-formula-injection): a value
+// starting with = + - @, a tab or a CR gets a leading apostrophe, which
+// spreadsheets show as text. So that Unneutralise gives every value back
+// unchanged, a value starting with an apostrophe followed by one of those
+// or by another apostrophe gets one too.
+func Neutralise(v string) string {
+	if needsMark(v) || (len(v) > 1 && v[0] == '\'' && (v[1] == '\'' || needsMark(v[1:]))) {
+		return "'" + v
+	}
+	return v
+}
+
+// Unneutralise is the inverse of Neutralise, applied to every field the
+// CSV import reads: an exported file imports back unchanged.
+func Unneutralise(v string) string {
+	if len(v) > 1 && v[0] == '\'' && (v[1] == '\'' || needsMark(v[1:])) {
+		return v[1:]
+	}
+	return v
+}
+
+func needsMark(v string) bool { return v != "" && strings.IndexByte(formulaStarts, v[0]) >= 0 }
 
 func (c *csvWriter) Flush() error {
 	c.w.Flush()

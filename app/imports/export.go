@@ -2,6 +2,7 @@ package imports
 
 import (
 	"context"
+	"github.com/uptrace/bun"
 	"io"
 	"strconv"
 	"strings"
@@ -23,7 +24,7 @@ var CustomerExportFields = []string{"name", "email", "client_id", "password_hash
 // w in format, in id order, reading a batch at a time.
 func (s *Service) ExportCustomers(ctx context.Context, w io.Writer, format Format, f customers.Filter) error {
 	out := format.NewWriter(w, CustomerExportFields)
-	err := customers.Each(ctx, s.o.DB, f, exportBatch, func(list []customers.Customer) error {
+	err := customers.Each(ctx, s.exportDB(), f, exportBatch, func(list []customers.Customer) error {
 		for i := range list {
 			c := &list[i]
 			row := map[string]string{
@@ -49,7 +50,7 @@ func (s *Service) ExportCustomers(ctx context.Context, w io.Writer, format Forma
 // in format, in id order, with every field an import reads.
 func (s *Service) ExportLicenses(ctx context.Context, w io.Writer, format Format, f licensing.LicenseFilter) error {
 	out := format.NewWriter(w, LicenseFields)
-	err := licensing.EachLicense(ctx, s.o.DB, f, s.o.Now(), exportBatch, func(list []licensing.License) error {
+	err := licensing.EachLicense(ctx, s.exportDB(), f, s.o.Now(), exportBatch, func(list []licensing.License) error {
 		for i := range list {
 			if err := out.Write(licenseRow(&list[i])); err != nil {
 				return err
@@ -90,5 +91,16 @@ func licenseRow(l *licensing.License) map[string]string {
 		"domains": strings.Join(l.Domains, ","), "ips": strings.Join(l.IPs, ","),
 		"invoice": str(l.Invoice), "comments": str(l.Comments),
 		"is_valid": strconv.FormatBool(l.IsValid), "is_envato": strconv.FormatBool(l.IsEnvato),
+		"entitlements": strings.Join(l.Entitlements, ","),
+		"expiry_start": l.ExpiryStart, "expiry_started_at": date(l.ExpiryStartedAt),
+		"floating": strconv.FormatBool(l.Floating), "heartbeat_interval": num(l.HeartbeatInterval), "heartbeat_missed": str(l.HeartbeatMissed),
 	}
+}
+
+// exportDB is what the exports read: the read replicas when there are any.
+func (s *Service) exportDB() bun.IDB {
+	if s.o.Reader != nil {
+		return s.o.Reader
+	}
+	return s.o.DB
 }

@@ -44,19 +44,19 @@ const (
 // Valid reports whether k is a known kind.
 func (k Kind) Valid() bool { return k == Customers || k == Licenses }
 
-// CustomerFields are the columns (CSV header) or keys (JSON) of a customer
-// row: api.md §3's customer names plus password (plain, hashed on import)
-// or password_hash (an argon2id hash from an export, taken as it is) and
-// confirmed (true when absent).
+// CustomerFields are the columns (CSV header) or keys (JSON) of a customer row:
+// the customer's names of docs/api/resources.md#customer plus password (plain,
+// hashed on import) or password_hash (an argon2id hash from an export, taken as
+// it is) and confirmed (true when absent).
 var CustomerFields = []string{"name", "email", "client_id", "password", "password_hash", "confirmed"}
 
-// LicenseFields are the columns or keys of a license row: api.md §3's
-// license names. license_code empty is generated; product_reference_id
+// LicenseFields are the columns or keys of a license row: the license's names of
+// docs/api/resources.md#license. license_code empty is generated; product_reference_id
 // names the product.
 var LicenseFields = []string{
 	"license_code", "product_reference_id", "customer_id", "email", "type", "uses", "parallel_uses",
 	"expires_at", "expiry_days", "updates_until", "support_until", "domains", "ips", "invoice", "comments",
-	"is_valid", "is_envato",
+	"is_valid", "is_envato", "entitlements", "floating", "heartbeat_interval", "heartbeat_missed", "expiry_start", "expiry_started_at",
 }
 
 // Fields are the field names a row of kind k is read by, in export order.
@@ -74,7 +74,7 @@ type Record struct {
 	// tells the admin.
 	Line int
 	// Fields are the row's values by field name. An empty value counts as
-	// absent. List fields (domains, ips) hold their items separated by
+	// absent. List fields (domains, ips, entitlements) hold their items separated by
 	// commas, spaces or new lines.
 	Fields map[string]string
 	// Err is why the row could not be read; the row is then a bad row.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/customers"
+	"github.com/licensor/licensor/app/fields"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/settings"
 )
@@ -98,6 +100,19 @@ func checkRow(t *testing.T, set *settings.Values, lr *licenseRules, seen map[str
 				}
 			}
 			vals = append(append(vals, b.Domains...), b.IPs...)
+			for _, n := range []*int{b.Uses, b.ParallelUses} {
+				if n != nil && *n > fields.MaxCount {
+					t.Fatalf("license accepted with count %d, past a PostgreSQL integer", *n)
+				}
+			}
+			if b.ExpiryDays != nil && *b.ExpiryDays > fields.MaxDays {
+				t.Fatalf("license accepted with %d expiry days", *b.ExpiryDays)
+			}
+			for _, d := range []*time.Time{b.ExpiresAt, b.UpdatesUntil, b.SupportUntil} {
+				if d != nil && !fields.DateInRange(*d) {
+					t.Fatalf("license accepted with date %v", *d)
+				}
+			}
 			for _, v := range vals {
 				if !storable(v) {
 					t.Fatalf("license accepted with %q, which PostgreSQL refuses", v)
@@ -119,6 +134,8 @@ func FuzzCSV(f *testing.F) {
 	f.Add([]byte("name,email\n\"Ann\",ann@example.com\n\"unterminated,x\n"))
 	f.Add([]byte("\xef\xbb\xbfEmail , NAME\nann@example.com,Ann\n\n,\nbob@example.com\n"))
 	f.Add([]byte("product_reference_id,license_code,uses,expires_at,domains,is_valid\np1,ABC-1,3,2030-01-02,\"a.com, b.com\",yes\n"))
+	// Issue 15.8: counts past PostgreSQL's integer, day counts that wrap, years 0000 and 10000.
+	f.Add([]byte("product_reference_id,license_code,uses,parallel_uses,expiry_days,expires_at,support_until\np1,ABC-2,2147483648,99999999999,106752,0000-01-01,9999-12-31T23:59:59-23:59\n"))
 	f.Fuzz(func(t *testing.T, content []byte) { fuzzRecords(t, CSV(), content) })
 }
 

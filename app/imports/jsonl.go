@@ -11,7 +11,7 @@ import (
 )
 
 // JSONLines is one JSON object per line, keyed by field name. Values may be
-// strings, numbers, booleans, null (absent) or, for domains and ips,
+// strings, numbers, booleans, null (absent) or, for domains, ips and entitlements,
 // arrays of strings; blank lines are skipped.
 func JSONLines() Format {
 	return Format{
@@ -141,7 +141,7 @@ func (j *jsonlWriter) Flush() error { return j.w.Flush() }
 func jsonValue(col, v string) []byte {
 	var x any = v
 	switch {
-	case col == "domains" || col == "ips":
+	case col == "domains" || col == "ips" || col == "entitlements":
 		x = splitList(v)
 	case v == "":
 		x = nil

@@ -277,8 +277,15 @@ func (l *licenseRules) parse(ctx context.Context, idb bun.IDB, r *row) error {
 	in.Invoice, in.Comments = text("invoice"), text("comments")
 	in.Uses, in.ParallelUses, in.ExpiryDays = number("uses"), number("parallel_uses"), number("expiry_days")
 	in.ExpiresAt, in.UpdatesUntil, in.SupportUntil = date("expires_at"), date("updates_until"), date("support_until")
-	in.Domains, in.IPs = list("domains"), list("ips")
+	in.Domains, in.IPs, in.Entitlements = list("domains"), list("ips"), list("entitlements")
 	in.IsValid, in.IsEnvato = flag("is_valid"), flag("is_envato")
+	if v := r.get("expiry_start"); v != "" {
+		in.ExpiryStart = fields.Some(v)
+	}
+	// When the clock started, from the system the rows come from: kept
+	// beside an expires_at only (docs/licensing.md#expiry-clock).
+	startedAt := date("expiry_started_at")
+	in.Floating, in.HeartbeatInterval, in.HeartbeatMissed = flag("floating"), number("heartbeat_interval"), text("heartbeat_missed")
 	r.license = in
 	if ref != "" {
 		p, err := l.product(ctx, idb, ref)
@@ -290,6 +297,9 @@ func (l *licenseRules) parse(ctx context.Context, idb bun.IDB, r *row) error {
 	built, err := l.svc.NewLicense(r.product, in, l.set)
 	if err != nil {
 		return r.failErr(err)
+	}
+	if startedAt.Value != nil && built.ExpiresAt != nil && built.ExpiryStartedAt == nil {
+		built.ExpiryStartedAt = startedAt.Value
 	}
 	r.built = built
 	return nil
@@ -361,7 +371,7 @@ func (l *licenseRules) apply(ctx context.Context, tx bun.IDB, rows []*row, updat
 	return n, upd, skip + len(fresh) - n, nil
 }
 
-// parseDate reads a date as the API does (api.md §1.2): "Y-m-d" (start of
+// parseDate reads a date as the API does (docs/api/conventions.md#requests): "Y-m-d" (start of
 // that day) or "Y-m-d H:i:s" in the timezone setting, or RFC 3339 (what
 // exports write).
 func parseDate(s string, loc *time.Location) (time.Time, bool) {

@@ -2,7 +2,7 @@
 // transactions, so a job commits or rolls back with the change that causes
 // it (an email with the customer it welcomes, a webhook with the license
 // it announces). Domain packages enqueue through a Queue and the argument
-// types of jobs/jobargs; only jobs/ knows the workers.
+// types of jobqueue/jobargs; only jobs/ knows the workers.
 package jobqueue
 
 import (

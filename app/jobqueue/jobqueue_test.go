@@ -10,7 +10,7 @@ import (
 
 	"github.com/licensor/licensor/app/db/dbtest"
 	"github.com/licensor/licensor/app/jobqueue"
-	"github.com/licensor/licensor/jobs/jobargs"
+	"github.com/licensor/licensor/app/jobqueue/jobargs"
 )
 
 func TestJobsCommitWithTheirTransaction(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 )
 
 func TestGetSetDelete(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	s := kvstore.New(d.Bun, "test:")
@@ -57,6 +58,7 @@ func TestGetSetDelete(t *testing.T) {
 }
 
 func TestPrefixesAndReset(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	a := kvstore.New(d.Bun, "a:")
 	b := kvstore.New(d.Bun, "b:")
@@ -81,6 +83,7 @@ func TestPrefixesAndReset(t *testing.T) {
 }
 
 func TestExpiryAndPrune(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	s := kvstore.New(d.Bun, "exp:")

@@ -18,15 +18,26 @@ import (
 	"github.com/licensor/licensor/app/settings"
 )
 
-// ActivateRequest is an activation as the handler has it after the request
-// pipeline, validation, blacklists (§4.3 step 1), the product lookup (step
-// 2) and any order-sync plugin (step 4).
+// ActivateRequest is an activation as the external API received it, once
+// its fields are valid (docs/api/external.md#activate step 1).
 type ActivateRequest struct {
-	// Product is the active product named by product_id.
-	Product     *catalog.Product
+	// ProductRef is product_id, the product's reference id.
+	ProductRef  string
 	LicenseCode string
 	ClientName  string
+	// VerifyType names the marketplace a code with no local license is
+	// checked with (step 4), through Marketplace (nil: none is asked).
+	VerifyType  string
+	Marketplace Marketplace
 	Caller      Caller
+	// Offline, when set, makes this an offline activation
+	// (docs/api/verifying.md#offline-activation): bound to the request's
+	// machine fingerprint, recorded in offline_activations.
+	Offline *OfflineRequest
+	// CheckOut makes this a floating seat's check-out
+	// (docs/api/external.md#check-out-and-check-in): refused unless the
+	// license is floating.
+	CheckOut bool
 }
 
 // ActivateResult is the outcome of Activate: on success the new activation
@@ -36,12 +47,62 @@ type ActivateResult struct {
 	Activation *Activation
 	License    *License
 	Failure    *Failure
+	// Offline is the binding of an offline activation (nil otherwise).
+	Offline *OfflineActivation
+	// Cause says, for the log, why the marketplace refused the code or
+	// could not be asked (step 4).
+	Cause error
+	// Heartbeat is the activation's heartbeat policy and HeartbeatDue its
+	// first deadline (nil when no heartbeats are asked): the lease of a
+	// floating seat.
+	Heartbeat    HeartbeatPolicy
+	HeartbeatDue *time.Time
 }
 
 // errActivationFailed rolls the activation transaction back on a Failure.
 var errActivationFailed = errors.New("activation failed")
 
-// Activate runs steps 5 and 6 of api.md §4.3 in one transaction: the
+// Activate is docs/api/external.md#activate from step 1's blacklists on:
+// a blacklisted code or client name is a *fields.Error (answered 422); a
+// product missing or inactive, the FailProductNotFound failure; a code no
+// license has, sent with a verify_type an enabled plugin serves, is asked
+// of req.Marketplace (step 4); then activateProduct runs steps 5 and 6.
+// An error is unexpected (answer 500).
+func (s *Service) Activate(ctx context.Context, idb bun.IDB, set *settings.Values, req ActivateRequest) (*ActivateResult, error) {
+	if err := CheckBlacklists(set, req.LicenseCode, req.ClientName); err != nil {
+		return nil, err
+	}
+	product, err := s.activeProduct(ctx, idb, req.ProductRef)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return &ActivateResult{Failure: failed(FailProductNotFound)}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("activate license %s: %w", req.LicenseCode, err)
+	}
+	if res, err := fromMarketplace(ctx, idb, set, product, req); res != nil || err != nil {
+		if err != nil {
+			return nil, fmt.Errorf("activate license %s: %w", req.LicenseCode, err)
+		}
+		return res, nil
+	}
+	return s.activateProduct(ctx, idb, set, product, req)
+}
+
+// activeProduct is the active product with reference id ref, from the
+// node's product cache when the service has one.
+func (s *Service) activeProduct(ctx context.Context, idb bun.IDB, ref string) (*catalog.Product, error) {
+	if s.products != nil {
+		return s.products.ActiveByRef(ctx, ref)
+	}
+	p, err := catalog.ByRef(ctx, idb, ref)
+	if err == nil && !p.IsActive {
+		return nil, catalog.ErrNotFound
+	}
+	return p, err
+}
+
+// activateProduct runs steps 5 and 6 of docs/api/external.md#activate for
+// product in one transaction: the
 // license row is locked (SELECT … FOR UPDATE) so concurrent activations of
 // one license, on any node, are serialised and never exceed its uses or
 // parallel uses; then checks a–g in order, deactivate-old, first domain,
@@ -49,12 +110,12 @@ var errActivationFailed = errors.New("activation failed")
 // hooks. On a Failure everything is rolled back and, when the setting
 // add_entries_for_failed_activation_attempts is on, the failed attempt is
 // recorded afterwards. An error is unexpected (answer 500).
-func (s *Service) Activate(ctx context.Context, idb bun.IDB, set *settings.Values, req ActivateRequest) (*ActivateResult, error) {
+func (s *Service) activateProduct(ctx context.Context, idb bun.IDB, set *settings.Values, product *catalog.Product, req ActivateRequest) (*ActivateResult, error) {
 	var res *ActivateResult
 	var failedLicense *int64
 	err := idb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		var err error
-		res, failedLicense, err = s.activate(ctx, tx, set, req)
+		res, failedLicense, err = s.activate(ctx, tx, set, product, req)
 		if err == nil && res.Failure != nil {
 			return errActivationFailed
 		}
@@ -63,7 +124,7 @@ func (s *Service) Activate(ctx context.Context, idb bun.IDB, set *settings.Value
 	switch {
 	case errors.Is(err, errActivationFailed):
 		if set.AddEntriesForFailedActivationAttempts {
-			if err := s.recordFailedAttempt(ctx, idb, req, failedLicense, res.Failure); err != nil {
+			if err := s.recordFailedAttempt(ctx, idb, product, req, failedLicense, res.Failure); err != nil {
 				return nil, err
 			}
 		}
@@ -77,16 +138,16 @@ func (s *Service) Activate(ctx context.Context, idb bun.IDB, set *settings.Value
 // activate is one attempt inside the transaction. For a failure it returns
 // the license id to record on the failed row, when the license was found
 // for this product.
-func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values, req ActivateRequest) (*ActivateResult, *int64, error) {
+func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values, product *catalog.Product, req ActivateRequest) (*ActivateResult, *int64, error) {
 	fail := func(f Failure, licenseID *int64) (*ActivateResult, *int64, error) {
 		return &ActivateResult{Failure: &f}, licenseID, nil
 	}
-	product, caller := req.Product, req.Caller
+	caller := req.Caller
 	now := s.now()
 
 	// a: the license must exist, be this product's, and when it is issued
 	// to a customer be activated under that name.
-	run := preparedRunner(tx)
+	run := s.runner(tx)
 	if run == nil {
 		return nil, nil, fmt.Errorf("activate: %T has no database/sql handle", tx)
 	}
@@ -98,12 +159,17 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 		return nil, nil, fmt.Errorf("lock license: %w", err)
 	}
 	l := &locked.License
+	l.ProductHeartbeatInterval, l.ProductHeartbeatTolerance, l.ProductHeartbeatMissed =
+		product.HeartbeatInterval, product.HeartbeatTolerance, product.HeartbeatMissed
 	if l.ProductID != product.ID {
 		// The failed row belongs to the product asked for; linking it to
 		// another product's license would show it under the wrong product.
 		return fail(FailActivateInvalid, nil)
 	}
 	id := &l.ID
+	if req.CheckOut && !l.Floating {
+		return fail(FailNotFloating, id)
+	}
 	if l.CustomerID != nil && !strings.EqualFold(strings.TrimSpace(req.ClientName), strings.TrimSpace(*l.CustomerID)) {
 		return fail(FailActivateInvalid, id)
 	}
@@ -114,8 +180,18 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 	if l.Expired(now) {
 		return fail(FailExpired, id)
 	}
-	if l.Uses != nil && l.TotalActivations >= *l.Uses {
+	// A floating license's uses are its seats: each session's check-out
+	// is an activation, so total uses are not counted against it.
+	if l.Uses != nil && l.TotalActivations >= *l.Uses && !l.Floating {
 		return fail(FailUsesExhausted, id)
+	}
+	// A floating license counts live seats only: sessions past their
+	// deadline are released now, under the license's lock, rather than at
+	// the release job's next run.
+	if l.Floating {
+		if _, err := s.releaseLicenseOverdue(ctx, tx, l.ID, now); err != nil {
+			return nil, nil, err
+		}
 	}
 	// e: counted under the lock, from the partial index on active rows.
 	var active int
@@ -124,6 +200,10 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 	}
 	free := 0
 	if l.ParallelUses != nil && active >= *l.ParallelUses {
+		if l.Floating {
+			// A live seat is never taken from its session.
+			return fail(FailSeatsExhausted, id)
+		}
 		if !set.DeactivateOldActivationsOnNewActivation || *l.ParallelUses == 0 {
 			return fail(FailParallelExhausted, id)
 		}
@@ -154,10 +234,25 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 		l.Domains = []string{caller.Host}
 		changed = append(changed, "domains")
 	}
-	if l.ExpiresAt == nil && l.ExpiryDays != nil && *l.ExpiryDays > 0 {
-		t := now.Add(time.Duration(*l.ExpiryDays) * 24 * time.Hour)
-		l.ExpiresAt = &t
-		changed = append(changed, "expires_at")
+	// A clock waiting for the first verify keeps waiting
+	// (docs/licensing.md#expiry-clock).
+	if l.ExpiryStart != catalog.ExpiryStartVerify && l.startClock(now) {
+		changed = append(changed, "expires_at", "expiry_started_at")
+	}
+
+	var offline *OfflineActivation
+	if req.Offline != nil {
+		if offline, err = s.offlineBinding(locked.NextActivationID, l, set, *req.Offline, now); err != nil {
+			return nil, nil, err
+		}
+	}
+
+	// The heartbeat deadline (docs/licensing.md#heartbeats-and-automatic-release);
+	// an offline activation cannot send heartbeats and is exempt.
+	policy := l.Heartbeat()
+	var due *time.Time
+	if req.Offline == nil {
+		due = policy.Due(now)
 	}
 
 	// 6.4 the activation, the license's counter (and changes) and, 6.5, the
@@ -166,22 +261,27 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 		ID: locked.NextActivationID, LicenseID: &l.ID, ProductID: product.ID, LicenseCode: l.LicenseCode,
 		ClientName: nullable(strings.TrimSpace(req.ClientName)), URL: nullable(caller.URL), Domain: nullable(caller.Host),
 		IP: nullable(caller.IP), UserAgent: nullable(caller.UserAgent),
-		IsValid: true, IsActive: true, ActivatedAt: now, CreatedAt: now, UpdatedAt: now,
+		IsValid: true, IsActive: true, ActivatedAt: now, CreatedAt: now, UpdatedAt: now, HeartbeatDueAt: due,
 		ProductReferenceID: product.ReferenceID,
 	}
 	if len(changed) > 0 {
 		l.UpdatedAt = now
-		if _, err := tx.NewUpdate().Model(l).Set("domains = ?, expires_at = ?, updated_at = ?", pgdialect.Array(l.Domains), l.ExpiresAt, now).
+		if _, err := tx.NewUpdate().Model(l).Set("domains = ?, expires_at = ?, expiry_started_at = ?, updated_at = ?", pgdialect.Array(l.Domains), l.ExpiresAt, l.ExpiryStartedAt, now).
 			WherePK().Exec(ctx); err != nil {
 			return nil, nil, fmt.Errorf("first activation's changes: %w", err)
 		}
 	}
-	logged := audit.NewActivity(audit.Entry{
+	entry := audit.Entry{
 		Type: "license.activated", Actor: caller.Key, IP: caller.IP,
 		Subject: &audit.Subject{Type: audit.SubjectLicense, ID: l.ID},
 		Message: fmt.Sprintf("License %s activated via API for product %s from %s (IP: %s).", l.LicenseCode, product.Name, caller.Host, caller.IP),
 		Data:    map[string]any{"activation_id": a.ID},
-	})
+	}
+	if offline != nil {
+		entry.Message = fmt.Sprintf("License %s activated offline %s for product %s on machine %s.", l.LicenseCode, caller.Key.Via(), product.Name, offline.Fingerprint)
+		entry.Data["fingerprint"] = offline.Fingerprint
+	}
+	logged := audit.NewActivity(entry)
 	data, err := json.Marshal(logged.Data)
 	if err != nil {
 		return nil, nil, fmt.Errorf("activity data: %w", err)
@@ -189,8 +289,14 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 	if _, err := run.ExecContext(ctx, insertActivationSQL, pgx.QueryExecModeCacheStatement,
 		a.ID, l.ID, a.ProductID, a.LicenseCode, a.ClientName, a.URL, a.Domain, a.IP, a.UserAgent, now,
 		logged.Type, logged.ActorType, logged.ActorID, logged.ActorName, logged.IP, logged.SubjectType, logged.SubjectID, logged.Message, string(data),
+		due,
 	); err != nil {
 		return nil, nil, fmt.Errorf("insert activation: %w", err)
+	}
+	if offline != nil {
+		if err := insertOffline(ctx, tx, offline); err != nil {
+			return nil, nil, err
+		}
 	}
 	l.TotalActivations++
 	l.ProductReferenceID, l.ProductName = product.ReferenceID, product.Name
@@ -206,7 +312,7 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 	if err := s.hooks.activationCreated(ctx, tx, a, l); err != nil {
 		return nil, nil, err
 	}
-	return &ActivateResult{Activation: a, License: l}, nil, nil
+	return &ActivateResult{Activation: a, License: l, Offline: offline, Heartbeat: policy, HeartbeatDue: due}, nil, nil
 }
 
 // lockedLicense is the license as activate locks it, with the id its
@@ -220,8 +326,8 @@ const (
 	countActiveSQL      = `SELECT count(*) FROM activations WHERE license_id = $1 AND is_active`
 	insertActivationSQL = `WITH activation AS (
 		INSERT INTO activations (id, license_id, product_id, license_code, client_name, url, domain, ip, user_agent,
-			is_valid, is_active, activated_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true, true, $10, $10, $10)
+			is_valid, is_active, activated_at, created_at, updated_at, heartbeat_due_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true, true, $10, $10, $10, $20)
 	), counted AS (
 		UPDATE licenses SET total_activations = total_activations + 1 WHERE id = $2
 	)
@@ -247,13 +353,13 @@ type lockedLicense struct {
 
 // recordFailedAttempt writes the failed row that feeds the console and the
 // auto-blacklist: the code as sent, the caller, and the status_code.
-func (s *Service) recordFailedAttempt(ctx context.Context, idb bun.IDB, req ActivateRequest, licenseID *int64, f *Failure) error {
+func (s *Service) recordFailedAttempt(ctx context.Context, idb bun.IDB, product *catalog.Product, req ActivateRequest, licenseID *int64, f *Failure) error {
 	now := s.now()
 	reason := f.StatusCode
 	a := &Activation{
-		LicenseID: licenseID, ProductID: req.Product.ID, LicenseCode: req.LicenseCode,
+		LicenseID: licenseID, ProductID: product.ID, LicenseCode: req.LicenseCode,
 		ClientName: nullable(strings.TrimSpace(req.ClientName)), URL: nullable(req.Caller.URL), Domain: nullable(req.Caller.Host),
-		IP: nullable(req.Caller.IP), UserAgent: nullable(req.Caller.UserAgent),
+		IP: nullable(req.Caller.IP), PeerIP: nullable(req.Caller.Peer), UserAgent: nullable(req.Caller.UserAgent),
 		IsValid: false, IsActive: false, FailureReason: &reason, ActivatedAt: now, CreatedAt: now, UpdatedAt: now,
 	}
 	if _, err := idb.NewInsert().Model(a).Exec(ctx); err != nil {

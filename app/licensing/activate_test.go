@@ -13,6 +13,7 @@ import (
 )
 
 func TestActivateSuccess(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	l := f.license("CODE-1", LicenseInput{ParallelUses: fields.Some(intp(2)), Uses: fields.Some(intp(10))})
 	a := f.mustActivate("code-1", "", caller("shop.example.com"))
@@ -45,6 +46,7 @@ func TestActivateSuccess(t *testing.T) {
 }
 
 func TestActivateRecordsCustomerActivityWhenLinked(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	c, err := customers.NewService(f.clock, customers.Hooks{}).Create(f.ctx, f.d.Bun, testAdmin, f.set,
 		customers.CreateParams{Name: "Ann", Email: "ann@example.com", ClientID: "CUST-001"})
@@ -61,8 +63,9 @@ func TestActivateRecordsCustomerActivityWhenLinked(t *testing.T) {
 	}
 }
 
-// Rows a–g of api.md §4.3 step 5, each with the exact message and code.
+// Rows a–g of docs/api/external.md#activate step 5, each with the exact message and code.
 func TestActivateFailures(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	other := f.newProduct("OTHER", "Other")
 	f.license("OTHER-PRODUCT", LicenseInput{ProductReferenceID: fields.Some(other.ReferenceID)})
@@ -133,6 +136,7 @@ func TestActivateFailures(t *testing.T) {
 }
 
 func TestFailedAttemptRows(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	l := f.license("BLOCKED", LicenseInput{IsValid: fields.Some(false)})
 	other := f.newProduct("OTHER", "Other")
@@ -176,6 +180,7 @@ func TestFailedAttemptRows(t *testing.T) {
 }
 
 func TestDeactivateOldActivations(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	f.set.DeactivateOldActivationsOnNewActivation = true
 	l := f.license("TWO", LicenseInput{ParallelUses: fields.Some(intp(2))})
@@ -215,6 +220,7 @@ func TestDeactivateOldActivations(t *testing.T) {
 }
 
 func TestFirstDomainBecomesLicensedDomain(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	l := f.license("LOCK", LicenseInput{})
 	f.mustActivate("LOCK", "", caller("first.example.com"))
@@ -250,6 +256,7 @@ func TestFirstDomainBecomesLicensedDomain(t *testing.T) {
 }
 
 func TestExpiryClockStartsAtFirstActivation(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	l := f.license("TRIAL", LicenseInput{ExpiryDays: fields.Some(intp(30))})
 	if l.ExpiresAt != nil {
@@ -262,7 +269,7 @@ func TestExpiryClockStartsAtFirstActivation(t *testing.T) {
 	if got.ExpiresAt == nil || !got.ExpiresAt.Equal(start.Add(30*24*time.Hour)) {
 		t.Fatalf("expires_at %v", got.ExpiresAt)
 	}
-	if h := f.takeHooks(); !slices.Contains(h, "license.updated TRIAL expires_at") {
+	if h := f.takeHooks(); !slices.Contains(h, "license.updated TRIAL expires_at,expiry_started_at") {
 		t.Fatal(h)
 	}
 	f.advance(10 * 24 * time.Hour)
@@ -282,6 +289,7 @@ func TestExpiryClockStartsAtFirstActivation(t *testing.T) {
 }
 
 func TestUsesCountSuccessfulActivationsEver(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	l := f.license("TWICE", LicenseInput{Uses: fields.Some(intp(2))})
 	a := f.mustActivate("TWICE", "", caller("a.example.com"))
@@ -298,6 +306,7 @@ func TestUsesCountSuccessfulActivationsEver(t *testing.T) {
 // Fifty installations activate one license at the same moment, each on its
 // own connection: the row lock lets exactly as many through as the limit.
 func TestConcurrentActivationsNeverExceedTheLimits(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		in    LicenseInput
@@ -325,7 +334,7 @@ func TestConcurrentActivationsNeverExceedTheLimits(t *testing.T) {
 					defer wg.Done()
 					<-start
 					results[i], errs[i] = f.s.Activate(f.ctx, f.d.Bun, f.set, ActivateRequest{
-						Product: f.product, LicenseCode: "HOT", Caller: caller("node.example.com"),
+						ProductRef: f.product.ReferenceID, LicenseCode: "HOT", Caller: caller("node.example.com"),
 					})
 				}()
 			}
@@ -354,5 +363,67 @@ func TestConcurrentActivationsNeverExceedTheLimits(t *testing.T) {
 				t.Fatalf("%d failed rows, want 45", n)
 			}
 		})
+	}
+}
+
+// Steps 1, 2 and 4 of docs/api/external.md#activate, before any license is
+// read: blacklists are field errors, a missing or inactive product is a
+// NotFound failure, and neither is recorded as a failed attempt.
+func TestActivateBeforeTheLicense(t *testing.T) {
+	t.Parallel()
+	f := newLicFixture(t)
+	f.license("GOOD-1", LicenseInput{})
+	inactive := f.newProduct("ASLEEP", "Asleep")
+	if _, err := f.d.Bun.ExecContext(f.ctx, "UPDATE products SET is_active = false WHERE id = ?", inactive.ID); err != nil {
+		t.Fatal(err)
+	}
+	set := *f.set
+	set.BlacklistedLicenseCodes = []string{"*BAD*"}
+	set.BlacklistedBuyerNames = []string{"mallory"}
+	activate := func(ref, code, client string) (*ActivateResult, error) {
+		return f.s.Activate(f.ctx, f.d.Bun, &set, ActivateRequest{ProductRef: ref, LicenseCode: code, ClientName: client, Caller: caller("x.example.com")})
+	}
+
+	_, err := activate("ACME", "a-bad-code", " Mallory ")
+	fe, ok := fields.As(err)
+	if !ok || !slices.Equal(fe.Fields(), []fields.FieldError{
+		{Field: "license_code", Message: "The license code is blacklisted."},
+		{Field: "client_name", Message: "The client name is blacklisted."},
+	}) {
+		t.Fatalf("blacklists: %v", err)
+	}
+	for _, ref := range []string{"NOPE", "ASLEEP"} {
+		res, err := activate(ref, "GOOD-1", "")
+		if err != nil || res.Failure == nil || *res.Failure != FailProductNotFound || res.Failure.Kind != NotFound {
+			t.Fatalf("%s: %v %+v", ref, err, res)
+		}
+	}
+	// Without a marketplace a verify_type changes nothing: step 5 answers.
+	res, err := f.s.Activate(f.ctx, f.d.Bun, &set, ActivateRequest{ProductRef: "ACME", LicenseCode: "NO-SUCH", VerifyType: "gumroad", Caller: caller("x.example.com")})
+	if err != nil || res.Failure == nil || *res.Failure != FailActivateInvalid || res.Failure.Kind != Declined {
+		t.Fatalf("no marketplace: %v %+v", err, res)
+	}
+	if n := f.count("SELECT count(*) FROM activations WHERE NOT is_valid"); n != 1 {
+		t.Fatalf("%d failed attempts recorded, want only step 5's", n)
+	}
+}
+
+// The failures of a marketplace's verdict and the kind each is answered as.
+func TestMarketplaceFailure(t *testing.T) {
+	t.Parallel()
+	if f := MarketplaceFailure(MarketplaceAccepted, "Gumroad", FailActivateInvalid); f != nil {
+		t.Fatalf("accepted: %+v", f)
+	}
+	for outcome, want := range map[MarketplaceOutcome]Failure{
+		MarketplaceRefused:     {Message: "Your license code is invalid.", StatusCode: CodeLicenseInvalid, Kind: Refused},
+		MarketplaceNotMapped:   {Message: "This product is not configured for Gumroad verification.", StatusCode: CodeLicenseInvalid, Kind: Refused},
+		MarketplaceUnavailable: {Message: "The license could not be checked with the marketplace. Please try again later.", StatusCode: CodeLicenseInvalid, Kind: Unavailable},
+	} {
+		if f := MarketplaceFailure(outcome, "Gumroad", FailActivateInvalid); f == nil || *f != want {
+			t.Errorf("%d: %+v", outcome, f)
+		}
+	}
+	if FailActivateInvalid.Kind != Declined {
+		t.Fatal("the package's own failure was changed")
 	}
 }

@@ -21,14 +21,16 @@ import (
 type Activation struct {
 	bun.BaseModel `bun:"table:activations,alias:a"`
 
-	ID                 int64      `bun:"id,pk,autoincrement"`
-	LicenseID          *int64     `bun:"license_id"`
-	ProductID          int64      `bun:"product_id"`
-	LicenseCode        string     `bun:"license_code"`
-	ClientName         *string    `bun:"client_name"`
-	URL                *string    `bun:"url"`
-	Domain             *string    `bun:"domain"`
-	IP                 *string    `bun:"ip"`
+	ID          int64   `bun:"id,pk,autoincrement"`
+	LicenseID   *int64  `bun:"license_id"`
+	ProductID   int64   `bun:"product_id"`
+	LicenseCode string  `bun:"license_code"`
+	ClientName  *string `bun:"client_name"`
+	URL         *string `bun:"url"`
+	Domain      *string `bun:"domain"`
+	IP          *string `bun:"ip"`
+	// PeerIP is a failed attempt's connection address (Caller.Peer).
+	PeerIP             *string    `bun:"peer_ip"`
 	UserAgent          *string    `bun:"user_agent"`
 	IsValid            bool       `bun:"is_valid"`
 	IsActive           bool       `bun:"is_active"`
@@ -37,17 +39,29 @@ type Activation struct {
 	ActivatedAt        time.Time  `bun:"activated_at,nullzero,notnull,default:current_timestamp"`
 	DeactivatedAt      *time.Time `bun:"deactivated_at"`
 	LastVerifiedAt     *time.Time `bun:"last_verified_at"`
-	CreatedAt          time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
-	UpdatedAt          time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
+	// LastHeartbeatAt is the latest heartbeat or verify; HeartbeatDueAt
+	// when an active activation under a heartbeat policy is overdue;
+	// HeartbeatMissedAt the deadline a kept activation missed
+	// (docs/licensing.md#heartbeats-and-automatic-release).
+	LastHeartbeatAt   *time.Time `bun:"last_heartbeat_at"`
+	HeartbeatDueAt    *time.Time `bun:"heartbeat_due_at"`
+	HeartbeatMissedAt *time.Time `bun:"heartbeat_missed_at"`
+	CreatedAt         time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
+	UpdatedAt         time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
 
 	ProductReferenceID string `bun:"product_reference_id,scanonly"`
+	// OfflineFingerprint is the machine of an offline activation
+	// (docs/api/verifying.md#offline-activation), nil for an online one.
+	OfflineFingerprint *string `bun:"offline_fingerprint,scanonly"`
 }
 
 func selectActivations(idb bun.IDB, dst any) *bun.SelectQuery {
 	return idb.NewSelect().Model(dst).
 		ColumnExpr("a.*").
 		ColumnExpr("p.reference_id AS product_reference_id").
-		Join("JOIN products AS p ON p.id = a.product_id")
+		ColumnExpr("oa.fingerprint AS offline_fingerprint").
+		Join("JOIN products AS p ON p.id = a.product_id").
+		Join("LEFT JOIN offline_activations AS oa ON oa.activation_id = a.id")
 }
 
 // GetActivation returns activation id.
@@ -71,6 +85,8 @@ type ActivationFilter struct {
 	Domain             string
 	IsActive           *bool
 	IsValid            *bool
+	// Released keeps the activations released for want of heartbeats.
+	Released bool
 	// Search matches license code, domain or IP.
 	Search string
 	// Customer keeps the activations of that customer's licenses (the
@@ -78,12 +94,17 @@ type ActivationFilter struct {
 	Customer *customers.Customer
 	// CreatedFrom is inclusive, CreatedTo exclusive.
 	CreatedFrom, CreatedTo time.Time
+	// LicenseState keeps the activations whose license is in grace at Now
+	// (FilterInGrace) or has an expiry clock not started yet
+	// (FilterClockPending).
+	LicenseState string
+	Now          time.Time
 }
 
 var activationSorts = listing.Sorts{
 	"id": "a.id", "created_at": "a.created_at", "updated_at": "a.updated_at",
 	"activated_at": "a.activated_at", "license_code": "a.license_code", "domain": "a.domain",
-	"last_verified_at": "a.last_verified_at",
+	"last_verified_at": "a.last_verified_at", "last_heartbeat_at": "a.last_heartbeat_at",
 }
 
 // ListActivations returns one page of activations and the number matching f.
@@ -111,6 +132,9 @@ func ListActivations(ctx context.Context, idb bun.IDB, f ActivationFilter, sort 
 	if f.IsValid != nil {
 		q = q.Where("a.is_valid = ?", *f.IsValid)
 	}
+	if f.Released {
+		q = q.Where("a.deactivation_reason = ?", ReasonReleased)
+	}
 	if f.Search != "" {
 		p := listing.Contains(f.Search)
 		q = q.Where("(a.license_code ILIKE ? OR a.domain ILIKE ? OR a.ip ILIKE ?)", p, p, p)
@@ -125,6 +149,11 @@ func ListActivations(ctx context.Context, idb bun.IDB, f ActivationFilter, sort 
 	if !f.CreatedTo.IsZero() {
 		q = q.Where("a.created_at < ?", f.CreatedTo)
 	}
+	if f.LicenseState == FilterInGrace || f.LicenseState == FilterClockPending {
+		// The license's state as the license list filters it.
+		q = q.Where("a.license_id IN (?)", filterLicenses(idb.NewSelect().TableExpr("licenses AS l").Column("l.id"),
+			LicenseFilter{Status: f.LicenseState}, f.Now))
+	}
 	q = page.Apply(listing.Order(q, sort, activationSorts, "a.created_at", "a.id"))
 	total, err := q.ScanAndCount(ctx)
 	if err != nil {
@@ -134,7 +163,7 @@ func ListActivations(ctx context.Context, idb bun.IDB, f ActivationFilter, sort 
 }
 
 // MarkActivationActive sets activation id active without checking any
-// limit: an explicit admin override (api.md §5.4), logged as such. Failed
+// limit: an explicit admin override (docs/api/internal.md#activations), logged as such. Failed
 // attempts cannot be activated. It is idempotent: changed is false when the
 // activation was already active.
 func (s *Service) MarkActivationActive(ctx context.Context, idb bun.IDB, by audit.Source, id int64) (a *Activation, changed bool, err error) {
@@ -174,6 +203,11 @@ func (s *Service) MarkActivationInactive(ctx context.Context, idb bun.IDB, by au
 		}
 		if !a.IsActive {
 			return nil
+		}
+		// A customer's button would free the slot of a machine that keeps
+		// its file: its release proof does (ReleaseOffline). Admins may.
+		if reason == ReasonCustomer && a.OfflineFingerprint != nil {
+			return ErrOfflineNeedsRelease
 		}
 		changed = true
 		l, err := s.deactivate(ctx, tx, []*Activation{a}, reason)

@@ -3,6 +3,7 @@ package licensing
 import (
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/licensor/licensor/app/pgnotify"
 )
@@ -17,9 +18,13 @@ const VerifyChannel = "licensor_verify"
 // verifying again costs no query. Triggers notify every node of each
 // change to those fields, so an entry is dropped within milliseconds of the
 // commit that changed it, on any node, as the product and settings caches
-// are. The cache is trusted only while the node's listener is connected:
-// without it every verify reads the database. Expiry is compared with the
-// clock at each verify, so it needs no notification.
+// are. The cache is trusted only while the node's listener is connected
+// and has caught up with this node's own writes (pgnotify's write fence):
+// once a change made through this node has returned, its verifies read the
+// database until the change's notification has been dispatched, so the
+// node that made a change never answers from before it (docs/deploy.md,
+// "Caches and read-your-writes"). Expiry is compared with the clock at each
+// verify, so it needs no notification.
 type ActivationCache struct {
 	listener *pgnotify.Listener
 	max      int
@@ -30,6 +35,19 @@ type ActivationCache struct {
 	// gen counts invalidations, so a load that raced with a change is not
 	// cached (it may hold the state from before the change).
 	gen uint64
+
+	// What /metrics reports (Counts): lookups answered and not, and
+	// invalidations (a change's notification, a drop, a reset).
+	hits, misses, invalidations atomic.Uint64
+}
+
+// Counts returns the cache's lookups answered from memory (hits) and not
+// (misses), and its invalidations, since the node started.
+func (c *ActivationCache) Counts() (hits, misses, invalidations uint64) {
+	if c == nil {
+		return 0, 0, 0
+	}
+	return c.hits.Load(), c.misses.Load(), c.invalidations.Load()
 }
 
 // NewActivationCache returns a cache of at most size activations dropped
@@ -55,7 +73,13 @@ func (c *ActivationCache) get(id int64) (*activationState, uint64, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	st, ok := c.entries[id]
-	return st, c.gen, ok && c.listener.Listening()
+	ok = ok && c.listener.CaughtUp()
+	if ok {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
+	return st, c.gen, ok
 }
 
 // put caches st, loaded when the generation was gen.
@@ -83,12 +107,12 @@ func (c *ActivationCache) put(gen uint64, st *activationState) {
 	c.entries[st.ID] = st
 }
 
-// Drop forgets activation ids (after a change this node made, so its own
-// next verify does not wait for the notification).
+// Drop forgets activation ids.
 func (c *ActivationCache) Drop(ids ...int64) {
 	if c == nil {
 		return
 	}
+	c.invalidations.Add(1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
@@ -105,11 +129,23 @@ func (c *ActivationCache) Invalidate() {
 	if c == nil {
 		return
 	}
+	c.invalidations.Add(1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
 	clear(c.entries)
 	clear(c.byLicense)
+}
+
+// Holds reports whether activation id is cached.
+func (c *ActivationCache) Holds(id int64) bool {
+	if c == nil {
+		return false
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	_, ok := c.entries[id]
+	return ok
 }
 
 // Len is the number of cached activations.
@@ -136,6 +172,7 @@ func (c *ActivationCache) notified(payload string) {
 	case 'a':
 		c.Drop(id)
 	case 'l':
+		c.invalidations.Add(1)
 		c.mu.Lock()
 		c.gen++
 		for _, aid := range c.byLicense[id] {

@@ -11,6 +11,7 @@ import (
 )
 
 func TestAdminActivationActions(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	l := f.license("ONE", LicenseInput{ParallelUses: fields.Some(intp(1))})
 	a := f.mustActivate("ONE", "", caller("a.example.com"))
@@ -61,6 +62,7 @@ func TestAdminActivationActions(t *testing.T) {
 }
 
 func TestListActivations(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	ann, _ := customers.NewService(f.clock, customers.Hooks{}).Create(f.ctx, f.d.Bun, testAdmin, f.set,
 		customers.CreateParams{Name: "Ann", Email: "ann@example.com", ClientID: "CUST-001"})
@@ -98,6 +100,7 @@ func TestListActivations(t *testing.T) {
 }
 
 func TestCustomerOwnsOnlyLinkedLicensesAndActivations(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	cs := customers.NewService(f.clock, customers.Hooks{})
 	ann, _ := cs.Create(f.ctx, f.d.Bun, testAdmin, f.set, customers.CreateParams{Name: "Ann", Email: "ann@example.com", ClientID: "CUST-001"})
@@ -121,6 +124,7 @@ func TestCustomerOwnsOnlyLinkedLicensesAndActivations(t *testing.T) {
 }
 
 func TestDeactivateLicenseActivations(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	l := f.license("CODE", LicenseInput{})
 	other := f.license("OTHER", LicenseInput{})

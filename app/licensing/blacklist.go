@@ -2,9 +2,12 @@ package licensing
 
 import (
 	"strings"
+
+	"github.com/licensor/licensor/app/fields"
+	"github.com/licensor/licensor/app/settings"
 )
 
-// The blacklists of api.md §2.6 (settings blacklisted_ips,
+// The blacklists of docs/api/authentication.md#blacklists (settings blacklisted_ips,
 // blacklisted_domains, blacklisted_buyer_names, blacklisted_license_codes)
 // share one entry syntax, ignoring case:
 //
@@ -15,6 +18,27 @@ import (
 //
 // so "*" alone matches every value. Blank entries and empty values never
 // match.
+
+// CheckBlacklists applies the license-code and buyer-name blacklists to
+// the values sent ("" is not checked): a *fields.Error on license_code and
+// client_name, answered 422 by the API.
+func CheckBlacklists(set *settings.Values, code, clientName string) error {
+	// Verify calls this on every request: nothing is allocated unless a
+	// value is blacklisted.
+	badCode := BlacklistMatch(set.BlacklistedLicenseCodes, code)
+	badName := BlacklistMatch(set.BlacklistedBuyerNames, clientName)
+	if !badCode && !badName {
+		return nil
+	}
+	errs := new(fields.Error)
+	if badCode {
+		errs.Add("license_code", FailCodeBlacklisted.Message)
+	}
+	if badName {
+		errs.Add("client_name", FailBuyerBlacklisted.Message)
+	}
+	return errs
+}
 
 // BlacklistMatch reports whether value (a license code or buyer name) is
 // blacklisted by entries.
@@ -36,6 +60,9 @@ func BlacklistMatch(entries []string, value string) bool {
 // "::ffff:192.0.2.1" is "192.0.2.1") and CIDR ranges. Patterns are matched
 // against the canonical text of ip.
 func BlacklistMatchIP(entries []string, ip string) bool {
+	if len(entries) == 0 {
+		return false
+	}
 	addr, err := ParseIP(ip)
 	if err != nil {
 		return BlacklistMatch(entries, ip)
@@ -61,12 +88,16 @@ func BlacklistMatchIP(entries []string, ip string) bool {
 	return false
 }
 
-// BlacklistMatchDomain reports whether host is blacklisted by entries,
-// both sides normalised (api.md §2.7): host is normalised without dropping
-// "www." (pass the caller host, already normalised with the setting), an
-// exact entry with dropWWW (setting normalize_domain_variants). Wildcard
-// entries are matched against the normalised host, ignoring case.
+// BlacklistMatchDomain reports whether host is blacklisted by entries, both
+// sides normalised (docs/api/authentication.md#hosts-and-ips): host is
+// normalised without dropping "www." (pass the caller host, already normalised
+// with the setting), an exact entry with dropWWW (setting
+// normalize_domain_variants). Wildcard entries are matched against the
+// normalised host, ignoring case.
 func BlacklistMatchDomain(entries []string, host string, dropWWW bool) bool {
+	if len(entries) == 0 {
+		return false // the usual case, on every request: no parsing
+	}
 	h, err := NormalizeHost(host, false)
 	if err != nil {
 		return BlacklistMatch(entries, host)

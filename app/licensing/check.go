@@ -10,7 +10,7 @@ import (
 	"github.com/licensor/licensor/app/catalog"
 )
 
-// CheckResult is the local part of the license check (api.md §4.6).
+// CheckResult is the local part of the license check (docs/api/external.md#license-check).
 type CheckResult struct {
 	// License is the local license with its product's reference id and
 	// name and its active activations; nil when there is none (the handler

@@ -8,6 +8,7 @@ import (
 )
 
 func TestCheck(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	other := f.newProduct("OTHER", "Other")
 	l := f.license("CODE", LicenseInput{ParallelUses: fields.Some(intp(2)), Uses: fields.Some(intp(5))})

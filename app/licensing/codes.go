@@ -21,7 +21,7 @@ const (
 )
 
 // GenerateCode makes a license code in the format of set
-// (license_code_format, product.md §6): uuid, ulid, random (of
+// (license_code_format, docs/features.md#licenses): uuid, ulid, random (of
 // license_code_random_length letters and digits) or custom (%X a digit, %Y
 // a letter, %Z either, other characters kept), then upper-cased,
 // lower-cased or left as generated per license_code_case_insensitive.

@@ -56,6 +56,7 @@ func TestGenerateCodeFormats(t *testing.T) {
 // A generated code that is taken is regenerated, in the caller's
 // transaction, without failing it.
 func TestGeneratedCodeCollisionIsRetried(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	f.set.LicenseCodeFormat, f.set.LicenseCodeCustomFormat = "custom", "K%X"
 	f.license("K0", LicenseInput{})

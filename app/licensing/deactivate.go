@@ -10,16 +10,24 @@ import (
 	"github.com/licensor/licensor/app/catalog"
 )
 
-// Deactivation by the client (api.md §4.5). It works for inactive products
+// Deactivation by the client (docs/api/external.md#deactivate). It works for inactive products
 // and for blocked or expired licenses: a customer must always be able to
 // free a slot. The handler resolves the product active or not.
 
 // DeactivateActivation frees the slot of a token's activation: verify's
 // token steps 3–6, then an inactive activation → LICENSE_DEACTIVATED.
 func (s *Service) DeactivateActivation(ctx context.Context, idb bun.IDB, req VerifyRequest) (*Failure, error) {
+	return s.deactivateToken(ctx, idb, req, ReasonClient)
+}
+
+// deactivateToken is DeactivateActivation with the reason to store
+// (client, or checked_in for a floating seat's check-in).
+func (s *Service) deactivateToken(ctx context.Context, idb bun.IDB, req VerifyRequest, reason string) (*Failure, error) {
 	var failure *Failure
 	err := idb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		load := func(ctx context.Context, id int64) (*activationState, error) { return loadActivationState(ctx, tx, id) }
+		load := func(ctx context.Context, id int64) (*activationState, error) {
+			return loadActivationState(ctx, tx, s.runner(tx), id)
+		}
 		st, f, err := s.tokenActivation(ctx, load, req.Product, req.ActivationID, req.TokenProductRef, req.ClientName, req.Caller)
 		if err != nil || f != nil {
 			failure = f
@@ -35,14 +43,11 @@ func (s *Service) DeactivateActivation(ctx context.Context, idb bun.IDB, req Ver
 			failure = failed(FailDeactivated)
 			return nil
 		}
-		return s.clientDeactivate(ctx, tx, req.Product, req.Caller, []*Activation{a})
+		return s.clientDeactivate(ctx, tx, req.Product, req.Caller, []*Activation{a}, reason)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("deactivate activation %d: %w", req.ActivationID, err)
 	}
-	// The trigger's notification will follow; this node's next verify
-	// must not wait for it.
-	s.activations.Drop(req.ActivationID)
 	return failure, nil
 }
 
@@ -70,7 +75,7 @@ func (s *Service) DeactivateCode(ctx context.Context, idb bun.IDB, req VerifyCod
 			failure = failed(FailVerifyInvalid)
 			return nil
 		}
-		return s.clientDeactivate(ctx, tx, req.Product, req.Caller, active)
+		return s.clientDeactivate(ctx, tx, req.Product, req.Caller, active, ReasonClient)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("deactivate license %s: %w", req.LicenseCode, err)
@@ -80,8 +85,8 @@ func (s *Service) DeactivateCode(ctx context.Context, idb bun.IDB, req VerifyCod
 
 // clientDeactivate deactivates activations of one license at the client's
 // request and logs it.
-func (s *Service) clientDeactivate(ctx context.Context, tx bun.IDB, p *catalog.Product, caller Caller, as []*Activation) error {
-	l, err := s.deactivate(ctx, tx, as, ReasonClient)
+func (s *Service) clientDeactivate(ctx context.Context, tx bun.IDB, p *catalog.Product, caller Caller, as []*Activation, reason string) error {
+	l, err := s.deactivate(ctx, tx, as, reason)
 	if err != nil {
 		return err
 	}
@@ -96,11 +101,19 @@ func (s *Service) clientDeactivate(ctx context.Context, tx bun.IDB, p *catalog.P
 	err = audit.Record(ctx, tx, audit.Entry{
 		Type: "license.deactivated", Actor: caller.Key, IP: caller.IP,
 		Subject: &audit.Subject{Type: audit.SubjectLicense, ID: l.ID},
-		Message: fmt.Sprintf("License %s deactivated via API for product %s from %s.", l.LicenseCode, p.Name, url),
+		Message: fmt.Sprintf("License %s %s via API for product %s from %s.", l.LicenseCode, deactivatedVerb(reason), p.Name, url),
 		Data:    map[string]any{"activation_ids": ids},
 	})
 	if err != nil {
 		return err
 	}
 	return recordCustomerActivity(ctx, tx, l, audit.CustomerLicenseDeactivated, caller.IP, as[0])
+}
+
+// deactivatedVerb words a client's deactivation in the activity log.
+func deactivatedVerb(reason string) string {
+	if reason == ReasonCheckedIn {
+		return "seat checked in"
+	}
+	return "deactivated"
 }

@@ -20,6 +20,7 @@ func (f *licFixture) deactivateToken(a *Activation, client string, c Caller) *Fa
 }
 
 func TestDeactivateTokenPath(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	cust, err := customers.NewService(f.clock, customers.Hooks{}).Create(f.ctx, f.d.Bun, testAdmin, f.set,
 		customers.CreateParams{Name: "Ann", Email: "ann@example.com", ClientID: "CUST-001"})
@@ -74,6 +75,7 @@ func TestDeactivateTokenPath(t *testing.T) {
 }
 
 func TestDeactivateCodePath(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	f.license("MANY", LicenseInput{})
 	a1 := f.mustActivate("MANY", "", caller("shop.example.com"))

@@ -11,7 +11,7 @@ import (
 	"github.com/licensor/licensor/app/settings"
 )
 
-// Reasons a download's license check failed (api.md §4.9 step 5). They
+// Reasons a download's license check failed (docs/api/external.md#download step 5). They
 // are recorded on the download-log row; the client only ever sees an empty
 // 401.
 const (
@@ -48,7 +48,7 @@ type DownloadRequest struct {
 }
 
 // AuthorizeDownload runs the license check of a download when the product
-// requires a license for updates (api.md §4.9 step 5). It returns the
+// requires a license for updates (docs/api/external.md#download step 5). It returns the
 // license that allows the download, or the reason it is refused (with the
 // license when one was found, so the refusal can name it). It writes
 // nothing.
@@ -110,7 +110,7 @@ func (s *Service) AuthorizeDownload(ctx context.Context, idb bun.IDB, set *setti
 	return l, s.downloadLicenseReason(set, l, req), nil
 }
 
-// downloadLicenseReason is the license part of §4.9 step 5, "" when the
+// downloadLicenseReason is the license part of docs/api/external.md#download step 5, "" when the
 // license allows the download.
 func (s *Service) downloadLicenseReason(set *settings.Values, l *License, req DownloadRequest) string {
 	now := s.now()

@@ -44,7 +44,7 @@ func newLicFixture(t *testing.T) *licFixture {
 	f := &licFixture{t: t, ctx: context.Background(), d: dbtest.New(t), set: settings.Defaults(),
 		now: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
 	f.rec = NewVerifyRecorder(f.d.Bun, RecorderOptions{})
-	f.s = NewService(Options{Now: f.clock, Hooks: f.recordingHooks(), Recorder: f.rec})
+	f.s = NewService(Options{Now: f.clock, Hooks: f.recordingHooks(), Recorder: f.rec, OfflineSecret: []byte("licensing test instance secret")})
 	f.product = f.newProduct("ACME", "Acme CMS")
 	return f
 }
@@ -101,6 +101,10 @@ func (f *licFixture) recordingHooks() Hooks {
 			f.hook("activation.deactivated " + l.LicenseCode + " " + reason)
 			return nil
 		},
+		ActivationReleased: func(_ context.Context, _ bun.IDB, a *Activation, l *License) error {
+			f.hook("activation.released " + l.LicenseCode)
+			return nil
+		},
 	}
 }
 
@@ -151,7 +155,7 @@ func caller(host string) Caller {
 
 func (f *licFixture) activate(code, client string, c Caller) *ActivateResult {
 	f.t.Helper()
-	res, err := f.s.Activate(f.ctx, f.d.Bun, f.set, ActivateRequest{Product: f.product, LicenseCode: code, ClientName: client, Caller: c})
+	res, err := f.s.Activate(f.ctx, f.d.Bun, f.set, ActivateRequest{ProductRef: f.product.ReferenceID, LicenseCode: code, ClientName: client, Caller: c})
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -8,17 +8,24 @@ import (
 )
 
 // Deactivation reasons, stored on the activation and carried by the
-// activation.deactivated webhook (api.md §8).
+// activation.deactivated webhook (docs/api/webhooks.md).
 const (
 	ReasonClient   = "client"
 	ReasonCustomer = "customer"
 	ReasonAdmin    = "admin"
 	ReasonBlocked  = "blocked"
 	ReasonReplaced = "replaced"
+	// ReasonReleased: the activation missed its heartbeat and its slot was
+	// freed (docs/licensing.md#heartbeats-and-automatic-release); it is
+	// told by the activation.released webhook, not activation.deactivated.
+	ReasonReleased = "released"
+	// ReasonCheckedIn: a floating seat given back by its app
+	// (docs/licensing.md#floating-licenses).
+	ReasonCheckedIn = "checked_in"
 )
 
 // Hooks are called inside the transaction of a change, with that
-// transaction, so that what they enqueue (webhooks, api.md §8; emails)
+// transaction, so that what they enqueue (webhooks, docs/api/webhooks.md; emails)
 // commits or rolls back with the change. Any may be nil. The license passed
 // is the state after the change.
 type Hooks struct {
@@ -26,8 +33,19 @@ type Hooks struct {
 	LicenseUpdated        func(ctx context.Context, tx bun.IDB, l *License, changed []string) error
 	LicenseBlocked        func(ctx context.Context, tx bun.IDB, l *License) error
 	LicenseUnblocked      func(ctx context.Context, tx bun.IDB, l *License) error
+	LicenseRenewed        func(ctx context.Context, tx bun.IDB, l *License, r *Renewal) error
 	ActivationCreated     func(ctx context.Context, tx bun.IDB, a *Activation, l *License) error
 	ActivationDeactivated func(ctx context.Context, tx bun.IDB, a *Activation, l *License, reason string) error
+	// ActivationReleased: a for want of heartbeats (its LastHeartbeatAt,
+	// else ActivatedAt, is the last sign of life).
+	ActivationReleased func(ctx context.Context, tx bun.IDB, a *Activation, l *License) error
+}
+
+func (h Hooks) activationReleased(ctx context.Context, tx bun.IDB, a *Activation, l *License) error {
+	if h.ActivationReleased == nil {
+		return nil
+	}
+	return wrapHook("activation.released", h.ActivationReleased(ctx, tx, a, l))
 }
 
 func (h Hooks) licenseCreated(ctx context.Context, tx bun.IDB, l *License) error {
@@ -56,6 +74,13 @@ func (h Hooks) licenseUnblocked(ctx context.Context, tx bun.IDB, l *License) err
 		return nil
 	}
 	return wrapHook("license.unblocked", h.LicenseUnblocked(ctx, tx, l))
+}
+
+func (h Hooks) licenseRenewed(ctx context.Context, tx bun.IDB, l *License, r *Renewal) error {
+	if h.LicenseRenewed == nil {
+		return nil
+	}
+	return wrapHook("license.renewed", h.LicenseRenewed(ctx, tx, l, r))
 }
 
 func (h Hooks) activationCreated(ctx context.Context, tx bun.IDB, a *Activation, l *License) error {

@@ -27,12 +27,13 @@ var idnaProfile = idna.New(
 )
 
 // NormalizeHost returns the normalised host of a URL or bare host
-// (api.md §2.7): the value is trimmed and read as "http://<value>" when it
-// has no scheme; the host is lowercased, loses a trailing dot, its port and
-// any user info, is converted from IDN to punycode, and an IPv6 literal
-// loses its brackets (IPs are in canonical form, IPv4-mapped IPv6 as IPv4).
-// With dropWWW (setting normalize_domain_variants) one leading "www." is
-// dropped. A value without a valid host returns ErrInvalidHost.
+// (docs/api/authentication.md#hosts-and-ips): the value is trimmed and read as
+// "http://<value>" when it has no scheme; the host is lowercased, loses a
+// trailing dot, its port and any user info, is converted from IDN to punycode,
+// and an IPv6 literal loses its brackets (IPs are in canonical form,
+// IPv4-mapped IPv6 as IPv4). With dropWWW (setting normalize_domain_variants)
+// one leading "www." is dropped. A value without a valid host returns
+// ErrInvalidHost.
 //
 //	NormalizeHost("https://WWW.Example.com:8443/shop?x=1", true) → "example.com"
 //	NormalizeHost("bücher.de.", false)                          → "xn--bcher-kva.de"
@@ -52,10 +53,10 @@ func NormalizeHost(raw string, dropWWW bool) (string, error) {
 }
 
 // ActivationURL is the form in which an activation's URL is stored
-// (api.md §2.7): scheme, host and path, without user info, port, query or
-// fragment, with a trailing "/public" and trailing slashes removed. The
-// host is normalised as by NormalizeHost, keeping any "www.". It returns
-// "" when raw holds no valid host.
+// (docs/api/authentication.md#hosts-and-ips): scheme, host and path, without
+// user info, port, query or fragment, with a trailing "/public" and trailing
+// slashes removed. The host is normalised as by NormalizeHost, keeping any
+// "www.". It returns "" when raw holds no valid host.
 //
 //	ActivationURL("https://Shop.example.com/app/public/?page=2#top") → "https://shop.example.com/app"
 func ActivationURL(raw string) string {
@@ -74,7 +75,7 @@ func ActivationURL(raw string) string {
 }
 
 // NormalizeDomainEntry normalises a licensed-domain entry for storage
-// (api.md §2.7): an exact host as by NormalizeHost, or a wildcard
+// (docs/api/authentication.md#hosts-and-ips): an exact host as by NormalizeHost, or a wildcard
 // "*.example.com" whose "*." is kept (the rest is normalised without
 // dropping "www.", and may not be an IP). An entry without a valid host
 // returns ErrInvalidHost.

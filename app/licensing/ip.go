@@ -11,7 +11,7 @@ import (
 // entries, not an IP address or CIDR range).
 var ErrInvalidIP = errors.New("licensing: not a valid IP address or CIDR range")
 
-// ParseIP parses a caller or stored IP address (api.md §2.1): surrounding
+// ParseIP parses a caller or stored IP address (docs/api/authentication.md#headers): surrounding
 // space is ignored, an IPv4-mapped IPv6 address becomes its IPv4 form, and
 // zoned addresses ("fe80::1%eth0") are refused.
 func ParseIP(s string) (netip.Addr, error) {
@@ -32,12 +32,12 @@ func CanonicalIP(s string) (string, error) {
 	return addr.String(), nil
 }
 
-// NormalizeIPEntry normalises a licensed-IP entry for storage (api.md §2.7):
-// an IP in canonical form, a CIDR range with its host bits cleared
-// ("10.0.0.5/24" → "10.0.0.0/24"), or an IPv4 pattern whose trailing octets
-// are "*", turned into a range: "10.0.0.*" → "10.0.0.0/24", "10.0.*" and
-// "10.0.*.*" → "10.0.0.0/16", "*" → "0.0.0.0/0". Anything else returns
-// ErrInvalidIP.
+// NormalizeIPEntry normalises a licensed-IP entry for storage
+// (docs/api/authentication.md#hosts-and-ips): an IP in canonical form, a CIDR
+// range with its host bits cleared ("10.0.0.5/24" → "10.0.0.0/24"), or an IPv4
+// pattern whose trailing octets are "*", turned into a range: "10.0.0.*" →
+// "10.0.0.0/24", "10.0.*" and "10.0.*.*" → "10.0.0.0/16", "*" → "0.0.0.0/0".
+// Anything else returns ErrInvalidIP.
 func NormalizeIPEntry(raw string) (string, error) {
 	p, err := parseIPEntry(raw)
 	if err != nil {

@@ -1,10 +1,10 @@
-// Package licensing owns licenses and activations and the rules of the
-// external API: activation with race-free slot counting, verification,
-// deactivation and the license check (api.md §4.3–4.6), license codes,
-// blocking, and the host, IP and blacklist matching those rules use.
-// Nothing here speaks HTTP: operations take a Caller and a settings
-// snapshot and return a Failure carrying the API's exact message and
-// status_code, which handlers render.
+// Package licensing owns licenses and activations and the rules of the external
+// API: activation with race-free slot counting, verification, deactivation and
+// the license check (docs/api/external.md: activate to license check), license
+// codes, blocking, and the host, IP and blacklist matching those rules use.
+// Nothing here speaks HTTP: operations take a Caller and a settings snapshot
+// and return a Failure carrying the API's exact message and status_code, which
+// handlers render.
 package licensing
 
 import (
@@ -16,15 +16,19 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+
+	"github.com/licensor/licensor/app/catalog"
+	"github.com/licensor/licensor/app/errkind"
+	"github.com/licensor/licensor/app/fields"
 )
 
 // Errors the delivery packages map.
 var (
-	ErrNotFound           = errors.New("license not found")
-	ErrActivationNotFound = errors.New("activation not found")
+	ErrNotFound           = errkind.New(errkind.NotFound, "license not found")
+	ErrActivationNotFound = errkind.New(errkind.NotFound, "activation not found")
 )
 
-// License statuses, derived (api.md §3).
+// License statuses, derived (docs/api/resources.md).
 const (
 	StatusValid   = "valid"
 	StatusExpired = "expired"
@@ -47,13 +51,27 @@ type License struct {
 	ParallelUses *int       `bun:"parallel_uses"`
 	ExpiresAt    *time.Time `bun:"expires_at"`
 	ExpiryDays   *int       `bun:"expiry_days"`
-	UpdatesUntil *time.Time `bun:"updates_until"`
-	SupportUntil *time.Time `bun:"support_until"`
-	Domains      []string   `bun:"domains,array"`
-	IPs          []string   `bun:"ips,array"`
-	Comments     *string    `bun:"comments"`
-	IsValid      bool       `bun:"is_valid"`
-	IsEnvato     bool       `bun:"is_envato"`
+	// ExpiryStart is when ExpiryDays start counting: catalog.ExpiryStarts
+	// (docs/licensing.md#expiry-clock). ExpiryStartedAt is when the clock
+	// started; nil while it waits, or when expires_at was set by hand.
+	ExpiryStart     string     `bun:"expiry_start,nullzero"`
+	ExpiryStartedAt *time.Time `bun:"expiry_started_at"`
+	UpdatesUntil    *time.Time `bun:"updates_until"`
+	SupportUntil    *time.Time `bun:"support_until"`
+	Domains         []string   `bun:"domains,array"`
+	IPs             []string   `bun:"ips,array"`
+	// Entitlements are the product's feature names this license unlocks
+	// (docs/licensing.md#entitlements), spelled as the product does.
+	Entitlements []string `bun:"entitlements,array"`
+	Comments     *string  `bun:"comments"`
+	// HeartbeatInterval and HeartbeatMissed override the product's
+	// heartbeat policy (nil: the product's); Floating makes parallel_uses
+	// the number of live seats (docs/licensing.md#floating-licenses).
+	HeartbeatInterval *int    `bun:"heartbeat_interval"`
+	HeartbeatMissed   *string `bun:"heartbeat_missed"`
+	Floating          bool    `bun:"floating"`
+	IsValid           bool    `bun:"is_valid"`
+	IsEnvato          bool    `bun:"is_envato"`
 	// TotalActivations counts successful activations ever; it is kept in
 	// the activation transaction so the uses check needs no count.
 	TotalActivations int       `bun:"total_activations"`
@@ -62,7 +80,18 @@ type License struct {
 
 	ProductReferenceID string `bun:"product_reference_id,scanonly"`
 	ProductName        string `bun:"product_name,scanonly"`
-	ActiveActivations  int    `bun:"active_activations,scanonly"`
+	// ProductGraceDays is the product's grace_days
+	// (docs/api/external.md#grace-period), for showing the grace period.
+	ProductGraceDays *int `bun:"product_grace_days,scanonly"`
+	// ProductEntitlements are the names the product defines: the ones
+	// Entitlements may hold.
+	ProductEntitlements []string `bun:"product_entitlements,array,scanonly"`
+	// The product's heartbeat policy, for the license's effective one
+	// (Heartbeat).
+	ProductHeartbeatInterval  *int   `bun:"product_heartbeat_interval,scanonly"`
+	ProductHeartbeatTolerance int    `bun:"product_heartbeat_tolerance,scanonly"`
+	ProductHeartbeatMissed    string `bun:"product_heartbeat_missed,scanonly"`
+	ActiveActivations         int    `bun:"active_activations,scanonly"`
 }
 
 // Status is blocked (not valid), else expired (expires_at ≤ now), else
@@ -80,6 +109,52 @@ func (l *License) Status(now time.Time) string {
 // Expired reports whether the license has an expiry at or before now.
 func (l *License) Expired(now time.Time) bool {
 	return l.ExpiresAt != nil && !l.ExpiresAt.After(now)
+}
+
+// GraceUntil is the end of the grace period after expires_at
+// (docs/api/external.md#grace-period), nil when there is none.
+func (l *License) GraceUntil() *time.Time {
+	if l.ExpiresAt == nil || l.ProductGraceDays == nil || *l.ProductGraceDays <= 0 {
+		return nil
+	}
+	t := fields.AddDays(*l.ExpiresAt, *l.ProductGraceDays)
+	return &t
+}
+
+// InGrace reports whether the license has expired and is within its grace
+// period at now: verify on the modern path still answers status true.
+func (l *License) InGrace(now time.Time) bool {
+	until := l.GraceUntil()
+	return l.IsValid && l.Expired(now) && until != nil && until.After(now)
+}
+
+// ClockPending reports whether the license's expiry clock has yet to
+// start: it has expiry days and no expires_at
+// (docs/licensing.md#expiry-clock).
+func (l *License) ClockPending() bool {
+	return l.ExpiresAt == nil && l.ExpiryDays != nil && *l.ExpiryDays > 0
+}
+
+// startClock starts the expiry clock at now when it is pending.
+func (l *License) startClock(now time.Time) bool {
+	if !l.ClockPending() {
+		return false
+	}
+	t := fields.AddDays(now, *l.ExpiryDays)
+	l.ExpiresAt, l.ExpiryStartedAt = &t, &now
+	return true
+}
+
+// ExpiryStartLabel says in words when the license's expiry clock starts,
+// as the console and the portal show it.
+func (l *License) ExpiryStartLabel() string {
+	switch l.ExpiryStart {
+	case catalog.ExpiryStartCreation:
+		return "at creation"
+	case catalog.ExpiryStartVerify:
+		return "at the first verify"
+	}
+	return "at the first activation"
 }
 
 // UsesLeft is uses − total activations, nil when uses is unlimited.
@@ -105,7 +180,8 @@ func (l *License) ParallelUsesLeft() *int {
 func selectLicenses(idb bun.IDB, dst any) *bun.SelectQuery {
 	return idb.NewSelect().Model(dst).
 		ColumnExpr("l.*").
-		ColumnExpr("p.reference_id AS product_reference_id, p.name AS product_name").
+		ColumnExpr("p.reference_id AS product_reference_id, p.name AS product_name, p.grace_days AS product_grace_days, p.entitlements AS product_entitlements").
+		ColumnExpr("p.heartbeat_interval AS product_heartbeat_interval, p.heartbeat_tolerance AS product_heartbeat_tolerance, p.heartbeat_missed AS product_heartbeat_missed").
 		// The partial index on active activations answers this per row.
 		ColumnExpr("(SELECT count(*) FROM activations AS a WHERE a.license_id = l.id AND a.is_active) AS active_activations").
 		Join("JOIN products AS p ON p.id = l.product_id")
@@ -123,7 +199,7 @@ func ByCode(ctx context.Context, idb bun.IDB, code string) (*License, error) {
 }
 
 // Find resolves a path reference of the internal API: a license code, else,
-// when none matches and ref is all digits, a numeric id (api.md §5).
+// when none matches and ref is all digits, a numeric id (docs/api/internal.md).
 func Find(ctx context.Context, idb bun.IDB, ref string) (*License, error) {
 	l, err := ByCode(ctx, idb, ref)
 	if !errors.Is(err, ErrNotFound) {

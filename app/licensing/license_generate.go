@@ -16,7 +16,7 @@ import (
 // existing ones: the configured format has (almost) no free codes left.
 var ErrCodesExhausted = errors.New("no free license code in the configured format; widen license_code_custom_format")
 
-// Bounds of a bulk generation (product.md §6: 2 to 500 codes at once).
+// Bounds of a bulk generation (docs/features.md#licenses: 2 to 500 codes at once).
 const (
 	GenerateMin = 2
 	GenerateMax = 500
@@ -54,5 +54,8 @@ func (s *Service) GenerateLicenses(ctx context.Context, idb bun.IDB, by audit.So
 	if err != nil {
 		return nil, err
 	}
+	// Thousands of new rows at once: refresh the planner's statistics,
+	// which autovacuum may never do (best effort; the licenses exist).
+	_, _ = idb.ExecContext(ctx, "ANALYZE licenses")
 	return out, nil
 }

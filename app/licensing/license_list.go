@@ -22,13 +22,29 @@ type LicenseFilter struct {
 	CustomerID         string
 	Email              string
 	Type               string
-	// Status is valid, expired or blocked, as of now.
+	// Status is valid, expired or blocked, as of now; or FilterInGrace.
 	Status string
+	// Entitlement keeps the licenses carrying that entitlement (ignoring
+	// case; docs/licensing.md#entitlements).
+	Entitlement string
 	// Customer keeps the licenses linked to that customer (linking rule).
 	Customer *customers.Customer
 	// CreatedFrom is inclusive, CreatedTo exclusive.
 	CreatedFrom, CreatedTo time.Time
 }
+
+// FilterInGrace is the Status filter of expired licenses within their
+// product's grace period (docs/api/external.md#grace-period);
+// FilterClockPending the one of licenses whose expiry clock has yet to
+// start (docs/licensing.md#expiry-clock).
+const (
+	FilterInGrace      = "in_grace"
+	FilterClockPending = "clock_not_started"
+)
+
+// clockPendingSQL is License.ClockPending for l; licenses_clock_pending_idx
+// (migration 0087) indexes it.
+const clockPendingSQL = "l.expires_at IS NULL AND l.expiry_days > 0"
 
 var licenseSorts = listing.Sorts{
 	"id": "l.id", "created_at": "l.created_at", "updated_at": "l.updated_at",
@@ -117,6 +133,17 @@ func filterLicenses(q *bun.SelectQuery, f LicenseFilter, now time.Time) *bun.Sel
 		q = q.Where("l.is_valid AND l.expires_at <= ?", now)
 	case StatusValid:
 		q = q.Where("l.is_valid AND (l.expires_at IS NULL OR l.expires_at > ?)", now)
+	case FilterInGrace:
+		q = q.Where(`l.is_valid AND l.expires_at <= ?0 AND EXISTS (SELECT 1 FROM products AS gp
+			WHERE gp.id = l.product_id AND gp.grace_days > 0 AND l.expires_at + gp.grace_days * interval '1 day' > ?0)`, now)
+	case FilterClockPending:
+		q = q.Where(clockPendingSQL)
+	}
+	if f.Entitlement != "" {
+		// The product's spelling, so the GIN index answers.
+		q = q.Where(`l.entitlements @> ARRAY(SELECT e FROM products AS ep, unnest(ep.entitlements) AS e
+			WHERE ep.id = l.product_id AND lower(e) = lower(?))`, f.Entitlement).
+			Where("cardinality(l.entitlements) > 0")
 	}
 	if f.Customer != nil {
 		q = customers.WhereLinked(q, "l", f.Customer)

@@ -17,7 +17,7 @@ import (
 	"github.com/licensor/licensor/app/settings"
 )
 
-// Field limits of api.md §5.3.
+// Field limits of docs/api/internal.md#licenses.
 const (
 	codeMax       = 100
 	typeMax       = 100
@@ -43,15 +43,26 @@ type LicenseInput struct {
 	Uses         fields.Optional[*int]
 	ParallelUses fields.Optional[*int]
 	ExpiryDays   fields.Optional[*int]
+	// ExpiryStart: one of catalog.ExpiryStarts; empty takes the product's
+	// default_expiry_start on create and keeps the stored value on update.
+	ExpiryStart  fields.Optional[string]
 	ExpiresAt    fields.Optional[*time.Time]
 	UpdatesUntil fields.Optional[*time.Time]
 	SupportUntil fields.Optional[*time.Time]
 	Domains      fields.Optional[[]string]
 	IPs          fields.Optional[[]string]
+	// Entitlements: names the product defines (ignoring case); on create,
+	// absent takes the product's default_entitlements.
+	Entitlements fields.Optional[[]string]
 	// IsValid false is blocked: on update it blocks or unblocks the
 	// license with every effect of Block and Unblock.
 	IsValid  fields.Optional[bool]
 	IsEnvato fields.Optional[bool]
+	// HeartbeatInterval and HeartbeatMissed override the product's policy
+	// (nil or "": the product's); Floating: see License.
+	HeartbeatInterval fields.Optional[*int]
+	HeartbeatMissed   fields.Optional[*string]
+	Floating          fields.Optional[bool]
 }
 
 // CreateLicense validates in and stores a new license with the product's
@@ -154,13 +165,20 @@ func prepareLicense(verr *fields.Error, product *catalog.Product, in LicenseInpu
 	if code != "" {
 		checkCode(verr, code)
 	}
-	l := &License{IsValid: true, Domains: []string{}, IPs: []string{}}
+	l := &License{IsValid: true, Domains: []string{}, IPs: []string{}, Entitlements: []string{}}
 	if product != nil {
 		l.ProductID = product.ID
 		l.ProductReferenceID, l.ProductName = product.ReferenceID, product.Name
+		l.ProductGraceDays, l.ProductEntitlements = product.GraceDays, product.Entitlements
+		l.ProductHeartbeatInterval, l.ProductHeartbeatTolerance, l.ProductHeartbeatMissed =
+			product.HeartbeatInterval, product.HeartbeatTolerance, product.HeartbeatMissed
 		applyProductDefaults(l, product, now)
 	}
 	applyLicenseInput(verr, l, withoutNils(in), set)
+	if l.ExpiryStart == "" {
+		l.ExpiryStart = catalog.ExpiryStartActivation
+	}
+	applyClock(l, nil, now)
 	return l, code
 }
 
@@ -188,6 +206,7 @@ func (s *Service) UpdateLicense(ctx context.Context, idb bun.IDB, by audit.Sourc
 		if err := verr.Err(); err != nil {
 			return err
 		}
+		changed = append(changed, applyClock(&l, old, s.now())...)
 		if len(changed) > 0 {
 			l.UpdatedAt = s.now()
 			if _, err := tx.NewUpdate().Model(&l).Column(append(changed, "updated_at")...).WherePK().Exec(ctx); err != nil {
@@ -307,26 +326,53 @@ func logLicense(ctx context.Context, idb bun.IDB, by audit.Source, typ string, l
 	})
 }
 
-// applyProductDefaults fills a new license from its product (api.md §5.3):
+// applyProductDefaults fills a new license from its product (docs/api/internal.md#licenses):
 // type, uses, parallel uses, expiry days and comments; updates and support
 // periods counted from now.
 func applyProductDefaults(l *License, p *catalog.Product, now time.Time) {
 	l.Type, l.Uses, l.ParallelUses, l.ExpiryDays, l.Comments =
 		p.DefaultLicenseType, p.DefaultUses, p.DefaultParallelUses, p.DefaultExpiryDays, p.DefaultComments
+	l.ExpiryStart = p.DefaultExpiryStart
 	days := func(n *int) *time.Time {
 		if n == nil {
 			return nil
 		}
-		t := now.Add(time.Duration(*n) * 24 * time.Hour)
+		t := fields.AddDays(now, *n)
 		return &t
 	}
 	l.UpdatesUntil = days(p.DefaultUpdatesUntilDays)
 	l.SupportUntil = days(p.DefaultSupportUntilDays)
+	l.Entitlements = []string{}
+	for _, e := range p.Entitlements {
+		if slices.Contains(p.DefaultEntitlements, e) {
+			l.Entitlements = append(l.Entitlements, e)
+		}
+	}
+}
+
+// applyClock keeps the expiry clock's state true after a create (old nil)
+// or an update of l (docs/licensing.md#expiry-clock): an expires_at cleared
+// by hand leaves the clock waiting again, and a license whose clock starts
+// at creation has it started whenever it waits. It returns the columns it
+// changed.
+func applyClock(l, old *License, now time.Time) []string {
+	var changed []string
+	if l.ExpiresAt == nil && l.ExpiryStartedAt != nil {
+		l.ExpiryStartedAt = nil
+		changed = append(changed, "expiry_started_at")
+	}
+	if l.ExpiryStart == catalog.ExpiryStartCreation && l.startClock(now) {
+		changed = append(changed, "expiry_started_at")
+		if old == nil || old.ExpiresAt == nil {
+			changed = append(changed, "expires_at")
+		}
+	}
+	return slices.Compact(changed)
 }
 
 // withoutNils unsets the nullable fields sent as nil, so that on create
 // they take the product's default like absent ones (an empty value counts
-// as absent, api.md §1.2).
+// as absent, docs/api/conventions.md#requests).
 func withoutNils(in LicenseInput) LicenseInput {
 	unsetNil(&in.Type)
 	unsetNil(&in.CustomerID)
@@ -339,6 +385,8 @@ func withoutNils(in LicenseInput) LicenseInput {
 	unsetNil(&in.ExpiresAt)
 	unsetNil(&in.UpdatesUntil)
 	unsetNil(&in.SupportUntil)
+	unsetNil(&in.HeartbeatInterval)
+	unsetNil(&in.HeartbeatMissed)
 	return in
 }
 
@@ -347,6 +395,9 @@ func unsetNil[T any](f *fields.Optional[*T]) {
 		*f = fields.Optional[*T]{}
 	}
 }
+
+// MaxHosts is the most domains, or IPs, a license lists.
+const MaxHosts = 1000
 
 // applyLicenseInput validates the fields of in other than product and code
 // and copies the Set ones into l. It returns the columns whose value
@@ -385,7 +436,11 @@ func applyLicenseInput(verr *fields.Error, l *License, in LicenseInput, set *set
 		if !f.Set {
 			return
 		}
-		verr.CheckMin(col, f.Value, 0)
+		if col == "expiry_days" {
+			verr.CheckDays(col, f.Value)
+		} else {
+			verr.CheckCount(col, f.Value, 0)
+		}
 		if !equalPtr(*dst, f.Value) {
 			changed = append(changed, col)
 		}
@@ -394,11 +449,42 @@ func applyLicenseInput(verr *fields.Error, l *License, in LicenseInput, set *set
 	count(in.Uses, "uses", &l.Uses)
 	count(in.ParallelUses, "parallel_uses", &l.ParallelUses)
 	count(in.ExpiryDays, "expiry_days", &l.ExpiryDays)
+	if f := in.HeartbeatInterval; f.Set {
+		catalog.CheckHeartbeatInterval(verr, "heartbeat_interval", f.Value)
+		if !equalPtr(l.HeartbeatInterval, f.Value) {
+			changed = append(changed, "heartbeat_interval")
+		}
+		l.HeartbeatInterval = f.Value
+	}
+	if f := in.HeartbeatMissed; f.Set {
+		var v *string
+		if f.Value != nil {
+			switch t := strings.TrimSpace(*f.Value); t {
+			case "":
+			case catalog.HeartbeatRelease, catalog.HeartbeatKeep:
+				v = &t
+			default:
+				verr.Add("heartbeat_missed", fields.Selected("heartbeat_missed"))
+			}
+		}
+		if !equalPtr(l.HeartbeatMissed, v) {
+			changed = append(changed, "heartbeat_missed")
+		}
+		l.HeartbeatMissed = v
+	}
+
+	if in.ExpiryStart.Set {
+		if start := catalog.CheckExpiryStart(verr, "expiry_start", in.ExpiryStart.Value); start != "" && start != l.ExpiryStart {
+			changed = append(changed, "expiry_start")
+			l.ExpiryStart = start
+		}
+	}
 
 	date := func(f fields.Optional[*time.Time], col string, dst **time.Time) {
 		if !f.Set {
 			return
 		}
+		verr.CheckDate(col, f.Value)
 		if !equalTime(*dst, f.Value) {
 			changed = append(changed, col)
 		}
@@ -408,6 +494,16 @@ func applyLicenseInput(verr *fields.Error, l *License, in LicenseInput, set *set
 	date(in.UpdatesUntil, "updates_until", &l.UpdatesUntil)
 	date(in.SupportUntil, "support_until", &l.SupportUntil)
 
+	// A bounded list (docs/deploy.md#informational-findings): 20,000
+	// domains were accepted and checked on every activation.
+	if in.Domains.Set && len(in.Domains.Value) > MaxHosts {
+		verr.Add("domains", fmt.Sprintf("The domains field must not have more than %d items.", MaxHosts))
+		in.Domains = fields.Optional[[]string]{}
+	}
+	if in.IPs.Set && len(in.IPs.Value) > MaxHosts {
+		verr.Add("ips", fmt.Sprintf("The ips field must not have more than %d items.", MaxHosts))
+		in.IPs = fields.Optional[[]string]{}
+	}
 	if in.Domains.Set {
 		domains := normalizeDomainList(verr, in.Domains.Value, set.NormalizeDomainVariants)
 		if !slices.Equal(domains, l.Domains) {
@@ -422,6 +518,13 @@ func applyLicenseInput(verr *fields.Error, l *License, in LicenseInput, set *set
 		}
 		l.IPs = ips
 	}
+	if in.Entitlements.Set {
+		ents := entitlementsOf(verr, l, in.Entitlements.Value)
+		if !slices.Equal(ents, l.Entitlements) {
+			changed = append(changed, "entitlements")
+		}
+		l.Entitlements = ents
+	}
 	flag := func(f fields.Optional[bool], col string, dst *bool) {
 		if f.Set && f.Value != *dst {
 			changed = append(changed, col)
@@ -430,11 +533,33 @@ func applyLicenseInput(verr *fields.Error, l *License, in LicenseInput, set *set
 	}
 	flag(in.IsValid, "is_valid", &l.IsValid)
 	flag(in.IsEnvato, "is_envato", &l.IsEnvato)
+	flag(in.Floating, "floating", &l.Floating)
 	return changed
 }
 
-// normalizeDomainList stores licensed domains normalised (api.md §2.7),
-// wildcard entries keeping their "*.", without duplicates.
+// entitlementsOf checks names against the entitlements of l's product and
+// returns them as the product spells them, in its order
+// (docs/licensing.md#entitlements).
+func entitlementsOf(verr *fields.Error, l *License, names []string) []string {
+	names = catalog.NormalizeEntitlements(verr, "entitlements", names)
+	p := catalog.Product{Entitlements: l.ProductEntitlements}
+	known, unknown := p.Entitled(names)
+	if len(unknown) > 0 {
+		verr.Add("entitlements", "The entitlements field may only hold the product's entitlements (not "+strings.Join(unknown, ", ")+").")
+		return l.Entitlements
+	}
+	out := []string{}
+	for _, d := range p.Entitlements {
+		if slices.Contains(known, d) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// normalizeDomainList stores licensed domains normalised
+// (docs/api/authentication.md#hosts-and-ips), wildcard entries keeping their
+// "*.", without duplicates.
 func normalizeDomainList(verr *fields.Error, in []string, dropWWW bool) []string {
 	out := []string{}
 	for i, raw := range in {
@@ -455,7 +580,7 @@ func normalizeDomainList(verr *fields.Error, in []string, dropWWW bool) []string
 }
 
 // normalizeIPList stores licensed IPs canonical: IPs, CIDR ranges, and
-// trailing-* IPv4 patterns turned into ranges (api.md §2.7).
+// trailing-* IPv4 patterns turned into ranges (docs/api/authentication.md#hosts-and-ips).
 func normalizeIPList(verr *fields.Error, in []string) []string {
 	out := []string{}
 	for i, raw := range in {

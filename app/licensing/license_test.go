@@ -14,6 +14,7 @@ import (
 )
 
 func TestCreateLicenseTakesProductDefaults(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	p, err := catalog.NewService(f.clock).CreateProduct(f.ctx, f.d.Bun, testAdmin, f.set, catalog.ProductInput{
 		Name: fields.Some("Pro"), ReferenceID: fields.Some("PRO"),
@@ -62,6 +63,7 @@ func TestCreateLicenseTakesProductDefaults(t *testing.T) {
 }
 
 func TestLicenseValidation(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	f.license("TAKEN", LicenseInput{})
 	cases := []struct {
@@ -98,6 +100,7 @@ func TestLicenseValidation(t *testing.T) {
 }
 
 func TestUpdateLicense(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	l := f.license("CODE", LicenseInput{Uses: fields.Some(intp(5)), Email: fields.Some(strp("a@example.com"))})
 	for _, c := range []struct {
@@ -154,6 +157,7 @@ func TestUpdateLicense(t *testing.T) {
 }
 
 func TestBlockFreesActivations(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	l := f.license("CODE", LicenseInput{ParallelUses: fields.Some(intp(2))})
 	a := f.mustActivate("CODE", "", caller("a.example.com"))
@@ -192,6 +196,7 @@ func TestBlockFreesActivations(t *testing.T) {
 }
 
 func TestDeleteLicenseTakesItsActivations(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	l := f.license("CODE", LicenseInput{})
 	f.mustActivate("CODE", "", caller("a.example.com"))
@@ -210,11 +215,12 @@ func TestDeleteLicenseTakesItsActivations(t *testing.T) {
 }
 
 func TestListLicenses(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	no := false
 	cs := customers.NewService(f.clock, customers.Hooks{})
 	ann, _ := cs.Create(f.ctx, f.d.Bun, testAdmin, f.set, customers.CreateParams{Name: "Ann", Email: "ann@example.com", ClientID: "CUST-001"})
-	uma, _ := cs.Create(f.ctx, f.d.Bun, testAdmin, f.set, customers.CreateParams{Name: "Uma", Email: "uma@example.com", ClientID: "CUST-002", Confirmed: &no})
+	uma, _ := cs.Create(f.ctx, f.d.Bun, testAdmin, f.set, customers.CreateParams{Name: "Uma", Email: "uma@example.com", ClientID: "CUST-002", Confirmed: &no, SelfRegistered: true})
 	f.license("VALID", LicenseInput{CustomerID: fields.Some(strp("cust-001"))})
 	f.license("EXPIRED", LicenseInput{ExpiresAt: fields.Some(timep(f.now.Add(-time.Hour))), Email: fields.Some(strp("ANN@example.com"))})
 	f.license("BLOCKED", LicenseInput{IsValid: fields.Some(false), Email: fields.Some(strp("uma@example.com"))})
@@ -235,7 +241,7 @@ func TestListLicenses(t *testing.T) {
 		{"customer id", LicenseFilter{CustomerID: "CUST-001"}, []string{"VALID"}},
 		{"product", LicenseFilter{ProductReferenceID: "acme"}, []string{"BLOCKED", "EXPIRED", "VALID"}},
 		{"Ann's licenses: by client id and confirmed email", LicenseFilter{Customer: ann}, []string{"EXPIRED", "VALID"}},
-		{"Uma's: unconfirmed email links nothing", LicenseFilter{Customer: uma}, nil},
+		{"Uma's: unproven email links nothing", LicenseFilter{Customer: uma}, nil},
 	}
 	for _, c := range cases {
 		got, total, err := ListLicenses(f.ctx, f.d.Bun, c.f, "", listing.Page{}, f.now)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/uptrace/bun"
 )
 
@@ -32,4 +33,41 @@ func preparedRunner(idb bun.IDB) sqlRunner {
 		return q.Conn
 	}
 	return nil
+}
+
+// runner is preparedRunner(idb), sending its statements unprepared when
+// the service was built with Unprepared (database.prepared_statements:
+// false, for a pooler that does not carry prepared statements from one
+// transaction to the next, docs/deploy.md#connection-poolers).
+func (s *Service) runner(idb bun.IDB) sqlRunner {
+	r := preparedRunner(idb)
+	if r == nil || !s.unprepared {
+		return r
+	}
+	return unprepared{r}
+}
+
+// unprepared turns a statement's pgx.QueryExecModeCacheStatement into
+// pgx.QueryExecModeExec: the same $n parameters in one round trip, through
+// the unnamed statement, which lives only within that round trip.
+type unprepared struct{ r sqlRunner }
+
+func execMode(args []any) []any {
+	if len(args) > 0 && args[0] == pgx.QueryExecModeCacheStatement {
+		out := append([]any{pgx.QueryExecModeExec}, args[1:]...)
+		return out
+	}
+	return args
+}
+
+func (u unprepared) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return u.r.QueryContext(ctx, query, execMode(args)...)
+}
+
+func (u unprepared) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return u.r.QueryRowContext(ctx, query, execMode(args)...)
+}
+
+func (u unprepared) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return u.r.ExecContext(ctx, query, execMode(args)...)
 }

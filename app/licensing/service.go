@@ -4,6 +4,10 @@ import (
 	"crypto/rand"
 	"io"
 	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/licensor/licensor/app/catalog"
 )
 
 // Service changes licenses and activations. Reads that need nothing but a
@@ -16,6 +20,15 @@ type Service struct {
 	// activations is the node's cache of what verify reads; nil reads the
 	// database every time.
 	activations *ActivationCache
+	// offlineSecret derives offline activations' release keys.
+	offlineSecret []byte
+	// products is the node's product cache, which activate reads its
+	// product from; nil reads the database.
+	products *catalog.Cache
+	// unprepared sends the hot paths' statements unprepared (runner).
+	unprepared bool
+	// replica is Options.VerifyReplica.
+	replica func() bun.IDB
 }
 
 // Options configure a Service. Zero values mean time.Now and crypto/rand.
@@ -27,11 +40,26 @@ type Options struct {
 	Recorder *VerifyRecorder
 	// Activations caches verify's reads (nil: none).
 	Activations *ActivationCache
+	// OfflineSecret is the instance secret, from which offline
+	// activations' release keys derive (nil: no offline activation).
+	OfflineSecret []byte
+	// Products is the node's product cache (nil: activate reads the
+	// database).
+	Products *catalog.Cache
+	// Unprepared sends the hot paths' statements without preparing them:
+	// config database.prepared_statements false, behind a pooler that
+	// does not keep prepared statements (docs/deploy.md#connection-poolers).
+	Unprepared bool
+	// VerifyReplica returns the read replicas' pool when the uncached
+	// verify may read it now — every write of this node replayed there —,
+	// else nil (docs/deploy.md#read-replicas); nil: verify reads the
+	// primary.
+	VerifyReplica func() bun.IDB
 }
 
 // NewService returns a Service.
 func NewService(o Options) *Service {
-	s := &Service{now: o.Now, rand: o.Rand, hooks: o.Hooks, recorder: o.Recorder, activations: o.Activations}
+	s := &Service{now: o.Now, rand: o.Rand, hooks: o.Hooks, recorder: o.Recorder, activations: o.Activations, offlineSecret: o.OfflineSecret, products: o.Products, unprepared: o.Unprepared, replica: o.VerifyReplica}
 	if s.now == nil {
 		s.now = time.Now
 	}

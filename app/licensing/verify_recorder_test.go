@@ -11,6 +11,7 @@ import (
 )
 
 func TestVerifyRecorderBatches(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	c, err := customers.NewService(f.clock, customers.Hooks{}).Create(f.ctx, f.d.Bun, testAdmin, f.set,
 		customers.CreateParams{Name: "Ann", Email: "ann@example.com", ClientID: "CUST-001"})
@@ -72,6 +73,7 @@ func TestVerifyRecorderBatches(t *testing.T) {
 }
 
 func TestVerifyRecorderFlushesInTheBackground(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	f.license("CODE", LicenseInput{})
 	a := f.mustActivate("CODE", "", caller("a.example.com"))
@@ -98,4 +100,23 @@ func TestVerifyRecorderFlushesInTheBackground(t *testing.T) {
 	// A nil recorder records nothing and does not panic.
 	var none *VerifyRecorder
 	none.Record(a.ID, f.now, "")
+}
+
+// A heartbeat and a verify of one activation in one batch: the latest
+// sign of life wins for last_heartbeat_at, and the verify's time and IP are
+// kept for last_verified_at whichever came last
+// (docs/licensing.md#heartbeats-and-automatic-release).
+func TestRecorderMergesHeartbeatsAndVerifies(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2020, 3, 1, 12, 0, 0, 0, time.UTC)
+	verified := verification{at: t0, ip: "203.0.113.9", verified: true, verifiedAt: t0}
+	beat := verification{at: t0.Add(time.Minute)}
+	for _, got := range []verification{merge(verified, beat), merge(beat, verified)} {
+		if !got.at.Equal(t0.Add(time.Minute)) || !got.verified || !got.verifiedAt.Equal(t0) || got.ip != "203.0.113.9" {
+			t.Fatalf("merged %+v", got)
+		}
+	}
+	if got := merge(beat, verification{at: t0.Add(2 * time.Minute)}); got.verified || !got.at.Equal(t0.Add(2*time.Minute)) {
+		t.Fatalf("two heartbeats %+v", got)
+	}
 }

@@ -1,6 +1,7 @@
 package licensing
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -9,25 +10,26 @@ import (
 
 func (f *licFixture) verifyToken(a *Activation, tokenRef, client string, c Caller) *Failure {
 	f.t.Helper()
-	fl, err := f.s.VerifyActivation(f.ctx, f.d.Bun, f.set, VerifyRequest{
+	v, err := f.s.VerifyActivation(f.ctx, f.d.Bun, f.set, VerifyRequest{
 		Product: f.product, ActivationID: a.ID, TokenProductRef: tokenRef, ClientName: client, Caller: c,
 	})
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	return fl
+	return v.Failure
 }
 
 func (f *licFixture) verifyCode(code, client string, c Caller) *Failure {
 	f.t.Helper()
-	fl, err := f.s.VerifyCode(f.ctx, f.d.Bun, f.set, VerifyCodeRequest{Product: f.product, LicenseCode: code, ClientName: client, Caller: c})
+	v, err := f.s.VerifyCode(f.ctx, f.d.Bun, f.set, VerifyCodeRequest{Product: f.product, LicenseCode: code, ClientName: client, Caller: c})
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	return fl
+	return v.Failure
 }
 
 func TestVerifyTokenPath(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	f.license("CODE", LicenseInput{CustomerID: fields.Some(strp("CUST-001"))})
 	a := f.mustActivate("CODE", "CUST-001", caller("shop.example.com"))
@@ -83,6 +85,7 @@ func TestVerifyTokenPath(t *testing.T) {
 }
 
 func TestVerifyTokenStates(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	l := f.license("CODE", LicenseInput{})
 	a := f.mustActivate("CODE", "", caller("shop.example.com"))
@@ -121,6 +124,7 @@ func TestVerifyTokenStates(t *testing.T) {
 }
 
 func TestVerifyIPPinning(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	f.license("CODE", LicenseInput{})
 	a := f.mustActivate("CODE", "", caller("shop.example.com"))
@@ -141,6 +145,7 @@ func TestVerifyIPPinning(t *testing.T) {
 }
 
 func TestVerifyCodePath(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	l := f.license("CODE", LicenseInput{CustomerID: fields.Some(strp("CUST-001"))})
 	other := f.newProduct("OTHER", "Other")
@@ -178,6 +183,7 @@ func TestVerifyCodePath(t *testing.T) {
 }
 
 func TestVerifyWritesNothingSynchronously(t *testing.T) {
+	t.Parallel()
 	f := newLicFixture(t)
 	f.license("CODE", LicenseInput{})
 	a := f.mustActivate("CODE", "", caller("shop.example.com"))
@@ -192,5 +198,66 @@ func TestVerifyWritesNothingSynchronously(t *testing.T) {
 	}
 	if got := f.activation(a.ID).LastVerifiedAt; got == nil || !got.Equal(f.now) {
 		t.Fatalf("last_verified_at after flush: %v", got)
+	}
+}
+
+// Verify by code plans the same with and without statistics (none right
+// after a bulk import, or with autovacuum off): index lookups of the code
+// and of the license's activations on the host, never a read of the
+// product's activations, custom or generic plan alike. Its cost in index
+// entries read does not grow with the table.
+func TestVerifyCodePlanNeedsNoStatistics(t *testing.T) {
+	t.Parallel()
+	f := newLicFixture(t)
+	const licenses, perLicense = 2000, 10
+	if _, err := f.d.Bun.ExecContext(f.ctx, `INSERT INTO licenses (product_id, license_code)
+		SELECT ?, 'BULK-' || i FROM generate_series(1, ?) AS i`, f.product.ID, licenses); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.d.Bun.ExecContext(f.ctx, `INSERT INTO activations (license_id, product_id, license_code, domain, client_name)
+		SELECT l.id, l.product_id, l.license_code, 'host-' || j || '.example.com', 'Client'
+		FROM licenses AS l, generate_series(1, ?) AS j`, perLicense); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := f.d.Bun.Conn(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	exec := func(q string) {
+		t.Helper()
+		if _, err := conn.ExecContext(f.ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec("PREPARE verify_code (citext, bigint, text, text) AS " + codeStateSQL)
+	plan := func(mode string) string {
+		t.Helper()
+		exec("SET plan_cache_mode = " + mode)
+		var lines []string
+		if err := conn.NewRaw("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) EXECUTE verify_code('BULK-1000', ?, 'host-3.example.com', 'client')",
+			f.product.ID).Scan(f.ctx, &lines); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(lines, "\n")
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
+			p := plan(mode)
+			if !strings.Contains(p, "activations_license_host_idx") || strings.Contains(p, "activations_product_id_idx") ||
+				strings.Contains(p, "Seq Scan") || !strings.Contains(p, "rows=1 ") {
+				t.Fatalf("%s, %s:\n%s", when, mode, p)
+			}
+		}
+	}
+	check("no statistics")
+	exec("ANALYZE licenses, activations")
+	check("after ANALYZE")
+
+	// The lookup itself answers as VerifyCode needs it.
+	caller := Caller{Host: "host-3.example.com"}
+	if v, err := f.s.VerifyCode(f.ctx, f.d.Bun, f.set, VerifyCodeRequest{Product: f.product, LicenseCode: "bulk-1000", ClientName: "CLIENT", Caller: caller}); err != nil || v.Failure != nil {
+		t.Fatalf("verify: %v %+v", err, v.Failure)
 	}
 }

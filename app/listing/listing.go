@@ -1,6 +1,6 @@
 // Package listing holds the paging and sorting options every domain list
 // takes, so the API, the console and the portal page and sort alike
-// (api.md §3 "Pagination": page from 1, 15 per page by default, at most 100;
+// (docs/api/resources.md "Pagination": page from 1, 15 per page by default, at most 100;
 // newest first unless ?sort= names an allowed field, "-field" descending).
 package listing
 

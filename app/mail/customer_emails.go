@@ -3,7 +3,10 @@ package mail
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/uptrace/bun"
 
@@ -11,7 +14,7 @@ import (
 	"github.com/licensor/licensor/app/settings"
 )
 
-// Portal paths the customer emails link to (product.md §3). The portal
+// Portal paths the customer emails link to (docs/features.md#customer-portal). The portal
 // pages that serve them consume the tokens with customers.ConsumeToken.
 const (
 	PathEmailVerify   = "/customer/email/verify"   // + /{token}
@@ -27,15 +30,19 @@ type emailConfirmationData struct {
 
 // EmailConfirmation sends c a link confirming address email (their email,
 // or the new one of an email change): subject "Confirm your email
-// address", link /customer/email/verify/{token}, valid 24 hours.
+// address", link /customer/email/verify/{token}, valid 24 hours. The name
+// it greets is PlainName's.
 func (m *Mailer) EmailConfirmation(ctx context.Context, idb bun.IDB, set *settings.Values, c *customers.Customer, email string) error {
 	token, err := customers.CreateToken(ctx, idb, c, customers.TokenEmailVerification, email, m.now())
 	if err != nil {
 		return err
 	}
+	// Sent to an address no one has proved yet, on a stranger's word (a
+	// registration): the only text of theirs it carries is a plain name.
+	name := PlainName(c.Name)
 	_, err = m.send(ctx, idb, set, []draft{{
-		kind: KindEmailConfirmation, toAddress: email, toName: c.Name, subject: "Confirm your email address",
-		data:       emailConfirmationData{AppName: set.AppName, Name: c.Name, Email: email, Link: m.link(PathEmailVerify, token)},
+		kind: KindEmailConfirmation, toAddress: email, toName: name, subject: "Confirm your email address",
+		data:       emailConfirmationData{AppName: set.AppName, Name: name, Email: email, Link: m.link(PathEmailVerify, token)},
 		customerID: ptr(c.ID),
 	}})
 	return err
@@ -142,4 +149,29 @@ func (m *Mailer) EmailChanged(ctx context.Context, idb bun.IDB, set *settings.Va
 		return fmt.Errorf("email changed notice: %w", err)
 	}
 	return nil
+}
+
+// plainNameMax bounds the name a confirmation email greets.
+const plainNameMax = 40
+
+// plainWord is a word of a person's name: letters, inner apostrophes or
+// hyphens, and an initial's final dot.
+var plainWord = regexp.MustCompile(`^[\p{L}\p{M}]+(['’-][\p{L}\p{M}]+)*\.?$`)
+
+// PlainName is name when it is a plain person's name — at most 40
+// characters of words of letters separated by single spaces: no digits,
+// no links, no addresses, no punctuation that could make a sentence — and
+// "" otherwise (the email then greets no one). A registration's name is a
+// stranger's text; this is all of it an email to an unproven address
+// repeats (docs/deploy.md#registration-and-forgotten-passwords).
+func PlainName(name string) string {
+	if name == "" || utf8.RuneCountInString(name) > plainNameMax {
+		return ""
+	}
+	for _, w := range strings.Split(name, " ") {
+		if !plainWord.MatchString(w) {
+			return ""
+		}
+	}
+	return name
 }

@@ -1,4 +1,4 @@
-// Package mail owns Licensor's email (product.md §11): the templates under
+// Package mail owns Licensor's email (docs/features.md#emails): the templates under
 // views/emails/ (one shared layout, HTML and plain text), the outbox table
 // every message is queued in, the SMTP transport, and the delivery a River
 // job (send_mail) performs.
@@ -40,10 +40,15 @@ const (
 	KindLicenseDetails    = "license-details"
 	KindNewDevice         = "new-device"
 	KindEmailChanged      = "email-changed"
+
+	KindAdminInvitation        = "admin-invitation"
+	KindAdminPasswordReset     = "admin-password-reset"
+	KindAdminEmailConfirmation = "admin-email-confirmation"
 )
 
-// Kinds lists every kind, in the order of product.md §11.
-var Kinds = []string{KindEmailConfirmation, KindWelcome, KindPasswordReset, KindExpiryWarning, KindLicenseDetails, KindNewDevice, KindEmailChanged}
+// Kinds lists every kind, in the order of docs/features.md#emails.
+var Kinds = []string{KindEmailConfirmation, KindWelcome, KindPasswordReset, KindExpiryWarning, KindLicenseDetails, KindNewDevice, KindEmailChanged,
+	KindAdminInvitation, KindAdminPasswordReset, KindAdminEmailConfirmation}
 
 // Errors of delivery, which the job maps to River outcomes.
 var (

@@ -133,6 +133,7 @@ func tokenOf(t *testing.T, link, prefix string) string {
 }
 
 func TestEveryEmail(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	srv := mailtest.Start(t)
@@ -256,6 +257,7 @@ func TestEveryEmail(t *testing.T) {
 }
 
 func TestWelcomeEmailSettings(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	srv := mailtest.Start(t)
 	smtp, _ := mail.ParseSMTPURL(srv.URL())
@@ -282,6 +284,7 @@ func TestWelcomeEmailSettings(t *testing.T) {
 }
 
 func TestQueueRollsBackWithItsTransaction(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ann := e.customer("Ann Lee", "ann@example.com")
 	boom := errors.New("the change failed")
@@ -332,6 +335,7 @@ func (e *env) message(id int64) *mail.Message {
 }
 
 func TestDeliverySendsOnceAndRetriesFailures(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	srv := mailtest.Start(t, mailtest.WithAuth("mailer", "s3cret"))
@@ -454,6 +458,7 @@ func TestDeliverySendsOnceAndRetriesFailures(t *testing.T) {
 }
 
 func TestOutboxWithoutSMTP(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	id := e.queueOne("outbox@example.com")
 	sender := mail.NewSender(e.db.Bun, nil, nil)

@@ -13,8 +13,8 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/jobqueue"
+	"github.com/licensor/licensor/app/jobqueue/jobargs"
 	"github.com/licensor/licensor/app/settings"
-	"github.com/licensor/licensor/jobs/jobargs"
 )
 
 // Mailer renders emails and queues them. Its methods take the caller's

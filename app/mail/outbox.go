@@ -9,11 +9,12 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/licensor/licensor/app/errkind"
 	"github.com/licensor/licensor/app/listing"
 )
 
 // ErrNotFound is returned when no message matches.
-var ErrNotFound = errors.New("mail message not found")
+var ErrNotFound = errkind.New(errkind.NotFound, "mail message not found")
 
 // Filter narrows the outbox list. Zero fields do not filter.
 type Filter struct {

@@ -1,8 +1,9 @@
 // Package notify connects domain changes to what they tell the outside
 // world: it builds the job queue, the mailer and the webhook emitter of a
 // node, and the licensing and customers hooks that emit webhooks and queue
-// emails inside the transaction of each change. main, the CLI and the HTTP
-// test harness all wire the same hooks through it.
+// emails inside the transaction of each change. app/node, the one
+// composition root, builds it once per node and hands its hooks to the
+// licensing and customers services.
 package notify
 
 import (
@@ -15,6 +16,7 @@ import (
 
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/jobqueue"
+	"github.com/licensor/licensor/app/jobqueue/jobargs"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/mail"
 	"github.com/licensor/licensor/app/settings"
@@ -61,7 +63,10 @@ func (n *Notifier) LicensingHooks() licensing.Hooks { return n.Webhooks.Licensin
 // CustomerHooks emit customer.created and queue the welcome email (when
 // send_welcome_email is on, with a set-password link when the account has
 // no password) for customers created by an admin, the API, an import or an
-// order; give them to customers.NewService.
+// order; for a customer who registered themselves, customer.created alone
+// and the confirmation email or, for a known email, a password reset link;
+// and the new-device alert of a portal sign-in. Give them to
+// customers.NewService.
 func (n *Notifier) CustomerHooks() customers.Hooks {
 	return customers.Hooks{Created: func(ctx context.Context, tx bun.IDB, c *customers.Customer, hasPassword bool) error {
 		if err := n.Webhooks.CustomerCreated(ctx, tx, c); err != nil {
@@ -72,5 +77,18 @@ func (n *Notifier) CustomerHooks() customers.Hooks {
 			return err
 		}
 		return n.Mailer.Welcome(ctx, tx, set, c, hasPassword)
-	}}
+	},
+		Registered: func(ctx context.Context, tx bun.IDB, c *customers.Customer) error {
+			return n.Webhooks.CustomerCreated(ctx, tx, c)
+		},
+		ConfirmEmail: func(ctx context.Context, tx bun.IDB, set *settings.Values, c *customers.Customer) error {
+			return n.Mailer.EmailConfirmation(ctx, tx, set, c, c.Email)
+		},
+		ResetPassword: n.Mailer.PasswordReset,
+		ResetRequested: func(ctx context.Context, idb bun.IDB, email string) error {
+			_, err := n.Queue.Add(ctx, idb, jobargs.PasswordReset{Email: email}, nil)
+			return err
+		},
+		NewDevice: n.Mailer.NewDeviceSignIn,
+	}
 }

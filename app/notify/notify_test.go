@@ -13,6 +13,7 @@ import (
 )
 
 func TestCustomerCreatedHooks(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	store, err := settings.NewStore(d.Bun, nil)

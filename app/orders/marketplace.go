@@ -19,7 +19,7 @@ import (
 	"github.com/licensor/licensor/plugins/sdk"
 )
 
-// Verdicts of a marketplace check (api.md §4.3 step 4).
+// Verdicts of a marketplace check (docs/api/external.md#activate step 4).
 const (
 	Accepted  = sdk.VerifyAccepted
 	Refused   = sdk.VerifyRefused
@@ -37,20 +37,36 @@ type Verdict struct {
 // Marketplace verifies marketplace license codes (Gumroad keys, Envato
 // purchase codes) with the order sync plugin serving their verify_type,
 // and turns an accepted code into a local license.
+// It is the licensing.Marketplace of activate's step 4.
 type Marketplace struct {
 	plugins   *Plugins
 	customers *customers.Service
 	licensing *licensing.Service
+	timeout   time.Duration
 }
+
+var _ licensing.Marketplace = (*Marketplace)(nil)
+
+// DefaultTimeout bounds one marketplace check (docs/api/external.md#activate
+// step 4).
+const DefaultTimeout = 10 * time.Second
 
 // NewMarketplace returns the marketplace check over p, creating customers
 // and licenses with cs and ls (and so their hooks).
 func NewMarketplace(p *Plugins, cs *customers.Service, ls *licensing.Service) *Marketplace {
-	return &Marketplace{plugins: p, customers: cs, licensing: ls}
+	return &Marketplace{plugins: p, customers: cs, licensing: ls, timeout: DefaultTimeout}
+}
+
+// WithTimeout returns a copy of m whose checks give up after d.
+func (m *Marketplace) WithTimeout(d time.Duration) *Marketplace {
+	c := *m
+	c.timeout = d
+	return &c
 }
 
 // Serving returns the enabled order sync plugin whose manifest serves
-// verifyType (case-insensitively), and the marketplace's display name.
+// verifyType (case-insensitively), and the marketplace's display name. A
+// nil Marketplace (a node without plugins) serves none.
 func (m *Marketplace) Serving(verifyType string) (plugin, marketplace string, ok bool) {
 	if m == nil || verifyType == "" {
 		return "", "", false
@@ -67,9 +83,11 @@ func (m *Marketplace) Serving(verifyType string) (plugin, marketplace string, ok
 const maxProductIDs = 50
 
 // Verify asks plugin about code sold as product (nil: any product mapped
-// for the plugin). An error means the plugin could not answer (down, timed
-// out, serves no verify_type).
+// for the plugin), within the marketplace's timeout. An error means the
+// plugin could not answer (down, timed out, serves no verify_type).
 func (m *Marketplace) Verify(ctx context.Context, idb bun.IDB, plugin string, product *catalog.Product, code, clientName string) (Verdict, error) {
+	ctx, cancel := context.WithTimeout(ctx, m.timeout)
+	defer cancel()
 	q := idb.NewSelect().Table("order_sku_products").Column("sku").Where("plugin = ?", plugin).
 		OrderExpr("sku").Limit(maxProductIDs)
 	if product != nil {
@@ -86,6 +104,38 @@ func (m *Marketplace) Verify(ctx context.Context, idb bun.IDB, plugin string, pr
 		return Verdict{}, err
 	}
 	return Verdict{Outcome: res.Outcome, Sale: res.Sale, Reason: res.Reason}, nil
+}
+
+// OutcomeOf is the licensing outcome of what Verify returned.
+func OutcomeOf(v Verdict, err error) licensing.MarketplaceOutcome {
+	switch {
+	case err != nil:
+		return licensing.MarketplaceUnavailable
+	case v.Outcome == Accepted:
+		return licensing.MarketplaceAccepted
+	case v.Outcome == NotMapped:
+		return licensing.MarketplaceNotMapped
+	}
+	return licensing.MarketplaceRefused
+}
+
+// Claim is activate's step 4 (licensing.Marketplace): Verify, then, for an
+// accepted code, Issue. A sale that cannot be a license here (a code format
+// Licensor does not store) is as good as no sale: refused.
+func (m *Marketplace) Claim(ctx context.Context, idb bun.IDB, set *settings.Values, c licensing.MarketplaceClaim) (licensing.MarketplaceVerdict, error) {
+	v, err := m.Verify(ctx, idb, c.Plugin, c.Product, c.LicenseCode, c.ClientName)
+	out := licensing.MarketplaceVerdict{Outcome: OutcomeOf(v, err), Cause: err}
+	if out.Outcome != licensing.MarketplaceAccepted {
+		if out.Cause == nil && v.Reason != "" {
+			out.Cause = errors.New(v.Reason)
+		}
+		return out, nil
+	}
+	err = m.Issue(ctx, idb, c.By, set, c.Product, c.LicenseCode, v.Sale)
+	if _, invalid := fields.As(err); invalid {
+		return licensing.MarketplaceVerdict{Outcome: licensing.MarketplaceRefused, Cause: fmt.Errorf("marketplace license not created: %w", err)}, nil
+	}
+	return out, err
 }
 
 // Issue creates the local license of an accepted code of product from its

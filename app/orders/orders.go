@@ -2,7 +2,8 @@
 // (issue 7): a paid order finds or creates the customer by email, issues
 // licenses for its mapped SKUs with the products' defaults and queues the
 // license-details email; a refunded or cancelled order blocks that order's
-// licenses. Each (plugin, order, status) is processed once, in one
+// licenses; a subscription's renewal renews the licenses of its first paid
+// order on the same keys (docs/licensing.md#renewals). Each (plugin, order, status) is processed once, in one
 // transaction, and logged in processed_orders. It knows nothing of HTTP or
 // of plugin processes: the webhook handler and the poll job hand it events.
 package orders
@@ -33,6 +34,8 @@ const (
 	StatusPaid      = "paid"
 	StatusRefunded  = "refunded"
 	StatusCancelled = "cancelled"
+	// StatusRenewed is a subscription's recurring charge.
+	StatusRenewed = "renewed"
 )
 
 // Outcomes of a processed event.
@@ -66,6 +69,11 @@ type Event struct {
 	CustomerEmail string    `json:"customer_email"`
 	Items         []Item    `json:"items"`
 	PurchasedAt   time.Time `json:"purchased_at"`
+	// SubscriptionID is the store's subscription the order belongs to
+	// (its first order and its renewals); RenewsOrderID, on a renewal, the
+	// subscription's first order when the store names it.
+	SubscriptionID string `json:"subscription_id,omitempty"`
+	RenewsOrderID  string `json:"renews_order_id,omitempty"`
 }
 
 // Check validates the shape of e; what it returns is logged as the order's
@@ -73,7 +81,7 @@ type Event struct {
 func (e Event) Check() string {
 	// PostgreSQL keeps no NUL and no invalid UTF-8 in text: such an event
 	// would fail its insert (and the job) instead of being logged.
-	texts := []string{e.OrderID, e.CustomerName, e.CustomerEmail}
+	texts := []string{e.OrderID, e.CustomerName, e.CustomerEmail, e.SubscriptionID, e.RenewsOrderID}
 	for _, it := range e.Items {
 		texts = append(texts, it.SKU, it.Name)
 	}
@@ -85,8 +93,12 @@ func (e Event) Check() string {
 	switch {
 	case strings.TrimSpace(e.OrderID) == "" || len(e.OrderID) > maxOrderIDLen:
 		return "order ID is empty or too long"
-	case e.Status != StatusPaid && e.Status != StatusRefunded && e.Status != StatusCancelled:
+	case !knownStatus(e.Status):
 		return fmt.Sprintf("unknown order status %q", e.Status)
+	case len(e.SubscriptionID) > maxOrderIDLen || len(e.RenewsOrderID) > maxOrderIDLen:
+		return "subscription or renewed order ID is too long"
+	case e.Status == StatusRenewed && strings.TrimSpace(e.SubscriptionID) == "" && strings.TrimSpace(e.RenewsOrderID) == "":
+		return "a renewal names neither its subscription nor the order it renews"
 	}
 	if e.Status != StatusPaid {
 		return ""
@@ -113,6 +125,10 @@ func (e Event) Check() string {
 	return ""
 }
 
+func knownStatus(s string) bool {
+	return s == StatusPaid || s == StatusRefunded || s == StatusCancelled || s == StatusRenewed
+}
+
 // Processed is one row of the order log.
 type Processed struct {
 	bun.BaseModel `bun:"table:processed_orders,alias:po"`
@@ -127,7 +143,10 @@ type Processed struct {
 	CustomerID    *int64     `bun:"customer_id"`
 	LicenseIDs    []int64    `bun:"license_ids,array"`
 	PurchasedAt   *time.Time `bun:"purchased_at"`
-	ProcessedAt   time.Time  `bun:"processed_at,nullzero,notnull,default:current_timestamp"`
+	// SubscriptionID is the store's subscription of a paid order, by
+	// which its renewals find its licenses.
+	SubscriptionID *string   `bun:"subscription_id"`
+	ProcessedAt    time.Time `bun:"processed_at,nullzero,notnull,default:current_timestamp"`
 }
 
 // Processor applies order events.
@@ -166,6 +185,7 @@ func (p *Processor) Process(ctx context.Context, plugin string, e Event) (*Proce
 	e.OrderID = strings.TrimSpace(e.OrderID)
 	e.CustomerEmail = strings.TrimSpace(e.CustomerEmail)
 	e.CustomerName = strings.TrimSpace(e.CustomerName)
+	e.SubscriptionID, e.RenewsOrderID = strings.TrimSpace(e.SubscriptionID), strings.TrimSpace(e.RenewsOrderID)
 	set, err := p.settings.Get(ctx)
 	if err != nil {
 		return nil, err
@@ -177,6 +197,9 @@ func (p *Processor) Process(ctx context.Context, plugin string, e Event) (*Proce
 	if !e.PurchasedAt.IsZero() {
 		t := e.PurchasedAt
 		row.PurchasedAt = &t
+	}
+	if e.SubscriptionID != "" {
+		row.SubscriptionID = &e.SubscriptionID
 	}
 	if msg := e.Check(); msg != "" {
 		return p.logError(ctx, row, msg)
@@ -197,9 +220,12 @@ func (p *Processor) Process(ctx context.Context, plugin string, e Event) (*Proce
 		case err != nil && !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
-		if e.Status == StatusPaid {
+		switch e.Status {
+		case StatusPaid:
 			err = p.paid(ctx, tx, set, plugin, e, row)
-		} else {
+		case StatusRenewed:
+			err = p.renewed(ctx, tx, plugin, e, row)
+		default:
 			err = p.revoked(ctx, tx, plugin, e, row)
 		}
 		if err != nil {
@@ -232,7 +258,7 @@ func upsert(ctx context.Context, idb bun.IDB, row *Processed) error {
 		On("CONFLICT (plugin, order_id, status) DO UPDATE").
 		Set("outcome = EXCLUDED.outcome, error = EXCLUDED.error, customer_email = EXCLUDED.customer_email").
 		Set("customer_id = EXCLUDED.customer_id, license_ids = EXCLUDED.license_ids").
-		Set("purchased_at = EXCLUDED.purchased_at, processed_at = EXCLUDED.processed_at").
+		Set("purchased_at = EXCLUDED.purchased_at, processed_at = EXCLUDED.processed_at, subscription_id = EXCLUDED.subscription_id").
 		Where("po.outcome <> 'done'").
 		Returning("id").Exec(ctx)
 	return err
@@ -249,7 +275,7 @@ func (p *Processor) logError(ctx context.Context, row *Processed, msg string) (*
 	if len(row.OrderID) > maxOrderIDLen {
 		row.OrderID = row.OrderID[:maxOrderIDLen]
 	}
-	if row.Status != StatusPaid && row.Status != StatusRefunded && row.Status != StatusCancelled {
+	if !knownStatus(row.Status) {
 		// The log keeps only known statuses; the reason names the bad one.
 		return row, nil
 	}
@@ -345,6 +371,51 @@ func (p *Processor) revoked(ctx context.Context, tx bun.Tx, plugin string, e Eve
 		_, _, err := p.licensing.Block(ctx, tx, system, id)
 		if errors.Is(err, licensing.ErrNotFound) {
 			continue // deleted by an admin meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		row.LicenseIDs = append(row.LicenseIDs, id)
+	}
+	return nil
+}
+
+// renewed renews, on the same keys, the licenses the subscription's first
+// paid order issued (docs/licensing.md#renewals): by the products' renewal
+// period (default expiry days), from the later of now and each license's
+// expiry. That order is the one the store names (RenewsOrderID), else the
+// first paid order of the subscription. When none has been processed (its
+// event may come later), the renewal is refused and logged, and applied
+// when it comes again.
+func (p *Processor) renewed(ctx context.Context, tx bun.Tx, plugin string, e Event, row *Processed) error {
+	first := new(Processed)
+	q := tx.NewSelect().Model(first).Where("plugin = ? AND status = ? AND outcome = ?", plugin, StatusPaid, OutcomeDone)
+	what := "order " + e.RenewsOrderID
+	if e.RenewsOrderID != "" {
+		q = q.Where("order_id = ?", e.RenewsOrderID)
+	} else {
+		q = q.Where("subscription_id = ?", e.SubscriptionID)
+		what = "subscription " + e.SubscriptionID
+	}
+	err := q.OrderExpr("id").Limit(1).Scan(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return refused("no paid order of %s to renew: its licenses are renewed once that order is processed and this renewal comes again", what)
+	}
+	if err != nil {
+		return err
+	}
+	row.CustomerID = first.CustomerID
+	if row.SubscriptionID == nil {
+		row.SubscriptionID = first.SubscriptionID
+	}
+	for _, id := range first.LicenseIDs {
+		_, _, err := p.licensing.RenewLicense(ctx, tx, system, id, nil)
+		if errors.Is(err, licensing.ErrNotFound) {
+			continue // deleted by an admin meanwhile
+		}
+		var verr *fields.Error
+		if errors.As(err, &verr) {
+			return refused("license %d of %s cannot be renewed: %s", id, what, verr.First())
 		}
 		if err != nil {
 			return err

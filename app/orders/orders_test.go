@@ -18,6 +18,7 @@ import (
 var system = audit.Source{Actor: audit.System}
 
 func TestProcessDirect(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	if _, err := catalog.NewService(nil).CreateProduct(ctx, d.Bun, system, settings.Defaults(),
@@ -46,6 +47,7 @@ func TestProcessDirect(t *testing.T) {
 // The mapping's rules: an empty SKU, an unknown product and a SKU mapped
 // already are field errors; a deleted mapping can be made again.
 func TestMappingRules(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	if _, err := catalog.NewService(nil).CreateProduct(ctx, d.Bun, system, settings.Defaults(),

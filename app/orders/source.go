@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/uptrace/bun"
 
-	"github.com/licensor/licensor/app/extensions"
 	"github.com/licensor/licensor/app/jobqueue"
-	"github.com/licensor/licensor/jobs/jobargs"
+	"github.com/licensor/licensor/app/jobqueue/jobargs"
+	"github.com/licensor/licensor/app/plugins"
 	"github.com/licensor/licensor/plugins/host"
 	"github.com/licensor/licensor/plugins/sdk"
 )
@@ -22,11 +23,11 @@ var ErrNotOrderPlugin = errors.New("not an enabled order sync plugin")
 
 // Plugins reaches the order sync plugins through the plugin host.
 type Plugins struct {
-	ext *extensions.Service
+	ext *plugins.Service
 }
 
 // NewPlugins returns the order sync plugins of ext.
-func NewPlugins(ext *extensions.Service) *Plugins { return &Plugins{ext: ext} }
+func NewPlugins(ext *plugins.Service) *Plugins { return &Plugins{ext: ext} }
 
 // Enabled lists the enabled order sync plugins' names.
 func (p *Plugins) Enabled() []string {
@@ -41,7 +42,8 @@ func (p *Plugins) Enabled() []string {
 
 // Resolve names the installed plugin a store webhook's {name} means: the
 // plugin of that name, else the shipped "orders-<name>" one, so the short
-// names api.md uses (gumroad, woocommerce) work as well.
+// names of docs/api/external.md#store-webhooks (gumroad, woocommerce)
+// work as well.
 func (p *Plugins) Resolve(name string) string {
 	if _, ok := p.ext.Host().Get(name); ok {
 		return name
@@ -53,7 +55,7 @@ func (p *Plugins) Resolve(name string) string {
 }
 
 // Accepts reports whether name is an enabled order sync plugin whose
-// webhook secret (app/extensions) is secret.
+// webhook secret (app/plugins) is secret.
 func (p *Plugins) Accepts(ctx context.Context, name, secret string) (bool, error) {
 	pl, ok := p.ext.Host().Get(name)
 	if !ok || pl.Manifest.Kind != sdk.KindOrderSync || !pl.Enabled {
@@ -75,9 +77,10 @@ func (p *Plugins) Webhook(ctx context.Context, name string, req sdk.WebhookReque
 	return res.Authentic, fromSDK(res.Events), res.Reason, nil
 }
 
-// Poll asks plugin name for orders since cursor.
-func (p *Plugins) Poll(ctx context.Context, name, cursor string, limit int) ([]Event, string, bool, error) {
-	res, err := p.ext.Host().OrderSync(name).Poll(ctx, cursor, limit)
+// Poll asks plugin name for orders since cursor; a first poll (empty
+// cursor) looks back from now.
+func (p *Plugins) Poll(ctx context.Context, name, cursor string, limit int, now time.Time) ([]Event, string, bool, error) {
+	res, err := p.ext.Host().OrderSync(name).Poll(ctx, sdk.PollRequest{Cursor: cursor, Limit: limit, Now: now})
 	if err != nil {
 		return nil, "", false, err
 	}
@@ -88,7 +91,8 @@ func fromSDK(in []sdk.OrderEvent) []Event {
 	out := make([]Event, 0, len(in))
 	for _, e := range in {
 		ev := Event{OrderID: e.OrderID, Status: string(e.Status), CustomerName: e.Customer.Name,
-			CustomerEmail: e.Customer.Email, PurchasedAt: e.PurchasedAt}
+			CustomerEmail: e.Customer.Email, PurchasedAt: e.PurchasedAt,
+			SubscriptionID: e.SubscriptionID, RenewsOrderID: e.RenewsOrderID}
 		for _, it := range e.Items {
 			ev.Items = append(ev.Items, Item{SKU: it.SKU, Quantity: it.Quantity, Name: it.Name})
 		}
@@ -118,11 +122,16 @@ type Poller struct {
 	db      bun.IDB
 	queue   *jobqueue.Queue
 	plugins *Plugins
+	now     func() time.Time
 }
 
-// NewPoller returns a Poller.
-func NewPoller(db bun.IDB, q *jobqueue.Queue, p *Plugins) *Poller {
-	return &Poller{db: db, queue: q, plugins: p}
+// NewPoller returns a Poller; now is the clock handed to the plugins for
+// their first poll's window (nil means time.Now).
+func NewPoller(db bun.IDB, q *jobqueue.Queue, p *Plugins, now func() time.Time) *Poller {
+	if now == nil {
+		now = time.Now
+	}
+	return &Poller{db: db, queue: q, plugins: p, now: now}
 }
 
 // pollPages bounds the pages read from one plugin in one run.
@@ -147,7 +156,7 @@ func (p *Poller) poll(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
-		events, next, more, err := p.plugins.Poll(ctx, name, cursor, 100)
+		events, next, more, err := p.plugins.Poll(ctx, name, cursor, 100, p.now())
 		if err != nil {
 			return err
 		}

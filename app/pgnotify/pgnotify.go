@@ -7,9 +7,12 @@ package pgnotify
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,8 +45,25 @@ type Listener struct {
 	started bool
 	cancel  context.CancelFunc
 	done    chan struct{}
+	// barriers is closed when sendBarriers has returned.
+	barriers chan struct{}
 
 	listening atomic.Bool
+
+	// The write fence (FollowWrites): writes counts this node's finished
+	// writes; synced is the count up to which every notification they
+	// caused has been dispatched.
+	writes      WriteCounter
+	syncChannel string
+	synced      atomic.Uint64
+}
+
+// WriteCounter counts the writes this node has finished (app/db's Writes).
+type WriteCounter interface {
+	// Count is the number of writes finished so far.
+	Count() uint64
+	// Wrote receives after writes (coalesced).
+	Wrote() <-chan struct{}
 }
 
 // New returns a listener taking its connection from pool.
@@ -70,6 +90,96 @@ func (l *Listener) Subscribe(channel string, s Subscriber) error {
 // not, caches must not trust what they hold for long.
 func (l *Listener) Listening() bool { return l.listening.Load() }
 
+// FollowWrites gives the node read-your-writes: once a write counted by w
+// has returned, CaughtUp is false until every notification it caused has
+// been dispatched to the subscribers. Call before Start.
+//
+// How: notifications reach a listener in the order their transactions
+// committed. After writes, the listener sends a barrier, a notification on
+// a channel of its own carrying the count it had reached, in a transaction
+// of its own that commits after them; when the barrier comes back, every
+// notification of those writes has been dispatched before it. Barriers
+// coalesce (at most one in flight, at most one per barrierEvery), commit
+// without waiting for the WAL flush, and are sent again if one is lost.
+func (l *Listener) FollowWrites(w WriteCounter) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.started {
+		return errors.New("pgnotify: follow writes after start")
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	l.writes = w
+	l.syncChannel = "licensor_sync_" + hex.EncodeToString(b[:])
+	l.subs[l.syncChannel] = append(l.subs[l.syncChannel], Subscriber{Notify: l.barrierArrived})
+	return nil
+}
+
+// CaughtUp reports whether a cache may answer from what it holds: the
+// listener is connected and, with FollowWrites, has dispatched the
+// notifications of every write this node has finished. Two atomic loads:
+// cheap enough for every cached read.
+func (l *Listener) CaughtUp() bool {
+	if !l.listening.Load() {
+		return false
+	}
+	return l.writes == nil || l.synced.Load() >= l.writes.Count()
+}
+
+// barrierEvery spaces barriers under a steady stream of writes: while one
+// is awaited, reads go to the database, which is correct, only slower.
+const barrierEvery = 2 * time.Millisecond
+
+// resendAfter sends a barrier again when none came back (a reconnect lost
+// it): the caches would otherwise stay bypassed until the next write.
+const resendAfter = time.Second
+
+func (l *Listener) barrierArrived(payload string) {
+	n, err := strconv.ParseUint(payload, 10, 64)
+	if err != nil {
+		return
+	}
+	for {
+		cur := l.synced.Load()
+		if n <= cur || l.synced.CompareAndSwap(cur, n) {
+			return
+		}
+	}
+}
+
+// sendBarriers runs until ctx ends, sending a barrier whenever the write
+// count has passed what came back.
+func (l *Listener) sendBarriers(ctx context.Context) {
+	retry := time.NewTicker(resendAfter)
+	defer retry.Stop()
+	var last time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.writes.Wrote():
+		case <-retry.C:
+		}
+		if wait := barrierEvery - time.Since(last); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
+		n := l.writes.Count()
+		if !l.listening.Load() || n <= l.synced.Load() {
+			continue
+		}
+		last = time.Now()
+		// One round trip; the channel and count are ours, not input.
+		q := fmt.Sprintf("BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_notify('%s', '%d'); COMMIT", l.syncChannel, n)
+		if _, err := l.pool.Exec(ctx, q, pgx.QueryExecModeSimpleProtocol); err != nil && ctx.Err() == nil {
+			l.logger.Warn("pgnotify: write barrier not sent; caches read the database until one is", "error", err)
+		}
+	}
+}
+
 // Start runs the listener until ctx ends or Close is called. It waits for
 // the first connection attempt and returns its error, but keeps retrying in
 // the background either way.
@@ -86,6 +196,13 @@ func (l *Listener) Start(ctx context.Context) error {
 
 	first := make(chan error, 1)
 	go l.run(ctx, first)
+	if l.writes != nil {
+		l.barriers = make(chan struct{})
+		go func() {
+			defer close(l.barriers)
+			l.sendBarriers(ctx)
+		}()
+	}
 	select {
 	case err := <-first:
 		return err
@@ -97,13 +214,16 @@ func (l *Listener) Start(ctx context.Context) error {
 // Close stops listening and waits for the goroutine to end.
 func (l *Listener) Close() {
 	l.mu.Lock()
-	cancel, done := l.cancel, l.done
+	cancel, done, barriers := l.cancel, l.done, l.barriers
 	l.mu.Unlock()
 	if cancel == nil {
 		return
 	}
 	cancel()
 	<-done
+	if barriers != nil {
+		<-barriers
+	}
 }
 
 func (l *Listener) run(ctx context.Context, first chan<- error) {
@@ -168,9 +288,15 @@ func (l *Listener) session(ctx context.Context, onListening func()) error {
 			return fmt.Errorf("listen %s: %w", ch, err)
 		}
 	}
+	// Whatever the caches loaded before LISTEN took effect may be stale;
+	// once they are reset, every write finished before is accounted for.
+	var written uint64
+	if l.writes != nil {
+		written = l.writes.Count()
+	}
 	l.listening.Store(true)
-	// Whatever the caches loaded before LISTEN took effect may be stale.
 	l.resetAll()
+	l.barrierArrived(strconv.FormatUint(written, 10))
 	onListening()
 
 	for {

@@ -10,6 +10,7 @@ import (
 )
 
 func TestNotifyAndReconnect(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	l := New(d.Pool, nil)
@@ -66,5 +67,65 @@ func expect(t *testing.T, got <-chan string, want string) {
 		}
 	case <-time.After(2 * time.Second):
 		t.Fatalf("no notification %q", want)
+	}
+}
+
+// counter is a WriteCounter the test moves by hand.
+type counter struct {
+	n     atomic.Uint64
+	wrote chan struct{}
+}
+
+func (c *counter) Count() uint64          { return c.n.Load() }
+func (c *counter) Wrote() <-chan struct{} { return c.wrote }
+func (c *counter) add() {
+	c.n.Add(1)
+	select {
+	case c.wrote <- struct{}{}:
+	default:
+	}
+}
+
+// After a write the listener is not caught up until the notifications of
+// everything committed before it have been dispatched: read-your-writes.
+func TestFollowWritesWaitsForEarlierNotifications(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	ctx := context.Background()
+	l := New(d.Pool, nil)
+	w := &counter{wrote: make(chan struct{}, 1)}
+	var dispatched atomic.Int32
+	if err := l.Subscribe("licensor_test", Subscriber{Notify: func(string) { dispatched.Add(1) }}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.FollowWrites(w); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if !l.CaughtUp() {
+		t.Fatal("a listener with no write behind it is caught up")
+	}
+	for i := range 20 {
+		// A change committed (its notification queued), then counted.
+		if _, err := d.Bun.ExecContext(ctx, "SELECT pg_notify('licensor_test', 'x')"); err != nil {
+			t.Fatal(err)
+		}
+		w.add()
+		if l.CaughtUp() {
+			t.Fatalf("round %d: caught up before the barrier came back", i)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for !l.CaughtUp() {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: never caught up", i)
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		if got := dispatched.Load(); got != int32(i+1) {
+			t.Fatalf("round %d: caught up with %d notifications dispatched, want %d", i, got, i+1)
+		}
 	}
 }

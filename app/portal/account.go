@@ -1,19 +1,20 @@
 package portal
 
 import (
-	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
-	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/customers"
+	"github.com/licensor/licensor/app/errkind"
 	"github.com/licensor/licensor/app/fields"
-	"github.com/licensor/licensor/app/passwords"
+	"github.com/licensor/licensor/app/sessions"
+	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/web"
 )
 
@@ -26,7 +27,9 @@ const (
 // signInRow is one line of the recent sign-ins list.
 type signInRow struct {
 	Date, IP, UserAgent, Result string
-	Success                     bool
+	// Device names the browser and system of UserAgent ("Firefox on Windows").
+	Device  string
+	Success bool
 }
 
 // accountSettings shows the name and password forms and the recent
@@ -48,7 +51,7 @@ func (h *handlers) renderSettings(c fiber.Ctx, status int, form string, errs map
 	}
 	rows := make([]signInRow, len(logins))
 	for i, l := range logins {
-		r := signInRow{Date: dateTime(&l.CreatedAt), IP: l.IP, UserAgent: l.UserAgent, Success: l.Success, Result: "Signed in"}
+		r := signInRow{Date: dateTime(&l.CreatedAt), IP: l.IP, UserAgent: l.UserAgent, Device: sessions.Device(l.UserAgent), Success: l.Success, Result: "Signed in"}
 		if !l.Success {
 			r.Result = "Refused (" + strings.ReplaceAll(l.Reason, "_", " ") + ")"
 		}
@@ -66,7 +69,13 @@ func (h *handlers) renderSettings(c fiber.Ctx, status int, form string, errs map
 		"AvatarErrors": map[string]string{}, "EmailErrors": map[string]string{},
 		"AvatarMax": humanSize(h.avatarMax), "HasAvatar": cu.AvatarPath != nil && *cu.AvatarPath != "",
 	}
+	if err := h.securityData(c, set, cu, data); err != nil {
+		return err
+	}
+	data["TwoFactorErrors"] = map[string]string{}
 	switch form {
+	case "two-factor":
+		data["TwoFactorErrors"] = errs
 	case "profile":
 		data["ProfileErrors"] = errs
 	case "password":
@@ -112,16 +121,17 @@ func (h *handlers) updatePassword(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	currentPw, password := c.FormValue("current_password"), c.FormValue("password")
+	password := c.FormValue("password")
 	errs := map[string]string{}
-	if currentPw == "" {
-		errs["current_password"] = fields.Required("current_password")
-	} else if !cu.HasPassword() {
-		errs["current_password"] = msgWrongCurrent
-	} else if ok, err := passwords.Verify(*cu.PasswordHash, currentPw); err != nil {
-		return fmt.Errorf("portal settings: verify password: %w", err)
-	} else if !ok {
-		errs["current_password"] = msgWrongCurrent
+	msg, status, err := h.checkCurrentPassword(c, set, cu, c.FormValue("current_password"))
+	if err != nil {
+		return err
+	}
+	if msg != "" {
+		errs["current_password"] = msg
+	}
+	if status == fiber.StatusTooManyRequests {
+		return h.renderSettings(c, status, "password", errs, "")
 	}
 	if password == "" {
 		errs["password"] = fields.Required("password")
@@ -131,26 +141,16 @@ func (h *handlers) updatePassword(c fiber.Ctx) error {
 	if len(errs) > 0 {
 		return h.renderSettings(c, fiber.StatusUnprocessableEntity, "password", errs, "")
 	}
-	var epoch int64
-	err = h.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := h.customers.Update(ctx, tx, source(c, cu), set, cu.ID, customers.UpdateParams{Password: fields.Some(password)}); err != nil {
-			return err
-		}
-		var err error
-		epoch, err = customers.EndSessions(ctx, tx, cu.ID)
-		return err
-	})
+	_, err = h.customers.Update(ctx, h.db, source(c, cu), set, cu.ID, customers.UpdateParams{Password: fields.Some(password), KeepSession: currentSession(c)})
 	if verr, ok := fields.As(err); ok {
 		return h.renderSettings(c, fiber.StatusUnprocessableEntity, "password", verr.Map(), "")
 	}
 	if err != nil {
 		return fmt.Errorf("portal settings: password: %w", err)
 	}
-	sess := web.Session(c)
-	if err := sess.Regenerate(); err != nil {
+	if err := web.Session(c).Regenerate(); err != nil {
 		return fmt.Errorf("portal settings: new session id: %w", err)
 	}
-	sess.Set(sessionEpoch, epoch)
 	web.AddFlash(c, web.FlashSuccess, "Your password has been changed. Your other sessions were signed out.")
 	return web.Redirect(c, fiber.StatusSeeOther, settingsPath)
 }
@@ -194,8 +194,15 @@ func (h *handlers) changeEmail(c fiber.Ctx) error {
 	case strings.EqualFold(email, cu.Email):
 		errs["email"] = "This is already your email address."
 	}
-	if msg := h.checkCurrentPassword(cu, c.FormValue("current_password")); msg != "" {
+	msg, status, err := h.checkCurrentPassword(c, set, cu, c.FormValue("current_password"))
+	if err != nil {
+		return err
+	}
+	if msg != "" {
 		errs["current_password"] = msg
+	}
+	if status == fiber.StatusTooManyRequests {
+		return h.renderSettings(c, status, "email", errs, email)
 	}
 	if len(errs) > 0 {
 		return h.renderSettings(c, fiber.StatusUnprocessableEntity, "email", errs, email)
@@ -209,7 +216,7 @@ func (h *handlers) changeEmail(c fiber.Ctx) error {
 			map[string]string{"email": "Too many requests. Please try again later."}, email)
 	}
 	other, err := customers.ByEmail(ctx, h.db, email)
-	if err != nil && !errors.Is(err, customers.ErrNotFound) {
+	if err := errkind.IgnoreNotFound(err); err != nil {
 		return fmt.Errorf("portal email change: %w", err)
 	}
 	if other == nil {
@@ -223,18 +230,25 @@ func (h *handlers) changeEmail(c fiber.Ctx) error {
 	return web.Redirect(c, fiber.StatusSeeOther, settingsPath)
 }
 
-// checkCurrentPassword returns the message for a missing or wrong current
-// password, or "".
-func (h *handlers) checkCurrentPassword(cu *customers.Customer, pw string) string {
+// checkCurrentPassword checks the current password a settings form asks
+// for (customers.ConfirmPassword: each guess counts in the sign-in
+// limits). It returns the message for the field ("" when right) and 429
+// when over the limit.
+func (h *handlers) checkCurrentPassword(c fiber.Ctx, set *settings.Values, cu *customers.Customer, pw string) (string, int, error) {
 	if pw == "" {
-		return fields.Required("current_password")
+		return fields.Required("current_password"), fiber.StatusUnprocessableEntity, nil
 	}
-	hash := h.dummyHash()
-	if cu.HasPassword() {
-		hash = *cu.PasswordHash
+	err := customers.ConfirmPassword(c.Context(), h.db, set, cu, customers.SignIn{Password: pw, IP: web.ClientIP(c),
+		Limiter: h.limiter, Logger: h.logger})
+	var locked *customers.LockedOutError
+	switch {
+	case errors.As(err, &locked):
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(math.Ceil(locked.Wait.Seconds()))))
+		return tooManyAttempts(locked.Wait), fiber.StatusTooManyRequests, nil
+	case errors.Is(err, customers.ErrInvalidCredentials):
+		return msgWrongCurrent, fiber.StatusUnprocessableEntity, nil
+	case err != nil:
+		return "", 0, err
 	}
-	if ok, err := passwords.Verify(hash, pw); err != nil || !ok || !cu.HasPassword() {
-		return msgWrongCurrent
-	}
-	return ""
+	return "", 0, nil
 }

@@ -12,7 +12,21 @@ import (
 	"github.com/licensor/licensor/app/web"
 )
 
-const activationsPerPage = 50
+// activationColumns are the columns of the portal's activation lists.
+var activationColumns = []web.Column{
+	{Key: "domain", Label: "Domain"},
+	{Key: "product", Label: "Product", Optional: true},
+	{Key: "license", Label: "License", Optional: true},
+	{Key: "ip", Label: "IP", Optional: true, Hidden: true},
+	{Key: "activated", Label: "Activated", Optional: true},
+	{Key: "verified", Label: "Last verified", Optional: true, Hidden: true},
+}
+
+// activationTable is the list component around rows of activations: id
+// names it (two lists of activations share the template).
+func activationTable(c fiber.Ctx, id string, canDeactivate bool, page listing.Page, total int) *web.Table {
+	return web.NewTable(c, web.TableSpec{ID: id, Columns: activationColumns, RowActions: canDeactivate}, page, total)
+}
 
 // activationRow is what the portal shows of one activation, formatted.
 type activationRow struct {
@@ -20,7 +34,13 @@ type activationRow struct {
 	LicenseID                                   int64
 	Product, License, Domain, IP, Date, Checked string
 	Status                                      string
-	Active                                      bool
+	// Heartbeat is the last heartbeat, or why a released activation went
+	// (docs/licensing.md#heartbeats-and-automatic-release).
+	Heartbeat string
+	Active    bool
+	// Offline activations are freed by their machine's release proof,
+	// not by a button.
+	Offline bool
 }
 
 func (h *handlers) activationRows(c fiber.Ctx, f licensing.ActivationFilter) ([]activationRow, error) {
@@ -31,7 +51,7 @@ func (h *handlers) activationRows(c fiber.Ctx, f licensing.ActivationFilter) ([]
 func (h *handlers) activationPage(c fiber.Ctx, f licensing.ActivationFilter, page listing.Page) ([]activationRow, int, error) {
 	valid := true
 	f.IsValid = &valid // failed attempts are not the customer's activations
-	as, total, err := licensing.ListActivations(c.Context(), h.db, f, "", page)
+	as, total, err := licensing.ListActivations(c.Context(), h.read(c), f, "", page)
 	if err != nil {
 		return nil, 0, fmt.Errorf("portal activations: %w", err)
 	}
@@ -45,8 +65,18 @@ func (h *handlers) activationPage(c fiber.Ctx, f licensing.ActivationFilter, pag
 		if a.LicenseID != nil {
 			r.LicenseID = *a.LicenseID
 		}
+		if a.OfflineFingerprint != nil {
+			r.Domain, r.Offline = "offline: "+*a.OfflineFingerprint, true
+		}
 		if a.IsActive {
 			r.Status = "active"
+		}
+		if a.LastHeartbeatAt != nil {
+			r.Heartbeat = "last heartbeat " + dateTime(a.LastHeartbeatAt)
+		}
+		if a.Released() {
+			t := a.LastSignOfLife()
+			r.Status, r.Heartbeat = "released", "released (no heartbeat since "+dateTime(&t)+")"
 		}
 		rows[i] = r
 	}
@@ -66,16 +96,16 @@ func (h *handlers) activations(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	page := web.PageOf(c, activationsPerPage)
+	page := web.ListPage(c)
 	rows, total, err := h.activationPage(c, licensing.ActivationFilter{Customer: current(c)}, page)
 	if err != nil {
 		return err
 	}
 	return web.Render(c, fiber.StatusOK, web.View{
-		Page: "portal/activations", Layout: "layouts/portal",
+		Page: "portal/activations", Layout: "layouts/portal", Fragment: "portal/activations/table",
 		Data: fiber.Map{
-			"Title": "Activations", "Activations": rows, "Pagination": web.Paginate(c, page, total),
-			"CanDeactivate": set.AllowCustomerDeactivation,
+			"Title": "Activations", "Activations": rows, "CanDeactivate": set.AllowCustomerDeactivation,
+			"Table": activationTable(c, "portal-activations", set.AllowCustomerDeactivation, page, total),
 		},
 	})
 }
@@ -96,9 +126,6 @@ func (h *handlers) deactivate(c fiber.Ctx) error {
 	}
 	cu := current(c)
 	a, err := licensing.CustomerActivation(ctx, h.db, cu, id)
-	if errors.Is(err, licensing.ErrActivationNotFound) {
-		return fiber.ErrNotFound
-	}
 	if err != nil {
 		return err
 	}

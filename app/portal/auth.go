@@ -10,15 +10,17 @@ import (
 	"github.com/gofiber/fiber/v3/middleware/session"
 
 	"github.com/licensor/licensor/app/customers"
+	"github.com/licensor/licensor/app/errkind"
+	"github.com/licensor/licensor/app/sessions"
+	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/web"
 )
 
-// Session keys: the signed-in customer, the session epoch it signed in
-// under, and whether it asked to be remembered.
+// Session keys: the signed-in customer and the id of their row in the
+// sessions table (app/sessions), which is what keeps them signed in.
 const (
 	sessionCustomerID = "customer_id"
-	sessionEpoch      = "customer_epoch"
-	sessionRemember   = "customer_remember"
+	sessionRowID      = "customer_session"
 )
 
 const (
@@ -36,6 +38,8 @@ type viewer struct {
 	// AvatarURL is the thumbnail's URL, "" when the customer has none
 	// (the page shows initials).
 	AvatarURL string
+	// CreatedAt is when the account was made (the dashboard's "Joined on").
+	CreatedAt time.Time
 }
 
 type customerKey struct{}
@@ -43,42 +47,37 @@ type customerKey struct{}
 // portalNav says which optional pages the sidebar links to.
 type portalNav struct{ Licenses, Activations bool }
 
-// sessionLifetime keeps a remembered session for customer_session_lifetime
-// minutes after its last request; others end after the store's idle
-// timeout (server.PortalSessionIdle). The timeout is per save, so it is set
-// on every request.
-func (h *handlers) sessionLifetime(c fiber.Ctx) error {
-	sess := web.Session(c)
-	if sess == nil {
-		return errors.New("portal: session middleware missing")
+// storedIdle is how long the session's stored data lives after a request.
+func storedIdle(set *settings.Values, remember bool) time.Duration {
+	lt := sessions.ForCustomers(set)
+	if remember {
+		return lt.RememberIdle
 	}
-	if remember, _ := sess.Get(sessionRemember).(bool); remember {
-		set, err := h.settings.Get(c.Context())
-		if err != nil {
-			return err
-		}
-		sess.Session.SetIdleTimeout(time.Duration(set.CustomerSessionLifetime) * time.Minute)
-	}
-	return c.Next()
+	return lt.Idle
 }
 
 // requireCustomer lets signed-in customers through and sends everyone else
 // to the sign-in page, remembering the page asked for (htmx requests get
 // 401 with HX-Redirect).
 func (h *handlers) requireCustomer(c fiber.Ctx) error {
-	cu, err := h.signedIn(c)
+	cu, row, err := h.signedIn(c)
 	if err != nil {
 		return err
 	}
 	if cu != nil {
+		c.Locals(sessionRowKey{}, row)
 		set, err := h.settings.Get(c.Context())
 		if err != nil {
 			return err
 		}
 		web.SetViewData(c, "Nav", portalNav{Licenses: set.CustomerPageLicenses, Activations: set.CustomerPageActivations})
-		web.SetViewData(c, "Customer", viewer{ID: cu.ID, Name: cu.Name, Email: cu.Email, ClientID: cu.ClientID, AvatarURL: avatarURL(cu)})
+		web.SetViewData(c, "Customer", viewer{ID: cu.ID, Name: cu.Name, Email: cu.Email, ClientID: cu.ClientID, AvatarURL: avatarURL(cu), CreatedAt: cu.CreatedAt})
 		c.Locals(customerKey{}, cu)
 		return c.Next()
+	}
+	if web.BodyPending(c) {
+		// An upload without a signed-in session: refused unread.
+		return web.ErrSignInFirst
 	}
 	if web.IsHTMX(c) {
 		c.Set(web.HeaderHXRedirect, loginURL(htmxNext(c)))
@@ -97,34 +96,74 @@ func current(c fiber.Ctx) *customers.Customer {
 	return cu
 }
 
-// signedIn returns the customer of the session, or nil. A session whose
-// customer was deleted, is no longer confirmed, or whose epoch is past
-// (password reset elsewhere) is signed out.
-func (h *handlers) signedIn(c fiber.Ctx) (*customers.Customer, error) {
+type sessionRowKey struct{}
+
+// currentSession is the id of the signed-in session's row (0 outside
+// requireCustomer).
+func currentSession(c fiber.Ctx) int64 {
+	s, _ := c.Locals(sessionRowKey{}).(*sessions.Session)
+	if s == nil {
+		return 0
+	}
+	return s.ID
+}
+
+// sessionOf is the session row this browser holds for customer id, signed
+// in or not (0 when it holds none of theirs): a password or email link
+// opened in a signed-in browser keeps that session.
+func sessionOf(c fiber.Ctx, id int64) int64 {
 	sess := web.Session(c)
 	if sess == nil {
-		return nil, errors.New("portal: session middleware missing")
+		return 0
+	}
+	if cid, _ := sess.Get(sessionCustomerID).(int64); cid != id {
+		return 0
+	}
+	row, _ := sess.Get(sessionRowID).(int64)
+	return row
+}
+
+// signedIn returns the customer of the session and its row, or nil. A
+// session whose row ended (signed out elsewhere, expired, password or
+// email changed) or whose customer was deleted or is no longer confirmed
+// is signed out.
+func (h *handlers) signedIn(c fiber.Ctx) (*customers.Customer, *sessions.Session, error) {
+	sess := web.Session(c)
+	if sess == nil {
+		return nil, nil, errors.New("portal: session middleware missing")
 	}
 	id, _ := sess.Get(sessionCustomerID).(int64)
 	if id == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	ctx := c.Context()
+	set, err := h.settings.Get(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	rowID, _ := sess.Get(sessionRowID).(int64)
+	row, err := sessions.Touch(ctx, h.db, sessions.CustomerOwner(id), rowID, sessions.ForCustomers(set), web.ClientIP(c), c.Get(fiber.HeaderUserAgent))
+	if errors.Is(err, sessions.ErrEnded) {
+		return nil, nil, dropCustomer(sess)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("portal session: %w", err)
+	}
 	cu, err := customers.Get(ctx, h.db, id)
-	if errors.Is(err, customers.ErrNotFound) {
-		return nil, dropCustomer(sess)
+	if err := errkind.IgnoreNotFound(err); err != nil {
+		return nil, nil, fmt.Errorf("load signed-in customer: %w", err)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("load signed-in customer: %w", err)
+	if cu == nil { // deleted while signed in
+		return nil, nil, dropCustomer(sess)
 	}
-	epoch, err := customers.SessionEpoch(ctx, h.db, id)
-	if err != nil {
-		return nil, err
+	if !cu.Confirmed() {
+		if err := sessions.End(ctx, h.db, sessions.CustomerOwner(id), row.ID); err != nil && !errors.Is(err, sessions.ErrEnded) {
+			return nil, nil, err
+		}
+		return nil, nil, dropCustomer(sess)
 	}
-	if have, _ := sess.Get(sessionEpoch).(int64); have != epoch || !cu.Confirmed() {
-		return nil, dropCustomer(sess)
-	}
-	return cu, nil
+	sess.Session.SetIdleTimeout(storedIdle(set, row.Remember))
+	return cu, row, nil
 }
 
 // dropCustomer signs an ended session out in the middle of a request: the
@@ -132,16 +171,21 @@ func (h *handlers) signedIn(c fiber.Ctx) (*customers.Customer, error) {
 // page being drawn carries) stays.
 func dropCustomer(sess *session.Middleware) error {
 	sess.Delete(sessionCustomerID)
-	sess.Delete(sessionEpoch)
-	sess.Delete(sessionRemember)
+	sess.Delete(sessionRowID)
 	if err := sess.Regenerate(); err != nil {
 		return fmt.Errorf("portal: end session: %w", err)
 	}
 	return nil
 }
 
-// signOut ends the session's data and gives the browser a new session ID.
+// signOut ends the session's row and data and gives the browser a new
+// session ID.
 func (h *handlers) signOut(c fiber.Ctx) error {
+	if cu := current(c); cu != nil {
+		if err := sessions.End(c.Context(), h.db, sessions.CustomerOwner(cu.ID), currentSession(c)); err != nil && !errors.Is(err, sessions.ErrEnded) {
+			return fmt.Errorf("portal sign-out: %w", err)
+		}
+	}
 	if err := web.Session(c).Reset(); err != nil {
 		return fmt.Errorf("portal sign-out: %w", err)
 	}

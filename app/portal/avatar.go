@@ -2,7 +2,6 @@ package portal
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -107,9 +106,6 @@ func (h *handlers) avatar(c fiber.Ctx) error {
 // missing file is 404.
 func serveAvatar(c fiber.Ctx, store avatars.Storage, key string) error {
 	data, err := store.Get(c.Context(), key)
-	if errors.Is(err, avatars.ErrNotFound) {
-		return fiber.ErrNotFound
-	}
 	if err != nil {
 		return fmt.Errorf("serve avatar: %w", err)
 	}

@@ -88,6 +88,7 @@ func post(c *webtest.Client, path string, values url.Values, extra ...string) *w
 }
 
 func TestCaptchaOnEveryForm(t *testing.T) {
+	t.Parallel()
 	for _, provider := range []string{"math", "image"} {
 		t.Run(provider, func(t *testing.T) {
 			e := servertest.New(t)
@@ -168,6 +169,7 @@ func TestCaptchaOnEveryForm(t *testing.T) {
 }
 
 func TestCaptchaAnsweredOnAnotherNode(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	e.SetSettings(t, map[string]string{"captcha_provider": "image"})
 	newCustomer(t, e, "cora@example.com", true)
@@ -189,6 +191,7 @@ func TestCaptchaAnsweredOnAnotherNode(t *testing.T) {
 }
 
 func TestCaptchaImageReloadAndUnknown(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	e.SetSettings(t, map[string]string{"captcha_provider": "image", "captcha_forms": "login"})
 	c := e.Client(t)

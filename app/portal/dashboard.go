@@ -30,7 +30,7 @@ func (h *handlers) dashboard(c fiber.Ctx) error {
 		return err
 	}
 	count := func(status string) (int, error) {
-		_, n, err := licensing.ListLicenses(ctx, h.db, licensing.LicenseFilter{Customer: cu, Status: status}, "", listing.Page{Number: 1, PerPage: 1}, now)
+		_, n, err := licensing.ListLicenses(ctx, h.read(c), licensing.LicenseFilter{Customer: cu, Status: status}, "", listing.Page{Number: 1, PerPage: 1}, now)
 		if err != nil {
 			return 0, fmt.Errorf("portal dashboard: %w", err)
 		}
@@ -54,7 +54,7 @@ func (h *handlers) dashboard(c fiber.Ctx) error {
 	}
 	var files []licenseRow
 	if set.CustomerPageLicenses {
-		ls, _, err := licensing.ListLicenses(ctx, h.db, licensing.LicenseFilter{Customer: cu, Status: licensing.StatusValid}, "",
+		ls, _, err := licensing.ListLicenses(ctx, h.read(c), licensing.LicenseFilter{Customer: cu, Status: licensing.StatusValid}, "",
 			listing.Page{Number: 1, PerPage: dashboardLicenses}, now)
 		if err != nil {
 			return fmt.Errorf("portal dashboard: %w", err)

@@ -7,6 +7,7 @@ import (
 )
 
 func TestDashboardRecentActivationsAndQuickActions(t *testing.T) {
+	t.Parallel()
 	s := newShop(t)
 	c := mustSignIn(t, s.e, s.cora.Email)
 	r := c.Get("/customer/dashboard")
@@ -20,6 +21,8 @@ func TestDashboardRecentActivationsAndQuickActions(t *testing.T) {
 		`href="/customer/product-licenses/` + lic + `/file"`,                    // quick download
 		`id="activate-guide"`,
 		`data-stat="total">1<`,
+		`<p class="muted" data-joined>Joined on ` + s.cora.CreatedAt.Format("2006-01-02"), // greeting
+		`<span class="avatar avatar-large" aria-hidden="true">`,
 	} {
 		if !strings.Contains(r.Body, want) {
 			t.Errorf("dashboard lacks %s\n%s", want, r.Body)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v3"
+	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/api/filesend"
 	"github.com/licensor/licensor/app/catalog"
@@ -27,15 +28,15 @@ type latestDownload struct {
 }
 
 // latestFor decides whether license l may download its product's latest
-// published version (product.md §3: the license valid and its updates
+// published version (docs/features.md#customer-portal: the license valid and its updates
 // period not ended).
-func (h *handlers) latestFor(ctx context.Context, l *licensing.License, now time.Time) (latestDownload, error) {
+func (h *handlers) latestFor(ctx context.Context, idb bun.IDB, l *licensing.License, now time.Time) (latestDownload, error) {
 	var d latestDownload
-	p, err := catalog.Get(ctx, h.db, l.ProductID)
+	p, err := catalog.Get(ctx, idb, l.ProductID)
 	if err != nil {
 		return d, err
 	}
-	v, err := catalog.NewestVersion(ctx, h.db, l.ProductID)
+	v, err := catalog.NewestVersion(ctx, idb, l.ProductID)
 	if err != nil {
 		return d, err
 	}
@@ -66,12 +67,12 @@ func (h *handlers) latestFor(ctx context.Context, l *licensing.License, now time
 // Each download is logged (source portal) once, by the request that
 // starts at byte 0.
 func (h *handlers) downloadLatest(c fiber.Ctx) error {
-	l, err := h.ownLicense(c)
+	l, err := h.ownLicense(c, h.db)
 	if err != nil {
 		return err
 	}
 	now := h.now()
-	d, err := h.latestFor(c.Context(), l, now)
+	d, err := h.latestFor(c.Context(), h.db, l, now)
 	if err != nil {
 		return err
 	}
@@ -82,6 +83,8 @@ func (h *handlers) downloadLatest(c fiber.Ctx) error {
 		return errors.New("portal: no file storage")
 	}
 	f, err := h.files.Open(c.Context(), d.File.StorageKey)
+	// A file the version names but storage lacks says so, rather than the
+	// not-found page that a wrong address gets.
 	if errors.Is(err, storage.ErrNotFound) {
 		return fiber.NewError(fiber.StatusNotFound, "The file of this version is missing.")
 	}

@@ -17,6 +17,7 @@ import (
 )
 
 func TestLatestVersionDownload(t *testing.T) {
+	t.Parallel()
 	s := newShop(t)
 	ctx := context.Background()
 	c := mustSignIn(t, s.e, "cora@example.com")
@@ -105,6 +106,7 @@ func ptr(s string) *string { return &s }
 // (by SHA-256), and 416 past the end; only the request from byte 0 is
 // logged.
 func TestLatestVersionDownloadRange(t *testing.T) {
+	t.Parallel()
 	s := newShop(t)
 	ctx := context.Background()
 	c := mustSignIn(t, s.e, "cora@example.com")

@@ -17,6 +17,7 @@ var anyLinkRE = regexp.MustCompile(`https?://[^\s"'<>)]+`)
 // for pages that need a customer a redirect to sign-in and then 200 once
 // signed in — never 404.
 func TestEmailLinksOpenPages(t *testing.T) {
+	t.Parallel()
 	s := newShop(t)
 	ctx := context.Background()
 	e := s.e

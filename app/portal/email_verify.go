@@ -12,6 +12,7 @@ import (
 
 	"github.com/licensor/licensor/app/captcha"
 	"github.com/licensor/licensor/app/customers"
+	"github.com/licensor/licensor/app/errkind"
 	"github.com/licensor/licensor/app/fields"
 	"github.com/licensor/licensor/app/web"
 )
@@ -37,11 +38,11 @@ func (h *handlers) verifyEmail(c fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		p := customers.UpdateParams{}
+		p := customers.UpdateParams{KeepSession: sessionOf(c, cu.ID), ProveEmail: true}
 		if !strings.EqualFold(cu.Email, t.Email) {
 			p.Email = fields.Some(t.Email)
 		}
-		if !cu.Confirmed() || p.Email.Set {
+		if !cu.Confirmed() || !cu.EmailProven() || p.Email.Set {
 			p.Confirmed = fields.Some(true)
 			if _, err = h.customers.Update(ctx, tx, source(c, cu), set, cu.ID, p); err != nil {
 				return err
@@ -61,6 +62,8 @@ func (h *handlers) verifyEmail(c fiber.Ctx) error {
 		return h.renderMessage(c, fiber.StatusConflict, "Email address not available",
 			"This email address is now used by another account, so your address was not changed. Choose another one in your settings.", false)
 	}
+	// An account gone since the link was sent must look like any bad link
+	// (no enumeration), so this is not left to the not-found page.
 	if _, invalid := fields.As(err); invalid || errors.Is(err, customers.ErrTokenInvalid) || errors.Is(err, customers.ErrNotFound) {
 		return h.renderMessage(c, fiber.StatusBadRequest, "Link invalid or expired",
 			"This confirmation link is invalid, has expired or was already used.", true)
@@ -68,9 +71,12 @@ func (h *handlers) verifyEmail(c fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("portal email confirmation: %w", err)
 	}
+	// The proven address may link licenses (the linking rule): the pages
+	// after this link read the primary.
+	web.MarkWrite(c)
 	if changedTo != "" {
 		web.AddFlash(c, web.FlashSuccess, "Your email address is now "+changedTo+".")
-		if cu, err := h.signedIn(c); err == nil && cu != nil {
+		if cu, _, err := h.signedIn(c); err == nil && cu != nil {
 			return web.Redirect(c, fiber.StatusSeeOther, settingsPath)
 		}
 		return web.Redirect(c, fiber.StatusSeeOther, loginPath)
@@ -96,10 +102,10 @@ func (h *handlers) resend(c fiber.Ctx) error {
 		return h.emailThrottled(c, err, send, "portal/resend", "Resend the confirmation email", email)
 	}
 	cu, err := customers.ByEmail(ctx, h.db, email)
-	if err != nil && !errors.Is(err, customers.ErrNotFound) {
+	if err := errkind.IgnoreNotFound(err); err != nil {
 		return fmt.Errorf("portal resend confirmation: %w", err)
 	}
-	if cu != nil && !cu.Confirmed() && send.email {
+	if cu != nil && (!cu.Confirmed() || !cu.EmailProven()) && send.email {
 		set, err := h.settings.Get(ctx)
 		if err != nil {
 			return err

@@ -8,22 +8,30 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v3"
+	"github.com/uptrace/bun"
 
-	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/licensing"
-	"github.com/licensor/licensor/app/signing"
+	"github.com/licensor/licensor/app/listing"
 	"github.com/licensor/licensor/app/web"
 )
-
-const licensesPerPage = 25
 
 // licenseRow is what the license pages show of one license, formatted.
 type licenseRow struct {
 	ID                                  int64
 	Product, Code, Masked, Type, Status string
 	Expires, UpdatesUntil, SupportUntil string
-	Activations, UsesLeft               string
-	ActiveActivations                   int
+	// GraceUntil is set while an expired license is in its grace period
+	// (docs/api/external.md#grace-period).
+	GraceUntil            string
+	Activations, UsesLeft string
+	// Entitlements are the license's feature names
+	// (docs/licensing.md#entitlements).
+	Entitlements      []string
+	ActiveActivations int
+	// ExpiryClock says when a license with expiry days started, or will
+	// start, its expiry clock (docs/licensing.md#expiry-clock); "" for a
+	// license without one.
+	ExpiryClock string
 }
 
 func presentLicense(l *licensing.License, now time.Time) licenseRow {
@@ -39,14 +47,38 @@ func presentLicense(l *licensing.License, now time.Time) licenseRow {
 	if n := l.UsesLeft(); n != nil {
 		usesLeft = strconv.Itoa(*n)
 	}
+	graceUntil := ""
+	if l.InGrace(now) {
+		graceUntil = dateOr(l.GraceUntil(), "")
+	}
+	expires := dateOr(l.ExpiresAt, "Lifetime")
+	if l.ClockPending() {
+		// Not lifetime: the expiry clock has yet to start.
+		expires = fmt.Sprintf("%d days after the clock starts", *l.ExpiryDays)
+	}
 	return licenseRow{
+		GraceUntil: graceUntil, Entitlements: l.Entitlements, ExpiryClock: expiryClock(l),
 		ID: l.ID, Product: l.ProductName, Code: l.LicenseCode, Masked: maskCode(l.LicenseCode),
 		Type: typ, Status: l.Status(now),
-		Expires: dateOr(l.ExpiresAt, "Lifetime"), UpdatesUntil: dateOr(l.UpdatesUntil, "—"), SupportUntil: dateOr(l.SupportUntil, "—"),
+		Expires: expires, UpdatesUntil: dateOr(l.UpdatesUntil, "—"), SupportUntil: dateOr(l.SupportUntil, "—"),
 		Activations:       fmt.Sprintf("%d of %s", l.ActiveActivations, allowed),
 		UsesLeft:          usesLeft,
 		ActiveActivations: l.ActiveActivations,
 	}
+}
+
+// expiryClock is the portal's line about l's expiry clock.
+func expiryClock(l *licensing.License) string {
+	if l.ExpiryDays == nil || *l.ExpiryDays <= 0 {
+		return ""
+	}
+	switch {
+	case l.ClockPending():
+		return fmt.Sprintf("%d days, starting %s (not started yet)", *l.ExpiryDays, l.ExpiryStartLabel())
+	case l.ExpiryStartedAt != nil:
+		return fmt.Sprintf("%d days, started %s on %s", *l.ExpiryDays, l.ExpiryStartLabel(), dateOr(l.ExpiryStartedAt, ""))
+	}
+	return ""
 }
 
 // maskCode keeps the first and last four characters of a code.
@@ -96,11 +128,30 @@ func (h *handlers) activationsPageOn(c fiber.Ctx) error {
 	return c.Next()
 }
 
-// licenses lists the signed-in customer's licenses (linking rule).
+// licenseColumns are the portal license list's columns.
+var licenseColumns = []web.Column{
+	{Key: "code", Label: "License"},
+	{Key: "product", Label: "Product", Optional: true},
+	{Key: "type", Label: "Type", Optional: true, Hidden: true},
+	{Key: "expires", Label: "Expires", Optional: true},
+	{Key: "updates", Label: "Updates until", Optional: true},
+	{Key: "support", Label: "Support until", Optional: true},
+	{Key: "activations", Label: "Activations", Class: "num", Optional: true},
+	{Key: "uses_left", Label: "Uses left", Class: "num", Optional: true},
+}
+
+// licenses lists the signed-in customer's licenses (linking rule),
+// searched by code, paged; "Get more licenses" leads to the shop when
+// get_more_licenses_url is set.
 func (h *handlers) licenses(c fiber.Ctx) error {
 	now := h.now()
-	page := web.PageOf(c, licensesPerPage)
-	ls, total, err := licensing.ListLicenses(c.Context(), h.db, licensing.LicenseFilter{Customer: current(c)}, "", page, now)
+	set, err := h.settings.Get(c.Context())
+	if err != nil {
+		return err
+	}
+	search := strings.TrimSpace(c.Query("q"))
+	page := web.ListPage(c)
+	ls, total, err := licensing.ListLicenses(c.Context(), h.read(c), licensing.LicenseFilter{Customer: current(c), Code: search}, "", page, now)
 	if err != nil {
 		return fmt.Errorf("portal licenses: %w", err)
 	}
@@ -108,29 +159,31 @@ func (h *handlers) licenses(c fiber.Ctx) error {
 	for i := range ls {
 		rows[i] = presentLicense(&ls[i], now)
 	}
+	spec := web.TableSpec{ID: "portal-licenses", Search: "Search license code", SearchValue: search, Columns: licenseColumns}
+	spec.Links = []web.Link{{Label: "Offline activation", URL: "/customer/offline-activation"}}
+	if set.GetMoreLicensesURL != "" {
+		spec.Links = append(spec.Links, web.Link{Label: "Get more licenses", URL: set.GetMoreLicensesURL, Primary: true})
+	}
 	return web.Render(c, fiber.StatusOK, web.View{
-		Page: "portal/licenses", Layout: "layouts/portal",
-		Data: fiber.Map{"Title": "Licenses", "Licenses": rows, "Pagination": web.Paginate(c, page, total)},
+		Page: "portal/licenses", Layout: "layouts/portal", Fragment: "portal/licenses/results",
+		Data: fiber.Map{"Title": "Licenses", "Licenses": rows, "Table": web.NewTable(c, spec, page, total)},
 	})
 }
 
-// ownLicense is license :id when it is the signed-in customer's; 404
-// otherwise (also for ids that are not numbers).
-func (h *handlers) ownLicense(c fiber.Ctx) (*licensing.License, error) {
+// ownLicense is license :id when it is the signed-in customer's, read
+// from idb; 404 otherwise (also for ids that are not numbers).
+func (h *handlers) ownLicense(c fiber.Ctx, idb bun.IDB) (*licensing.License, error) {
 	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
 	if err != nil || id <= 0 {
 		return nil, fiber.ErrNotFound
 	}
-	l, err := licensing.CustomerLicense(c.Context(), h.db, current(c), id)
-	if errors.Is(err, licensing.ErrNotFound) {
-		return nil, fiber.ErrNotFound
-	}
+	l, err := licensing.CustomerLicense(c.Context(), idb, current(c), id)
 	return l, err
 }
 
 // license shows one of the customer's licenses with its activations.
 func (h *handlers) license(c fiber.Ctx) error {
-	l, err := h.ownLicense(c)
+	l, err := h.ownLicense(c, h.read(c))
 	if err != nil {
 		return err
 	}
@@ -142,7 +195,11 @@ func (h *handlers) license(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	latest, err := h.latestFor(c.Context(), l, h.now())
+	latest, err := h.latestFor(c.Context(), h.read(c), l, h.now())
+	if err != nil {
+		return err
+	}
+	renewals, err := licensing.Renewals(c.Context(), h.read(c), l.ID)
 	if err != nil {
 		return err
 	}
@@ -150,14 +207,15 @@ func (h *handlers) license(c fiber.Ctx) error {
 		Page: "portal/license", Layout: "layouts/portal",
 		Data: fiber.Map{
 			"Title": l.ProductName + " license", "License": presentLicense(l, h.now()), "Activations": acts,
-			"CanDeactivate": set.AllowCustomerDeactivation, "Latest": latest,
+			"CanDeactivate": set.AllowCustomerDeactivation, "Latest": latest, "Renewals": renewals,
+			"Table": activationTable(c, "license-activations", set.AllowCustomerDeactivation, listing.Page{PerPage: listing.MaxPerPage}, len(acts)),
 		},
 	})
 }
 
 // licenseCode is the htmx fragment revealing the full code.
 func (h *handlers) licenseCode(c fiber.Ctx) error {
-	l, err := h.ownLicense(c)
+	l, err := h.ownLicense(c, h.read(c))
 	if err != nil {
 		return err
 	}
@@ -166,32 +224,24 @@ func (h *handlers) licenseCode(c fiber.Ctx) error {
 	})
 }
 
-// licenseFile downloads the license's signed license file (api.md §7.3),
+// licenseFile downloads the license's signed license file (docs/api/signing.md#license-files),
 // named <reference>_<code>.lic, built as the internal API builds it.
+//
+// It reads the primary: a signed file is not issued from a replica's
+// state older than a block or an expiry change.
 func (h *handlers) licenseFile(c fiber.Ctx) error {
-	l, err := h.ownLicense(c)
+	l, err := h.ownLicense(c, h.db)
 	if err != nil {
 		return err
 	}
 	if h.signing == nil {
 		return errors.New("portal: no signing key ring")
 	}
-	cu := current(c)
-	file, err := h.signing.SignLicenseFile(licenseFileOf(l, cu, h.now()))
+	name, file, err := licensing.LicenseFile(h.signing, l, current(c), h.now())
 	if err != nil {
 		return fmt.Errorf("portal license file: %w", err)
 	}
-	c.Attachment(l.ProductReferenceID + "_" + l.LicenseCode + ".lic")
+	c.Attachment(name)
 	c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
 	return c.Send(file)
-}
-
-// licenseFileOf names the linked customer (the signed-in one) in the file.
-func licenseFileOf(l *licensing.License, cu *customers.Customer, now time.Time) signing.LicenseFile {
-	return signing.LicenseFile{
-		LicenseCode: l.LicenseCode, ProductRef: l.ProductReferenceID, ProductName: l.ProductName,
-		ClientID: &cu.ClientID, Email: &cu.Email, Type: l.Type,
-		ExpiresAt: l.ExpiresAt, UpdatesUntil: l.UpdatesUntil, SupportUntil: l.SupportUntil,
-		ParallelUses: l.ParallelUses, Domains: l.Domains, IPs: l.IPs, IssuedAt: now,
-	}
 }

@@ -33,8 +33,13 @@ type shop struct {
 
 func newShop(t *testing.T) *shop {
 	t.Helper()
+	return newShopOn(t, servertest.New(t))
+}
+
+// newShopOn is newShop on the node(s) of e.
+func newShopOn(t *testing.T, e *servertest.Env) *shop {
+	t.Helper()
 	ctx := context.Background()
-	e := servertest.New(t)
 	set, err := e.Nodes[0].Settings.Get(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -77,12 +82,13 @@ func newShop(t *testing.T) *shop {
 }
 
 func TestLicensePages(t *testing.T) {
+	t.Parallel()
 	s := newShop(t)
 	c := mustSignIn(t, s.e, "cora@example.com")
 
 	r := c.Get("/customer/product-licenses")
 	if r.StatusCode != 200 || !strings.Contains(r.Body, "Widget Pro") || !strings.Contains(r.Body, "CORA••••••••4444") ||
-		!strings.Contains(r.Body, "1 of 2") || strings.Contains(r.Body, "OTTO") {
+		!strings.Contains(r.Body, "1 of 2") || strings.Contains(r.Body, "OTTO") || !strings.Contains(r.Body, `data-copy-url="/customer/product-licenses/`) {
 		t.Fatalf("licenses page: %d\n%s", r.StatusCode, r.Body)
 	}
 	if strings.Contains(r.Body, "CORA-1111-2222-3333-4444") {
@@ -129,6 +135,7 @@ func TestLicensePages(t *testing.T) {
 }
 
 func TestLicenseFileDownload(t *testing.T) {
+	t.Parallel()
 	s := newShop(t)
 	c := mustSignIn(t, s.e, "cora@example.com")
 	r := c.Get(fmt.Sprintf("/customer/product-licenses/%d/file", s.coraLic.ID))
@@ -168,6 +175,7 @@ func activeActivations(t *testing.T, s *shop, id int64) int {
 }
 
 func TestActivationsPageAndDeactivate(t *testing.T) {
+	t.Parallel()
 	s := newShop(t)
 	s.e.SetSettings(t, map[string]string{"allow_customer_deactivation": "false"})
 	c := mustSignIn(t, s.e, "cora@example.com")
@@ -187,7 +195,7 @@ func TestActivationsPageAndDeactivate(t *testing.T) {
 
 	s.e.SetSettings(t, map[string]string{"allow_customer_deactivation": "true"})
 	r = c.Get("/customer/product-activations")
-	action := fmt.Sprintf(`action="/customer/product-activations/%d/deactivate"`, s.coraAct)
+	action := fmt.Sprintf(`formaction="/customer/product-activations/%d/deactivate?next=/customer/product-activations"`, s.coraAct)
 	if !strings.Contains(r.Body, action) || !strings.Contains(r.Body, "data-confirm=") {
 		t.Fatalf("no deactivate button:\n%s", r.Body)
 	}
@@ -234,6 +242,7 @@ func TestActivationsPageAndDeactivate(t *testing.T) {
 }
 
 func TestSettingsPage(t *testing.T) {
+	t.Parallel()
 	s := newShop(t)
 	other := mustSignIn(t, s.e, "cora@example.com")
 	c := mustSignIn(t, s.e, "cora@example.com")
@@ -283,5 +292,101 @@ func TestSettingsPage(t *testing.T) {
 	}
 	if r := signIn(s.e.Client(t), "cora@example.com", newPw); r.StatusCode != 303 {
 		t.Errorf("sign in with the new password: %d", r.StatusCode)
+	}
+}
+
+// An expired license in its product's grace period says so and until when
+// (docs/api/external.md#grace-period); past it, nothing is said. The page
+// lists the license's entitlements (docs/licensing.md#entitlements).
+func TestLicensePageGracePeriod(t *testing.T) {
+	t.Parallel()
+	s := newShop(t)
+	c := mustSignIn(t, s.e, "cora@example.com")
+	own := fmt.Sprintf("/customer/product-licenses/%d", s.coraLic.ID)
+	if r := c.Get(own); strings.Contains(r.Body, `id="license-grace"`) {
+		t.Fatal("a valid license shows a grace period")
+	}
+	ctx := context.Background()
+	if _, err := s.e.DB.Bun.ExecContext(ctx, "UPDATE products SET grace_days = 7, entitlements = '{pro,sso}' WHERE id = ?", s.product.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.e.DB.Bun.ExecContext(ctx, "UPDATE licenses SET entitlements = '{pro,sso}' WHERE id = ?", s.coraLic.ID); err != nil {
+		t.Fatal(err)
+	}
+	var until time.Time
+	if err := s.e.DB.Bun.NewRaw("UPDATE licenses SET expires_at = now() - interval '2 days' WHERE id = ? RETURNING expires_at + interval '7 days'", s.coraLic.ID).
+		Scan(ctx, &until); err != nil {
+		t.Fatal(err)
+	}
+	r := c.Get(own)
+	if !strings.Contains(r.Body, `id="license-grace"`) || !strings.Contains(r.Body, "in grace</span> until "+until.UTC().Format("2006-01-02")) ||
+		!strings.Contains(r.Body, `<dd id="license-entitlements"><code>pro</code> <code>sso</code></dd>`) {
+		t.Fatalf("license page in grace:\n%s", r.Body)
+	}
+	if _, err := s.e.DB.Bun.ExecContext(ctx, "UPDATE licenses SET expires_at = now() - interval '8 days' WHERE id = ?", s.coraLic.ID); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Get(own); strings.Contains(r.Body, `id="license-grace"`) {
+		t.Fatal("a license past its grace period shows one")
+	}
+}
+
+// The portal's error pages are the portal's: its style, a way back to the
+// customer's account, never a word of the console. Sign-in history names
+// devices instead of printing user agents.
+func TestPortalNotFoundAndDevices(t *testing.T) {
+	t.Parallel()
+	s := newShop(t)
+	c := mustSignIn(t, s.e, "cora@example.com")
+	for _, path := range []string{"/customer/product-licenses/999999", "/customer/no-such-page"} {
+		r := c.Get(path)
+		if r.StatusCode != 404 {
+			t.Errorf("GET %s: %d", path, r.StatusCode)
+		}
+		if strings.Contains(strings.ToLower(r.Body), "the console") || strings.Contains(r.Body, `href="/admin`) {
+			t.Errorf("the portal's 404 at %s mentions the console:\n%s", path, r.Body)
+		}
+		if !strings.Contains(r.Body, `href="/customer/dashboard" role="button">Go to your account`) {
+			t.Errorf("the portal's 404 at %s has no way back:\n%s", path, r.Body)
+		}
+	}
+	if r := s.e.Client(t).Get("/no-such-page"); r.StatusCode != 404 || strings.Contains(strings.ToLower(r.Body), "the console") || strings.Contains(r.Body, `href="/admin`) {
+		t.Errorf("a stray 404 mentions the console: %d", r.StatusCode)
+	}
+	r := c.Get("/customer/settings")
+	if strings.Contains(r.Body, "Go-http-client") || !strings.Contains(r.Body, "<th>Device</th>") {
+		t.Errorf("sign-in history prints raw user agents:\n%s", r.Body)
+	}
+}
+
+// The license page says when the expiry clock starts and whether it has
+// (docs/licensing.md#expiry-clock); a license without one says nothing.
+func TestLicensePageExpiryClock(t *testing.T) {
+	t.Parallel()
+	s := newShop(t)
+	c := mustSignIn(t, s.e, "cora@example.com")
+	own := fmt.Sprintf("/customer/product-licenses/%d", s.coraLic.ID)
+	ctx := context.Background()
+	if _, err := s.e.DB.Bun.ExecContext(ctx, "UPDATE licenses SET expires_at = NULL, expiry_days = 30, expiry_start = 'first_verify' WHERE id = ?", s.coraLic.ID); err != nil {
+		t.Fatal(err)
+	}
+	r := c.Get(own)
+	if !strings.Contains(r.Body, `<dd id="license-expiry-clock">30 days, starting at the first verify (not started yet)</dd>`) ||
+		!strings.Contains(r.Body, "<dd>30 days after the clock starts</dd>") {
+		t.Fatalf("waiting clock:\n%s", r.Body)
+	}
+	var started time.Time
+	if err := s.e.DB.Bun.NewRaw("UPDATE licenses SET expiry_started_at = now(), expires_at = now() + interval '30 days' WHERE id = ? RETURNING expiry_started_at", s.coraLic.ID).
+		Scan(ctx, &started); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Get(own); !strings.Contains(r.Body, `<dd id="license-expiry-clock">30 days, started at the first verify on `+started.UTC().Format("2006-01-02")) {
+		t.Fatalf("started clock:\n%s", r.Body)
+	}
+	if _, err := s.e.DB.Bun.ExecContext(ctx, "UPDATE licenses SET expiry_days = NULL WHERE id = ?", s.coraLic.ID); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Get(own); strings.Contains(r.Body, `id="license-expiry-clock"`) {
+		t.Fatal("a license without an expiry clock shows one")
 	}
 }

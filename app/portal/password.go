@@ -23,7 +23,8 @@ func (h *handlers) forgotForm(c fiber.Ctx) error {
 }
 
 // forgot emails a reset link (60 minutes) when an account uses the address,
-// and answers the same whether or not one does. Limits as resend.
+// and answers the same, after the same work, whether or not one does.
+// Limits as resend.
 func (h *handlers) forgot(c fiber.Ctx) error {
 	ctx := c.Context()
 	email := strings.TrimSpace(c.FormValue("email"))
@@ -40,15 +41,11 @@ func (h *handlers) forgot(c fiber.Ctx) error {
 	} else if msg != "" {
 		return h.renderEmailFormCaptcha(c, fiber.StatusUnprocessableEntity, "portal/forgot", "Forgot your password?", email, "", msg)
 	}
-	cu, err := customers.ByEmail(ctx, h.db, email)
-	if err != nil && !errors.Is(err, customers.ErrNotFound) {
-		return fmt.Errorf("portal forgot password: %w", err)
-	}
-	if cu != nil && send.email {
-		if m := h.mailer(ctx); m != nil {
-			if err := m.PasswordReset(ctx, h.db, set, cu); err != nil {
-				return fmt.Errorf("portal forgot password: %w", err)
-			}
+	// The same work whether or not the address has an account: a job
+	// looks it up and sends the link (docs/deploy.md#registration-and-forgotten-passwords).
+	if email != "" && send.email {
+		if err := h.customers.RequestPasswordReset(ctx, h.db, email); err != nil {
+			return fmt.Errorf("portal forgot password: %w", err)
 		}
 	}
 	web.AddFlash(c, web.FlashInfo, msgForgotSent)
@@ -84,22 +81,20 @@ func (h *handlers) reset(c fiber.Ctx) error {
 	}
 
 	var cu *customers.Customer
-	var epoch int64
 	err = h.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		t, err := customers.ConsumeToken(ctx, tx, c.Params("token"), h.now(), customers.TokenPasswordReset, customers.TokenPasswordSet)
 		if err != nil {
 			return err
 		}
-		cu, err = h.customers.Update(ctx, tx, source(c, nil), set, t.CustomerID, customers.UpdateParams{Password: fields.Some(password)})
-		if err != nil {
-			return err
-		}
-		epoch, err = customers.EndSessions(ctx, tx, cu.ID)
+		cu, err = h.customers.Update(ctx, tx, source(c, nil), set, t.CustomerID,
+			customers.UpdateParams{Password: fields.Some(password), KeepSession: sessionOf(c, t.CustomerID)})
 		return err
 	})
 	if verr, ok := fields.As(err); ok {
 		return h.renderReset(c, fiber.StatusUnprocessableEntity, verr.Map())
 	}
+	// An account gone since the link was sent must look like any bad link
+	// (no enumeration), so this is not left to the not-found page.
 	if errors.Is(err, customers.ErrTokenInvalid) || errors.Is(err, customers.ErrNotFound) {
 		return h.renderMessage(c, fiber.StatusBadRequest, "Link invalid or expired",
 			"This password link is invalid, has expired or was already used. Ask for a new one from the sign-in page.", false)
@@ -108,12 +103,10 @@ func (h *handlers) reset(c fiber.Ctx) error {
 		return fmt.Errorf("portal password reset: %w", err)
 	}
 
-	sess := web.Session(c)
-	if id, _ := sess.Get(sessionCustomerID).(int64); id == cu.ID {
-		if err := sess.Regenerate(); err != nil {
+	if signed, _, err := h.signedIn(c); err == nil && signed != nil && signed.ID == cu.ID {
+		if err := web.Session(c).Regenerate(); err != nil {
 			return fmt.Errorf("portal password reset: new session id: %w", err)
 		}
-		sess.Set(sessionEpoch, epoch)
 		web.AddFlash(c, web.FlashSuccess, "Your password has been changed. Your other sessions were signed out.")
 		return web.Redirect(c, fiber.StatusSeeOther, dashboardPath)
 	}

@@ -14,6 +14,7 @@ import (
 // one shorter than password_min_length are refused on every form that sets
 // a password, with the message next to the field.
 func TestWeakPasswordsRefused(t *testing.T) {
+	t.Parallel()
 	const common = "qwerty123456"
 	e := servertest.New(t)
 	e.SetSettings(t, map[string]string{"registration_enabled": "true", "password_min_length": "12"})

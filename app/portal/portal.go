@@ -11,9 +11,6 @@ package portal
 import (
 	"context"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
@@ -26,17 +23,21 @@ import (
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/mail"
 	"github.com/licensor/licensor/app/notify"
-	"github.com/licensor/licensor/app/passwords"
 	"github.com/licensor/licensor/app/ratelimit"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/signing"
 	"github.com/licensor/licensor/app/storage"
+	"github.com/licensor/licensor/app/twofactor"
 	"github.com/licensor/licensor/app/web"
 )
 
 // Deps are what the portal handlers need.
 type Deps struct {
-	DB       bun.IDB
+	DB bun.IDB
+	// Reader serves the pages that only show the customer's licenses and
+	// activations, which tolerate a little lag: the read replicas
+	// (db.DB.Reader, docs/deploy.md#read-replicas); nil reads DB.
+	Reader   bun.IDB
 	Limiter  *ratelimit.Limiter
 	Logger   *slog.Logger
 	Settings *settings.Store
@@ -44,26 +45,29 @@ type Deps struct {
 	// alert) and the customer.created webhook. Nil: no email is sent (a
 	// warning is logged), for tools and tests that do not need them.
 	Notify *notify.Notifier
-	// Licensing frees activations the customer deactivates; Signing signs
-	// the license files they download. Nil: those actions fail.
+	// Customers registers and changes accounts (the node's service, with
+	// its hooks); Licensing frees activations the customer deactivates;
+	// Signing signs the license files they download.
+	Customers *customers.Service
 	Licensing *licensing.Service
 	Signing   *signing.KeyRing
-	// Captcha holds the CAPTCHA providers (built-in and plugins); nil: the
-	// built-in ones only.
+	// Captcha holds the CAPTCHA providers (built-in and plugins).
 	Captcha *captcha.Registry
 	// Avatars stores the customers' thumbnails, at most AvatarMaxBytes
-	// uploaded (0: avatars.DefaultMaxBytes). Nil: avatars under the
-	// system's temporary directory (tests and tools only).
+	// uploaded (0: avatars.DefaultMaxBytes).
 	Avatars        avatars.Storage
 	AvatarMaxBytes int64
 	// Files holds the version files customers download; nil: downloads fail.
 	Files storage.Store
 	// Now is the clock of tokens and the sign-in history; nil means time.Now.
 	Now func() time.Time
+	// TwoFactor checks and changes customers' second factors.
+	TwoFactor *twofactor.Service
 }
 
 type handlers struct {
 	db        bun.IDB
+	reader    bun.IDB
 	limiter   *ratelimit.Limiter
 	logger    *slog.Logger
 	settings  *settings.Store
@@ -76,14 +80,12 @@ type handlers struct {
 	avatars   avatars.Storage
 	avatarMax int64
 	files     storage.Store
-	// dummyHash is checked against when the account is unknown, so a
-	// sign-in costs the same whether or not it exists.
-	dummyHash func() string
+	twoFactor *twofactor.Service
 }
 
 func newHandlers(d Deps) *handlers {
-	h := &handlers{db: d.DB, limiter: d.Limiter, logger: d.Logger, settings: d.Settings, notify: d.Notify, now: d.Now,
-		licensing: d.Licensing, signing: d.Signing, files: d.Files}
+	h := &handlers{db: d.DB, reader: d.Reader, limiter: d.Limiter, logger: d.Logger, settings: d.Settings, notify: d.Notify, now: d.Now,
+		customers: d.Customers, licensing: d.Licensing, signing: d.Signing, captcha: d.Captcha, files: d.Files, twoFactor: d.TwoFactor}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -91,33 +93,22 @@ func newHandlers(d Deps) *handlers {
 		h.logger = slog.Default()
 	}
 	h.avatars, h.avatarMax = d.Avatars, d.AvatarMaxBytes
-	if h.avatars == nil {
-		h.avatars = avatars.DirStorage{Dir: filepath.Join(os.TempDir(), "licensor-avatars")}
-	}
 	if h.avatarMax <= 0 {
 		h.avatarMax = avatars.DefaultMaxBytes
 	}
-	h.captcha = d.Captcha
-	if h.captcha == nil {
-		h.captcha = captcha.NewRegistry(d.DB, h.now)
-	}
-	// Self-registration emits customer.created but no welcome email: the
-	// customer chose their password and gets the confirmation email instead.
-	var hooks customers.Hooks
-	if d.Notify != nil {
-		hooks.Created = func(ctx context.Context, tx bun.IDB, c *customers.Customer, _ bool) error {
-			return d.Notify.Webhooks.CustomerCreated(ctx, tx, c)
-		}
-	}
-	h.customers = customers.NewService(h.now, hooks)
-	h.dummyHash = sync.OnceValue(func() string {
-		hash, err := passwords.Hash("licensor portal: no such account")
-		if err != nil {
-			h.logger.Error("portal: dummy password hash", "error", err)
-		}
-		return hash
-	})
 	return h
+}
+
+// read is the handle of a page that only shows the customer's licenses
+// and activations: the read replicas (docs/deploy.md#read-replicas),
+// unless this browser changed something a moment ago (web.RecentWrite) and
+// must see it. Sessions, the account and security pages, and everything
+// that writes read the primary (h.db).
+func (h *handlers) read(c fiber.Ctx) bun.IDB {
+	if h.reader == nil || web.RecentWrite(c) {
+		return h.db
+	}
+	return h.reader
 }
 
 // mailer returns the mailer, or nil (logged) when the portal has none.

@@ -1,18 +1,16 @@
 package portal
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v3"
-	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/captcha"
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/fields"
-	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/web"
 )
 
@@ -21,9 +19,6 @@ import (
 // already has an account (whose owner is emailed a password reset link
 // instead): the form never tells whether an address is registered.
 const msgRegistered = "Thanks for registering. We have sent an email to %s: follow its link to continue."
-
-// errPasswordMismatch rolls back an account whose password fields failed.
-var errPasswordMismatch = errors.New("password missing or not confirmed")
 
 type registerView struct {
 	Name, Email string
@@ -39,7 +34,7 @@ func (h *handlers) registerForm(c fiber.Ctx) error {
 	if !set.RegistrationEnabled {
 		return fiber.ErrNotFound
 	}
-	if cu, err := h.signedIn(c); err != nil {
+	if cu, _, err := h.signedIn(c); err != nil {
 		return err
 	} else if cu != nil {
 		return web.Redirect(c, fiber.StatusFound, dashboardPath)
@@ -47,12 +42,10 @@ func (h *handlers) registerForm(c fiber.Ctx) error {
 	return h.renderRegister(c, fiber.StatusOK, registerView{}, nil)
 }
 
-// register creates an account with a generated client ID. With
-// email_verification_required it stays unconfirmed and the confirmation
-// email is queued in the same transaction; otherwise it is confirmed and
-// signed in at once. An email that already has an account gets the same
-// answer as a new one (after the same validation, so invalid input answers
-// alike too), and its owner is sent a password reset link.
+// register creates an account (customers.Register holds the rules:
+// confirmation, the same answer for a known email). The CAPTCHA and the
+// password confirmation are the form's: when either fails Register only
+// checks the fields, so every error shows at once.
 func (h *handlers) register(c fiber.Ctx) error {
 	ctx := c.Context()
 	set, err := h.settings.Get(ctx)
@@ -63,6 +56,16 @@ func (h *handlers) register(c fiber.Ctx) error {
 		return fiber.ErrNotFound
 	}
 	v := registerView{Name: strings.TrimSpace(c.FormValue("name")), Email: strings.TrimSpace(c.FormValue("email"))}
+	// Limited as forgot-password: per IP here, and per address (whether
+	// or not it has an account: each registration emails it) once the form
+	// is right (docs/deploy.md#registration-and-forgotten-passwords).
+	ipHit, err := h.limiter.Hit(ctx, "customer-register:ip:"+web.ClientIP(c), emailFormPerIP, emailFormIPWindow)
+	if err != nil {
+		return fmt.Errorf("portal registration: %w", err)
+	}
+	if !ipHit.Allowed {
+		return h.registerThrottled(c, v, ipHit.RetryAfter)
+	}
 	password := c.FormValue("password")
 	mismatch := password != c.FormValue("password_confirmation")
 	captchaMsg, _, err := h.checkCaptcha(c, set, captcha.FormRegister)
@@ -70,37 +73,27 @@ func (h *handlers) register(c fiber.Ctx) error {
 		return err
 	}
 
-	var created *customers.Customer
-	err = h.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		confirmed := !set.EmailVerificationRequired
-		cu, err := h.customers.Create(ctx, tx, source(c, nil), set, customers.CreateParams{
-			Name: v.Name, Email: v.Email, Password: password, Confirmed: &confirmed,
-		})
+	reg := customers.Registration{Name: v.Name, Email: v.Email, Password: password, Refused: true}
+	_, err = h.customers.Register(ctx, h.db, source(c, nil), set, reg)
+	if err == nil && !mismatch && captchaMsg == "" {
+		addrHit, err := h.limiter.Hit(ctx, "customer-register:email:"+strings.ToLower(v.Email), emailsPerAddress, emailsWindow)
 		if err != nil {
-			return err
+			return fmt.Errorf("portal registration: %w", err)
 		}
-		if mismatch || password == "" || captchaMsg != "" {
-			return errPasswordMismatch // roll the account back
+		if !addrHit.Allowed {
+			return h.registerThrottled(c, v, addrHit.RetryAfter)
 		}
-		if !confirmed {
-			if m := h.mailer(ctx); m != nil {
-				if err := m.EmailConfirmation(ctx, tx, set, cu, cu.Email); err != nil {
-					return err
-				}
-			}
-		}
-		created = cu
-		return nil
-	})
-
+		reg.Refused = false
+	}
+	var created *customers.Customer
+	if !reg.Refused {
+		created, err = h.customers.Register(ctx, h.db, source(c, nil), set, reg)
+	}
 	errs := map[string]string{}
 	if verr, ok := fields.As(err); ok {
 		errs = verr.Map()
-	} else if err != nil && !errors.Is(err, errPasswordMismatch) {
+	} else if err != nil && !errors.Is(err, customers.ErrAlreadyRegistered) {
 		return fmt.Errorf("portal registration: %w", err)
-	}
-	if password == "" {
-		errs["password"] = fields.Required("password")
 	}
 	if mismatch && errs["password"] == "" {
 		errs["password_confirmation"] = "The password confirmation does not match."
@@ -108,20 +101,15 @@ func (h *handlers) register(c fiber.Ctx) error {
 	if captchaMsg != "" {
 		errs["captcha"] = captchaMsg
 	}
-	// The client ID is generated, so its field cannot be the customer's
-	// fault; the email being taken is answered like a new account.
-	taken := errs["email"] == fields.Taken("email")
-	if taken {
-		delete(errs, "email")
-	}
 	if len(errs) > 0 {
 		return h.renderRegister(c, fiber.StatusUnprocessableEntity, v, errs)
 	}
-	if taken {
-		return h.registeredExisting(c, set, v.Email)
+	if errors.Is(err, customers.ErrAlreadyRegistered) {
+		web.AddFlash(c, web.FlashInfo, fmt.Sprintf(msgRegistered, v.Email))
+		return web.Redirect(c, fiber.StatusSeeOther, loginPath)
 	}
 
-	if !set.EmailVerificationRequired {
+	if created.Confirmed() {
 		if err := h.startSession(c, created, false); err != nil {
 			return err
 		}
@@ -132,24 +120,10 @@ func (h *handlers) register(c fiber.Ctx) error {
 	return web.Redirect(c, fiber.StatusSeeOther, loginPath)
 }
 
-// registeredExisting answers a registration with an address that has an
-// account: the owner gets a password reset link (they may have forgotten
-// they registered) and the visitor the same answer as a new account.
-func (h *handlers) registeredExisting(c fiber.Ctx, set *settings.Values, email string) error {
-	ctx := c.Context()
-	cu, err := customers.ByEmail(ctx, h.db, email)
-	if err != nil && !errors.Is(err, customers.ErrNotFound) {
-		return fmt.Errorf("portal registration: %w", err)
-	}
-	if cu != nil {
-		if m := h.mailer(ctx); m != nil {
-			if err := m.PasswordReset(ctx, h.db, set, cu); err != nil {
-				return fmt.Errorf("portal registration: %w", err)
-			}
-		}
-	}
-	web.AddFlash(c, web.FlashInfo, fmt.Sprintf(msgRegistered, email))
-	return web.Redirect(c, fiber.StatusSeeOther, loginPath)
+// registerThrottled answers a registration over its limits.
+func (h *handlers) registerThrottled(c fiber.Ctx, v registerView, wait time.Duration) error {
+	c.Set(fiber.HeaderRetryAfter, fmt.Sprint(int(wait.Seconds())+1))
+	return h.renderRegister(c, fiber.StatusTooManyRequests, v, map[string]string{"email": "Too many requests. Please try again later."})
 }
 
 func (h *handlers) renderRegister(c fiber.Ctx, status int, v registerView, errs map[string]string) error {

@@ -1,16 +1,21 @@
 package portal
 
-import "github.com/gofiber/fiber/v3"
+import (
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/licensor/licensor/app/web"
+)
 
 // Register mounts the portal on router, the /customer group, which must
 // already run the customer session and CSRF middleware.
 func Register(router fiber.Router, deps Deps) {
 	h := newHandlers(deps)
-	router.Use(h.sessionLifetime)
 
 	router.Get("/", h.home)
 	router.Get("/login", h.loginForm)
 	router.Post("/login", h.login)
+	router.Get("/login/two-factor", h.twoFactorForm)
+	router.Post("/login/two-factor", h.twoFactorLogin)
 	router.Get("/register", h.registerForm)
 	router.Post("/register", h.register)
 	router.Get("/email/verify/:token", h.verifyEmail)
@@ -24,6 +29,8 @@ func Register(router fiber.Router, deps Deps) {
 
 	// Everything below needs a signed-in customer.
 	router.Use(h.requireCustomer)
+	// An upload's body is read only now (web.BodyLimit left it unread).
+	router.Use(web.ReadBody)
 	router.Post("/logout", h.logout)
 	router.Get("/dashboard", h.dashboard)
 
@@ -33,6 +40,10 @@ func Register(router fiber.Router, deps Deps) {
 	router.Get("/product-licenses/:id/file", h.licensesPageOn, h.licenseFile)
 	router.Get("/product-licenses/:id/download", h.licensesPageOn, h.licenseFile)
 	router.Get("/product-licenses/:id/latest", h.licensesPageOn, h.downloadLatest)
+
+	router.Get("/offline-activation", h.licensesPageOn, h.offlinePage)
+	router.Post("/offline-activation", h.licensesPageOn, h.offlineActivate)
+	router.Post("/offline-activation/release", h.licensesPageOn, h.offlineRelease)
 
 	router.Get("/product-activations", h.activationsPageOn, h.activations)
 	router.Post("/product-activations/:id/deactivate", h.deactivate)
@@ -44,5 +55,11 @@ func Register(router fiber.Router, deps Deps) {
 	router.Post("/settings/avatar", h.uploadAvatar)
 	router.Post("/settings/avatar/delete", h.removeAvatar)
 	router.Post("/settings/email", h.changeEmail)
+	router.Post("/settings/sessions/:id/end", h.endSession)
+	router.Post("/settings/sessions/end-others", h.endOtherSessions)
+	router.Post("/settings/two-factor", h.twoFactorBegin)
+	router.Post("/settings/two-factor/confirm", h.twoFactorConfirm)
+	router.Post("/settings/two-factor/recovery-codes", h.twoFactorRecoveryCodes)
+	router.Post("/settings/two-factor/disable", h.twoFactorDisable)
 	router.Get("/avatar/:id", h.avatar)
 }

@@ -1,7 +1,9 @@
 // Package ratelimit counts hits in fixed, clock-aligned windows stored in
 // the rate_limits table, so every node shares the same counters. It serves
-// sign-in throttling now and the API's per-minute limits later: buckets are
-// plain strings chosen by the caller ("admin-login:ip:203.0.113.9").
+// the console's and the portal's sign-in and email-form throttling
+// (Limiter) and the API's per-minute limits (BatchLimiter, which batches
+// its increments). It is the only writer of the table. Buckets are plain
+// strings chosen by the caller ("admin-login:ip:203.0.113.9").
 package ratelimit
 
 import (

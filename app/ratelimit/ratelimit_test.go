@@ -15,6 +15,7 @@ type clock struct{ t time.Time }
 func (c *clock) now() time.Time { return c.t }
 
 func TestHitWindows(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	clk := &clock{t: time.Date(2025, 3, 1, 10, 7, 30, 0, time.UTC)}
@@ -78,6 +79,7 @@ func TestHitWindows(t *testing.T) {
 }
 
 func TestHitConcurrent(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	// A fixed clock, so the burst cannot straddle a window boundary.

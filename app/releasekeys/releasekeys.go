@@ -1,9 +1,9 @@
-// Package releasekeys owns release integrity on the server side (api.md
-// §7.5): the vendor's trusted Ed25519 release keys (added and revoked in
-// settings → updates, each change in the activity log), the signatures
-// stored with versions, and the check that a signature was made by a key
-// that is still trusted. The manifest format and the signing itself are in
-// package signing.
+// Package releasekeys owns release integrity on the server side
+// (docs/api/signing.md#release-integrity): the vendor's trusted Ed25519 release
+// keys (added and revoked in settings → updates, each change in the activity
+// log), the signatures stored with versions, and the check that a signature was
+// made by a key that is still trusted. The manifest format and the signing
+// itself are in package signing.
 package releasekeys
 
 import (
@@ -22,12 +22,13 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/audit"
+	"github.com/licensor/licensor/app/errkind"
 	"github.com/licensor/licensor/app/fields"
 	"github.com/licensor/licensor/app/signing"
 )
 
 // ErrNotFound is returned for an unknown key.
-var ErrNotFound = errors.New("release key not found")
+var ErrNotFound = errkind.New(errkind.NotFound, "release key not found")
 
 // SubjectReleaseKey is the activity-log subject type of a release key.
 const SubjectReleaseKey = "release_key"

@@ -55,6 +55,7 @@ func TestParsePublicKeyForms(t *testing.T) {
 }
 
 func TestAddRevokeTrusted(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	by := audit.Source{Actor: audit.System}
@@ -110,6 +111,7 @@ func TestAddRevokeTrusted(t *testing.T) {
 // stored, and is what the update endpoints show; once the key is revoked
 // the release is served unsigned.
 func TestSignedReleaseVerifiesWithTrustedKey(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	by := audit.Source{Actor: audit.System}

@@ -32,7 +32,7 @@ func (r *versionSignature) release() signing.ReleaseSignature {
 }
 
 // CheckUpload checks the signature, key_id and manifest fields sent with a
-// version upload against the main file received (api.md §7.5). With
+// version upload against the main file received (docs/api/signing.md#release-integrity). With
 // setting update_integrity_enabled off and require_signed_releases off the
 // fields are ignored (nil, nil). A failure is a *fields.Error on
 // "signature" with the spec's message; success returns the signature to
@@ -104,10 +104,10 @@ func Stored(ctx context.Context, idb bun.IDB, versionIDs ...int64) (map[int64]si
 }
 
 // ForUpdate returns the signature the update endpoints show for version
-// versionID (api.md §7.5): only when setting update_integrity_enabled is on,
-// the version is signed, and the signature verifies under a key that is
-// still trusted — a revoked key's releases are served unsigned. nil
-// otherwise.
+// versionID (docs/api/signing.md#release-integrity): only when setting
+// update_integrity_enabled is on, the version is signed, and the signature
+// verifies under a key that is still trusted — a revoked key's releases are
+// served unsigned. nil otherwise.
 func ForUpdate(ctx context.Context, idb bun.IDB, set *settings.Values, versionID int64) (*signing.ReleaseSignature, error) {
 	if !set.UpdateIntegrityEnabled {
 		return nil, nil

@@ -1,5 +1,5 @@
 // Package reports answers the console's dashboard and report questions
-// (product.md §14) with aggregate SQL: counts, day buckets from
+// (docs/features.md#dashboard-and-reports) with aggregate SQL: counts, day buckets from
 // generate_series, rankings by the linking rule. Each function is one
 // query, so a page costs a handful whatever the data size. It reads the
 // tables of customers, licensing and audit and owns none.
@@ -85,6 +85,11 @@ type Day struct {
 	CallsDeactivate   int       `bun:"calls_deactivate"`
 	CallsOther        int       `bun:"calls_other"`
 	NewCustomers      int       `bun:"new_customers"`
+	// NewLicenses were created that day; Downloads are update downloads
+	// served (DownloadsRefused those refused).
+	NewLicenses      int `bun:"new_licenses"`
+	Downloads        int `bun:"downloads"`
+	DownloadsRefused int `bun:"downloads_refused"`
 	// Customers is the number of accounts at the end of the day (accounts
 	// deleted since are not counted).
 	Customers int `bun:"customers"`
@@ -119,6 +124,13 @@ func Days(ctx context.Context, idb bun.IDB, now time.Time, days int) ([]Day, err
 		), joined AS (
 			SELECT (created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS n
 			FROM customers WHERE created_at >= ? GROUP BY 1
+		), issued AS (
+			SELECT (created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS n
+			FROM licenses WHERE created_at >= ? GROUP BY 1
+		), served AS (
+			SELECT (downloaded_at AT TIME ZONE 'UTC')::date AS day,
+				count(*) FILTER (WHERE is_valid) AS ok, count(*) FILTER (WHERE NOT is_valid) AS refused
+			FROM download_logs WHERE downloaded_at >= ? GROUP BY 1
 		)
 		SELECT days.day,
 			coalesce(attempts.ok, 0) AS activations, coalesce(attempts.failed, 0) AS failed_activations,
@@ -126,6 +138,8 @@ func Days(ctx context.Context, idb bun.IDB, now time.Time, days int) ([]Day, err
 			coalesce(calls.activate, 0) AS calls_activate, coalesce(calls.verify, 0) AS calls_verify,
 			coalesce(calls.deactivate, 0) AS calls_deactivate, coalesce(calls.other, 0) AS calls_other,
 			coalesce(joined.n, 0) AS new_customers,
+			coalesce(issued.n, 0) AS new_licenses,
+			coalesce(served.ok, 0) AS downloads, coalesce(served.refused, 0) AS downloads_refused,
 			(SELECT count(*) FROM customers WHERE created_at < ?) + sum(coalesce(joined.n, 0)) OVER (ORDER BY days.day) AS customers
 		FROM days
 		LEFT JOIN attempts USING (day)
@@ -133,8 +147,10 @@ func Days(ctx context.Context, idb bun.IDB, now time.Time, days int) ([]Day, err
 		LEFT JOIN verifications USING (day)
 		LEFT JOIN calls USING (day)
 		LEFT JOIN joined USING (day)
+		LEFT JOIN issued USING (day)
+		LEFT JOIN served USING (day)
 		ORDER BY days.day`,
-		first, today, first, first, audit.CustomerLicenseVerified, first, first, first, first).Scan(ctx, &out)
+		first, today, first, first, audit.CustomerLicenseVerified, first, first, first, first, first, first).Scan(ctx, &out)
 	if err != nil {
 		return nil, fmt.Errorf("daily counts: %w", err)
 	}

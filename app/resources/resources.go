@@ -1,4 +1,4 @@
-// Package resources holds the JSON shapes of api.md §3 (product, version,
+// Package resources holds the JSON shapes of docs/api/resources.md (product, version,
 // license, activation, customer) in the exact key order clients see. The
 // internal API answers with them and webhook payloads carry them, so both
 // build them here from the domain types: no database struct reaches JSON
@@ -15,10 +15,10 @@ import (
 )
 
 // timestampLayout is the resources' time format: RFC 3339 in UTC with
-// microseconds (api.md §1.3).
+// microseconds (docs/api/conventions.md#responses).
 const timestampLayout = "2006-01-02T15:04:05.000000Z"
 
-// Timestamp formats t as api.md §1.3 says.
+// Timestamp formats t as docs/api/conventions.md#responses says.
 func Timestamp(t time.Time) string { return t.UTC().Format(timestampLayout) }
 
 // TimestampOrNull is Timestamp, or nil (JSON null) for no time.
@@ -31,24 +31,31 @@ func TimestampOrNull(t *time.Time) *string {
 }
 
 type Product struct {
-	ID                      int64   `json:"id"`
-	Name                    string  `json:"name"`
-	ReferenceID             string  `json:"reference_id"`
-	EnvatoID                *string `json:"envato_id"`
-	Description             *string `json:"description"`
-	LicenseUpdate           bool    `json:"license_update"`
-	ServeLatestUpdates      bool    `json:"serve_latest_updates"`
-	IsActive                bool    `json:"is_active"`
-	DefaultLicenseType      *string `json:"default_license_type"`
-	DefaultUses             *int    `json:"default_uses"`
-	DefaultParallelUses     *int    `json:"default_parallel_uses"`
-	DefaultExpiryDays       *int    `json:"default_expiry_days"`
-	DefaultUpdatesUntilDays *int    `json:"default_updates_until_days"`
-	DefaultSupportUntilDays *int    `json:"default_support_until_days"`
-	DefaultComments         *string `json:"default_comments"`
-	LatestVersion           *string `json:"latest_version"`
-	CreatedAt               string  `json:"created_at"`
-	UpdatedAt               string  `json:"updated_at"`
+	ID                      int64    `json:"id"`
+	Name                    string   `json:"name"`
+	ReferenceID             string   `json:"reference_id"`
+	EnvatoID                *string  `json:"envato_id"`
+	Description             *string  `json:"description"`
+	LicenseUpdate           bool     `json:"license_update"`
+	ServeLatestUpdates      bool     `json:"serve_latest_updates"`
+	IsActive                bool     `json:"is_active"`
+	DefaultLicenseType      *string  `json:"default_license_type"`
+	DefaultUses             *int     `json:"default_uses"`
+	DefaultParallelUses     *int     `json:"default_parallel_uses"`
+	DefaultExpiryDays       *int     `json:"default_expiry_days"`
+	DefaultUpdatesUntilDays *int     `json:"default_updates_until_days"`
+	DefaultSupportUntilDays *int     `json:"default_support_until_days"`
+	DefaultComments         *string  `json:"default_comments"`
+	DefaultExpiryStart      string   `json:"default_expiry_start"`
+	GraceDays               *int     `json:"grace_days"`
+	Entitlements            []string `json:"entitlements"`
+	DefaultEntitlements     []string `json:"default_entitlements"`
+	HeartbeatInterval       *int     `json:"heartbeat_interval"`
+	HeartbeatTolerance      int      `json:"heartbeat_tolerance"`
+	HeartbeatMissed         string   `json:"heartbeat_missed"`
+	LatestVersion           *string  `json:"latest_version"`
+	CreatedAt               string   `json:"created_at"`
+	UpdatedAt               string   `json:"updated_at"`
 }
 
 // NewProduct shapes p; latest is its newest active version, if any.
@@ -69,6 +76,13 @@ func NewProduct(p *catalog.Product, latest *catalog.LatestVersion) Product {
 		DefaultUpdatesUntilDays: p.DefaultUpdatesUntilDays,
 		DefaultSupportUntilDays: p.DefaultSupportUntilDays,
 		DefaultComments:         p.DefaultComments,
+		DefaultExpiryStart:      p.DefaultExpiryStart,
+		GraceDays:               p.GraceDays,
+		Entitlements:            NonNil(p.Entitlements),
+		DefaultEntitlements:     NonNil(p.DefaultEntitlements),
+		HeartbeatInterval:       p.HeartbeatInterval,
+		HeartbeatTolerance:      p.HeartbeatTolerance,
+		HeartbeatMissed:         p.HeartbeatMissed,
 		CreatedAt:               Timestamp(p.CreatedAt),
 		UpdatedAt:               Timestamp(p.UpdatedAt),
 	}
@@ -92,12 +106,18 @@ type License struct {
 	Comments           *string  `json:"comments"`
 	IPs                []string `json:"ips"`
 	Domains            []string `json:"domains"`
+	Entitlements       []string `json:"entitlements"`
 	SupportUntil       *string  `json:"support_until"`
 	UpdatesUntil       *string  `json:"updates_until"`
 	ExpiresAt          *string  `json:"expires_at"`
 	ExpiryDays         *int     `json:"expiry_days"`
+	ExpiryStart        string   `json:"expiry_start"`
+	ExpiryStartedAt    *string  `json:"expiry_started_at"`
 	Uses               *int     `json:"uses"`
 	ParallelUses       *int     `json:"parallel_uses"`
+	Floating           bool     `json:"floating"`
+	HeartbeatInterval  *int     `json:"heartbeat_interval"`
+	HeartbeatMissed    *string  `json:"heartbeat_missed"`
 	IsValid            bool     `json:"is_valid"`
 	Status             string   `json:"status"`
 	ActiveActivations  int      `json:"active_activations"`
@@ -123,12 +143,18 @@ func NewLicense(l *licensing.License, now time.Time) License {
 		Comments:           l.Comments,
 		IPs:                NonNil(l.IPs),
 		Domains:            NonNil(l.Domains),
+		Entitlements:       NonNil(l.Entitlements),
 		SupportUntil:       TimestampOrNull(l.SupportUntil),
 		UpdatesUntil:       TimestampOrNull(l.UpdatesUntil),
 		ExpiresAt:          TimestampOrNull(l.ExpiresAt),
 		ExpiryDays:         l.ExpiryDays,
+		ExpiryStart:        l.ExpiryStart,
+		ExpiryStartedAt:    TimestampOrNull(l.ExpiryStartedAt),
 		Uses:               l.Uses,
 		ParallelUses:       l.ParallelUses,
+		Floating:           l.Floating,
+		HeartbeatInterval:  l.HeartbeatInterval,
+		HeartbeatMissed:    l.HeartbeatMissed,
 		IsValid:            l.IsValid,
 		Status:             l.Status(now),
 		ActiveActivations:  l.ActiveActivations,
@@ -156,6 +182,10 @@ type Activation struct {
 	ActivatedAt        string  `json:"activated_at"`
 	DeactivatedAt      *string `json:"deactivated_at"`
 	LastVerifiedAt     *string `json:"last_verified_at"`
+	DeactivationReason *string `json:"deactivation_reason"`
+	LastHeartbeatAt    *string `json:"last_heartbeat_at"`
+	HeartbeatDueAt     *string `json:"heartbeat_due_at"`
+	HeartbeatMissedAt  *string `json:"heartbeat_missed_at"`
 	CreatedAt          string  `json:"created_at"`
 	UpdatedAt          string  `json:"updated_at"`
 }
@@ -177,6 +207,10 @@ func NewActivation(a *licensing.Activation) Activation {
 		ActivatedAt:        Timestamp(a.ActivatedAt),
 		DeactivatedAt:      TimestampOrNull(a.DeactivatedAt),
 		LastVerifiedAt:     TimestampOrNull(a.LastVerifiedAt),
+		DeactivationReason: a.DeactivationReason,
+		LastHeartbeatAt:    TimestampOrNull(a.LastHeartbeatAt),
+		HeartbeatDueAt:     TimestampOrNull(a.HeartbeatDueAt),
+		HeartbeatMissedAt:  TimestampOrNull(a.HeartbeatMissedAt),
 		CreatedAt:          Timestamp(a.CreatedAt),
 		UpdatedAt:          Timestamp(a.UpdatedAt),
 	}
@@ -222,7 +256,7 @@ func NonNil(s []string) []string {
 }
 
 // Version is the version resource. The release-integrity fields
-// (file_size, checksum, signature) are omitted while unknown (api.md §1.3):
+// (file_size, checksum, signature) are omitted while unknown (docs/api/conventions.md#responses):
 // file_size and checksum describe the main file.
 type Version struct {
 	VersionID          string    `json:"version_id"`
@@ -241,7 +275,7 @@ type Version struct {
 	UpdatedAt          string    `json:"updated_at"`
 }
 
-// Checksum is a file's digest (api.md §7.5).
+// Checksum is a file's digest (docs/api/signing.md#release-integrity).
 type Checksum struct {
 	Algo  string `json:"algo"`
 	Value string `json:"value"`

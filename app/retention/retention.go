@@ -1,4 +1,4 @@
-// Package retention owns the daily clean-up (product.md §13): every log
+// Package retention owns the daily clean-up (docs/features.md#logs-and-retention): every log
 // and queue table loses the rows older than its *_retention_days setting —
 // activity log, admin and customer sign-in history, failed activation attempts, the
 // update-download log, webhook

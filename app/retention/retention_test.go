@@ -13,6 +13,7 @@ import (
 )
 
 func TestRetention(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	now := time.Date(2025, 6, 1, 3, 0, 0, 0, time.UTC)

@@ -42,6 +42,7 @@ func internalCall(t *testing.T, c *webtest.Client, key, path string, body map[st
 // product and a license have, then reads every console page, portal page
 // and email that shows them: the script only ever appears escaped.
 func TestStoredXSSIsInert(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	ctx := context.Background()
 	key, _, err := apikeys.Create(ctx, e.DB.Bun, apikeys.CreateParams{Name: "xss", Type: apikeys.TypeInternal, Special: true}, time.Now())
@@ -124,6 +125,7 @@ func TestStoredXSSIsInert(t *testing.T) {
 // query parameter the lists read, on every console and portal page: no
 // 5xx, and the tables are all still there.
 func TestHostileQueryParameters(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	admin := e.SignIn(t)
 	hostile := url.Values{
@@ -163,6 +165,7 @@ func TestHostileQueryParameters(t *testing.T) {
 // Secure behind TLS (an https base_url), and replaced at sign-in so a
 // session id planted before cannot be ridden (fixation).
 func TestSessionCookies(t *testing.T) {
+	t.Parallel()
 	const site = "https://licenses.example.com"
 	e := servertest.New(t, func(c *config.Config) { c.BaseURL = site })
 	c := e.Client(t)
@@ -222,6 +225,7 @@ func TestSessionCookies(t *testing.T) {
 // TestBadTextRefused: a NUL byte or invalid UTF-8 in a query parameter or
 // a form field is a 400 with a message, never a query error.
 func TestBadTextRefused(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	admin := e.SignIn(t)
 	for _, p := range []string{"/admin/customers?q=%00", "/admin/activity?type=%ff%fe", "/admin/licenses?q=ok&sort=%00"} {

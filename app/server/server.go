@@ -4,15 +4,11 @@
 package server
 
 import (
-	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -22,6 +18,7 @@ import (
 	"github.com/licensor/licensor/app/admin"
 	"github.com/licensor/licensor/app/api"
 	"github.com/licensor/licensor/app/api/pipeline"
+	"github.com/licensor/licensor/app/api/storewebhooks"
 	"github.com/licensor/licensor/app/avatars"
 	"github.com/licensor/licensor/app/captcha"
 	"github.com/licensor/licensor/app/catalog"
@@ -29,75 +26,100 @@ import (
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/expiry"
-	"github.com/licensor/licensor/app/extensions"
 	"github.com/licensor/licensor/app/imports"
 	"github.com/licensor/licensor/app/kvstore"
 	"github.com/licensor/licensor/app/licensing"
+	"github.com/licensor/licensor/app/mail"
+	"github.com/licensor/licensor/app/metrics"
 	"github.com/licensor/licensor/app/notify"
-	"github.com/licensor/licensor/app/orderhooks"
 	"github.com/licensor/licensor/app/orders"
+	"github.com/licensor/licensor/app/plugins"
 	"github.com/licensor/licensor/app/portal"
 	"github.com/licensor/licensor/app/ratelimit"
-	"github.com/licensor/licensor/app/releasekeys"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/signing"
 	"github.com/licensor/licensor/app/storage"
+	"github.com/licensor/licensor/app/twofactor"
 	"github.com/licensor/licensor/app/web"
 )
 
-// Deps are what the HTTP server needs, built by main.
+// Deps are what the HTTP server needs: the node's services, built once by
+// the composition root (app/node) and passed down. New builds none of them.
 type Deps struct {
 	Config *config.Config
 	DB     *db.DB
 	Logger *slog.Logger
 
-	// The API's per-node state, which main builds on the node's pgnotify
-	// listener and starts and stops. Any left nil is built here without a
-	// listener (caches then trust what they hold for a second), for tests
-	// and tools; a nil Signing is then a key made for this app alone, and
-	// a nil Verifies records no verification.
+	// The API's per-node state on the node's pgnotify listener.
 	Settings *settings.Store
 	Products *catalog.Cache
 	Signing  *signing.KeyRing
 	Verifies *licensing.VerifyRecorder
-	// Activations is the node's verify cache (nil: verify reads the
-	// database every time).
+	// Activations is the node's verify cache.
 	Activations *licensing.ActivationCache
 	Pipeline    *pipeline.Shared
-	// Licensing is the service the API changes licenses with; main gives
-	// it its hooks (webhooks) and Verifies. Nil: one with Notify's hooks
-	// (none without Notify).
-	Licensing *licensing.Service
 
-	// Background work (product.md §11-§13), built by main: the queue of
-	// emails and webhooks and their change hooks (Notify), the expiry
-	// scanner of the manual cron, and River's web UI for /admin/jobs. The
-	// console pages that need a missing one say so.
+	// The domain services, with their hooks (webhooks, emails).
+	Customers *customers.Service
+	Catalog   *catalog.Service
+	Licensing *licensing.Service
+	Versions  *catalog.VersionService
+	// Imports runs the console's imports and exports (sharing its format
+	// registry with the job worker).
+	Imports *imports.Service
+	// OrderPlugins receive the stores' webhooks; Marketplace checks
+	// marketplace codes with the order sync plugins.
+	OrderPlugins *orders.Plugins
+	Marketplace  *orders.Marketplace
+	// Limiter counts sign-in and form attempts (console and portal).
+	Limiter *ratelimit.Limiter
+
+	// Background work (docs/features.md#emails, docs/api/webhooks.md,
+	// docs/features.md#logs-and-retention): the queue of emails and
+	// webhooks and their change hooks (Notify), the expiry scanner of the
+	// manual cron, and River's web UI for /admin/jobs.
 	Notify *notify.Notifier
 	Expiry *expiry.Scanner
 	JobsUI http.Handler
 
-	// Files is where version files are kept; nil: the store config
-	// storage.* names.
+	// Files is where version files are kept.
 	Files storage.Store
-	// Plugins are the node's plugins and their settings, for the console;
-	// nil: the Plugins page says they are not available.
-	Plugins *extensions.Service
-	// MarketplaceTimeout bounds a marketplace check of the external API
-	// (api.md §4.3 step 4); 0 is the spec's 10 s. Tests shorten it.
-	MarketplaceTimeout time.Duration
+	// Plugins are the node's plugins and their settings, for the console
+	// and the order-sync webhooks.
+	Plugins *plugins.Service
 
-	// Captcha holds the portal's CAPTCHA providers: main builds it and
-	// registers the CAPTCHA plugins' providers on it by name. Nil: the
-	// built-in math and image providers only.
+	// Captcha holds the portal's CAPTCHA providers (built-in and plugins).
 	Captcha *captcha.Registry
-	// Avatars stores the customers' avatar thumbnails; nil: files under
-	// <data_dir>/avatars.
+	// Avatars stores the customers' avatar thumbnails.
 	Avatars avatars.Storage
-	// Imports runs the console's imports and exports (main's, sharing its
-	// format registry with the job worker); nil: one with the built-in
-	// formats, queueing through Notify.
-	Imports *imports.Service
+	// TwoFactor checks and changes admins' and customers' second factors,
+	// sealed with the instance secret.
+	TwoFactor *twofactor.Service
+	// Metrics is the node's Prometheus registry (nil: no /metrics).
+	Metrics *metrics.Metrics
+}
+
+// check reports the first dependency missing: the composition root gives
+// them all.
+func (d Deps) check() error {
+	missing := map[string]bool{
+		"Config": d.Config == nil, "DB": d.DB == nil, "Settings": d.Settings == nil, "Products": d.Products == nil,
+		"Signing": d.Signing == nil, "Pipeline": d.Pipeline == nil, "Customers": d.Customers == nil,
+		"Catalog": d.Catalog == nil, "Licensing": d.Licensing == nil, "Versions": d.Versions == nil,
+		"Imports": d.Imports == nil, "OrderPlugins": d.OrderPlugins == nil, "Marketplace": d.Marketplace == nil, "Limiter": d.Limiter == nil, "Notify": d.Notify == nil, "Expiry": d.Expiry == nil,
+		"Files": d.Files == nil, "Plugins": d.Plugins == nil, "Captcha": d.Captcha == nil, "Avatars": d.Avatars == nil, "TwoFactor": d.TwoFactor == nil,
+	}
+	var names []string
+	for name, gone := range missing {
+		if gone {
+			names = append(names, name)
+		}
+	}
+	if len(names) > 0 {
+		sort.Strings(names)
+		return fmt.Errorf("server: missing dependencies %s (app/node builds them)", strings.Join(names, ", "))
+	}
+	return nil
 }
 
 // avatarLimit is the largest avatar upload: uploads.max_avatar_bytes, kept
@@ -132,8 +154,8 @@ const idleTimeout = 75 * time.Second
 
 // New builds the app. It starts nothing: the caller listens and shuts down.
 func New(deps Deps) (*fiber.App, error) {
-	if deps.Config == nil || deps.DB == nil {
-		return nil, errors.New("server: Config and DB are required")
+	if err := deps.check(); err != nil {
+		return nil, err
 	}
 	cfg := deps.Config
 	logger := deps.Logger
@@ -141,7 +163,7 @@ func New(deps Deps) (*fiber.App, error) {
 		logger = slog.Default()
 	}
 
-	engine, err := newViews()
+	engine, err := loadViews()
 	if err != nil {
 		return nil, err
 	}
@@ -173,83 +195,96 @@ func New(deps Deps) (*fiber.App, error) {
 	// logger around everything else so it sees the final status (it runs
 	// the error handler); recovery inside the logger so a panic becomes a
 	// logged 500 page.
+	app.Use(web.RequestID())
+	if deps.Metrics != nil {
+		app.Use(web.Metrics(deps.Metrics))
+		if cfg.Metrics.Addr == "" {
+			// Otherwise served on a listener of its own (cmd serve).
+			serve, err := web.MetricsEndpoint(cfg.Metrics.Allow, deps.Metrics.Handler())
+			if err != nil {
+				return nil, fmt.Errorf("server: metrics.allow: %w", err)
+			}
+			app.Get("/metrics", serve)
+		}
+	}
+	if deps.DB.Replicas != nil {
+		// Reads go to replicas, but never a browser's right after its
+		// change. The API's replica reads (update checks) have no session
+		// to follow.
+		ryw := web.ReadYourWrites(2*cfg.Database.ReplicaMaxLag, cfg.SecureCookiesEnabled())
+		app.Use("/admin", ryw)
+		app.Use("/customer", ryw)
+	}
 	app.Use(
-		web.RequestID(),
 		clientIPs,
-		web.RequestLogger(logger, "/api/health-check"),
+		web.RequestLogger(logger, secretPaths, "/api/health-check"),
 		web.Recover(logger),
 		web.SecurityHeaders(strings.HasPrefix(cfg.BaseURL, "https://")),
-		web.BodyLimit(cfg.HTTP.MaxBodyBytes, bodyLimit(cfg.HTTP.MaxBodyBytes)),
+		web.BodyLimit(cfg.HTTP.MaxBodyBytes, bodyRules(cfg)),
 		web.RejectBadText(),
 	)
 
 	app.Use("/static", staticFiles())
 
-	if deps.Files == nil {
-		if deps.Files, err = storage.FromConfig(cfg); err != nil {
-			return nil, fmt.Errorf("server: %w", err)
-		}
+	// The read replicas' pool, for the reads that tolerate a little lag
+	// (docs/deploy.md#read-replicas); nil without replicas.
+	var reader bun.IDB
+	if deps.DB.Replicas != nil {
+		reader = deps.DB.Reader()
 	}
-	versions := catalog.NewVersionService(deps.DB.Bun, deps.Files, cfg.Uploads.MaxFileBytes, nil)
-	versions.Check = checkReleaseSignature
-
-	apiDeps, err := apiDeps(deps, logger)
-	if err != nil {
-		return nil, err
+	apiDeps := api.Deps{
+		DB: deps.DB, Bun: deps.DB.Bun, Reader: reader, Logger: logger,
+		Settings: deps.Settings, Products: deps.Products, Signing: deps.Signing, Pipeline: deps.Pipeline,
+		Licensing: deps.Licensing, Customers: deps.Customers, Catalog: deps.Catalog, Versions: deps.Versions,
+		Marketplace:  deps.Marketplace,
+		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Metrics: deps.Metrics,
+		// A main file, an SQL file and the fields.
+		MaxUploadBytes: 2*cfg.Uploads.MaxFileBytes + int64(cfg.HTTP.MaxBodyBytes),
+		BaseURL:        cfg.BaseURL,
 	}
-	apiDeps.Versions = versions
-	if deps.Plugins != nil && deps.Notify != nil {
-		orderhooks.Register(app, orderhooks.Deps{
-			DB: deps.DB.Bun, Queue: deps.Notify.Queue, Plugins: orders.NewPlugins(deps.Plugins), Logger: logger,
-		})
-		apiDeps.MoreOperations = append(apiDeps.MoreOperations, orderhooks.Operation)
-	}
+	storewebhooks.Register(app, storewebhooks.Deps{
+		DB: deps.DB.Bun, Queue: deps.Notify.Queue, Plugins: deps.OrderPlugins, Logger: logger,
+	})
+	apiDeps.MoreOperations = append(apiDeps.MoreOperations, storewebhooks.Operation)
 	api.Register(app, apiDeps)
-	imp := deps.Imports
-	if imp == nil {
-		imp = imports.New(importOptions(deps, apiDeps))
-		// As main does for its own (app/cmd/licensor serve.go).
-		if deps.Plugins != nil {
-			extensions.RegisterImportFormats(imp.Formats(), deps.Plugins)
-		}
-	}
 
-	adminGroup, err := adminMiddleware(cfg, deps.DB)
+	adminGroup, err := AdminMiddleware(cfg, deps.DB)
 	if err != nil {
 		return nil, err
-	}
-	avatarStore := deps.Avatars
-	if avatarStore == nil {
-		avatarStore = avatars.DirStorage{Dir: filepath.Join(cfg.DataDir, "avatars")}
 	}
 	admin.Register(app.Group("/admin", adminGroup...), admin.Deps{
 		DB:           deps.DB.Bun,
-		Limiter:      ratelimit.New(deps.DB.Bun),
+		Reader:       reader,
+		Limiter:      deps.Limiter,
 		Logger:       logger,
-		Settings:     apiDeps.Settings,
+		Settings:     deps.Settings,
 		Notify:       deps.Notify,
 		Expiry:       deps.Expiry,
 		JobsUI:       deps.JobsUI,
 		Plugins:      deps.Plugins,
 		MailOutbox:   cfg.Mail.SMTPURL == "",
 		Signing:      deps.Signing,
-		Avatars:      avatarStore,
-		Imports:      imp,
-		Versions:     versions,
+		Avatars:      deps.Avatars,
+		Customers:    deps.Customers,
+		Catalog:      deps.Catalog,
+		Licensing:    deps.Licensing,
+		Imports:      deps.Imports,
+		Versions:     deps.Versions,
 		MaxFileBytes: cfg.Uploads.MaxFileBytes,
 		BaseURL:      cfg.BaseURL,
+		TwoFactor:    deps.TwoFactor,
 	})
 
-	portalGroup, err := portalMiddleware(cfg, deps.DB)
+	portalGroup, err := PortalMiddleware(cfg, deps.DB)
 	if err != nil {
 		return nil, err
 	}
 	portal.Register(app.Group("/customer", portalGroup...), portal.Deps{
-		DB: deps.DB.Bun, Limiter: ratelimit.New(deps.DB.Bun), Logger: logger,
-		Settings: apiDeps.Settings, Notify: deps.Notify,
-		Licensing: apiDeps.Licensing, Signing: apiDeps.Signing,
-		Captcha: deps.Captcha, Avatars: avatarStore, AvatarMaxBytes: avatarLimit(cfg),
-		Files: deps.Files,
+		DB: deps.DB.Bun, Reader: reader, Limiter: deps.Limiter, Logger: logger,
+		Settings: deps.Settings, Notify: deps.Notify,
+		Customers: deps.Customers, Licensing: deps.Licensing, Signing: deps.Signing,
+		Captcha: deps.Captcha, Avatars: deps.Avatars, AvatarMaxBytes: avatarLimit(cfg),
+		Files: deps.Files, TwoFactor: deps.TwoFactor,
 	})
 	app.Get("/login", func(c fiber.Ctx) error {
 		return c.Redirect().Status(fiber.StatusFound).To("/customer/login")
@@ -258,8 +293,8 @@ func New(deps Deps) (*fiber.App, error) {
 		return c.Redirect().Status(fiber.StatusFound).To("/customer/dashboard")
 	})
 
-	// The customer portal will live at the root; until then it leads to
-	// the console.
+	// The root leads to the console; the portal lives under /customer
+	// (with /login and /dashboard above as its short forms).
 	app.Get("/", func(c fiber.Ctx) error {
 		return c.Redirect().Status(fiber.StatusFound).To("/admin")
 	})
@@ -267,8 +302,21 @@ func New(deps Deps) (*fiber.App, error) {
 	return app, nil
 }
 
+// secretPaths masks in the request log the tokens and secrets that routes
+// carry in their paths (docs/deploy.md#secrets-in-urls): portal and console
+// email links, download links and store webhook secrets.
+var secretPaths = web.SecretPaths(
+	mail.PathEmailVerify+"/{secret}",
+	mail.PathPasswordReset+"/{secret}",
+	mail.PathAdminInvitation+"/{secret}",
+	mail.PathAdminPasswordReset+"/{secret}",
+	mail.PathAdminEmailConfirm+"/{secret}",
+	"/api/download/{secret}",
+	"/api/external/webhooks/*/{secret}",
+)
+
 // uploadPaths are the routes whose handlers stream large bodies (version
-// uploads, api.md §1.2 "Size"): the internal API's version create and
+// uploads, docs/api/conventions.md#requests "Size"): the internal API's version create and
 // update, the legacy edit_or_create_version, and the console's upload and
 // edit forms.
 var uploadPaths = regexp.MustCompile(`^(/api/internal/products/[^/]+/versions(/[^/]+)?|/api(_internal)?/edit_or_create_version|/admin/products/[^/]+/versions(/[^/]+/edit)?)/?$`)
@@ -281,128 +329,39 @@ func streamedUpload(method, path string) bool {
 // file (imports.DefaultMaxBytes) and the form around it.
 const importUploadLimit = imports.DefaultMaxBytes + 64<<10
 
-// bodyLimit is each route's request body limit (web.BodyLimit): the
-// streamed version uploads, the import upload, and def for the rest.
-func bodyLimit(def int) func(method, path string) int {
-	return func(method, path string) int {
+// bodyRules are each route's request body rule (web.BodyLimit): the
+// streamed version uploads, the import upload, the avatars, and def for
+// the rest. The console's and the portal's uploads are read only once
+// their session is signed in (web.ReadBody, after requireAdmin and
+// requireCustomer: docs/deploy.md#uploads-before-sign-in).
+func bodyRules(cfg *config.Config) func(method, path string) web.BodyRule {
+	def := cfg.HTTP.MaxBodyBytes
+	avatar := max(int(avatarLimit(cfg))+64<<10, def)
+	return func(method, path string) web.BodyRule {
+		console := strings.HasPrefix(path, "/admin/")
 		switch {
 		case streamedUpload(method, path):
-			return web.Streamed
-		case method == fiber.MethodPost && strings.TrimSuffix(path, "/") == "/admin/imports":
-			return max(importUploadLimit, def)
+			return web.BodyRule{Max: web.Streamed, SignedIn: console}
+		case method != fiber.MethodPost:
+			return web.BodyRule{Max: def}
 		}
-		return def
+		switch strings.TrimSuffix(path, "/") {
+		case "/admin/imports":
+			return web.BodyRule{Max: max(importUploadLimit, def), SignedIn: true}
+		case "/admin/account/avatar", "/customer/settings/avatar":
+			return web.BodyRule{Max: avatar, SignedIn: true}
+		case "/admin/offline-activation", "/admin/offline-activation/release",
+			"/customer/offline-activation", "/customer/offline-activation/release":
+			return web.BodyRule{Max: def, SignedIn: true}
+		}
+		return web.BodyRule{Max: def}
 	}
 }
 
-// checkReleaseSignature checks the signed manifest sent with a version
-// upload against the stored main file and keeps it with the version
-// (api.md §7.5). A new main file without a signature drops the old one;
-// an edit that keeps the main file and sends no signature changes nothing.
-func checkReleaseSignature(ctx context.Context, tx bun.IDB, set *settings.Values, p *catalog.Product, v *catalog.Version, mainChanged bool, in *catalog.VersionInput) error {
-	sent := strings.TrimSpace(in.Signature+in.KeyID+in.Manifest) != ""
-	if !mainChanged && !sent {
-		return nil
-	}
-	main := v.File(catalog.FileMain)
-	if main == nil {
-		return nil
-	}
-	sig, err := releasekeys.CheckUpload(ctx, tx, set, in.Signature, in.KeyID, in.Manifest,
-		signing.Manifest{Product: p.ReferenceID, Version: v.Version, SHA256: main.SHA256, Size: main.Size})
-	if err != nil {
-		return err
-	}
-	if sig != nil {
-		return releasekeys.Save(ctx, tx, v.ID, *sig)
-	}
-	if mainChanged {
-		return releasekeys.Remove(ctx, tx, v.ID)
-	}
-	return nil
-}
-
-// importOptions are those of the imports service of a server main gave
-// none: built-in formats, queueing and hooks through Notify when there is
-// one.
-func importOptions(deps Deps, a api.Deps) imports.Options {
-	o := imports.Options{DB: deps.DB.Bun, Settings: a.Settings, Licensing: a.Licensing, MaxBytes: imports.DefaultMaxBytes}
-	if deps.Notify != nil {
-		o.Queue = deps.Notify.Queue
-		o.Customers = customersService(deps.Notify)
-	}
-	return o
-}
-
-// apiDeps fills in the API's per-node state main did not provide.
-func apiDeps(deps Deps, logger *slog.Logger) (api.Deps, error) {
-	var err error
-	idb := deps.DB.Bun
-	if deps.Settings == nil {
-		if deps.Settings, err = settings.NewStore(idb, nil); err != nil {
-			return api.Deps{}, err
-		}
-	}
-	if deps.Products == nil {
-		if deps.Products, err = catalog.NewCache(idb, nil); err != nil {
-			return api.Deps{}, err
-		}
-	}
-	if deps.Pipeline == nil {
-		if deps.Pipeline, err = pipeline.NewShared(idb, nil, logger); err != nil {
-			return api.Deps{}, err
-		}
-	}
-	if deps.Licensing == nil {
-		var hooks licensing.Hooks
-		if deps.Notify != nil {
-			hooks = deps.Notify.LicensingHooks()
-		}
-		deps.Licensing = licensing.NewService(licensing.Options{Recorder: deps.Verifies, Activations: deps.Activations, Hooks: hooks})
-	}
-	if deps.Signing == nil {
-		_, priv, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			return api.Deps{}, err
-		}
-		if deps.Signing, err = signing.NewKeyRing(signing.NewKey(priv, time.Now())); err != nil {
-			return api.Deps{}, err
-		}
-	}
-	cs := customersService(deps.Notify)
-	var marketplace *orders.Marketplace
-	if deps.Plugins != nil {
-		mcs := cs
-		if mcs == nil {
-			mcs = customers.NewService(nil, customers.Hooks{})
-		}
-		marketplace = orders.NewMarketplace(orders.NewPlugins(deps.Plugins), mcs, deps.Licensing)
-	}
-	return api.Deps{
-		DB: deps.DB, Bun: idb, Logger: logger,
-		Settings: deps.Settings, Products: deps.Products, Signing: deps.Signing, Pipeline: deps.Pipeline,
-		Licensing:   deps.Licensing,
-		Customers:   cs,
-		Marketplace: marketplace, MarketplaceTimeout: deps.MarketplaceTimeout,
-		MaxBodyBytes: deps.Config.HTTP.MaxBodyBytes,
-		// A main file, an SQL file and the fields.
-		MaxUploadBytes: 2*deps.Config.Uploads.MaxFileBytes + int64(deps.Config.HTTP.MaxBodyBytes),
-		BaseURL:        deps.Config.BaseURL,
-	}, nil
-}
-
-// customersService is the API's customers service, with Notify's hooks
-// (customer.created, the welcome email) when there is one.
-func customersService(n *notify.Notifier) *customers.Service {
-	if n == nil {
-		return nil
-	}
-	return customers.NewService(nil, n.CustomerHooks())
-}
-
-// adminMiddleware is the session and CSRF pair of the console, with state in
-// PostgreSQL so every node shares it.
-func adminMiddleware(cfg *config.Config, d *db.DB) ([]any, error) {
+// AdminMiddleware is the session and CSRF pair of the console, with state
+// in PostgreSQL so every node shares it (and so the test harness can start
+// a session on it directly, servertest.SignIn).
+func AdminMiddleware(cfg *config.Config, d *db.DB) ([]any, error) {
 	secure := cfg.SecureCookiesEnabled()
 	sessions, store := web.Sessions(web.SessionConfig{
 		Storage:     kvstore.New(d.Bun, "admin-session:"),
@@ -425,9 +384,9 @@ func adminMiddleware(cfg *config.Config, d *db.DB) ([]any, error) {
 	return []any{sessions, csrf}, nil
 }
 
-// portalMiddleware is the customer portal's session and CSRF pair, apart
+// PortalMiddleware is the customer portal's session and CSRF pair, apart
 // from the console's: its own cookies and storage prefix.
-func portalMiddleware(cfg *config.Config, d *db.DB) ([]any, error) {
+func PortalMiddleware(cfg *config.Config, d *db.DB) ([]any, error) {
 	secure := cfg.SecureCookiesEnabled()
 	sessions, store := web.Sessions(web.SessionConfig{
 		Storage:     kvstore.New(d.Bun, "customer-session:"),

@@ -22,6 +22,7 @@ var securityHeaders = map[string]string{
 }
 
 func TestSecurityHeadersAndRequestIDOnEveryResponse(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.Client(t)
 	for _, path := range []string{"/admin/login", "/admin", "/api/health-check", "/api/nope", "/nope", "/static/css/app.css"} {
@@ -53,6 +54,7 @@ func TestSecurityHeadersAndRequestIDOnEveryResponse(t *testing.T) {
 }
 
 func TestHSTSOnHTTPS(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t, func(cfg *config.Config) { cfg.BaseURL = "https://licensor.example" })
 	r := e.Client(t).Get("/api/health-check")
 	if r.Header.Get("Strict-Transport-Security") == "" {
@@ -61,6 +63,7 @@ func TestHSTSOnHTTPS(t *testing.T) {
 }
 
 func TestSecureCookiesOnHTTPS(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t, func(cfg *config.Config) { cfg.BaseURL = "https://licensor.example" })
 	r := e.Client(t).Get("/admin/login")
 	for _, ck := range r.Header.Values("Set-Cookie") {
@@ -71,6 +74,7 @@ func TestSecureCookiesOnHTTPS(t *testing.T) {
 }
 
 func TestNotFoundPage(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.Client(t)
 	for _, path := range []string{"/nope", "/administrator", "/static/missing.css"} {
@@ -87,6 +91,7 @@ func TestNotFoundPage(t *testing.T) {
 }
 
 func TestRootLeadsToConsole(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	if r := e.Client(t).Get("/"); r.StatusCode != 302 || r.Header.Get("Location") != "/admin" {
 		t.Errorf("GET /: %d %q", r.StatusCode, r.Header.Get("Location"))
@@ -94,6 +99,7 @@ func TestRootLeadsToConsole(t *testing.T) {
 }
 
 func TestPanicsBecomeErrorPages(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	e.App.Get("/boom", func(fiber.Ctx) error { panic("kaboom") })
 	e.App.Get("/api/boom", func(fiber.Ctx) error { panic("kaboom") })
@@ -121,6 +127,7 @@ func TestPanicsBecomeErrorPages(t *testing.T) {
 }
 
 func TestStaticFiles(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t)
 	c := e.Client(t)
 
@@ -156,6 +163,7 @@ func TestStaticFiles(t *testing.T) {
 // Listen, serve, then ShutdownWithTimeout while a keep-alive connection is
 // open.
 func TestListenAndShutdown(t *testing.T) {
+	t.Parallel()
 	e := servertest.New(t, func(cfg *config.Config) { cfg.HTTP.MaxBodyBytes = 4096 })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -176,7 +184,7 @@ func TestListenAndShutdown(t *testing.T) {
 		t.Fatalf("health over TCP: %d %s", resp.StatusCode, body)
 	}
 
-	// Over the body limit: a JSON 413 under /api (api.md §1.4).
+	// Over the body limit: a JSON 413 under /api (docs/api/conventions.md#error-envelope).
 	resp, err = client.Post(base+"/api/health-check", "application/json", strings.NewReader(strings.Repeat("x", 10000)))
 	if err != nil {
 		t.Fatal(err)

@@ -3,12 +3,11 @@ package server
 import (
 	"fmt"
 	"net/http"
-	"strings"
-	"unicode"
-	"unicode/utf8"
+	"sync"
 
 	"github.com/gofiber/template/html/v2"
 
+	"github.com/licensor/licensor/app/web"
 	"github.com/licensor/licensor/views"
 )
 
@@ -21,6 +20,16 @@ var requiredTemplates = []string{
 }
 
 // newViews compiles the embedded templates once, at start-up.
+// loadViews parses the templates once per process: the nodes of a process
+// (the test harness builds many) share them, and PreloadViews starts the
+// parse before the node needs it.
+var loadViews = sync.OnceValues(newViews)
+
+// PreloadViews parses the templates in the background, so `serve` does it
+// on the other core while it opens and checks the database instead of
+// after: New then takes the parsed templates (or their error).
+func PreloadViews() { go func() { _, _ = loadViews() }() }
+
 func newViews() (*html.Engine, error) {
 	assets, err := newAssetURLs()
 	if err != nil {
@@ -28,7 +37,9 @@ func newViews() (*html.Engine, error) {
 	}
 	engine := html.NewFileSystem(http.FS(views.FS), ".html")
 	engine.AddFunc("asset", assets.url)
-	engine.AddFunc("initial", initial)
+	for name, fn := range web.ViewFuncs() {
+		engine.AddFunc(name, fn)
+	}
 	if err := engine.Load(); err != nil {
 		return nil, fmt.Errorf("server: load templates: %w", err)
 	}
@@ -38,13 +49,4 @@ func newViews() (*html.Engine, error) {
 		}
 	}
 	return engine, nil
-}
-
-// initial is the upper-cased first letter of a name, for avatars.
-func initial(name string) string {
-	r, _ := utf8.DecodeRuneInString(strings.TrimSpace(name))
-	if r == utf8.RuneError {
-		return "?"
-	}
-	return string(unicode.ToUpper(r))
 }

@@ -73,7 +73,18 @@ func checkNoSpace(f, v string) string {
 	return ""
 }
 
-// checkIPEntry accepts an IP, a CIDR range, or a * pattern (§2.6).
+// checkCIDR accepts an IP or a CIDR range.
+func checkCIDR(f, v string) string {
+	if _, err := netip.ParseAddr(v); err == nil {
+		return ""
+	}
+	if _, err := netip.ParsePrefix(v); err == nil {
+		return ""
+	}
+	return fields.IP(f)
+}
+
+// checkIPEntry accepts an IP, a CIDR range, or a * pattern (docs/api/authentication.md#blacklists).
 func checkIPEntry(f, v string) string {
 	if _, err := netip.ParseAddr(v); err == nil {
 		return ""

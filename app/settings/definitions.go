@@ -13,7 +13,7 @@ const (
 )
 
 // Definition describes one setting: its key, console group, type, default
-// and rules. Definitions lists them all in the order of product.md §19.
+// and rules. Definitions lists them all in the order of docs/configuration.md#run-time-settings.
 type Definition struct {
 	Key     string
 	Group   string
@@ -33,11 +33,11 @@ type Definition struct {
 	check func(field, value string) string
 }
 
-// The webhook events of api.md §8, the default of webhook_events.
+// The webhook events of docs/api/webhooks.md, the default of webhook_events.
 var webhookEvents = []string{
 	"license.expiring", "license.expired", "license.update_support_expired",
-	"license.created", "license.updated", "license.blocked", "license.unblocked",
-	"activation.created", "activation.deactivated", "customer.created",
+	"license.created", "license.updated", "license.blocked", "license.unblocked", "license.renewed",
+	"activation.created", "activation.deactivated", "activation.released", "customer.created",
 }
 
 // Definitions returns every setting. The slice is the caller's.
@@ -62,9 +62,11 @@ func Definitions() []Definition {
 		{Key: "add_domain_of_first_activation_as_licensed_domain", Group: "activation", Kind: Bool, Default: false, Description: "Lock a license without domains to the domain of its first activation."},
 		{Key: "normalize_domain_variants", Group: "activation", Kind: Bool, Default: true, Description: "Treat www.example.com as example.com."},
 		{Key: "verify_license_ip", Group: "activation", Kind: Bool, Default: false, Description: "Verification must come from the activation's IP."},
+		{Key: "offline_license_validity_days", Group: "activation", Kind: Int, Default: 365, Min: 1, Max: 36500, Description: "Days an offline activation's license file stays valid (or until the license expires, if sooner)."},
 
 		{Key: "requests_rate_limiting_method", Group: "api", Kind: Enum, Default: "ip_address", Options: []string{"ip_address", "api_key", "api_key_ip_address"}, Description: "What an API rate-limit bucket counts by."},
 		{Key: "requests_rate_limiting_period", Group: "api", Kind: Int, Default: 3000, Min: 1, Max: 1_000_000, Description: "API requests per minute per bucket."},
+		{Key: "sign_api_responses", Group: "api", Kind: Bool, Default: true, Description: "Sign every external API answer (Digest and Licensor-Signature headers, a client's nonce echoed in the body); off for installations whose answers must not change."},
 
 		{Key: "blacklisted_ips", Group: "blacklists", Kind: List, Default: []string{}, MaxLen: 100, check: checkIPEntry, Description: "One IP address or CIDR range per line."},
 		{Key: "blacklisted_domains", Group: "blacklists", Kind: List, Default: []string{}, MaxLen: 253, check: checkNoSpace, Description: "One domain per line."},
@@ -92,12 +94,17 @@ func Definitions() []Definition {
 		{Key: "password_min_length", Group: "portal", Kind: Int, Default: 10, Min: 8, Max: 128, Description: "Minimum password length."},
 		{Key: "login_max_attempts", Group: "portal", Kind: Int, Default: 5, Min: 1, Max: 1000, Description: "Failed sign-ins before a lockout."},
 		{Key: "login_lockout_minutes", Group: "portal", Kind: Int, Default: 15, Min: 1, Max: 10080, Description: "Length of a sign-in lockout, in minutes."},
-		{Key: "customer_session_lifetime", Group: "portal", Kind: Int, Default: 10080, Min: 5, Max: 525600, Description: "Idle lifetime of a portal session, in minutes."},
-		{Key: "admin_session_lifetime", Group: "general", Kind: Int, Default: 720, Min: 5, Max: 525600, Description: "Idle lifetime of a console session, in minutes."},
+		{Key: "customer_session_lifetime", Group: "portal", Kind: Int, Default: 10080, Min: 5, Max: 525600, Description: "Idle lifetime of a portal session, in minutes: a session ends this long after its last request (one not remembered at sign-in after 120 minutes at most)."},
+		{Key: "customer_session_absolute_lifetime", Group: "portal", Kind: Int, Default: 43200, Min: 5, Max: 525600, Description: "Absolute lifetime of a portal session, in minutes: it ends this long after sign-in however active it is."},
+		{Key: "allow_customer_2fa", Group: "portal", Kind: Bool, Default: true, Description: "Customers may turn on two-factor sign-in (an authenticator app) in their settings."},
+		{Key: "admin_session_lifetime", Group: "general", Kind: Int, Default: 720, Min: 5, Max: 525600, Description: "Idle lifetime of a console session, in minutes: it ends this long after its last request."},
+		{Key: "admin_session_absolute_lifetime", Group: "general", Kind: Int, Default: 10080, Min: 5, Max: 525600, Description: "Absolute lifetime of a console session, in minutes: it ends this long after sign-in however active it is."},
+		{Key: "require_admin_2fa", Group: "general", Kind: Bool, Default: false, Description: "Admins must use two-factor sign-in: those without it are sent to set it up after their password."},
 
 		{Key: "enable_webhooks", Group: "webhooks", Kind: Bool, Default: false, Description: "Send webhooks."},
 		{Key: "webhook_url", Group: "webhooks", Kind: String, Default: "", MaxLen: 2048, check: checkHTTPSURL, Description: "HTTPS URL of the receiver."},
 		{Key: "webhook_secret", Group: "webhooks", Kind: String, Default: "", MaxLen: 255, Description: "HMAC key; no signature header when empty."},
+		{Key: "webhook_allowed_networks", Group: "webhooks", Kind: List, Default: []string{}, MaxLen: 100, check: checkCIDR, Description: "Private, loopback or link-local ranges (CIDR, one per line) webhooks may be delivered to, for a receiver on an internal network; all others are refused."},
 		{Key: "webhook_events", Group: "webhooks", Kind: List, Default: append([]string(nil), webhookEvents...), Options: webhookEvents, Description: "Events sent."},
 
 		{Key: "update_integrity_enabled", Group: "updates", Kind: Bool, Default: false, Description: "Signed releases and integrity fields in update answers."},

@@ -12,7 +12,7 @@ import (
 	"github.com/licensor/licensor/app/fields"
 )
 
-// ParseBool reads the boolean forms of api.md §1.2, in any case.
+// ParseBool reads the boolean forms of docs/api/conventions.md#requests, in any case.
 func ParseBool(s string) (bool, bool) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "true", "1", "on", "yes":
@@ -122,7 +122,7 @@ func (d Definition) checkRange(f string, n int) string {
 }
 
 // splitList splits on newlines, and on commas unless lines is set; items are
-// trimmed and empty ones dropped (api.md §1.2).
+// trimmed and empty ones dropped (docs/api/conventions.md#requests).
 func splitList(in string, lines bool) []string {
 	sep := func(r rune) bool { return r == '\n' || r == '\r' || (!lines && r == ',') }
 	var out []string

@@ -43,6 +43,7 @@ func TestEveryDefinitionHasAFieldAndADefaultOfItsKind(t *testing.T) {
 }
 
 func TestDefaults(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	v, err := Load(context.Background(), d.Bun)
 	if err != nil {
@@ -75,7 +76,7 @@ func TestDefaults(t *testing.T) {
 		{"password_min_length", v.PasswordMinLength, 10},
 		{"customer_session_lifetime", v.CustomerSessionLifetime, 10080},
 		{"admin_session_lifetime", v.AdminSessionLifetime, 720},
-		{"webhook_events", len(v.WebhookEvents), 10},
+		{"webhook_events", len(v.WebhookEvents), 12},
 		{"login_history_retention_days", v.LoginHistoryRetentionDays, 180},
 		{"finished_jobs_retention_days", v.FinishedJobsRetentionDays, 7},
 		{"legacy_license_cipher", v.LegacyLicenseCipher, "aes-128-cbc"},
@@ -89,6 +90,7 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestSetStoresTypedValues(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	changed, err := Set(ctx, d.Bun, admin, map[string]string{
@@ -144,6 +146,7 @@ func TestSetStoresTypedValues(t *testing.T) {
 }
 
 func TestSetValidation(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	cases := []struct {
@@ -201,6 +204,7 @@ func TestSetValidation(t *testing.T) {
 }
 
 func TestChangeSeenByAnotherNodeWithinASecond(t *testing.T) {
+	t.Parallel()
 	dsn := dbtest.NewDSN(t)
 	ctx := context.Background()
 	node := func() (*db.DB, *Store) {
@@ -259,6 +263,7 @@ func TestChangeSeenByAnotherNodeWithinASecond(t *testing.T) {
 }
 
 func TestStoreWithoutListenerRereadsAfterASecond(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	s, _ := NewStore(d.Bun, nil)

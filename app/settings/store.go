@@ -1,4 +1,4 @@
-// Package settings owns the run-time settings of product.md §19: their
+// Package settings owns the run-time settings of docs/configuration.md#run-time-settings: their
 // types, defaults and rules, a typed snapshot (Values), and a per-node cache
 // that every node drops within a second of a change anywhere (the settings
 // table's trigger NOTIFYs Channel; pgnotify delivers it).

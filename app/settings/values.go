@@ -2,9 +2,9 @@ package settings
 
 import "time"
 
-// Values is one consistent snapshot of every run-time setting (product.md
-// §19), typed, with defaults for keys never stored. A snapshot is shared
-// between goroutines: treat it as read-only.
+// Values is one consistent snapshot of every run-time setting
+// (docs/configuration.md#run-time-settings), typed, with defaults for keys
+// never stored. A snapshot is shared between goroutines: treat it as read-only.
 type Values struct {
 	// general
 	AppName         string `setting:"app_name"`
@@ -27,10 +27,12 @@ type Values struct {
 	AddDomainOfFirstActivationAsLicensedDomain bool `setting:"add_domain_of_first_activation_as_licensed_domain"`
 	NormalizeDomainVariants                    bool `setting:"normalize_domain_variants"`
 	VerifyLicenseIP                            bool `setting:"verify_license_ip"`
+	OfflineLicenseValidityDays                 int  `setting:"offline_license_validity_days"`
 
 	// api
 	RequestsRateLimitingMethod string `setting:"requests_rate_limiting_method"`
 	RequestsRateLimitingPeriod int    `setting:"requests_rate_limiting_period"`
+	SignAPIResponses           bool   `setting:"sign_api_responses"`
 
 	// blacklists
 	BlacklistedIPs                     []string `setting:"blacklisted_ips"`
@@ -62,13 +64,19 @@ type Values struct {
 	LoginMaxAttempts          int      `setting:"login_max_attempts"`
 	LoginLockoutMinutes       int      `setting:"login_lockout_minutes"`
 	CustomerSessionLifetime   int      `setting:"customer_session_lifetime"`
+	CustomerSessionAbsolute   int      `setting:"customer_session_absolute_lifetime"`
+	AllowCustomer2FA          bool     `setting:"allow_customer_2fa"`
 	AdminSessionLifetime      int      `setting:"admin_session_lifetime"`
+	AdminSessionAbsolute      int      `setting:"admin_session_absolute_lifetime"`
+	RequireAdmin2FA           bool     `setting:"require_admin_2fa"`
 
 	// webhooks
 	EnableWebhooks bool     `setting:"enable_webhooks"`
 	WebhookURL     string   `setting:"webhook_url"`
 	WebhookSecret  string   `setting:"webhook_secret"`
 	WebhookEvents  []string `setting:"webhook_events"`
+	// WebhookAllowedNetworks: private ranges a delivery may reach (docs/deploy.md#webhook-destinations).
+	WebhookAllowedNetworks []string `setting:"webhook_allowed_networks"`
 
 	// updates
 	UpdateIntegrityEnabled bool `setting:"update_integrity_enabled"`

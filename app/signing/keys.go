@@ -1,7 +1,10 @@
-// Package signing owns the server's Ed25519 signing keys (api.md §7.4) and
-// what they sign: activation tokens (§7.1) and license files (§7.3). It
-// also opens the tokens of a migrated License Manager or LicenseBox
-// installation (§7.2), and checks vendors' signed release manifests (§7.5).
+// Package signing owns the server's Ed25519 signing keys
+// (docs/api/signing.md#signing-keys) and what they sign: activation tokens
+// (docs/api/signing.md#activation-tokens) and license files
+// (docs/api/signing.md#license-files). It also opens the tokens of a migrated
+// License Manager or LicenseBox installation
+// (docs/api/signing.md#migrated-tokens), and checks vendors' signed release
+// manifests (docs/api/signing.md#release-integrity).
 //
 // Keys live in the signing_keys table, private halves sealed with the
 // instance secret (seal.go). A node loads them once into a KeyRing; signing
@@ -31,6 +34,8 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/licensor/licensor/app/audit"
+	"github.com/licensor/licensor/app/errkind"
 	"github.com/licensor/licensor/app/pgnotify"
 )
 
@@ -54,9 +59,9 @@ var (
 	// ErrNoKey is returned when signing without an active key.
 	ErrNoKey = errors.New("signing: no active signing key")
 	// ErrNotFound is returned for an unknown key id.
-	ErrNotFound = errors.New("signing: key not found")
+	ErrNotFound = errkind.New(errkind.NotFound, "signing: key not found")
 	// ErrActiveKey is returned when deleting the active key: rotate first.
-	ErrActiveKey = errors.New("signing: the active key cannot be deleted; rotate first")
+	ErrActiveKey = errkind.New(errkind.Conflict, "signing: the active key cannot be deleted; rotate first")
 )
 
 // Key is one server signing key.
@@ -73,7 +78,7 @@ type Key struct {
 	RetiredAt *time.Time
 }
 
-// KeyID derives a key id (api.md §7.4): the first 16 hex characters of
+// KeyID derives a key id (docs/api/signing.md#signing-keys): the first 16 hex characters of
 // SHA-256 of the raw 32-byte public key.
 func KeyID(pub ed25519.PublicKey) string {
 	sum := sha256.Sum256(pub)
@@ -300,16 +305,25 @@ func Load(ctx context.Context, idb bun.IDB, secret []byte) (*KeyRing, error) {
 	return r, nil
 }
 
-// Rotate makes a new active key sealed with the ring's instance secret and
+// Rotate makes a new active key sealed with the ring's instance secret,
 // retires the previous one (see the package-level Rotate, which `licensor
-// keys rotate` calls). idb may be the caller's transaction; every node's
-// ring, this one included, picks the key up from the notification sent
-// when it commits, or from Reload.
-func (r *KeyRing) Rotate(ctx context.Context, idb bun.IDB, now time.Time) (Key, error) {
+// keys rotate` calls) and logs the rotation as by (signing_key.rotated).
+// idb should be the caller's transaction, so the key and its log line
+// commit together; every node's ring, this one included, picks the key up
+// from the notification sent when it commits, or from Reload.
+func (r *KeyRing) Rotate(ctx context.Context, idb bun.IDB, by audit.Source, now time.Time) (Key, error) {
 	if len(r.secret) == 0 {
 		return Key{}, errors.New("signing: this key ring was not loaded from the database")
 	}
-	return Rotate(ctx, idb, r.secret, now)
+	k, err := Rotate(ctx, idb, r.secret, now)
+	if err != nil {
+		return k, err
+	}
+	return k, audit.Record(ctx, idb, audit.Entry{
+		Type: "signing_key.rotated", Actor: by.Actor, IP: by.IP,
+		Message: fmt.Sprintf("Signing key rotated: %s is now active %s.", k.KID, by.Actor.Via()),
+		Data:    map[string]any{"kid": k.KID},
+	})
 }
 
 // Reload rereads the keys, so a rotation or deletion made by any node is
@@ -376,6 +390,10 @@ func (r *KeyRing) Active() (Key, bool) {
 	return k, true
 }
 
+// SetID identifies the current key set: it changes whenever the keys are
+// loaded again, and costs one atomic load (a verify asks on every request).
+func (r *KeyRing) SetID() any { return r.set.Load() }
+
 // Keys returns every key that verifies (public halves only), the active
 // key first, then retired keys newest first.
 func (r *KeyRing) Keys() []Key {
@@ -388,7 +406,7 @@ func (r *KeyRing) Keys() []Key {
 	return out
 }
 
-// PublicKeyJSON is one key of GET /api/external/public-keys (api.md §4.11).
+// PublicKeyJSON is one key of GET /api/external/public-keys (docs/api/external.md#public-keys).
 type PublicKeyJSON struct {
 	KID       string  `json:"kid"`
 	Alg       string  `json:"alg"`
@@ -404,7 +422,7 @@ type PublicKeysJSON struct {
 }
 
 // PublicKeys returns every key that still verifies, the active key first
-// (api.md §4.11).
+// (docs/api/external.md#public-keys).
 func (r *KeyRing) PublicKeys() PublicKeysJSON {
 	s := r.set.Load()
 	out := PublicKeysJSON{Data: make([]PublicKeyJSON, 0, len(s.keys))}
@@ -420,7 +438,7 @@ func (r *KeyRing) PublicKeys() PublicKeysJSON {
 	return out
 }
 
-// timestampLayout is how resources carry times (api.md §1.3).
+// timestampLayout is how resources carry times (docs/api/conventions.md#responses).
 const timestampLayout = "2006-01-02T15:04:05.000000Z"
 
 func timestamp(t time.Time) string { return t.UTC().Format(timestampLayout) }

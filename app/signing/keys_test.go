@@ -16,6 +16,7 @@ import (
 var secret = []byte("instance-secret-for-tests")
 
 func TestEnsureKeyOnceAcrossNodes(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dsn := dbtest.NewDSN(t)
 	var nodes []*db.DB
@@ -56,6 +57,7 @@ func TestEnsureKeyOnceAcrossNodes(t *testing.T) {
 }
 
 func TestKeyRingFromDatabase(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d := dbtest.New(t)
 	if _, err := EnsureKey(ctx, d.Bun, nil, t0); !errors.Is(err, ErrNoSecret) {
@@ -165,6 +167,7 @@ func TestKeyRingFromDatabase(t *testing.T) {
 }
 
 func TestSubscribeReloadsOnRotation(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d := dbtest.New(t)
 	if _, err := EnsureKey(ctx, d.Bun, secret, t0); err != nil {

@@ -15,7 +15,7 @@ import (
 	"strings"
 )
 
-// Tokens of a migrated installation (api.md §7.2). Both formats are opened
+// Tokens of a migrated installation (docs/api/signing.md#migrated-tokens). Both formats are opened
 // with the keys of the old installation, entered in settings; every failure
 // is ErrInvalidToken.
 
@@ -37,9 +37,9 @@ type LegacyKeys struct {
 type Format int
 
 const (
-	FormatLicensor       Format = iota + 1 // v1.<payload>.<signature> (§7.1)
-	FormatLicenseManager                   // Laravel-encrypted (§7.2)
-	FormatLicenseBox                       // CodeIgniter-encrypted (§7.2)
+	FormatLicensor       Format = iota + 1 // v1.<payload>.<signature> (docs/api/signing.md#activation-tokens)
+	FormatLicenseManager                   // Laravel-encrypted (docs/api/signing.md#migrated-tokens)
+	FormatLicenseBox                       // CodeIgniter-encrypted (docs/api/signing.md#migrated-tokens)
 )
 
 // Token is what a license_data / license_file value says, whatever its

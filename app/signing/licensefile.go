@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// License files (api.md §7.3): a signed snapshot of a license that a
+// License files (docs/api/signing.md#license-files): a signed snapshot of a license that a
 // vendor's software checks offline with a published public key.
 //
 //	-----BEGIN LICENSOR LICENSE-----
@@ -53,11 +53,47 @@ type LicenseFile struct {
 	ParallelUses *int
 	Domains      []string
 	IPs          []string
+	// Entitlements are the license's feature names
+	// (docs/licensing.md#entitlements).
+	Entitlements []string
+	// ExpiryStart, ExpiryDays and ExpiryStartedAt are the license's expiry
+	// clock (docs/licensing.md#expiry-clock), in the file when ExpiryDays
+	// is set.
+	ExpiryStart     string
+	ExpiryDays      *int
+	ExpiryStartedAt *time.Time
+	// Floating marks a floating license; Heartbeat is the license's
+	// heartbeat policy, nil when none is asked
+	// (docs/licensing.md#heartbeats-and-automatic-release).
+	Floating  bool
+	Heartbeat *HeartbeatPolicy
 	// IssuedAt is when the file was made; the caller sets it (its clock).
 	IssuedAt time.Time
+	// Offline binds the file to one machine's offline activation
+	// (docs/api/verifying.md#offline-activation); nil for a plain file.
+	Offline *OfflineBinding
 }
 
-// licenseJSON is the license JSON of §7.3, fields in wire order.
+// HeartbeatPolicy is a license file's "heartbeat": the interval and
+// tolerance in seconds and what a missed heartbeat does ("release" or
+// "keep").
+type HeartbeatPolicy struct {
+	Interval  int    `json:"interval"`
+	Tolerance int    `json:"tolerance"`
+	Missed    string `json:"missed"`
+}
+
+// OfflineBinding is what an offline activation's license file adds: the
+// activation, the machine's fingerprint, the end of its offline validity
+// and the key the client signs its release proof with.
+type OfflineBinding struct {
+	ActivationID int64
+	Fingerprint  string
+	ValidUntil   time.Time
+	ReleaseKey   []byte
+}
+
+// licenseJSON is the license JSON of docs/api/signing.md#license-files, fields in wire order.
 type licenseJSON struct {
 	LicenseCode string `json:"license_code"`
 	Product     struct {
@@ -75,7 +111,19 @@ type licenseJSON struct {
 	ParallelUses *int     `json:"parallel_uses"`
 	Domains      []string `json:"domains"`
 	IPs          []string `json:"ips"`
-	IssuedAt     string   `json:"issued_at"`
+	Entitlements []string `json:"entitlements"`
+	// The expiry clock's fields, present when the license has one.
+	ExpiryStart     string           `json:"expiry_start,omitempty"`
+	ExpiryDays      *int             `json:"expiry_days,omitempty"`
+	ExpiryStartedAt *string          `json:"expiry_started_at,omitempty"`
+	Floating        bool             `json:"floating"`
+	Heartbeat       *HeartbeatPolicy `json:"heartbeat"`
+	IssuedAt        string           `json:"issued_at"`
+	// Offline activation's fields, absent from a plain file.
+	ActivationID int64  `json:"activation_id,omitempty"`
+	Fingerprint  string `json:"fingerprint,omitempty"`
+	ValidUntil   string `json:"valid_until,omitempty"`
+	ReleaseKey   string `json:"release_key,omitempty"`
 }
 
 // licenseEnvelope is the signed wrapper, fields in wire order.
@@ -101,8 +149,19 @@ func (r *KeyRing) SignLicenseFile(l LicenseFile) ([]byte, error) {
 	j.Customer.ClientID, j.Customer.Email = l.ClientID, l.Email
 	j.Type, j.ParallelUses = l.Type, l.ParallelUses
 	j.ExpiresAt, j.UpdatesUntil, j.SupportUntil = timestampPtr(l.ExpiresAt), timestampPtr(l.UpdatesUntil), timestampPtr(l.SupportUntil)
-	j.Domains, j.IPs = nonNil(l.Domains), nonNil(l.IPs)
+	j.Domains, j.IPs, j.Entitlements = nonNil(l.Domains), nonNil(l.IPs), nonNil(l.Entitlements)
+	if l.ExpiryDays != nil {
+		j.ExpiryStart, j.ExpiryDays, j.ExpiryStartedAt = l.ExpiryStart, l.ExpiryDays, timestampPtr(l.ExpiryStartedAt)
+	}
+	j.Floating, j.Heartbeat = l.Floating, l.Heartbeat
 	j.IssuedAt = timestamp(l.IssuedAt)
+	if o := l.Offline; o != nil {
+		if o.ActivationID <= 0 || o.Fingerprint == "" || o.ValidUntil.IsZero() || len(o.ReleaseKey) == 0 {
+			return nil, errors.New("signing: incomplete offline binding")
+		}
+		j.ActivationID, j.Fingerprint = o.ActivationID, o.Fingerprint
+		j.ValidUntil, j.ReleaseKey = timestamp(o.ValidUntil), base64.StdEncoding.EncodeToString(o.ReleaseKey)
+	}
 	body, err := marshalCompact(j)
 	if err != nil {
 		return nil, err
@@ -138,7 +197,7 @@ func (r *KeyRing) VerifyLicenseFile(file []byte) (LicenseFile, error) {
 }
 
 // VerifyLicenseFile checks a license file as a vendor's software does
-// offline (api.md §7.3): drop the armour lines, base64-decode, find the
+// offline (docs/api/signing.md#license-files): drop the armour lines, base64-decode, find the
 // public key by kid with publicKey (from GET /api/external/public-keys),
 // verify sig over data, then decode data. Line ends may be "\n" or "\r\n".
 func VerifyLicenseFile(file []byte, publicKey func(kid string) (ed25519.PublicKey, bool)) (LicenseFile, error) {
@@ -183,20 +242,33 @@ func VerifyLicenseFile(file []byte, publicKey func(kid string) (ed25519.PublicKe
 	l := LicenseFile{
 		LicenseCode: j.LicenseCode, ProductRef: j.Product.ReferenceID, ProductName: j.Product.Name,
 		ClientID: j.Customer.ClientID, Email: j.Customer.Email, Type: j.Type, ParallelUses: j.ParallelUses,
-		Domains: nonNil(j.Domains), IPs: nonNil(j.IPs),
+		Domains: nonNil(j.Domains), IPs: nonNil(j.IPs), Entitlements: nonNil(j.Entitlements),
+		ExpiryStart: j.ExpiryStart, ExpiryDays: j.ExpiryDays,
+		Floating: j.Floating, Heartbeat: j.Heartbeat,
 	}
 	var okTimes bool
 	l.IssuedAt, okTimes = parseTimestamp(j.IssuedAt)
 	for _, t := range []struct {
 		in  *string
 		out **time.Time
-	}{{j.ExpiresAt, &l.ExpiresAt}, {j.UpdatesUntil, &l.UpdatesUntil}, {j.SupportUntil, &l.SupportUntil}} {
+	}{{j.ExpiresAt, &l.ExpiresAt}, {j.UpdatesUntil, &l.UpdatesUntil}, {j.SupportUntil, &l.SupportUntil}, {j.ExpiryStartedAt, &l.ExpiryStartedAt}} {
 		if t.in == nil {
 			continue
 		}
 		v, ok := parseTimestamp(*t.in)
 		okTimes = okTimes && ok
 		*t.out = &v
+	}
+	if j.ActivationID != 0 || j.Fingerprint != "" || j.ValidUntil != "" || j.ReleaseKey != "" {
+		o := &OfflineBinding{ActivationID: j.ActivationID, Fingerprint: j.Fingerprint}
+		var ok bool
+		o.ValidUntil, ok = parseTimestamp(j.ValidUntil)
+		okTimes = okTimes && ok
+		o.ReleaseKey, err = base64.StdEncoding.DecodeString(j.ReleaseKey)
+		if err != nil || len(o.ReleaseKey) == 0 || o.ActivationID <= 0 || o.Fingerprint == "" {
+			return LicenseFile{}, ErrInvalidLicenseFile
+		}
+		l.Offline = o
 	}
 	if !okTimes {
 		return LicenseFile{}, ErrInvalidLicenseFile

@@ -18,7 +18,8 @@ func sampleLicense() LicenseFile {
 		LicenseCode: "6F1C2A9E-0001", ProductRef: "ACME-CMS", ProductName: "Acme <CMS> & Co",
 		ClientID: ptr("CUST-001"), Email: ptr("ann@example.com"), Type: ptr("perpetual"),
 		UpdatesUntil: ptr(time.Date(2025, 1, 15, 0, 0, 0, 0, time.UTC)),
-		ParallelUses: ptr(1), Domains: []string{"example.com"},
+		ParallelUses: ptr(1), Domains: []string{"example.com"}, Entitlements: []string{"pro", "sso"},
+		Floating: true, Heartbeat: &HeartbeatPolicy{Interval: 600, Tolerance: 60, Missed: "release"},
 		IssuedAt: time.Date(2024, 2, 1, 9, 30, 0, 0, time.FixedZone("CET", 3600)),
 	}
 }
@@ -64,7 +65,8 @@ func TestSignLicenseFileFormat(t *testing.T) {
 	want := `{"license_code":"6F1C2A9E-0001","product":{"reference_id":"ACME-CMS","name":"Acme <CMS> & Co"},` +
 		`"customer":{"client_id":"CUST-001","email":"ann@example.com"},"type":"perpetual",` +
 		`"expires_at":null,"updates_until":"2025-01-15T00:00:00.000000Z","support_until":null,` +
-		`"parallel_uses":1,"domains":["example.com"],"ips":[],"issued_at":"2024-02-01T08:30:00.000000Z"}`
+		`"parallel_uses":1,"domains":["example.com"],"ips":[],"entitlements":["pro","sso"],` +
+		`"floating":true,"heartbeat":{"interval":600,"tolerance":60,"missed":"release"},"issued_at":"2024-02-01T08:30:00.000000Z"}`
 	if string(data) != want {
 		t.Fatalf("license JSON\n%s\nwant\n%s", data, want)
 	}
@@ -166,4 +168,85 @@ func FuzzVerifyLicenseFile(f *testing.F) {
 			t.Fatalf("round trip: %+v / %+v, %v", l, l2, err)
 		}
 	})
+}
+
+// An offline activation's file carries its binding after issued_at, and a
+// plain file none: existing files keep their exact bytes.
+func TestLicenseFileOfflineBinding(t *testing.T) {
+	key := NewKey(testKey(1), t0)
+	r := testRing(t, key)
+	l := sampleLicense()
+	l.Offline = &OfflineBinding{ActivationID: 42, Fingerprint: "host-7f3a", ValidUntil: l.IssuedAt.Add(366 * 24 * time.Hour).UTC(), ReleaseKey: []byte{1, 2, 3}}
+	file, err := r.SignLicenseFile(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.VerifyLicenseFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Offline == nil || !reflect.DeepEqual(*got.Offline, *l.Offline) {
+		t.Fatalf("binding %+v, want %+v", got.Offline, l.Offline)
+	}
+	raw := licenseData(t, file)
+	if !strings.HasSuffix(raw, `"issued_at":"2024-02-01T08:30:00.000000Z","activation_id":42,"fingerprint":"host-7f3a","valid_until":"2025-02-01T08:30:00.000000Z","release_key":"AQID"}`) {
+		t.Fatalf("license JSON %s", raw)
+	}
+	plain, _ := r.SignLicenseFile(sampleLicense())
+	if got, _ := r.VerifyLicenseFile(plain); got.Offline != nil || strings.Contains(licenseData(t, plain), "fingerprint") {
+		t.Fatal("a plain file carries an offline binding")
+	}
+	l.Offline = &OfflineBinding{ActivationID: 42, Fingerprint: "host-7f3a"}
+	if _, err := r.SignLicenseFile(l); err == nil {
+		t.Fatal("an incomplete binding was signed")
+	}
+}
+
+// licenseData is the license JSON inside a file.
+func licenseData(t *testing.T, file []byte) string {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(string(file)), "\n")
+	raw, err := base64.StdEncoding.DecodeString(strings.Join(lines[1:len(lines)-1], ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env map[string]string
+	if err := json.Unmarshal(raw, &env); err != nil {
+		t.Fatal(err)
+	}
+	data, err := base64.StdEncoding.DecodeString(env["data"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// A license with an expiry clock carries it after its entitlements
+// (docs/licensing.md#expiry-clock), and reads back.
+func TestLicenseFileExpiryClock(t *testing.T) {
+	r := testRing(t, NewKey(testKey(1), t0))
+	days := 30
+	lf := LicenseFile{LicenseCode: "X", ProductRef: "P", ProductName: "N", IssuedAt: t0, ExpiryStart: "first_verify", ExpiryDays: &days}
+	file, err := r.SignLicenseFile(lf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.VerifyLicenseFile(file)
+	if err != nil || got.ExpiryStart != "first_verify" || got.ExpiryDays == nil || *got.ExpiryDays != 30 || got.ExpiryStartedAt != nil {
+		t.Fatalf("waiting clock: %+v, %v", got, err)
+	}
+	started := t0.Add(time.Hour)
+	lf.ExpiryStartedAt = &started
+	file, _ = r.SignLicenseFile(lf)
+	lines := strings.Split(string(file), "\n")
+	raw, _ := base64.StdEncoding.DecodeString(strings.Join(lines[1:len(lines)-2], ""))
+	var env map[string]string
+	_ = json.Unmarshal(raw, &env)
+	data, _ := base64.StdEncoding.DecodeString(env["data"])
+	if !strings.Contains(string(data), `"entitlements":[],"expiry_start":"first_verify","expiry_days":30,"expiry_started_at":"`) {
+		t.Fatalf("license JSON %s", data)
+	}
+	if got, err := r.VerifyLicenseFile(file); err != nil || got.ExpiryStartedAt == nil || !got.ExpiryStartedAt.Equal(started) {
+		t.Fatalf("started clock: %+v, %v", got, err)
+	}
 }

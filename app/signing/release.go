@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Release integrity (api.md §7.5): a vendor signs a manifest of each
+// Release integrity (docs/api/signing.md#release-integrity): a vendor signs a manifest of each
 // upload with an Ed25519 release key whose public half is registered as
 // trusted. This file holds the pure part: the manifest, signing it, and
 // checking an upload's signature; the trusted keys and the upload flow
@@ -81,7 +81,7 @@ func SignRelease(priv ed25519.PrivateKey, m Manifest) ReleaseSignature {
 }
 
 // ReleaseError is an upload failure whose text is the 422 message on the
-// "signature" field (api.md §7.5).
+// "signature" field (docs/api/signing.md#release-integrity).
 type ReleaseError string
 
 func (e ReleaseError) Error() string { return string(e) }

@@ -10,7 +10,7 @@ import (
 	"io"
 )
 
-// Private keys are stored sealed (api.md §7.4: "stored encrypted with the
+// Private keys are stored sealed (docs/api/signing.md#signing-keys: "stored encrypted with the
 // instance secret"):
 //
 //	private_key = 0x01 ‖ nonce (12 bytes) ‖ AES-256-GCM(seed, additional data = kid)

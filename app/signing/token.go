@@ -11,10 +11,13 @@ import (
 	"time"
 )
 
-// Activation tokens (api.md §7.1):
+// Activation tokens (docs/api/signing.md#activation-tokens):
 //
 //	v1.<payload>.<signature>
 //	payload   = base64url, no padding, of {"aid":<activation id>,"pid":"<product reference id>","iat":<unix seconds>}
+//	            with "ent":[<entitlement>,…] after iat when the license carried entitlements at activation,
+//	            and "exs":"<expiry start>","exd":<expiry days> after that when its expiry clock was waiting,
+//	            then "hb":<heartbeat interval in seconds> when heartbeats are asked and "flt":true for a floating seat
 //	signature = base64url, no padding, of the Ed25519 signature over the ASCII bytes "v1.<payload>"
 //
 // Clients treat the token as opaque. It never expires by itself: the
@@ -38,18 +41,67 @@ type Claims struct {
 	ActivationID int64  // "aid"
 	ProductRef   string // "pid"
 	IssuedAt     int64  // "iat", Unix seconds
+	// Entitlements ("ent") are the license's at activation
+	// (docs/licensing.md#entitlements); verify answers the current ones.
+	Entitlements []string
+	// Clock ("exs", "exd") is the license's expiry clock when it had not
+	// started at activation (docs/licensing.md#expiry-clock).
+	Clock Clock
+	// HeartbeatInterval ("hb") is the heartbeat interval in seconds the
+	// activation was given (0: none asked) and Floating ("flt") marks a
+	// floating seat (docs/licensing.md#heartbeats-and-automatic-release).
+	HeartbeatInterval int
+	Floating          bool
+}
+
+// Clock is an expiry clock that has yet to start: when it starts
+// (first_verify, first_activation, creation) and how many days it runs.
+// The zero Clock is none.
+type Clock struct {
+	Start string
+	Days  int
+}
+
+// DaysOrNil is Days, nil for the zero Clock.
+func (c Clock) DaysOrNil() *int {
+	if c.Start == "" {
+		return nil
+	}
+	return &c.Days
+}
+
+// TokenExtras are what a modern activation signs into its token beside
+// the activation: the license's entitlements and waiting expiry clock.
+type TokenExtras struct {
+	Entitlements []string
+	Clock        Clock
+	// HeartbeatInterval and Floating: as Claims'.
+	HeartbeatInterval int
+	Floating          bool
 }
 
 // tokenPayload is the payload JSON; field order is the wire order.
 type tokenPayload struct {
-	AID int64  `json:"aid"`
-	PID string `json:"pid"`
-	IAT int64  `json:"iat"`
+	AID int64    `json:"aid"`
+	PID string   `json:"pid"`
+	IAT int64    `json:"iat"`
+	Ent []string `json:"ent,omitempty"`
+	EXS string   `json:"exs,omitempty"`
+	EXD int      `json:"exd,omitempty"`
+	HB  int      `json:"hb,omitempty"`
+	FLT bool     `json:"flt,omitempty"`
 }
 
 // IssueToken signs a token for activation activationID of the product with
 // reference id productRef, issued at now, with the active key.
 func (r *KeyRing) IssueToken(activationID int64, productRef string, now time.Time) (string, error) {
+	return r.IssueTokenWith(activationID, productRef, TokenExtras{}, now)
+}
+
+// IssueTokenWith is IssueToken naming the license's entitlements ("ent",
+// absent when there are none) and waiting expiry clock ("exs" and "exd",
+// absent when none) in the token.
+func (r *KeyRing) IssueTokenWith(activationID int64, productRef string, extras TokenExtras, now time.Time) (string, error) {
 	k := r.set.Load().active
 	if k == nil {
 		return "", ErrNoKey
@@ -57,7 +109,8 @@ func (r *KeyRing) IssueToken(activationID int64, productRef string, now time.Tim
 	if activationID <= 0 {
 		return "", fmt.Errorf("signing: activation id %d is not positive", activationID)
 	}
-	payload, err := marshalCompact(tokenPayload{AID: activationID, PID: productRef, IAT: now.Unix()})
+	payload, err := marshalCompact(tokenPayload{AID: activationID, PID: productRef, IAT: now.Unix(), Ent: extras.Entitlements, EXS: extras.Clock.Start, EXD: extras.Clock.Days,
+		HB: extras.HeartbeatInterval, FLT: extras.Floating})
 	if err != nil {
 		return "", err
 	}
@@ -66,7 +119,7 @@ func (r *KeyRing) IssueToken(activationID int64, productRef string, now time.Tim
 	return signed + "." + b64url.EncodeToString(sig), nil
 }
 
-// VerifyToken checks a token (api.md §7.1) without touching the database:
+// VerifyToken checks a token (docs/api/signing.md#activation-tokens) without touching the database:
 // exactly three dot-separated parts, prefix "v1", canonical base64url
 // without padding, a payload with a positive integer "aid", a string "pid"
 // and an integer "iat", and a signature that verifies under the active key
@@ -109,6 +162,11 @@ func parsePayload(b []byte) (Claims, bool) {
 		AID json.RawMessage `json:"aid"`
 		PID json.RawMessage `json:"pid"`
 		IAT json.RawMessage `json:"iat"`
+		Ent json.RawMessage `json:"ent"`
+		EXS json.RawMessage `json:"exs"`
+		EXD json.RawMessage `json:"exd"`
+		HB  json.RawMessage `json:"hb"`
+		FLT json.RawMessage `json:"flt"`
 	}
 	if !json.Valid(b) || json.Unmarshal(b, &raw) != nil {
 		return Claims{}, false
@@ -125,5 +183,27 @@ func parsePayload(b []byte) (Claims, bool) {
 	if len(raw.PID) == 0 || raw.PID[0] != '"' || json.Unmarshal(raw.PID, &pid) != nil {
 		return Claims{}, false
 	}
-	return Claims{ActivationID: aid, ProductRef: pid, IssuedAt: iat}, true
+	var ent []string
+	if len(raw.Ent) > 0 && (raw.Ent[0] != '[' || json.Unmarshal(raw.Ent, &ent) != nil) {
+		return Claims{}, false
+	}
+	var clock Clock
+	if len(raw.EXS) > 0 || len(raw.EXD) > 0 {
+		days, err := strconv.Atoi(string(raw.EXD))
+		if err != nil || days <= 0 || len(raw.EXS) == 0 || raw.EXS[0] != '"' || json.Unmarshal(raw.EXS, &clock.Start) != nil || clock.Start == "" {
+			return Claims{}, false
+		}
+		clock.Days = days
+	}
+	var hb int64
+	if len(raw.HB) > 0 {
+		if hb, err = strconv.ParseInt(string(raw.HB), 10, 32); err != nil || hb < 0 {
+			return Claims{}, false
+		}
+	}
+	var flt bool
+	if len(raw.FLT) > 0 && json.Unmarshal(raw.FLT, &flt) != nil {
+		return Claims{}, false
+	}
+	return Claims{ActivationID: aid, ProductRef: pid, IssuedAt: iat, Entitlements: ent, Clock: clock, HeartbeatInterval: int(hb), Floating: flt}, true
 }

@@ -78,7 +78,43 @@ func TestIssueTokenFormat(t *testing.T) {
 		t.Fatalf("not unpadded base64url: %q", tok)
 	}
 	c, err := r.VerifyToken(tok)
-	if err != nil || c != (Claims{ActivationID: 981, ProductRef: "ACME-CMS", IssuedAt: t0.Unix()}) {
+	if err != nil || c.ActivationID != 981 || c.ProductRef != "ACME-CMS" || c.IssuedAt != t0.Unix() || c.Entitlements != nil {
+		t.Fatalf("VerifyToken = %+v, %v", c, err)
+	}
+	// Entitlements follow iat; a token without them has no "ent".
+	ent, err := r.IssueTokenWith(981, "ACME-CMS", TokenExtras{Entitlements: []string{"pro", "sso"}}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ = base64.RawURLEncoding.DecodeString(strings.Split(ent, ".")[1])
+	if want := `{"aid":981,"pid":"ACME-CMS","iat":1706779800,"ent":["pro","sso"]}`; string(payload) != want {
+		t.Fatalf("payload %s, want %s", payload, want)
+	}
+	if c, err := r.VerifyToken(ent); err != nil || strings.Join(c.Entitlements, ",") != "pro,sso" {
+		t.Fatalf("VerifyToken = %+v, %v", c, err)
+	}
+	// A waiting expiry clock follows the entitlements (exs, exd).
+	clocked, err := r.IssueTokenWith(981, "ACME-CMS", TokenExtras{Entitlements: []string{"pro"}, Clock: Clock{Start: "first_verify", Days: 30}}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ = base64.RawURLEncoding.DecodeString(strings.Split(clocked, ".")[1])
+	if want := `{"aid":981,"pid":"ACME-CMS","iat":1706779800,"ent":["pro"],"exs":"first_verify","exd":30}`; string(payload) != want {
+		t.Fatalf("payload %s, want %s", payload, want)
+	}
+	if c, err := r.VerifyToken(clocked); err != nil || c.Clock != (Clock{Start: "first_verify", Days: 30}) {
+		t.Fatalf("VerifyToken = %+v, %v", c, err)
+	}
+	// The heartbeat interval and the floating flag follow them.
+	hb, err := r.IssueTokenWith(981, "ACME-CMS", TokenExtras{Entitlements: []string{"pro"}, HeartbeatInterval: 600, Floating: true}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, _ = base64.RawURLEncoding.DecodeString(strings.Split(hb, ".")[1])
+	if want := `{"aid":981,"pid":"ACME-CMS","iat":1706779800,"ent":["pro"],"hb":600,"flt":true}`; string(payload) != want {
+		t.Fatalf("payload %s, want %s", payload, want)
+	}
+	if c, err := r.VerifyToken(hb); err != nil || c.HeartbeatInterval != 600 || !c.Floating {
 		t.Fatalf("VerifyToken = %+v, %v", c, err)
 	}
 	// Ed25519 is deterministic: the same claims give the same token.
@@ -123,6 +159,8 @@ func TestVerifyTokenRejects(t *testing.T) {
 		"aid float":              signRaw(priv, `{"aid":4.0,"pid":"ACME","iat":1}`),
 		"aid exponent":           signRaw(priv, `{"aid":4e1,"pid":"ACME","iat":1}`),
 		"aid string":             signRaw(priv, `{"aid":"4","pid":"ACME","iat":1}`),
+		"clock without days":     signRaw(priv, `{"aid":4,"pid":"ACME","iat":1,"exs":"first_verify"}`),
+		"clock days string":      signRaw(priv, `{"aid":4,"pid":"ACME","iat":1,"exs":"first_verify","exd":"3"}`),
 		"aid too big":            signRaw(priv, `{"aid":9223372036854775808,"pid":"ACME","iat":1}`),
 		"aid missing":            signRaw(priv, `{"pid":"ACME","iat":1}`),
 		"pid number":             signRaw(priv, `{"aid":4,"pid":7,"iat":1}`),

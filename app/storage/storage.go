@@ -19,10 +19,12 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/licensor/licensor/app/errkind"
 )
 
 // ErrNotFound is returned for a key that is not stored.
-var ErrNotFound = errors.New("storage: file not found")
+var ErrNotFound = errkind.New(errkind.NotFound, "storage: file not found")
 
 // ErrTooLarge is returned by Put when the reader passed Limit's bound. The
 // partial file is removed.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"io"
+	"strings"
 
 	"github.com/gofiber/fiber/v3"
 )
@@ -10,24 +11,85 @@ import (
 // stream itself and bounds it.
 const Streamed = -1
 
-// BodyLimit bounds request bodies to limit(method, path) bytes: config
+// BodyRule is a route's request body rule (see BodyLimit).
+type BodyRule struct {
+	// Max is the largest body in bytes, or Streamed.
+	Max int
+	// SignedIn marks an upload route of the console or the portal: its
+	// multipart body is left unread until the session is known to be
+	// signed in and the CSRF token (header or query, never the body) is
+	// checked; ReadBody then reads it, bounded by Max.
+	SignedIn bool
+}
+
+type pendingBodyKey struct{}
+
+// EncodedBodyMessage says why a request with a Content-Encoding is refused
+// (docs/api/conventions.md#requests).
+const EncodedBodyMessage = "Compressed request bodies are not accepted: send the body without a Content-Encoding."
+
+// ErrEncodedBody answers a request whose body has a Content-Encoding: 415,
+// as the API's JSON envelope or a page (ErrorHandler).
+var ErrEncodedBody = fiber.NewError(fiber.StatusUnsupportedMediaType, EncodedBodyMessage)
+
+// encoded reports whether a Content-Encoding header asks for the body to be
+// decoded: any coding but identity.
+func encoded(header []byte) bool {
+	for coding := range strings.SplitSeq(string(header), ",") {
+		if c := strings.TrimSpace(coding); c != "" && !strings.EqualFold(c, "identity") {
+			return true
+		}
+	}
+	return false
+}
+
+// BodyLimit bounds request bodies to rule(method, path).Max bytes: config
 // http.max_body_bytes for most routes, more for the few that take files.
-// The app runs with fasthttp's StreamRequestBody, so a body larger than the
-// server's limit reaches the handler as an unread stream instead of being
-// refused before routing: here it is read (at most max+1 bytes) into the
-// request, or refused with 413, so no other handler ever reads an
-// unbounded body. A limit of Streamed marks the requests whose handler
-// reads the stream itself (version uploads, bounded by
-// uploads.max_file_bytes); def is then what counts as an oversized body
-// for keeping the connection.
-func BodyLimit(def int, limit func(method, path string) int) fiber.Handler {
+// The app runs with fasthttp's StreamRequestBody, so a body larger than 8
+// KiB reaches the app as an unread stream: here it is read (at most max+1
+// bytes) into the request, or refused with 413, so no other handler ever
+// reads an unbounded body.
+//
+// Two kinds of route are not read here. A rule of Streamed marks the
+// requests whose handler reads the stream itself (version uploads, bounded
+// by uploads.max_file_bytes); def is then what counts as an oversized body
+// for keeping the connection. A SignedIn rule leaves a multipart body
+// unread (ReadBody reads it once the session is checked), so an anonymous
+// upload costs the server nothing and is answered 403, whatever it
+// declares (docs/deploy.md#uploads-before-sign-in).
+//
+// A request body with a Content-Encoding (gzip, deflate, br, zstd) is
+// refused on every route, 415 with ErrEncodedBody, before anything reads
+// it: fasthttp gunzips a multipart form and Fiber's Body decodes every
+// encoding in memory without a bound, so a few kilobytes could become
+// gigabytes before any check (docs/deploy.md#compressed-request-bodies).
+// Browsers and API clients send bodies as they are.
+func BodyLimit(def int, rule func(method, path string) BodyRule) fiber.Handler {
 	return func(c fiber.Ctx) error {
 		req := c.Request()
+		if encoded(req.Header.ContentEncoding()) {
+			if req.IsBodyStream() {
+				// The unread rest must not be taken for the next request
+				// on the connection.
+				c.Response().SetConnectionClose()
+			}
+			return ErrEncodedBody
+		}
 		if !req.IsBodyStream() {
 			return c.Next()
 		}
 		cl := req.Header.ContentLength()
-		max := limit(c.Method(), c.Path())
+		r := rule(c.Method(), c.Path())
+		max := r.Max
+		if r.SignedIn && IsMultipart(c) {
+			c.Locals(pendingBodyKey{}, r.Max)
+			// Refused before ReadBody, the unread rest must not be taken
+			// for the next request on the connection.
+			if cl < 0 || cl > def {
+				c.Response().SetConnectionClose()
+			}
+			return c.Next()
+		}
 		if max == Streamed {
 			max = def
 			// A handler may answer without reading the whole body (a wrong
@@ -38,19 +100,46 @@ func BodyLimit(def int, limit func(method, path string) int) fiber.Handler {
 			}
 			return c.Next()
 		}
-		if cl > max {
-			c.Response().SetConnectionClose()
-			return fiber.ErrRequestEntityTooLarge
-		}
-		body, err := io.ReadAll(io.LimitReader(req.BodyStream(), int64(max)+1))
-		if err != nil {
-			return fiber.ErrBadRequest
-		}
-		if len(body) > max {
-			c.Response().SetConnectionClose()
-			return fiber.ErrRequestEntityTooLarge
-		}
-		req.SetBodyRaw(body)
+		return readBoundedBody(c, max)
+	}
+}
+
+// BodyPending reports whether c's body was left unread by BodyLimit for
+// ReadBody: an upload that must not be read before its session is checked.
+func BodyPending(c fiber.Ctx) bool {
+	_, ok := c.Locals(pendingBodyKey{}).(int)
+	return ok
+}
+
+// ReadBody reads a body BodyLimit left unread, bounded by its route's
+// limit (413 beyond it); a Streamed route's body is left to its handler.
+// It runs after the middleware that checks the session is signed in.
+func ReadBody(c fiber.Ctx) error {
+	max, ok := c.Locals(pendingBodyKey{}).(int)
+	if !ok {
 		return c.Next()
 	}
+	c.Locals(pendingBodyKey{}, nil)
+	if max == Streamed {
+		return c.Next()
+	}
+	return readBoundedBody(c, max)
+}
+
+func readBoundedBody(c fiber.Ctx, max int) error {
+	req := c.Request()
+	if req.Header.ContentLength() > max {
+		c.Response().SetConnectionClose()
+		return fiber.ErrRequestEntityTooLarge
+	}
+	body, err := io.ReadAll(io.LimitReader(req.BodyStream(), int64(max)+1))
+	if err != nil {
+		return fiber.ErrBadRequest
+	}
+	if len(body) > max {
+		c.Response().SetConnectionClose()
+		return fiber.ErrRequestEntityTooLarge
+	}
+	req.SetBodyRaw(body)
+	return c.Next()
 }

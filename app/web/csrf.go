@@ -27,6 +27,10 @@ const (
 var ErrFormExpired = fiber.NewError(fiber.StatusForbidden,
 	"This form has expired. Go back, reload the page and try again.")
 
+// ErrSignInFirst answers an upload sent without a signed-in session: its
+// body is refused unread (web.BodyLimit).
+var ErrSignInFirst = fiber.NewError(fiber.StatusForbidden, "Sign in to upload files.")
+
 // CSRFConfig configures CSRF protection for one session kind.
 type CSRFConfig struct {
 	// Sessions is the session store the token lives in; the Sessions
@@ -79,16 +83,18 @@ func CSRF(cfg CSRFConfig) (fiber.Handler, error) {
 
 // csrfExtractor reads the token from the form field first: after a
 // sign-out the header htmx sends may still hold the old session's token
-// while the form has the new one. A multipart request carrying the header
-// (the console's upload script) is read from the header alone, so the
-// middleware never parses an upload's whole body to find the field; the
-// handler streams it.
+// while the form has the new one. A multipart request's token is read from
+// the header (the console's upload script) or the query (the action of a
+// multipart form, for browsers without JavaScript), never from its body:
+// an upload's body is read only once the session and the token are checked
+// (docs/deploy.md#uploads-before-sign-in).
 func csrfExtractor() extractors.Extractor {
 	chain := extractors.Chain(extractors.FromForm(CSRFFormField), extractors.FromHeader(CSRFHeader))
 	inner := chain.Extract
+	beforeBody := extractors.Chain(extractors.FromHeader(CSRFHeader), extractors.FromQuery(CSRFFormField)).Extract
 	chain.Extract = func(c fiber.Ctx) (string, error) {
-		if tok := c.Get(CSRFHeader); tok != "" && IsMultipart(c) {
-			return tok, nil
+		if IsMultipart(c) {
+			return beforeBody(c)
 		}
 		return inner(c)
 	}

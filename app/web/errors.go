@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/licensor/licensor/app/db"
+	"github.com/licensor/licensor/app/errkind"
 )
 
 // IsAPIPath reports whether path belongs to the JSON API (modern and legacy
@@ -17,19 +18,20 @@ func IsAPIPath(path string) bool {
 	return path == "/api" || strings.HasPrefix(path, "/api/") || strings.HasPrefix(path, "/api_internal/")
 }
 
-// apiError is the API's error envelope (spec api.md §1.4).
+// apiError is the API's error envelope (docs/api/conventions.md#error-envelope).
 type apiError struct {
 	Status   bool   `json:"status"`
 	IsActive bool   `json:"is_active"`
 	Message  string `json:"message"`
 }
 
-// apiMessages are the API's fixed messages per status (api.md §1.4).
+// apiMessages are the API's fixed messages per status (docs/api/conventions.md#error-envelope).
 var apiMessages = map[int]string{
 	fiber.StatusBadRequest:            "The request body could not be read.",
 	fiber.StatusNotFound:              "Not found.",
 	fiber.StatusMethodNotAllowed:      "Method not allowed.",
 	fiber.StatusRequestEntityTooLarge: "The request body is too large.",
+	fiber.StatusUnsupportedMediaType:  EncodedBodyMessage,
 	fiber.StatusTooManyRequests:       "Rate limit exceeded. Try again later.",
 }
 
@@ -49,9 +51,18 @@ type errorPage struct {
 	template, title, message string
 }
 
+// kindStatus answers a domain error by its kind (app/errkind): handlers
+// return errors such as catalog.ErrNotFound as they are.
+var kindStatus = map[errkind.Kind]int{
+	errkind.NotFound:  fiber.StatusNotFound,
+	errkind.Forbidden: fiber.StatusForbidden,
+	errkind.Conflict:  fiber.StatusConflict,
+	errkind.Invalid:   fiber.StatusUnprocessableEntity,
+}
+
 // ErrorHandler is the app's error handler: API paths get the JSON envelope,
 // everything else an error page in the auth layout. A *fiber.Error keeps its
-// status; an error meaning the database cannot be reached is a 503 with
+// status, a domain error gets its kind's; an error meaning the database cannot be reached is a 503 with
 // Retry-After (a restart or failover, not a bug); any other error is a 500
 // whose details stay in the log (the request logger logs it with the
 // request ID) and out of the response.
@@ -61,6 +72,8 @@ func ErrorHandler() fiber.ErrorHandler {
 		var fe *fiber.Error
 		if errors.As(err, &fe) {
 			code = fe.Code
+		} else if kind := kindStatus[errkind.Of(err)]; kind != 0 {
+			code = kind
 		}
 		if code < 400 || code > 599 {
 			code = fiber.StatusInternalServerError
@@ -107,10 +120,17 @@ func ErrorHandler() fiber.ErrorHandler {
 			c.Set(HeaderHXRetarget, "body")
 			c.Set(HeaderHXReswap, "innerHTML")
 		}
+		// The console's pages lead back to the console; every other page
+		// (the portal, a mistyped address) is the portal's, in its style,
+		// and never mentions the console.
+		layout, home, homeLabel := "layouts/portal", "/customer/dashboard", "Go to your account"
+		if p := c.Path(); p == "/admin" || strings.HasPrefix(p, "/admin/") {
+			layout, home, homeLabel = "layouts/auth", "/admin", "Go to the console"
+		}
 		return Render(c, code, View{
 			Page:   page.template,
-			Layout: "layouts/auth",
-			Data:   fiber.Map{"Title": page.title, "Message": page.message, "Status": code},
+			Layout: layout,
+			Data:   fiber.Map{"Title": page.title, "Message": page.message, "Status": code, "Home": home, "HomeLabel": homeLabel},
 		})
 	}
 }

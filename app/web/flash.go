@@ -6,6 +6,9 @@ import "github.com/gofiber/fiber/v3"
 type Flash struct {
 	Kind    string // FlashSuccess, FlashError or FlashInfo; also the CSS modifier
 	Message string
+	// UndoURL, when set, is where the flash's Undo button posts: a
+	// reversible action (block, deactivate) offers to take itself back.
+	UndoURL string
 }
 
 // Flash kinds.
@@ -26,6 +29,17 @@ func AddFlash(c fiber.Ctx, kind, message string) {
 	}
 	flashes, _ := s.Get(flashKey).([]Flash)
 	s.Set(flashKey, append(flashes, Flash{Kind: kind, Message: message}))
+}
+
+// AddUndoFlash queues a success message with an Undo button posting to
+// undoURL (a local path with its parameters).
+func AddUndoFlash(c fiber.Ctx, message, undoURL string) {
+	s := Session(c)
+	if s == nil {
+		return
+	}
+	flashes, _ := s.Get(flashKey).([]Flash)
+	s.Set(flashKey, append(flashes, Flash{Kind: FlashSuccess, Message: message, UndoURL: LocalPath(undoURL, "")}))
 }
 
 // popFlashes returns the queued messages and removes them, so each is shown

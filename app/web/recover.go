@@ -18,7 +18,7 @@ func Recover(logger *slog.Logger) fiber.Handler {
 			logger.ErrorContext(c.Context(), "panic in handler",
 				"panic", fmt.Sprint(e),
 				"request_id", RequestIDOf(c),
-				"path", c.Path(),
+				"path", LogPath(c),
 				"stack", string(debug.Stack()))
 		},
 	})

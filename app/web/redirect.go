@@ -39,3 +39,14 @@ func LocalPath(raw, fallback string) string {
 	}
 	return raw
 }
+
+// CurrentPath is the path and query of the page an htmx request came from
+// (HX-Current-URL), for returning there after an action; fallback when the
+// header is missing or names another site.
+func CurrentPath(c fiber.Ctx, fallback string) string {
+	u, err := url.Parse(c.Get(HeaderHXCurrentURL))
+	if err != nil || u.Host != string(c.Request().Host()) {
+		return fallback
+	}
+	return LocalPath(u.RequestURI(), fallback)
+}

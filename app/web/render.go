@@ -71,3 +71,21 @@ func Render(c fiber.Ctx, status int, v View) error {
 	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
 	return c.Status(status).Send(buf.Bytes())
 }
+
+// RenderDialog draws a dialog template alone (no layout), for htmx to put
+// into #dialog-root, where static/js/app.js opens it. A request that is
+// not htmx's (a link opened without JavaScript) gets 404: the dialog is
+// no page.
+func RenderDialog(c fiber.Ctx, template string, data fiber.Map) error {
+	if !IsHTMX(c) {
+		return fiber.ErrNotFound
+	}
+	views := c.App().Config().Views
+	var buf bytes.Buffer
+	if err := views.Render(&buf, template, data); err != nil {
+		return fmt.Errorf("render %s: %w", template, err)
+	}
+	c.Vary(HeaderHXRequest)
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Send(buf.Bytes())
+}

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
@@ -11,16 +13,28 @@ import (
 // request ID and client IP. It runs the app's error handler itself, so the
 // logged status is the one the client gets and the error is logged once,
 // here, with the request ID. Quiet paths (health checks polled by load
-// balancers) log at debug level.
-func RequestLogger(logger *slog.Logger, quietPaths ...string) fiber.Handler {
+// balancers) log at debug level. mask (may be nil) rewrites each logged
+// path, and any error text repeating it, so that secrets carried in paths
+// (reset and confirmation tokens, download links, store webhook secrets)
+// never reach the log: see SecretPaths.
+func RequestLogger(logger *slog.Logger, mask func(string) string, quietPaths ...string) fiber.Handler {
+	if mask == nil {
+		mask = func(p string) string { return p }
+	}
 	quiet := make(map[string]bool, len(quietPaths))
 	for _, p := range quietPaths {
 		quiet[p] = true
 	}
 	return func(c fiber.Ctx) error {
 		start := time.Now()
+		path := c.Path()
+		logged := mask(path)
+		if logged != path {
+			c.Locals(logPathKey{}, logged) // LogPath's answer; else c.Path()
+		}
 		err := c.Next()
-		if err != nil {
+		var answered answeredError
+		if err != nil && !errors.As(err, &answered) {
 			if herr := c.App().ErrorHandler(c, err); herr != nil {
 				// The error page itself failed; answer plainly.
 				_ = c.Status(fiber.StatusInternalServerError).SendString("Internal Server Error")
@@ -40,16 +54,117 @@ func RequestLogger(logger *slog.Logger, quietPaths ...string) fiber.Handler {
 		}
 		attrs := []slog.Attr{
 			slog.String("method", c.Method()),
-			slog.String("path", c.Path()),
+			slog.String("path", logged),
 			slog.Int("status", status),
 			slog.Duration("duration", time.Since(start)),
 			slog.String("request_id", RequestIDOf(c)),
 			slog.String("ip", ClientIP(c)),
 		}
 		if err != nil {
-			attrs = append(attrs, slog.String("error", err.Error()))
+			msg := err.Error()
+			if logged != path {
+				// Fiber's own 404 and 405 messages repeat the path.
+				msg = strings.ReplaceAll(msg, path, logged)
+			}
+			attrs = append(attrs, slog.String("error", msg))
 		}
 		logger.LogAttrs(c.Context(), level, "http request", attrs...)
 		return nil
+	}
+}
+
+// Answered marks err as already answered: a middleware that must see the
+// final response (the external API's response signature covers error
+// answers too) ran the app's error handler itself. RequestLogger logs the
+// error without answering again.
+func Answered(err error) error {
+	if err == nil {
+		return nil
+	}
+	return answeredError{err}
+}
+
+type answeredError struct{ error }
+
+func (e answeredError) Unwrap() error { return e.error }
+
+type logPathKey struct{}
+
+// LogPath is the request's path as logs and the activity log may show it:
+// its secret segments masked by RequestLogger's mask.
+func LogPath(c fiber.Ctx) string {
+	if p, ok := c.Locals(logPathKey{}).(string); ok {
+		return p
+	}
+	return c.Path()
+}
+
+// Masked replaces a secret path segment in the request log.
+const Masked = "[masked]"
+
+// SecretPaths returns a mask for RequestLogger: each pattern is a path
+// whose segments are literal, "*" (any one segment, kept) or "{secret}"
+// (any one segment, logged as Masked). A path matching a pattern's
+// segments, and maybe more after them, is logged with its secret
+// segments masked (docs/deploy.md#secrets-in-urls).
+func SecretPaths(patterns ...string) func(string) string {
+	split := make([][]string, len(patterns))
+	// prefixes are the patterns' literal segments up to the first
+	// wildcard, with the slash after them: a path that starts with none of
+	// them (in any case) matches no pattern, and is told so without
+	// splitting it, as nearly every request is.
+	prefixes := make([]string, len(patterns))
+	for i, p := range patterns {
+		split[i] = strings.Split(strings.Trim(p, "/"), "/")
+		lit := "/"
+		for _, seg := range split[i] {
+			if seg == "*" || seg == "{secret}" {
+				break
+			}
+			lit += seg + "/"
+		}
+		prefixes[i] = lit
+	}
+	return func(path string) string {
+		candidate := false
+		for _, lit := range prefixes {
+			if len(path) >= len(lit) && strings.EqualFold(path[:len(lit)], lit) {
+				candidate = true
+				break
+			}
+		}
+		if !candidate {
+			return path
+		}
+		segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+		for _, pat := range split {
+			if len(segs) < len(pat) {
+				continue
+			}
+			matched, secret := true, false
+			for i, ps := range pat {
+				switch {
+				case ps == "{secret}":
+					secret = secret || segs[i] != ""
+				case ps == "*":
+				case !strings.EqualFold(ps, segs[i]):
+					matched = false
+				}
+				if !matched {
+					break
+				}
+			}
+			if !matched || !secret {
+				continue
+			}
+			out := append([]string(nil), segs...)
+			for i, ps := range pat {
+				if ps == "{secret}" {
+					out[i] = Masked
+				}
+			}
+			return "/" + strings.Join(out, "/")
+		}
+		return path
 	}
 }

@@ -19,13 +19,14 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/audit"
+	"github.com/licensor/licensor/app/errkind"
+	"github.com/licensor/licensor/app/jobqueue/jobargs"
 	"github.com/licensor/licensor/app/settings"
-	"github.com/licensor/licensor/jobs/jobargs"
 )
 
 // Errors of delivery and of the console's actions.
 var (
-	ErrNotFound = errors.New("webhook delivery not found")
+	ErrNotFound = errkind.New(errkind.NotFound, "webhook delivery not found")
 	// ErrGone: the delivery was deleted (retention) before it was sent.
 	ErrGone = errors.New("webhook delivery no longer exists")
 	// ErrBusy: another worker holds the delivery; try again later.
@@ -79,17 +80,17 @@ func (a *Attempt) Succeeded() bool {
 }
 
 // Sign is the X-Webhook-Signature of body under secret: lowercase hex
-// HMAC-SHA256 of the exact bytes, no prefix (api.md §8).
+// HMAC-SHA256 of the exact bytes, no prefix (docs/api/webhooks.md).
 func Sign(secret string, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(body)
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
-// Timeout bounds each request (api.md §8).
+// Timeout bounds each request (docs/api/webhooks.md).
 const Timeout = 10 * time.Second
 
-// Backoff is api.md §8's wait after the n-th failed attempt (n from 1):
+// Backoff is the wait of docs/api/webhooks.md#delivery after the n-th failed attempt (n from 1):
 // 1 min, 5 min, 15 min, 1 h, 2 h, 6 h, 14 h; eight attempts in about a day.
 func Backoff(n int) time.Duration {
 	steps := []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour, 2 * time.Hour, 6 * time.Hour, 14 * time.Hour}
@@ -108,14 +109,12 @@ type Deliverer struct {
 }
 
 // NewDeliverer returns a Deliverer over db. client nil means a client with
-// Timeout that follows no redirect (a 3xx is not a 2xx). store gives the
+// Timeout that follows no redirect (a 3xx is not a 2xx) and connects to
+// no internal address outside webhook_allowed_networks (destination.go). store gives the
 // current webhook_secret: a rotated secret signs the next attempt.
 func NewDeliverer(db bun.IDB, client *http.Client, store *settings.Store, now func() time.Time) *Deliverer {
 	if client == nil {
-		client = &http.Client{
-			Timeout:       Timeout,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
+		client = guardedClient()
 	}
 	if now == nil {
 		now = time.Now
@@ -155,7 +154,7 @@ func (d *Deliverer) Deliver(ctx context.Context, id string, round int, final boo
 		if del.Status == StatusSucceeded || del.Round != round {
 			return nil
 		}
-		a := d.post(ctx, del, set.WebhookSecret)
+		a := d.post(withAllowed(ctx, set.WebhookAllowedNetworks), del, set.WebhookSecret)
 		a.Attempt = del.Attempts + 1
 		if _, err := tx.NewInsert().Model(a).Exec(ctx); err != nil {
 			return fmt.Errorf("record webhook attempt: %w", err)
@@ -222,7 +221,7 @@ func (d *Deliverer) post(ctx context.Context, del *Delivery, secret string) *Att
 	resp, err := d.client.Do(req)
 	if err != nil {
 		a.DurationMS = int(time.Since(start).Milliseconds())
-		a.Error = ptr(err.Error())
+		a.Error = ptr(attemptFailure(err))
 		return a
 	}
 	defer resp.Body.Close()
@@ -248,7 +247,7 @@ func attemptError(a *Attempt) error {
 	return fmt.Errorf("webhook request failed: %s", *a.Error)
 }
 
-// logOutcome writes the final result to the activity log (api.md §8).
+// logOutcome writes the final result to the activity log (docs/api/webhooks.md).
 func logOutcome(ctx context.Context, idb bun.IDB, del *Delivery, outcome string) error {
 	msg := fmt.Sprintf("Webhook %s %s.", del.Event, outcome)
 	e := audit.Entry{Type: "webhook." + outcome, Actor: audit.System, Data: map[string]any{"delivery_id": del.ID, "event": del.Event}}

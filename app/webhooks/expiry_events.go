@@ -8,7 +8,7 @@ import (
 )
 
 // The expiry events' payloads are kept exactly as existing receivers
-// expect (api.md §8), odd names included: product_reference_id carries the
+// expect (docs/api/webhooks.md), odd names included: product_reference_id carries the
 // product's name and product_id its reference id; customer is the license's
 // customer_id string.
 

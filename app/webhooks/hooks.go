@@ -7,12 +7,13 @@ import (
 
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/licensing"
+	"github.com/licensor/licensor/app/resources"
 )
 
 // LicensingHooks returns the licensing.Hooks that emit license.created,
-// license.updated, license.blocked, license.unblocked, activation.created
-// and activation.deactivated in the transaction of the change, with the
-// payloads of api.md §8. Give them to licensing.NewService.
+// license.updated, license.blocked, license.unblocked, activation.created,
+// activation.deactivated and activation.released in the transaction of the change, with the
+// payloads of docs/api/webhooks.md. Give them to licensing.NewService.
 func (e *Emitter) LicensingHooks() licensing.Hooks {
 	return licensing.Hooks{
 		LicenseCreated: func(ctx context.Context, tx bun.IDB, l *licensing.License) error {
@@ -27,11 +28,17 @@ func (e *Emitter) LicensingHooks() licensing.Hooks {
 		LicenseUnblocked: func(ctx context.Context, tx bun.IDB, l *licensing.License) error {
 			return e.emitLicense(ctx, tx, EventLicenseUnblocked, l, nil)
 		},
+		LicenseRenewed: func(ctx context.Context, tx bun.IDB, l *licensing.License, r *licensing.Renewal) error {
+			return e.emitRenewed(ctx, tx, l, r)
+		},
 		ActivationCreated: func(ctx context.Context, tx bun.IDB, a *licensing.Activation, l *licensing.License) error {
 			return e.emitActivation(ctx, tx, EventActivationCreated, a, l, "")
 		},
 		ActivationDeactivated: func(ctx context.Context, tx bun.IDB, a *licensing.Activation, l *licensing.License, reason string) error {
 			return e.emitActivation(ctx, tx, EventActivationDeactivated, a, l, reason)
+		},
+		ActivationReleased: func(ctx context.Context, tx bun.IDB, a *licensing.Activation, l *licensing.License) error {
+			return e.emitActivation(ctx, tx, EventActivationReleased, a, l, "")
 		},
 	}
 }
@@ -47,6 +54,39 @@ func (e *Emitter) CustomerCreated(ctx context.Context, tx bun.IDB, c *customers.
 	_, err = e.Emit(ctx, tx, set, Event{Type: EventCustomerCreated, Payload: struct {
 		Customer customerResource `json:"customer"`
 	}{presentCustomer(c, e.baseURL)}})
+	return err
+}
+
+// renewalResource is a renewal in the license.renewed payload
+// (docs/api/webhooks.md).
+type renewalResource struct {
+	Days          int     `json:"days"`
+	ExpiresBefore *string `json:"expires_at_before"`
+	ExpiresAfter  *string `json:"expires_at_after"`
+	UpdatesBefore *string `json:"updates_until_before"`
+	UpdatesAfter  *string `json:"updates_until_after"`
+	RenewedAt     string  `json:"renewed_at"`
+}
+
+type licenseRenewedPayload struct {
+	License licenseResource `json:"license"`
+	Renewal renewalResource `json:"renewal"`
+}
+
+func (e *Emitter) emitRenewed(ctx context.Context, tx bun.IDB, l *licensing.License, r *licensing.Renewal) error {
+	set, err := e.settings.Get(ctx)
+	if err != nil || !set.WebhookEventEnabled(EventLicenseRenewed) {
+		return err
+	}
+	_, err = e.Emit(ctx, tx, set, Event{Type: EventLicenseRenewed, Payload: licenseRenewedPayload{
+		License: presentLicense(l, e.now()),
+		Renewal: renewalResource{
+			Days:          r.Days,
+			ExpiresBefore: resources.TimestampOrNull(r.ExpiresBefore), ExpiresAfter: resources.TimestampOrNull(r.ExpiresAfter),
+			UpdatesBefore: resources.TimestampOrNull(r.UpdatesBefore), UpdatesAfter: resources.TimestampOrNull(r.UpdatesAfter),
+			RenewedAt: resources.Timestamp(r.RenewedAt),
+		},
+	}})
 	return err
 }
 

@@ -5,7 +5,7 @@ import (
 	"github.com/licensor/licensor/app/resources"
 )
 
-// Webhook payloads carry the resources of api.md §3, built by
+// Webhook payloads carry the resources of docs/api/resources.md, built by
 // app/resources exactly as the internal API answers them.
 type (
 	licenseResource    = resources.License

@@ -1,8 +1,8 @@
-// Package webhooks owns the webhook endpoint of api.md §8: the events and
+// Package webhooks owns the webhook endpoint of docs/api/webhooks.md: the events and
 // their envelope, the deliveries table (one row per event, its exact body
 // and every attempt), the HMAC-SHA256 signature, and the delivery a River
 // job (deliver_webhook) performs with a 10 s timeout and the spaced retries
-// of §8.
+// of docs/api/webhooks.md.
 //
 // Events are emitted inside the transaction of the change they announce
 // (Emitter.Emit, and the licensing and customers hooks built by Hooks), so
@@ -21,11 +21,11 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/jobqueue"
+	"github.com/licensor/licensor/app/jobqueue/jobargs"
 	"github.com/licensor/licensor/app/settings"
-	"github.com/licensor/licensor/jobs/jobargs"
 )
 
-// The events of api.md §8, and the console's test event.
+// The events of docs/api/webhooks.md, and the console's test event.
 const (
 	EventLicenseExpiring             = "license.expiring"
 	EventLicenseExpired              = "license.expired"
@@ -34,20 +34,22 @@ const (
 	EventLicenseUpdated              = "license.updated"
 	EventLicenseBlocked              = "license.blocked"
 	EventLicenseUnblocked            = "license.unblocked"
+	EventLicenseRenewed              = "license.renewed"
 	EventActivationCreated           = "activation.created"
 	EventActivationDeactivated       = "activation.deactivated"
+	EventActivationReleased          = "activation.released"
 	EventCustomerCreated             = "customer.created"
 	EventTest                        = "webhook.test"
 )
 
-// Request headers (api.md §8).
+// Request headers (docs/api/webhooks.md).
 const (
 	HeaderEvent     = "X-Webhook-Event"
 	HeaderID        = "X-Webhook-Id"
 	HeaderSignature = "X-Webhook-Signature"
 )
 
-// envelopeTimestampLayout writes "2024-01-15T10:30:00+00:00" (§8).
+// envelopeTimestampLayout writes "2024-01-15T10:30:00+00:00" (docs/api/webhooks.md).
 const envelopeTimestampLayout = "2006-01-02T15:04:05-07:00"
 
 // Delivery statuses.
@@ -74,7 +76,7 @@ type LicenseRef struct {
 	Product string
 }
 
-// envelope is the body of every request (api.md §8).
+// envelope is the body of every request (docs/api/webhooks.md).
 type envelope struct {
 	EventType string `json:"event_type"`
 	Timestamp string `json:"timestamp"`

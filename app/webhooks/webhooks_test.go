@@ -160,6 +160,7 @@ func (e *env) activity(typ string) []string {
 }
 
 func TestDeliveredOnceAfterA500(t *testing.T) {
+	t.Parallel()
 	recv := newReceiver(t, http.StatusInternalServerError)
 	e := newEnv(t, recv, nil)
 	ctx := context.Background()
@@ -240,6 +241,7 @@ func TestDeliveredOnceAfterA500(t *testing.T) {
 }
 
 func TestFinalFailureIsLogged(t *testing.T) {
+	t.Parallel()
 	recv := newReceiver(t, 500, 503)
 	e := newEnv(t, recv, nil)
 	ctx := context.Background()
@@ -289,6 +291,7 @@ func TestFinalFailureIsLogged(t *testing.T) {
 }
 
 func TestTimeoutIsAFailedAttempt(t *testing.T) {
+	t.Parallel()
 	recv := newReceiver(t)
 	recv.delay = 2 * time.Second
 	e := newEnv(t, recv, nil)
@@ -309,6 +312,7 @@ func TestTimeoutIsAFailedAttempt(t *testing.T) {
 }
 
 func TestEventsFollowTheSettings(t *testing.T) {
+	t.Parallel()
 	recv := newReceiver(t)
 	e := newEnv(t, recv, map[string]string{"webhook_events": "license.blocked", "webhook_secret": ""})
 	ctx := context.Background()
@@ -359,6 +363,7 @@ func TestEventsFollowTheSettings(t *testing.T) {
 }
 
 func TestPayloads(t *testing.T) {
+	t.Parallel()
 	recv := newReceiver(t)
 	e := newEnv(t, recv, nil)
 	ctx := context.Background()
@@ -407,6 +412,7 @@ func TestPayloads(t *testing.T) {
 }
 
 func TestDeletedDelivery(t *testing.T) {
+	t.Parallel()
 	recv := newReceiver(t)
 	e := newEnv(t, recv, nil)
 	if err := e.deliverer.Deliver(context.Background(), "5f0c8c38-0000-4000-8000-000000000000", 1, false); !errors.Is(err, webhooks.ErrGone) {

@@ -34,8 +34,8 @@ type downloadOptions struct {
 	rate int64
 }
 
-// downloads measures update downloads through the real server (api.md
-// §4.9, issue 8 point 7): (1) one download of a large file (sparse, made
+// downloads measures update downloads through the real server
+// (docs/api/external.md#download, issue 8 point 7): (1) one download of a large file (sparse, made
 // in the data directory) with the server's RSS sampled throughout, so its
 // growth shows whether the file is streamed; (2) verify throughput alone
 // and then while o.downloaders downloads of that file run at once.

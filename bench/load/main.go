@@ -1,7 +1,13 @@
-// Command load measures Licensor's hot paths against one PostgreSQL server
-// and prints them side by side with pgbench on the same server, in the same
-// run: verify and activate requests per second with p50/p99 latency, the
-// server's peak RSS, and pgbench select-only (prepared) and default TPS.
+// Command load measures Licensor's hot paths against the limits they run
+// on, in the same run: a bare Fiber endpoint in a process of its own (read
+// the body, bind verify's JSON, write verify's answer: what no verify can
+// avoid) and pgbench on the same PostgreSQL server. It prints verify (by
+// token, cached and with the cache off; by code in the LicenseBox-era and
+// modern forms) and activate in requests per second with p50/p99 latency
+// and the CPU each request costs, the ratios against the bare endpoint and
+// pgbench, the server's peak RSS and its start-up time on a migrated
+// database. Phases run in interleaved rounds and medians are compared, so a
+// busy neighbour weighs on all of them alike.
 //
 // It builds nothing itself: `make bench` builds bin/licensor first. Traffic
 // goes to 127.0.0.1 only, is bounded by -duration, and stops by itself.
@@ -25,6 +31,7 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,9 +58,34 @@ func main() {
 	fileMB := flag.Int64("file-mb", 1024, "size of the release file the download measurements serve, in MB")
 	downloaders := flag.Int("downloaders", 50, "concurrent downloads beside verify")
 	downloadRate := flag.Int64("download-rate-kb", 0, "cap per concurrent download in KB/s (0: unthrottled)")
-	rounds := flag.Int("rounds", 3, "download mode: interleaved rounds of verify alone and beside the downloads")
+	rounds := flag.Int("rounds", 3, "interleaved rounds of every phase (download mode: of verify alone and beside the downloads)")
+	filler := flag.Int("activations", 0, "activations added to the table before measuring (e.g. 1000000: verify's cost must not grow with it)")
+	startups := flag.Int("startups", 5, "times the server is started on the migrated database to time its start-up")
+	startupOnly := flag.Bool("startup-only", false, "instead of the benchmark, only time -startups start-ups of the server on a migrated database (a few seconds)")
+	compareBin := flag.String("compare-bin", "", "with -startup-only: another licensor binary, started alternately with -bin, so both meet the same neighbours")
+	heartbeatMode := flag.Bool("heartbeats", false, "instead of the benchmark, measure verify beside a heartbeat storm (make bench-heartbeats)")
+	stormActivations := flag.Int("storm-activations", 10000, "activations sending the storm's heartbeats")
+	stormRate := flag.Int("heartbeat-rate", 1000, "heartbeats per second of the storm in all (0: unthrottled)")
+	stormConns := flag.Int("storm-conns", 16, "connections of the storm")
+	heartbeatClient := flag.String("heartbeat-client", "", "internal: be the process sending the storm's heartbeats to this base URL")
+	heartbeatTokens := flag.String("heartbeat-tokens", "", "internal: the storm's hosts and tokens")
+	bareServer := flag.Bool("bare-server", false, "internal: be the bare Fiber endpoint's process")
 	downloadClient := flag.String("download-client", "", "internal: be the process running the concurrent downloads of this URL")
 	flag.Parse()
+	if *bareServer {
+		if err := runBareServer(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *heartbeatClient != "" {
+		if err := runStormClient(*heartbeatClient, *heartbeatTokens, max(*stormRate, 0), max(*stormConns, 1)); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *downloadClient != "" {
 		if err := runDownloadClient(*downloadClient, downloadOptions{downloaders: max(*downloaders, 1), rate: *downloadRate << 10}); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
@@ -62,11 +94,21 @@ func main() {
 		return
 	}
 	runtime.GOMAXPROCS(*procs)
-	o := options{duration: *duration, warmup: *warmup, conns: *conns, licenses: max(*licenses, 1), installs: max(*installs, 1)}
+	o := options{duration: *duration, warmup: *warmup, conns: *conns, licenses: max(*licenses, 1), installs: max(*installs, 1),
+		rounds: max(*rounds, 1), filler: max(*filler, 0), startups: max(*startups, 1)}
 	o.installs = min(o.installs, o.licenses)
 	run := run
 	if *soakFor > 0 {
 		run = func(serverURL, bin string, o options) error { return soak(serverURL, bin, o, *soakFor) }
+	}
+	if *startupOnly {
+		run = func(serverURL, bin string, o options) error {
+			return startupsOnly(serverURL, bin, *compareBin, o.startups)
+		}
+	}
+	if *heartbeatMode {
+		h := heartbeatOptions{activations: max(*stormActivations, 1), rate: max(*stormRate, 0), stormConns: max(*stormConns, 1), rounds: max(*rounds, 1)}
+		run = func(serverURL, bin string, o options) error { return heartbeats(serverURL, bin, o, h) }
 	}
 	if *downloadsMode {
 		d := downloadOptions{fileBytes: *fileMB << 20, downloaders: max(*downloaders, 1), rate: *downloadRate << 10, rounds: max(*rounds, 1)}
@@ -81,6 +123,9 @@ func main() {
 type options struct {
 	duration, warmup          time.Duration
 	conns, licenses, installs int
+	// rounds of every phase, interleaved; filler activations added to the
+	// table; startups of the server timed.
+	rounds, filler, startups int
 	// db is the benchmark's database, whose backends' CPU is measured.
 	db string
 }
@@ -97,6 +142,13 @@ func run(serverURL, bin string, o options) error {
 
 	env := append(os.Environ(), "LICENSOR_DATABASE_URL="+dsn, "LICENSOR_LOG_LEVEL=warn", "LICENSOR_DATA_DIR="+os.TempDir()+"/"+dbName)
 	internalKey, externalKey, err := prepareDatabase(env, bin, "bench")
+	if err != nil {
+		return err
+	}
+
+	// Start-up on an already-migrated database, from exec to the first 200
+	// of the health check.
+	startups, startupCPU, err := measureStartups(bin, env, o.startups)
 	if err != nil {
 		return err
 	}
@@ -118,23 +170,35 @@ func run(serverURL, bin string, o options) error {
 		return fmt.Errorf("create license: %w", err)
 	}
 	// verify: one activation of each of the first installs licenses, each
-	// from its own host, verified round-robin with its own token.
+	// from its own host with its own client name, verified round-robin
+	// with its own token, and by code in the LicenseBox-era form
+	// (/api/verify_license, LB-* headers, license_code + client_name) and
+	// the modern one.
 	verifyReqs := make([]*fasthttp.Request, o.installs)
+	legacyReqs := make([]*fasthttp.Request, o.installs)
+	codeReqs := make([]*fasthttp.Request, o.installs)
 	if err := parallel(o.installs, 8, func(i int) error {
 		host := fmt.Sprintf("https://install-%d.example.com", i)
+		client := fmt.Sprintf("client-%d", i)
 		var act struct {
 			Status bool `json:"status"`
 			Data   struct {
 				LicenseData string `json:"license_data"`
 			} `json:"data"`
 		}
-		if err := api.call("/api/external/license/activate", externalKey, map[string]any{"product_id": "BENCH", "license_code": licenseCode(i)}, &act, "X-API-URL", host); err != nil || !act.Status {
+		if err := api.call("/api/external/license/activate", externalKey, map[string]any{"product_id": "BENCH", "license_code": licenseCode(i), "client_name": client}, &act, "X-API-URL", host); err != nil || !act.Status {
 			return fmt.Errorf("activate for verify: %v (status %v)", err, act.Status)
 		}
 		body, err := json.Marshal(map[string]any{"product_id": "BENCH", "license_data": act.Data.LicenseData})
 		verifyReqs[i] = newRequest(base+"/api/external/license/verify", externalKey, body, host)
+		byCode, _ := json.Marshal(map[string]any{"product_id": "BENCH", "license_code": licenseCode(i), "client_name": client})
+		codeReqs[i] = newRequest(base+"/api/external/license/verify", externalKey, byCode, host)
+		legacyReqs[i] = newLegacyRequest(base+"/api/verify_license", externalKey, byCode, host)
 		return err
 	}); err != nil {
+		return err
+	}
+	if err := seedActivations(dsn, o.licenses, o.filler); err != nil {
 		return err
 	}
 	// activate: license i mod licenses from a new host each time; the
@@ -142,10 +206,6 @@ func run(serverURL, bin string, o options) error {
 	activateBodies := make([][]byte, o.licenses)
 	for i := range activateBodies {
 		activateBodies[i] = []byte(`{"product_id":"BENCH","license_code":"` + licenseCode(i) + `"}`)
-	}
-
-	verifyWork := func(int) func(*fasthttp.Request, int64) *fasthttp.Request {
-		return func(_ *fasthttp.Request, i int64) *fasthttp.Request { return verifyReqs[i%int64(len(verifyReqs))] }
 	}
 	activateWork := func(int) func(*fasthttp.Request, int64) *fasthttp.Request {
 		req := newRequest(base+"/api/external/license/activate", externalKey, nil, "")
@@ -158,47 +218,316 @@ func run(serverURL, bin string, o options) error {
 			return req
 		}
 	}
-	verify := load(hc, srv.Process.Pid, o, verifyWork)
-	activate := load(hc, srv.Process.Pid, o, activateWork)
-	peakRSS := readPeakRSS(srv.Process.Pid)
 
 	// The same verifications on a node whose activation cache is off:
 	// every verify reads the database, as for installations that verify
 	// rarely (the cache holds those that verify often).
-	uncached, err := verifyUncached(bin, env, o, verifyReqs, base)
+	uncachedSrv, uncachedHC, uncachedBase, err := startServer(bin, append(env, "LICENSOR_API_VERIFY_CACHE_SIZE=0"), o.conns)
+	if err != nil {
+		return fmt.Errorf("start the cache-off server: %w", err)
+	}
+	defer stopServer(uncachedSrv)
+	uncachedReqs := moveRequests(verifyReqs, base, uncachedBase)
+	// A heartbeat storm: every installation's heartbeat (its token) at
+	// once, as after a network outage (docs/api/external.md).
+	heartbeatReqs := make([]*fasthttp.Request, len(verifyReqs))
+	for i, r := range verifyReqs {
+		heartbeatReqs[i] = new(fasthttp.Request)
+		r.CopyTo(heartbeatReqs[i])
+		heartbeatReqs[i].SetRequestURI(base + "/api/external/license/heartbeat")
+	}
+
+	bare, bareHC, bareBase, err := startBareServer(o.conns)
 	if err != nil {
 		return err
 	}
+	defer stopServer(bare)
+	bareReqs := make([]*fasthttp.Request, len(verifyReqs))
+	for i, r := range verifyReqs {
+		bareReqs[i] = newRequest(bareBase+"/verify", externalKey, r.Body(), "")
+	}
 
-	sel, def, err := pgbench(ctx, serverURL, o.duration, o.conns)
+	pgb, err := newPgbench(ctx, serverURL)
 	if err != nil {
 		return err
 	}
+	defer pgb.close()
 
-	fmt.Printf("\nLicensor hot paths vs pgbench on the same server (%d connections, %s per phase after %s warm-up, %d cores)\n", o.conns, o.duration, o.warmup, runtime.NumCPU())
-	fmt.Printf("verify: %d activations round-robin; activate: %d licenses round-robin (parallel_uses null), a new host per request\n\n", o.installs, o.licenses)
-	fmt.Printf("%-26s %10s %9s %9s %7s %16s %14s %16s\n", "", "per second", "p50", "p99", "errors", "server CPU/op", "client CPU/op", "postgres CPU/op")
-	row := func(name string, r result) {
-		fmt.Printf("%-26s %10.0f %9s %9s %7d %14.0fµs %12.0fµs %14.0fµs\n", name, r.rps, r.p50, r.p99, r.errors, r.serverCPU, r.clientCPU, r.dbCPU)
+	// Interleaved rounds: every phase once per round, so a neighbour's load
+	// on this shared machine weighs on all of them alike; medians compared.
+	type phase struct {
+		name string
+		run  func() result
 	}
-	row("verify (HTTP)", verify)
-	row("verify, cache off (HTTP)", uncached)
-	row("activate (HTTP)", activate)
-	fmt.Printf("%-26s %10.0f %40s %12.0fµs %14.0fµs\n", "pgbench -S -M prepared", sel.tps, "", sel.clientCPU, sel.dbCPU)
-	fmt.Printf("%-26s %10.0f %40s %12.0fµs %14.0fµs\n", "pgbench (default TPC-B)", def.tps, "", def.clientCPU, def.dbCPU)
-	fmt.Printf("\nmachine CPU busy: verify %.0f%%, activate %.0f%%, pgbench -S %.0f%%, pgbench %.0f%%\n", verify.busy*100, activate.busy*100, sel.busy*100, def.busy*100)
-	fmt.Printf("load client's share of the machine: verify %.0f%%, activate %.0f%%\n", verify.clientShare*100, activate.clientShare*100)
-	fmt.Printf("\nverify / pgbench select-only:  %.2f  (target >= 0.50, p99 < 10ms)\n", verify.rps/sel.tps)
-	fmt.Printf("  with the cache off:          %.2f  (every verify reads PostgreSQL)\n", uncached.rps/sel.tps)
-	fmt.Printf("activate / pgbench default:    %.2f  (target >= 0.50)\n", activate.rps/def.tps)
-	fmt.Printf("server peak RSS:               %.1f MB (target < 150 MB)\n", float64(peakRSS)/1024)
+	cycle := func(reqs []*fasthttp.Request) func(int) func(*fasthttp.Request, int64) *fasthttp.Request {
+		return func(int) func(*fasthttp.Request, int64) *fasthttp.Request {
+			return func(_ *fasthttp.Request, i int64) *fasthttp.Request { return reqs[i%int64(len(reqs))] }
+		}
+	}
+	pid := srv.Process.Pid
+	phases := []phase{
+		{"bare Fiber endpoint", func() result { return load(bareHC, bare.Process.Pid, o, cycle(bareReqs)) }},
+		{"verify (cached)", func() result { return load(hc, pid, o, cycle(verifyReqs)) }},
+		// The same verifications answered unsigned (sign_api_responses off
+		// for the phase): what signing every answer costs.
+		{"verify, unsigned", func() result {
+			if err := signAnswers(dsn, hc, verifyReqs[0], false); err != nil {
+				fmt.Fprintln(os.Stderr, "bench:", err)
+				return result{}
+			}
+			defer func() {
+				if err := signAnswers(dsn, hc, verifyReqs[0], true); err != nil {
+					fmt.Fprintln(os.Stderr, "bench:", err)
+				}
+			}()
+			return load(hc, pid, o, cycle(verifyReqs))
+		}},
+		{"verify, cache off", func() result { return load(uncachedHC, uncachedSrv.Process.Pid, o, cycle(uncachedReqs)) }},
+		{"verify by code, legacy", func() result { return load(hc, pid, o, cycle(legacyReqs)) }},
+		{"verify by code, modern", func() result { return load(hc, pid, o, cycle(codeReqs)) }},
+		{"heartbeat storm", func() result { return load(hc, pid, o, cycle(heartbeatReqs)) }},
+		{"activate", func() result { return load(hc, pid, o, activateWork) }},
+		{"pgbench -S -M prepared", func() result { return pgb.run(ctx, o, "-S", "-M", "prepared") }},
+		{"pgbench (default TPC-B)", func() result { return pgb.run(ctx, o) }},
+	}
+	// Answers are signed by default: the cached verify phase measures that.
+	if err := signAnswers(dsn, hc, verifyReqs[0], true); err != nil {
+		return err
+	}
+	results := make([][]result, len(phases))
+	for round := range o.rounds {
+		for i, p := range phases {
+			fmt.Fprintf(os.Stderr, "bench: round %d/%d: %s\n", round+1, o.rounds, p.name)
+			results[i] = append(results[i], p.run())
+		}
+	}
+	peakRSS := readPeakRSS(pid)
+	med := make([]result, len(phases))
+	for i := range phases {
+		med[i] = medianResult(results[i])
+	}
+	bareR, verify, unsigned, uncached, legacy, code, heartbeat, activate, sel, def := med[0], med[1], med[2], med[3], med[4], med[5], med[6], med[7], med[8], med[9]
+
+	fmt.Printf("\nLicensor hot paths beside a bare Fiber endpoint and pgbench on the same server\n")
+	fmt.Printf("%d connections, %d interleaved rounds of %s per phase after %s warm-up, medians; %d cores, load average %s at the start\n",
+		o.conns, o.rounds, o.duration, o.warmup, runtime.NumCPU(), loadAverage())
+	fmt.Printf("verify: %d activations round-robin (by token; by code in the legacy and modern forms), %d activations in the table; activate: %d licenses round-robin, a new host per request\n\n",
+		o.installs, o.installs+o.filler, o.licenses)
+	fmt.Printf("%-26s %10s %9s %9s %7s %16s %14s %16s %6s\n", "", "per second", "p50", "p99", "errors", "server CPU/op", "client CPU/op", "postgres CPU/op", "busy")
+	for i, p := range phases {
+		r := med[i]
+		if r.p50 == 0 { // pgbench: no latencies
+			fmt.Printf("%-26s %10.0f %9s %9s %7s %16s %12.0fµs %14.0fµs %5.0f%%\n", p.name, r.rps, "", "", "", "", r.clientCPU, r.dbCPU, r.busy*100)
+			continue
+		}
+		fmt.Printf("%-26s %10.0f %9s %9s %7d %14.0fµs %12.0fµs %14.0fµs %5.0f%%\n", p.name, r.rps, r.p50, r.p99, r.errors, r.serverCPU, r.clientCPU, r.dbCPU, r.busy*100)
+	}
+	ratio := func(a, b float64) float64 {
+		if b == 0 {
+			return 0
+		}
+		return a / b
+	}
+	fmt.Printf("\ncached verify / bare Fiber:      %.2f  (target >= 0.80); p50 %.2f×, p99 %.2f× the bare endpoint's (target p99 <= 1.50×)\n",
+		ratio(verify.rps, bareR.rps), ratio(float64(verify.p50), float64(bareR.p50)), ratio(float64(verify.p99), float64(bareR.p99)))
+	fmt.Printf("signed verify / unsigned:        %.2f  (target >= 0.80); server CPU/op %.0fµs signed, %.0fµs unsigned\n",
+		ratio(verify.rps, unsigned.rps), verify.serverCPU, unsigned.serverCPU)
+	fmt.Printf("cached verify / pgbench -S:      %.2f\n", ratio(verify.rps, sel.rps))
+	fmt.Printf("verify, cache off / pgbench -S:  %.2f  (target >= 0.80)\n", ratio(uncached.rps, sel.rps))
+	fmt.Printf("legacy verify by code / cache off: %.2f  (target >= 0.80); modern code form %.2f\n", ratio(legacy.rps, uncached.rps), ratio(code.rps, uncached.rps))
+	fmt.Printf("heartbeat storm / cached verify: %.2f; p99 %s\n", ratio(heartbeat.rps, verify.rps), heartbeat.p99)
+	fmt.Printf("activate / pgbench default:      %.2f  (target >= 0.95)\n", ratio(activate.rps, def.rps))
+	fmt.Printf("server peak RSS:                 %.1f MB (target < 100 MB)\n", float64(peakRSS)/1024)
+	fmt.Printf("start-up to a ready health check on a migrated database: median %s of %d (target < 150ms), %s of the server's CPU: %v\n",
+		medianDuration(startups), len(startups), medianDuration(startupCPU), startups)
 	// On a busy machine the throughputs above measure the neighbours too;
 	// the CPU each operation costs (server, client and PostgreSQL) does
 	// not, and on an idle machine the ratios of throughput follow it.
 	cost := func(r result) float64 { return r.serverCPU + r.clientCPU + r.dbCPU }
 	fmt.Printf("\nsame ratios from the CPU each operation costs the machine (steadier on a busy machine):\n")
-	fmt.Printf("  verify %.2f, cache off %.2f, activate %.2f\n", (sel.clientCPU+sel.dbCPU)/cost(verify), (sel.clientCPU+sel.dbCPU)/cost(uncached), (def.clientCPU+def.dbCPU)/cost(activate))
+	fmt.Printf("  verify / bare %.2f, signed / unsigned %.2f, cache off / pgbench -S %.2f, legacy / cache off %.2f, activate / pgbench %.2f\n",
+		ratio(cost(bareR), cost(verify)), ratio(cost(unsigned), cost(verify)), ratio(cost(sel), cost(uncached)), ratio(cost(uncached), cost(legacy)), ratio(cost(def), cost(activate)))
 	return nil
+}
+
+// signAnswers turns the setting sign_api_responses on or off (as the
+// console does, through the settings table and its NOTIFY) and waits until
+// the server answers probe accordingly, signed or not.
+func signAnswers(dsn string, hc *fasthttp.HostClient, probe *fasthttp.Request, on bool) error {
+	d, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = d.Close() }()
+	if _, err := d.Exec(`INSERT INTO settings (key, value) VALUES ('sign_api_responses', $1::jsonb)
+		ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`, strconv.FormatBool(on)); err != nil {
+		return fmt.Errorf("set sign_api_responses: %w", err)
+	}
+	req, resp := new(fasthttp.Request), new(fasthttp.Response)
+	probe.CopyTo(req)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		if err := hc.Do(req, resp); err != nil {
+			return err
+		}
+		if signed := len(resp.Header.Peek("Licensor-Signature")) > 0; signed == on {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("the server did not take sign_api_responses=%v within 10 s", on)
+}
+
+// moveRequests copies reqs to another server's base URL.
+func moveRequests(reqs []*fasthttp.Request, from, to string) []*fasthttp.Request {
+	moved := make([]*fasthttp.Request, len(reqs))
+	for i, r := range reqs {
+		moved[i] = new(fasthttp.Request)
+		r.CopyTo(moved[i])
+		moved[i].SetRequestURI(strings.Replace(string(r.RequestURI()), from, to, 1))
+		moved[i].SetHost(strings.TrimPrefix(to, "http://"))
+	}
+	return moved
+}
+
+// seedActivations adds filler activations of the bench product, spread
+// over its licenses from hosts of their own (as a database with many
+// installations has), then refreshes the planner's statistics as a
+// deployment's would be: benchmarks measure the plans production gets.
+func seedActivations(dsn string, licenses, n int) error {
+	d, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = d.Close() }()
+	if n > 0 {
+		fmt.Fprintf(os.Stderr, "bench: adding %d activations\n", n)
+		if _, err := d.Exec(`INSERT INTO activations (license_id, product_id, license_code, client_name, url, domain, ip)
+			SELECT l.id, l.product_id, l.license_code, 'filler', 'https://filler-' || g || '.example.com', 'filler-' || g || '.example.com', '127.0.0.1'
+			FROM generate_series(1, $1::int) AS g
+			JOIN licenses AS l ON l.license_code = 'BENCH-' || lpad((g % $2::int)::text, 5, '0')`, n, licenses); err != nil {
+			return fmt.Errorf("add activations: %w", err)
+		}
+	}
+	_, err = d.Exec("ANALYZE")
+	return err
+}
+
+// measureStartups starts the server n times on the migrated database and
+// returns how long each took from exec to its first 200 health check, and
+// the CPU time the server had used by then (on a busy machine the wall
+// time measures the neighbours too).
+func measureStartups(bin string, env []string, n int) (wall, cpu []time.Duration, err error) {
+	var out []time.Duration
+	for range n {
+		port, err := freePort()
+		if err != nil {
+			return nil, nil, err
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		srv := exec.Command(bin, "serve")
+		srv.Env = append(env, "LICENSOR_HTTP_ADDR="+addr, "LICENSOR_BASE_URL=http://"+addr)
+		srv.Stdout, srv.Stderr = io.Discard, os.Stderr
+		hc := &fasthttp.HostClient{Addr: addr}
+		req := fasthttp.AcquireRequest()
+		resp := fasthttp.AcquireResponse()
+		req.SetRequestURI("http://" + addr + "/api/health-check")
+		t0 := time.Now()
+		if err := srv.Start(); err != nil {
+			return nil, nil, err
+		}
+		for {
+			if err := hc.DoTimeout(req, resp, time.Second); err == nil && resp.StatusCode() == 200 {
+				out = append(out, time.Since(t0).Round(time.Millisecond))
+				cpu = append(cpu, processCPU(srv.Process.Pid).busy)
+				break
+			}
+			if time.Since(t0) > 30*time.Second {
+				stopServer(srv)
+				return nil, nil, errors.New("server did not become healthy")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		fasthttp.ReleaseRequest(req)
+		fasthttp.ReleaseResponse(resp)
+		stopServer(srv)
+	}
+	return out, cpu, nil
+}
+
+// startupsOnly times n start-ups of bin, alternating with compare's when
+// given, on a database migrated by bin.
+func startupsOnly(serverURL, bin, compare string, n int) error {
+	dbName := "licensor_bench_" + randHex(4)
+	dsn, err := createDatabase(serverURL, dbName)
+	if err != nil {
+		return err
+	}
+	defer dropDatabase(serverURL, dbName)
+	env := append(os.Environ(), "LICENSOR_DATABASE_URL="+dsn, "LICENSOR_LOG_LEVEL=warn", "LICENSOR_DATA_DIR="+os.TempDir()+"/"+dbName)
+	if _, _, err := prepareDatabase(env, bin, "bench"); err != nil {
+		return err
+	}
+	bins := []string{bin}
+	if compare != "" {
+		bins = append(bins, compare)
+	}
+	times, cpus := make([][]time.Duration, len(bins)), make([][]time.Duration, len(bins))
+	for range n {
+		for i, b := range bins {
+			t, c, err := measureStartups(b, env, 1)
+			if err != nil {
+				return fmt.Errorf("%s: %w", b, err)
+			}
+			times[i], cpus[i] = append(times[i], t...), append(cpus[i], c...)
+		}
+	}
+	for i, b := range bins {
+		fmt.Printf("%s: start-up to a ready health check: median %s, fastest %s of %d (target < 150ms); server CPU median %s: %v\n",
+			b, medianDuration(times[i]), slices.Min(times[i]), n, medianDuration(cpus[i]), times[i])
+	}
+	return nil
+}
+
+func medianDuration(ds []time.Duration) time.Duration {
+	v := make([]float64, len(ds))
+	for i, d := range ds {
+		v[i] = float64(d)
+	}
+	return time.Duration(medianOf(v)).Round(time.Millisecond)
+}
+
+// medianResult is the median of each figure of rs.
+func medianResult(rs []result) result {
+	pick := func(f func(result) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		return medianOf(v)
+	}
+	var errs int64
+	for _, r := range rs {
+		errs += r.errors
+	}
+	return result{
+		rps:       pick(func(r result) float64 { return r.rps }),
+		p50:       time.Duration(pick(func(r result) float64 { return float64(r.p50) })).Round(10 * time.Microsecond),
+		p99:       time.Duration(pick(func(r result) float64 { return float64(r.p99) })).Round(10 * time.Microsecond),
+		errors:    errs,
+		serverCPU: pick(func(r result) float64 { return r.serverCPU }),
+		clientCPU: pick(func(r result) float64 { return r.clientCPU }),
+		dbCPU:     pick(func(r result) float64 { return r.dbCPU }),
+		busy:      pick(func(r result) float64 { return r.busy }),
+	}
+}
+
+// loadAverage is the machine's 1-minute load average.
+func loadAverage() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(raw))[0]
 }
 
 // startServer starts `licensor serve` with env on a free loopback port and
@@ -226,27 +555,17 @@ func startServer(bin string, env []string, conns int) (*exec.Cmd, *fasthttp.Host
 
 func stopServer(srv *exec.Cmd) { _ = srv.Process.Signal(os.Interrupt); _ = srv.Wait() }
 
-// verifyUncached runs the verify phase again against a second server on
-// the same database with api.verify_cache_size 0.
-func verifyUncached(bin string, env []string, o options, reqs []*fasthttp.Request, base string) (result, error) {
-	srv, hc, otherBase, err := startServer(bin, append(env, "LICENSOR_API_VERIFY_CACHE_SIZE=0"), o.conns)
-	if err != nil {
-		return result{}, fmt.Errorf("start the cache-off server: %w", err)
-	}
-	defer stopServer(srv)
-	moved := make([]*fasthttp.Request, len(reqs))
-	for i, r := range reqs {
-		moved[i] = new(fasthttp.Request)
-		r.CopyTo(moved[i])
-		moved[i].SetRequestURI(strings.Replace(string(r.RequestURI()), base, otherBase, 1))
-		moved[i].SetHost(strings.TrimPrefix(otherBase, "http://"))
-	}
-	return load(hc, srv.Process.Pid, o, func(int) func(*fasthttp.Request, int64) *fasthttp.Request {
-		return func(_ *fasthttp.Request, i int64) *fasthttp.Request { return moved[i%int64(len(moved))] }
-	}), nil
-}
-
 func licenseCode(i int) string { return fmt.Sprintf("BENCH-%05d", i) }
+
+// newLegacyRequest builds a request of a LicenseBox-era client: its path
+// and LB-* headers.
+func newLegacyRequest(uri, key string, body []byte, apiURL string) *fasthttp.Request {
+	req := newRequest(uri, "", body, "")
+	req.Header.Del("X-API-KEY")
+	req.Header.Set("LB-API-KEY", key)
+	req.Header.Set("LB-URL", apiURL)
+	return req
+}
 
 // newRequest builds a keyed API request to be sent as is, many times.
 func newRequest(uri, key string, body []byte, apiURL string) *fasthttp.Request {
@@ -369,56 +688,52 @@ func load(hc *fasthttp.HostClient, serverPid int, o options, work func(w int) fu
 
 var tpsRe = regexp.MustCompile(`tps = ([0-9.]+)`)
 
-type pgbenchResult struct {
-	tps float64
-	// clientCPU is pgbench's own CPU per transaction in µs, dbCPU
-	// PostgreSQL's; busy the machine's CPU use while it ran.
-	clientCPU, dbCPU, busy float64
+// pgbenchDB is a scratch database on the same server, initialised once,
+// on which the pgbench phases run.
+type pgbenchDB struct {
+	serverURL, name, dsn string
 }
 
-// pgbench initialises a scratch database on the same server and runs the
-// select-only (prepared) and default workloads for d each.
-func pgbench(ctx context.Context, serverURL string, d time.Duration, conns int) (sel, def pgbenchResult, err error) {
-	name := "licensor_pgbench_" + randHex(4)
-	dsn, err := createDatabase(serverURL, name)
+func newPgbench(ctx context.Context, serverURL string) (*pgbenchDB, error) {
+	p := &pgbenchDB{serverURL: serverURL, name: "licensor_pgbench_" + randHex(4)}
+	dsn, err := createDatabase(serverURL, p.name)
 	if err != nil {
-		return sel, def, err
+		return nil, err
 	}
-	defer dropDatabase(serverURL, name)
+	p.dsn = dsn
 	if out, err := exec.CommandContext(ctx, "pgbench", "-i", "-q", "-s", "10", dsn).CombinedOutput(); err != nil {
-		return sel, def, fmt.Errorf("pgbench -i: %v\n%s", err, out)
+		p.close()
+		return nil, fmt.Errorf("pgbench -i: %v\n%s", err, out)
 	}
-	secs := strconv.Itoa(int(d.Seconds()))
-	run := func(args ...string) (pgbenchResult, error) {
-		var r pgbenchResult
-		cmd := exec.CommandContext(ctx, "pgbench", append(args, dsn)...)
-		before, db := machineCPU(), trackDBCPU(name)
-		out, err := cmd.CombinedOutput()
-		after, dbBusy := machineCPU(), db.stop()
-		if err != nil {
-			return r, fmt.Errorf("pgbench %v: %v\n%s", args, err, out)
-		}
-		m := tpsRe.FindSubmatch(out)
-		if m == nil {
-			return r, fmt.Errorf("pgbench printed no tps:\n%s", out)
-		}
-		if r.tps, err = strconv.ParseFloat(string(m[1]), 64); err != nil {
-			return r, err
-		}
-		if tx := r.tps * d.Seconds(); tx > 0 {
-			r.clientCPU = float64(cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime()) / tx / float64(time.Microsecond)
-			r.dbCPU = float64(dbBusy) / tx / float64(time.Microsecond)
-		}
-		if total := after.total - before.total; total > 0 {
-			r.busy = float64(after.busy-before.busy) / float64(total)
-		}
-		return r, nil
+	return p, nil
+}
+
+func (p *pgbenchDB) close() { dropDatabase(p.serverURL, p.name) }
+
+// run runs pgbench with args for o.duration; its tps is the result's rps,
+// its own CPU the client's and its backends' the database's, per
+// transaction. A failure is reported and counts as 0 tps.
+func (p *pgbenchDB) run(ctx context.Context, o options, args ...string) result {
+	var r result
+	secs := strconv.Itoa(max(1, int(o.duration.Seconds())))
+	cmd := exec.CommandContext(ctx, "pgbench", append(args, "-c", strconv.Itoa(o.conns), "-j", "2", "-T", secs, p.dsn)...)
+	before, db := machineCPU(), trackDBCPU(p.name)
+	out, err := cmd.CombinedOutput()
+	after, dbBusy := machineCPU(), db.stop()
+	m := tpsRe.FindSubmatch(out)
+	if err != nil || m == nil {
+		fmt.Fprintf(os.Stderr, "bench: pgbench %v: %v\n%s", args, err, out)
+		return r
 	}
-	if sel, err = run("-S", "-M", "prepared", "-c", strconv.Itoa(conns), "-j", "2", "-T", secs); err != nil {
-		return sel, def, err
+	r.rps, _ = strconv.ParseFloat(string(m[1]), 64)
+	if tx := r.rps * o.duration.Seconds(); tx > 0 {
+		r.clientCPU = float64(cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime()) / tx / float64(time.Microsecond)
+		r.dbCPU = float64(dbBusy) / tx / float64(time.Microsecond)
 	}
-	def, err = run("-c", strconv.Itoa(conns), "-j", "2", "-T", secs)
-	return sel, def, err
+	if total := after.total - before.total; total > 0 {
+		r.busy = float64(after.busy-before.busy) / float64(total)
+	}
+	return r
 }
 
 type apiClient struct {

@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-plugin"
@@ -134,6 +135,10 @@ type Plugin struct {
 	Pid int
 	// Restarts counts the restarts after crashes since discovery.
 	Restarts int
+	// Calls counts the calls made to the plugin since discovery, Errors
+	// those that failed (not started, timed out, crashed, the plugin's
+	// own error).
+	Calls, Errors uint64
 }
 
 // Host manages the plugins of one directory.
@@ -177,6 +182,9 @@ type managed struct {
 	failures  int
 	nextStart time.Time
 	restarts  int
+	// calls and errors count the calls (Plugin.Calls, Plugin.Errors)
+	// without taking mu.
+	calls, errors atomic.Uint64
 	// startConfigErr is what the plugin said of its settings at start.
 	startConfigErr error
 }
@@ -286,6 +294,7 @@ func (m *managed) snapshot() Plugin {
 	return Plugin{
 		Name: m.name, Dir: m.dir, Manifest: m.manifest, Enabled: m.enabled, Status: st,
 		LastError: m.lastErr, LastErrorAt: m.lastErrAt, Pid: m.pid, Restarts: m.restarts,
+		Calls: m.calls.Load(), Errors: m.errors.Load(),
 	}
 }
 
@@ -325,34 +334,59 @@ func (h *Host) SetEnabled(name string, enabled bool) error {
 	return nil
 }
 
-// Configure stores a plugin's settings (config field → value, secrets in
-// clear) and, when the plugin is enabled, sends them to it, starting it if
-// needed. Values the plugin refuses come back as sdk.FieldErrors and are
-// kept anyway: they are sent again at every start.
+// Configure offers a plugin new settings (config field → value, secrets
+// in clear): when it is enabled they are sent to it, starting it if
+// needed, and become its settings only if it accepts them. Values it
+// refuses come back as sdk.FieldErrors and are not kept: as the SDK
+// promises, the plugin keeps its previous settings, and a process started
+// later (after a crash) gets those, not the refused ones. A disabled
+// plugin's settings are stored unchecked for its next start.
 func (h *Host) Configure(ctx context.Context, name string, values map[string]string) error {
 	m, err := h.lookup(name, "")
 	if err != nil {
 		return err
 	}
 	m.mu.Lock()
-	m.config = maps.Clone(values)
 	enabled := m.enabled
 	running := m.client != nil && !m.client.Exited()
+	// A plugin without settings yet starts with these; one that has some
+	// starts with its own and is then offered these.
+	first := !running && len(m.config) == 0
+	if !enabled || first {
+		m.config = maps.Clone(values)
+	}
 	m.mu.Unlock()
 	if !enabled {
 		return nil
 	}
-	if !running {
-		// Starting sends the settings.
-		_, err := h.acquire(m)
-		if err != nil {
+	if first {
+		if _, _, err := h.acquire(m); err != nil {
 			return err
 		}
-		return m.configError()
+		if err := m.configError(); err != nil {
+			var fe sdk.FieldErrors
+			if errors.As(err, &fe) {
+				m.mu.Lock()
+				m.config = map[string]string{}
+				m.mu.Unlock()
+			}
+			return err
+		}
+		return nil
 	}
-	return h.call(ctx, m, h.cfg.CallTimeout, func(ctx context.Context, raw any) error {
+	err = h.call(ctx, m, h.cfg.CallTimeout, func(ctx context.Context, raw any) error {
 		return raw.(sdk.Configurable).Configure(ctx, sdk.Config(maps.Clone(values)))
 	})
+	var fe sdk.FieldErrors
+	if errors.As(err, &fe) {
+		return err
+	}
+	// Accepted, or not checked (the plugin is down): its next start
+	// sends them.
+	m.mu.Lock()
+	m.config = maps.Clone(values)
+	m.mu.Unlock()
+	return err
 }
 
 // SetConfig stores a plugin's settings for its next start and sends them
@@ -389,7 +423,8 @@ func (h *Host) Check(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.acquire(m); err != nil {
+	_, client, err := h.acquire(m)
+	if err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -400,7 +435,9 @@ func (h *Host) Check(ctx context.Context, name string) error {
 	}
 	if err := ping(ctx, rpc, h.cfg.CallTimeout); err != nil {
 		m.mu.Lock()
-		m.crashedLocked(h, fmt.Sprintf("health check: %v", err))
+		if m.client == client {
+			m.crashedLocked(h, healthFailure(client, err))
+		}
 		m.mu.Unlock()
 		return fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
@@ -418,8 +455,10 @@ func ping(ctx context.Context, rpc *plugin.GRPCClient, timeout time.Duration) er
 // failures into the host's errors, marking the plugin crashed when its
 // process died.
 func (h *Host) call(ctx context.Context, m *managed, timeout time.Duration, fn func(context.Context, any) error) error {
-	raw, err := h.acquire(m)
+	m.calls.Add(1)
+	raw, client, err := h.acquire(m)
 	if err != nil {
+		m.errors.Add(1)
 		return err
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
@@ -428,6 +467,7 @@ func (h *Host) call(ctx context.Context, m *managed, timeout time.Duration, fn f
 	if err == nil {
 		return nil
 	}
+	m.errors.Add(1)
 	var fe sdk.FieldErrors
 	if errors.As(err, &fe) {
 		return err
@@ -437,11 +477,18 @@ func (h *Host) call(ctx context.Context, m *managed, timeout time.Duration, fn f
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
+	case m.client != client:
+		// The process this call went to is gone and was recorded so (a
+		// crash, a restart, a stop) by whoever noticed first. Its error
+		// says nothing of the process running now: marking that one
+		// crashed would kill a healthy, configured process, and noting
+		// the error would hide the crash on the plugin's page.
+		return fmt.Errorf("plugin %s: %w: %v", m.name, ErrCrashed, err)
 	case cctx.Err() != nil || status.Code(err) == codes.DeadlineExceeded:
 		err = fmt.Errorf("plugin %s: %w after %s", m.name, ErrTimeout, timeout)
 		m.noteLocked(err.Error())
 		return err
-	case m.client == nil || m.client.Exited() || status.Code(err) == codes.Unavailable:
+	case m.client.Exited() || status.Code(err) == codes.Unavailable:
 		m.crashedLocked(h, fmt.Sprintf("process died during a call: %v", err))
 		return fmt.Errorf("plugin %s: %w: %v", m.name, ErrCrashed, err)
 	}
@@ -467,37 +514,37 @@ func (m *managed) noteLocked(msg string) {
 	m.lastErr, m.lastErrAt = msg, time.Now()
 }
 
-// acquire returns the plugin's client, starting the process if it is not
-// running and its backoff has passed.
-func (h *Host) acquire(m *managed) (any, error) {
+// acquire returns the plugin's client and the process it belongs to,
+// starting the process if it is not running and its backoff has passed.
+func (h *Host) acquire(m *managed) (any, *plugin.Client, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch m.status {
 	case StatusInvalid:
-		return nil, fmt.Errorf("plugin %s: %w: %s", m.name, ErrInvalid, m.lastErr)
+		return nil, nil, fmt.Errorf("plugin %s: %w: %s", m.name, ErrInvalid, m.lastErr)
 	case StatusChecksumMismatch:
-		return nil, fmt.Errorf("plugin %s: %w", m.name, ErrChecksumMismatch)
+		return nil, nil, fmt.Errorf("plugin %s: %w", m.name, ErrChecksumMismatch)
 	}
 	if !m.enabled {
-		return nil, fmt.Errorf("plugin %s: %w", m.name, ErrDisabled)
+		return nil, nil, fmt.Errorf("plugin %s: %w", m.name, ErrDisabled)
 	}
 	if m.client != nil {
 		if !m.client.Exited() {
-			return m.raw, nil
+			return m.raw, m.client, nil
 		}
 		m.crashedLocked(h, "process exited")
 	}
 	if wait := time.Until(m.nextStart); wait > 0 {
-		return nil, fmt.Errorf("plugin %s: %w (in %s)", m.name, ErrUnavailable, wait.Round(time.Millisecond))
+		return nil, nil, fmt.Errorf("plugin %s: %w (in %s)", m.name, ErrUnavailable, wait.Round(time.Millisecond))
 	}
 	h.mu.Lock()
 	closed := h.closed
 	h.mu.Unlock()
 	if closed {
-		return nil, ErrClosed
+		return nil, nil, ErrClosed
 	}
 	if err := h.startLocked(m); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return m.raw, nil
+	return m.raw, m.client, nil
 }

@@ -203,8 +203,8 @@ func (o *OrderSync) Webhook(ctx context.Context, req sdk.WebhookRequest) (sdk.We
 	return res, err
 }
 
-// Poll asks the plugin for orders changed since cursor.
-func (o *OrderSync) Poll(ctx context.Context, cursor string, limit int) (sdk.PollResult, error) {
+// Poll asks the plugin for orders changed since req.Cursor.
+func (o *OrderSync) Poll(ctx context.Context, req sdk.PollRequest) (sdk.PollResult, error) {
 	m, err := o.h.lookup(o.name, sdk.KindOrderSync)
 	if err != nil {
 		return sdk.PollResult{}, err
@@ -212,7 +212,7 @@ func (o *OrderSync) Poll(ctx context.Context, cursor string, limit int) (sdk.Pol
 	var res sdk.PollResult
 	err = o.h.call(ctx, m, o.h.cfg.CallTimeout, func(ctx context.Context, raw any) error {
 		var err error
-		res, err = raw.(sdk.OrderSync).Poll(ctx, cursor, limit)
+		res, err = raw.(sdk.OrderSync).Poll(ctx, req)
 		return err
 	})
 	return res, err

@@ -12,6 +12,9 @@ import (
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 
 	"github.com/licensor/licensor/plugins/sdk"
 )
@@ -82,29 +85,72 @@ func (h *Host) startLocked(m *managed) error {
 		m.crashedLocked(h, fmt.Sprintf("dispense %s: %v", m.manifest.Kind, err))
 		return fmt.Errorf("plugin %s: %w: %v", m.name, ErrUnavailable, err)
 	}
-	m.client, m.rpc, m.raw = client, rpc, raw
+	pid := 0
+	if rc := client.ReattachConfig(); rc != nil {
+		pid = rc.Pid
+	}
+
+	// The process becomes m's only once it has its settings: until then
+	// no call can reach it (m.mu is held, and m.client is not set), so a
+	// restarted plugin never answers "not configured". Settings that could
+	// not be delivered (the connection failed, the plugin did not answer
+	// in time) make this a failed start, retried after the backoff, rather
+	// than a running plugin without settings that nothing would ever
+	// configure again. Settings the plugin refuses field by field are its
+	// answer: it runs, and says so.
+	err = h.configureNew(client, rpc, raw, m.config)
+	if fe := (sdk.FieldErrors{}); err != nil && !errors.As(err, &fe) {
+		client.Kill()
+		m.crashedLocked(h, fmt.Sprintf("start: settings not delivered: %v", err))
+		return fmt.Errorf("plugin %s: %w: settings not delivered: %v", m.name, ErrUnavailable, err)
+	}
+	m.startConfigErr = err
+	m.client, m.rpc, m.raw, m.pid = client, rpc, raw, pid
 	m.startedAt = time.Now()
 	m.status = StatusRunning
 	if restart {
 		m.restarts++
 	}
-	if rc := client.ReattachConfig(); rc != nil {
-		m.pid = rc.Pid
-	}
 	h.cfg.Logger.Info("plugin started", "plugin", m.name, "pid", m.pid, "version", m.manifest.Version)
-
-	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.CallTimeout)
-	defer cancel()
-	m.startConfigErr = raw.(sdk.Configurable).Configure(ctx, sdk.Config(maps.Clone(m.config)))
 	if m.startConfigErr != nil {
-		var fe sdk.FieldErrors
-		if !errors.As(m.startConfigErr, &fe) && client.Exited() {
-			m.crashedLocked(h, fmt.Sprintf("configure: %v", m.startConfigErr))
-			return fmt.Errorf("plugin %s: %w: %v", m.name, ErrUnavailable, m.startConfigErr)
-		}
 		m.noteLocked(fmt.Sprintf("settings refused: %v", m.startConfigErr))
 	}
 	return nil
+}
+
+// configureNew sends settings to a process just started: first it waits
+// until the process's connection is ready (a call on a connection still
+// being set up fails at once instead of waiting), at most StartTimeout and
+// no longer than the process lives; then Configure, within CallTimeout.
+func (h *Host) configureNew(client *plugin.Client, rpc *plugin.GRPCClient, raw any, settings map[string]string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.StartTimeout)
+	defer cancel()
+	go func() {
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if client.Exited() {
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	_, err := healthpb.NewHealthClient(rpc.Conn).Check(ctx,
+		&healthpb.HealthCheckRequest{Service: plugin.GRPCServiceName}, grpc.WaitForReady(true))
+	if err != nil {
+		if client.Exited() {
+			return errors.New("the process exited")
+		}
+		return fmt.Errorf("not ready: %w", err)
+	}
+	cctx, ccancel := context.WithTimeout(context.Background(), h.cfg.CallTimeout)
+	defer ccancel()
+	return raw.(sdk.Configurable).Configure(cctx, sdk.Config(maps.Clone(settings)))
 }
 
 // stopLocked kills m's process, if any. m.mu is held.
@@ -179,14 +225,24 @@ func (h *Host) checkHealth(m *managed) {
 		}
 		m.mu.Lock()
 		if m.client == client {
-			m.crashedLocked(h, fmt.Sprintf("health check failed: %v", err))
+			m.crashedLocked(h, healthFailure(client, err))
 		}
 		m.mu.Unlock()
 	case enabled && st == StatusCrashed && !time.Now().Before(next):
-		if _, err := h.acquire(m); err != nil {
+		if _, _, err := h.acquire(m); err != nil {
 			h.cfg.Logger.Warn("plugin restart failed", "plugin", m.name, "error", err)
 		}
 	}
+}
+
+// healthFailure says why a health check found the process unusable: its
+// connection broken or the process gone is the process dying (as a call
+// would have said); anything else (no answer in time) is the check failing.
+func healthFailure(client *plugin.Client, err error) string {
+	if client.Exited() || status.Code(err) == codes.Unavailable {
+		return fmt.Sprintf("process died (health check: %v)", err)
+	}
+	return fmt.Sprintf("health check failed: %v", err)
 }
 
 // Close stops the health checks and kills every plugin process; calls

@@ -1,7 +1,9 @@
 // Command orders-gumroad is the order sync plugin for Gumroad sale pings:
 // Gumroad posts each sale (form encoded) to the ping URL, which carries a
 // secret in its query (?secret=…) compared in constant time. The product's
-// permalink is the SKU; a ping with refunded=true is a refund. It also
+// permalink is the SKU; a ping with refunded=true is a refund, and a
+// membership's recurring charge (is_recurring_charge=true, with its
+// subscription_id) a renewal of the licenses its first sale issued. It also
 // verifies Gumroad license keys on their first activation (verify_type
 // gumroad, verify.go).
 package main
@@ -104,9 +106,15 @@ func saleEvents(body []byte) sdk.WebhookResult {
 		Status:   sdk.OrderPaid,
 		Customer: sdk.OrderCustomer{Name: strings.TrimSpace(form.Get("full_name")), Email: strings.TrimSpace(form.Get("email"))},
 		Items:    []sdk.OrderItem{{SKU: sku, Quantity: qty, Name: form.Get("product_name")}},
+		// A membership's sales carry its subscription: the first sale
+		// issues the licenses, each recurring charge renews them.
+		SubscriptionID: strings.TrimSpace(form.Get("subscription_id")),
 	}
-	if form.Get("refunded") == "true" {
+	switch {
+	case form.Get("refunded") == "true":
 		e.Status = sdk.OrderRefunded
+	case form.Get("is_recurring_charge") == "true" && e.SubscriptionID != "":
+		e.Status = sdk.OrderRenewed
 	}
 	if t, err := time.Parse(time.RFC3339, form.Get("sale_timestamp")); err == nil {
 		e.PurchasedAt = t.UTC()
@@ -115,6 +123,6 @@ func saleEvents(body []byte) sdk.WebhookResult {
 }
 
 // Poll: Gumroad has no order listing for this plugin to read; pings only.
-func (g *gumroad) Poll(_ context.Context, cursor string, _ int) (sdk.PollResult, error) {
-	return sdk.PollResult{NextCursor: cursor}, nil
+func (g *gumroad) Poll(_ context.Context, req sdk.PollRequest) (sdk.PollResult, error) {
+	return sdk.PollResult{NextCursor: req.Cursor}, nil
 }

@@ -2,7 +2,11 @@
 // order webhooks (X-WC-Webhook-Signature: base64 HMAC-SHA256 of the body
 // with the webhook's secret) and polling of the REST API
 // (GET {store}/wp-json/wc/v3/orders?modified_after=…) with a consumer key
-// and secret, for orders missed while Licensor was down.
+// and secret, for orders missed while Licensor was down. A WooCommerce
+// Subscriptions renewal order (meta _subscription_renewal: its
+// subscription) is a renewal of the licenses the subscription's first
+// (parent) order issued; with the store configured, the plugin names that
+// order from GET {store}/wp-json/wc/v3/subscriptions/{id} (parent_id).
 package main
 
 import (
@@ -116,6 +120,30 @@ type order struct {
 		SKU      string `json:"sku"`
 		Quantity int    `json:"quantity"`
 	} `json:"line_items"`
+	MetaData []struct {
+		Key   string          `json:"key"`
+		Value json.RawMessage `json:"value"`
+	} `json:"meta_data"`
+}
+
+// renewalOf is the subscription a WooCommerce Subscriptions renewal order
+// renews (its _subscription_renewal meta, a number or a string), "" for
+// any other order.
+func (o order) renewalOf() string {
+	for _, m := range o.MetaData {
+		if m.Key != "_subscription_renewal" {
+			continue
+		}
+		var s string
+		if json.Unmarshal(m.Value, &s) == nil {
+			return strings.TrimSpace(s)
+		}
+		var n json.Number
+		if json.Unmarshal(m.Value, &n) == nil {
+			return n.String()
+		}
+	}
+	return ""
 }
 
 const wooTime = "2006-01-02T15:04:05"
@@ -151,10 +179,75 @@ func (o order) event() (sdk.OrderEvent, bool) {
 	for _, li := range o.LineItems {
 		e.Items = append(e.Items, sdk.OrderItem{SKU: li.SKU, Quantity: li.Quantity, Name: li.Name})
 	}
+	if sub := o.renewalOf(); sub != "" {
+		e.SubscriptionID = sub
+		if st == sdk.OrderPaid {
+			e.Status = sdk.OrderRenewed
+		}
+	}
 	return e, true
 }
 
-func (w *woo) Webhook(_ context.Context, req sdk.WebhookRequest) (sdk.WebhookResult, error) {
+// nameRenewedOrders sets, on each renewal, the subscription's parent
+// order (RenewsOrderID) as the store's subscriptions endpoint names it.
+// Without a configured store the renewal goes with its subscription only.
+// A store that cannot answer is an error: the webhook or poll is retried.
+func (w *woo) nameRenewedOrders(ctx context.Context, s *settings, events []sdk.OrderEvent) error {
+	if s.store == "" {
+		return nil
+	}
+	parents := map[string]string{}
+	for i, e := range events {
+		if e.Status != sdk.OrderRenewed || e.SubscriptionID == "" {
+			continue
+		}
+		parent, ok := parents[e.SubscriptionID]
+		if !ok {
+			var err error
+			if parent, err = w.subscriptionParent(ctx, s, e.SubscriptionID); err != nil {
+				return err
+			}
+			parents[e.SubscriptionID] = parent
+		}
+		events[i].RenewsOrderID = parent
+	}
+	return nil
+}
+
+// subscriptionParent reads GET /wp-json/wc/v3/subscriptions/{id}'s
+// parent_id ("" when it has none).
+func (w *woo) subscriptionParent(ctx context.Context, s *settings, id string) (string, error) {
+	r, err := http.NewRequestWithContext(ctx, http.MethodGet, s.store+"/wp-json/wc/v3/subscriptions/"+url.PathEscape(id), nil)
+	if err != nil {
+		return "", err
+	}
+	r.SetBasicAuth(s.key, s.consumerSecret)
+	r.Header.Set("Accept", "application/json")
+	res, err := w.http.Do(r)
+	if err != nil {
+		return "", fmt.Errorf("subscription %s: %w", id, err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	if err != nil {
+		return "", err
+	}
+	if res.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("subscription %s: HTTP %d", id, res.StatusCode)
+	}
+	var sub struct {
+		ParentID int64 `json:"parent_id"`
+	}
+	if err := json.Unmarshal(body, &sub); err != nil {
+		return "", fmt.Errorf("subscription %s: %w", id, err)
+	}
+	if sub.ParentID <= 0 {
+		return "", nil
+	}
+	return strconv.FormatInt(sub.ParentID, 10), nil
+}
+
+func (w *woo) Webhook(ctx context.Context, req sdk.WebhookRequest) (sdk.WebhookResult, error) {
 	s, err := w.settings()
 	if err != nil {
 		return sdk.WebhookResult{}, err
@@ -165,7 +258,11 @@ func (w *woo) Webhook(_ context.Context, req sdk.WebhookRequest) (sdk.WebhookRes
 	if err != nil || !hmac.Equal(sig, mac.Sum(nil)) {
 		return sdk.WebhookResult{Authentic: false, Reason: "X-WC-Webhook-Signature does not match the body"}, nil
 	}
-	return orderEvents(req.Header.Get("X-WC-Webhook-Topic"), req.Body), nil
+	res := orderEvents(req.Header.Get("X-WC-Webhook-Topic"), req.Body)
+	if err := w.nameRenewedOrders(ctx, s, res.Events); err != nil {
+		return sdk.WebhookResult{}, err
+	}
+	return res, nil
 }
 
 // orderEvents reads an authentic webhook: its topic and body (a JSON
@@ -188,29 +285,41 @@ func orderEvents(topic string, body []byte) sdk.WebhookResult {
 	return sdk.WebhookResult{Authentic: true, Events: []sdk.OrderEvent{e}}
 }
 
-// Poll pages through orders modified after the cursor (a WooCommerce GMT
-// time), oldest first; the next cursor is the last order's modification
-// time.
-func (w *woo) Poll(ctx context.Context, cursor string, limit int) (sdk.PollResult, error) {
+// Poll pages through the orders modified since the cursor, oldest first.
+//
+// WooCommerce's modified_after is strictly after and its times have whole
+// seconds, while a bulk action in the shop's admin changes many orders in
+// the same second: a cursor of "the last order's time" would skip the
+// orders of that second that did not fit the page. So the cursor is a time
+// and a page (pollCursor), each query asks from one second before the
+// time, and orders of the cursor's second may come again: Licensor applies
+// each order and status once, so a repeat costs nothing. The first poll
+// starts poll_days before the host's clock.
+func (w *woo) Poll(ctx context.Context, req sdk.PollRequest) (sdk.PollResult, error) {
 	s, err := w.settings()
 	if err != nil {
 		return sdk.PollResult{}, err
 	}
 	if s.store == "" {
-		return sdk.PollResult{NextCursor: cursor}, nil
+		return sdk.PollResult{NextCursor: req.Cursor}, nil
 	}
-	if cursor == "" {
-		cursor = time.Now().UTC().Add(-time.Duration(s.pollDays * float64(24*time.Hour))).Format(wooTime)
+	cur, ok := parsePollCursor(req.Cursor)
+	if !ok {
+		cur = pollCursor{since: req.Now.UTC().Add(-time.Duration(s.pollDays * float64(24*time.Hour))).Truncate(time.Second), page: 1}
 	}
+	limit := req.Limit
 	if limit < 1 || limit > 100 {
 		limit = 100
 	}
 	q := url.Values{}
-	q.Set("modified_after", cursor)
+	q.Set("modified_after", cur.since.Add(-time.Second).Format(wooTime))
 	q.Set("dates_are_gmt", "true")
 	q.Set("orderby", "modified")
 	q.Set("order", "asc")
 	q.Set("per_page", strconv.Itoa(limit))
+	if cur.page > 1 {
+		q.Set("page", strconv.Itoa(cur.page))
+	}
 	r, err := http.NewRequestWithContext(ctx, http.MethodGet, s.store+"/wp-json/wc/v3/orders?"+q.Encode(), nil)
 	if err != nil {
 		return sdk.PollResult{}, err
@@ -233,17 +342,63 @@ func (w *woo) Poll(ctx context.Context, cursor string, limit int) (sdk.PollResul
 	if err := json.Unmarshal(body, &orders); err != nil {
 		return sdk.PollResult{}, fmt.Errorf("poll %s: %w", s.store, err)
 	}
-	out := sdk.PollResult{NextCursor: cursor, More: len(orders) >= limit}
+	var out sdk.PollResult
+	latest := cur.since
 	for _, o := range orders {
 		if e, ok := o.event(); ok {
 			out.Events = append(out.Events, e)
 		}
-		if o.DateModifiedGMT > out.NextCursor {
-			out.NextCursor = o.DateModifiedGMT
+		if t, err := time.Parse(wooTime, o.DateModifiedGMT); err == nil && t.After(latest) {
+			latest = t
 		}
 	}
-	if out.NextCursor == cursor {
-		out.More = false
+	if err := w.nameRenewedOrders(ctx, s, out.Events); err != nil {
+		return sdk.PollResult{}, err
 	}
+	next := pollCursor{since: latest, page: 1}
+	if len(orders) >= limit {
+		// A full page: more may follow. When every order on it was of the
+		// cursor's second, the next page of that second comes next.
+		out.More = true
+		if !latest.After(cur.since) {
+			next = pollCursor{since: cur.since, page: cur.page + 1}
+		}
+	}
+	out.NextCursor = next.String()
 	return out, nil
+}
+
+// pollCursor is where the next poll starts: the orders modified at or
+// after since, from the page-th page of limit orders.
+type pollCursor struct {
+	since time.Time
+	page  int
+}
+
+// String is the cursor Licensor stores: "2006-01-02T15:04:05", with
+// "/<page>" past the first page.
+func (c pollCursor) String() string {
+	if c.page > 1 {
+		return c.since.Format(wooTime) + "/" + strconv.Itoa(c.page)
+	}
+	return c.since.Format(wooTime)
+}
+
+// parsePollCursor reads a stored cursor; ok false for none (or one that
+// cannot be read, which restarts from the first poll's window).
+func parsePollCursor(s string) (pollCursor, bool) {
+	at, page, found := strings.Cut(s, "/")
+	t, err := time.Parse(wooTime, at)
+	if err != nil {
+		return pollCursor{}, false
+	}
+	c := pollCursor{since: t, page: 1}
+	if found {
+		n, err := strconv.Atoi(page)
+		if err != nil || n < 1 || n > 1_000_000 {
+			return pollCursor{}, false
+		}
+		c.page = n
+	}
+	return c, true
 }

@@ -13,8 +13,8 @@ import (
 )
 
 // ImportFormat reads files of one format into import records, named by the
-// field names of the built-in CSV import (see README.md). Validation,
-// preview and the import itself are Licensor's.
+// field names of the built-in CSV import (docs/features.md#import-and-export).
+// Validation, preview and the import itself are Licensor's.
 type ImportFormat interface {
 	Configurable
 	// Parse reads file.Body and writes the file's columns (once, first)

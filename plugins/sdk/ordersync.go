@@ -21,9 +21,10 @@ type OrderSync interface {
 	// request that is not authentic is a WebhookResult with Authentic
 	// false, not an error.
 	Webhook(ctx context.Context, req WebhookRequest) (WebhookResult, error)
-	// Poll lists orders changed since cursor (empty: the plugin's choice
-	// of start), at most limit events.
-	Poll(ctx context.Context, cursor string, limit int) (PollResult, error)
+	// Poll lists orders changed since req.Cursor (empty: the plugin's
+	// choice of start, counted back from req.Now), at most req.Limit
+	// events.
+	Poll(ctx context.Context, req PollRequest) (PollResult, error)
 }
 
 // WebhookRequest is a request to the plugin's webhook URL, as received.
@@ -44,6 +45,18 @@ type WebhookResult struct {
 	Reason string
 }
 
+// PollRequest asks for one page of orders.
+type PollRequest struct {
+	// Cursor is the NextCursor of the previous poll; empty on the first.
+	Cursor string
+	// Limit is the most events wanted (the plugin may return fewer).
+	Limit int
+	// Now is the host's clock. A first poll's look-back ("the last three
+	// days") counts from it, never from the plugin's own clock, so the
+	// host (and its tests) decide what "now" is.
+	Now time.Time
+}
+
 // PollResult is one page of orders.
 type PollResult struct {
 	Events     []OrderEvent
@@ -59,6 +72,9 @@ const (
 	OrderPaid      OrderStatus = "paid"
 	OrderRefunded  OrderStatus = "refunded"
 	OrderCancelled OrderStatus = "cancelled"
+	// OrderRenewed is a subscription's recurring charge: Licensor renews
+	// the licenses of the subscription's first order on the same keys.
+	OrderRenewed OrderStatus = "renewed"
 )
 
 // OrderEvent is one order in one status.
@@ -68,6 +84,13 @@ type OrderEvent struct {
 	Customer    OrderCustomer
 	Items       []OrderItem
 	PurchasedAt time.Time
+	// SubscriptionID is the store's subscription the order belongs to,
+	// when it is one's (its first order and its renewals).
+	SubscriptionID string
+	// RenewsOrderID is, on a renewal, the subscription's first order's
+	// ID when the store names it (else Licensor finds that order by
+	// SubscriptionID).
+	RenewsOrderID string
 }
 
 // OrderCustomer is who bought.
@@ -107,21 +130,24 @@ var statusToProto = map[OrderStatus]ordersyncv1.OrderStatus{
 	OrderPaid:      ordersyncv1.OrderStatus_ORDER_STATUS_PAID,
 	OrderRefunded:  ordersyncv1.OrderStatus_ORDER_STATUS_REFUNDED,
 	OrderCancelled: ordersyncv1.OrderStatus_ORDER_STATUS_CANCELLED,
+	OrderRenewed:   ordersyncv1.OrderStatus_ORDER_STATUS_RENEWED,
 }
 
 var statusFromProto = map[ordersyncv1.OrderStatus]OrderStatus{
 	ordersyncv1.OrderStatus_ORDER_STATUS_PAID:      OrderPaid,
 	ordersyncv1.OrderStatus_ORDER_STATUS_REFUNDED:  OrderRefunded,
 	ordersyncv1.OrderStatus_ORDER_STATUS_CANCELLED: OrderCancelled,
+	ordersyncv1.OrderStatus_ORDER_STATUS_RENEWED:   OrderRenewed,
 }
 
 func eventsToProto(events []OrderEvent) []*ordersyncv1.OrderEvent {
 	out := make([]*ordersyncv1.OrderEvent, 0, len(events))
 	for _, e := range events {
 		pe := &ordersyncv1.OrderEvent{
-			OrderId:  e.OrderID,
-			Status:   statusToProto[e.Status],
-			Customer: &ordersyncv1.Customer{Name: e.Customer.Name, Email: e.Customer.Email},
+			OrderId:        e.OrderID,
+			Status:         statusToProto[e.Status],
+			Customer:       &ordersyncv1.Customer{Name: e.Customer.Name, Email: e.Customer.Email},
+			SubscriptionId: e.SubscriptionID, RenewsOrderId: e.RenewsOrderID,
 		}
 		if !e.PurchasedAt.IsZero() {
 			pe.PurchasedAt = timestamppb.New(e.PurchasedAt)
@@ -140,9 +166,10 @@ func eventsFromProto(events []*ordersyncv1.OrderEvent) []OrderEvent {
 	out := make([]OrderEvent, 0, len(events))
 	for _, pe := range events {
 		e := OrderEvent{
-			OrderID:  pe.GetOrderId(),
-			Status:   statusFromProto[pe.GetStatus()],
-			Customer: OrderCustomer{Name: pe.GetCustomer().GetName(), Email: pe.GetCustomer().GetEmail()},
+			OrderID:        pe.GetOrderId(),
+			Status:         statusFromProto[pe.GetStatus()],
+			Customer:       OrderCustomer{Name: pe.GetCustomer().GetName(), Email: pe.GetCustomer().GetEmail()},
+			SubscriptionID: pe.GetSubscriptionId(), RenewsOrderID: pe.GetRenewsOrderId(),
 		}
 		if pe.GetPurchasedAt() != nil {
 			e.PurchasedAt = pe.GetPurchasedAt().AsTime()
@@ -181,7 +208,11 @@ func (s *orderSyncServer) Webhook(ctx context.Context, req *ordersyncv1.WebhookR
 }
 
 func (s *orderSyncServer) Poll(ctx context.Context, req *ordersyncv1.PollRequest) (*ordersyncv1.PollResponse, error) {
-	res, err := s.impl.Poll(ctx, req.GetCursor(), int(req.GetLimit()))
+	now := time.Now()
+	if req.GetNow() != nil {
+		now = req.GetNow().AsTime()
+	} // else an older host that sends no clock: the plugin's is the best there is.
+	res, err := s.impl.Poll(ctx, PollRequest{Cursor: req.GetCursor(), Limit: int(req.GetLimit()), Now: now})
 	if err != nil {
 		return nil, err
 	}
@@ -217,9 +248,14 @@ func (c *OrderSyncClient) Webhook(ctx context.Context, req WebhookRequest) (Webh
 	return WebhookResult{Authentic: res.GetAuthentic(), Events: eventsFromProto(res.GetEvents()), Reason: res.GetReason()}, nil
 }
 
-// Poll asks the plugin for orders since cursor.
-func (c *OrderSyncClient) Poll(ctx context.Context, cursor string, limit int) (PollResult, error) {
-	res, err := c.rpc.Poll(ctx, &ordersyncv1.PollRequest{Cursor: cursor, Limit: int32(min(limit, 1<<30))})
+// Poll asks the plugin for orders since req.Cursor; a zero req.Now sends
+// no clock.
+func (c *OrderSyncClient) Poll(ctx context.Context, req PollRequest) (PollResult, error) {
+	preq := &ordersyncv1.PollRequest{Cursor: req.Cursor, Limit: int32(min(req.Limit, 1<<30))}
+	if !req.Now.IsZero() {
+		preq.Now = timestamppb.New(req.Now)
+	}
+	res, err := c.rpc.Poll(ctx, preq)
 	if err != nil {
 		return PollResult{}, err
 	}

@@ -68,6 +68,34 @@ func ClientPlugins() plugin.PluginSet {
 	}
 }
 
+// ServerPlugins is the go-plugin set a plugin process serves: impl, an
+// implementation of kind's interface (Captcha, OrderSync or ImportFormat),
+// as kind's gRPC service. The Serve functions serve it from a process;
+// package sdktest connects to it in-process, for a plugin's own tests.
+func ServerPlugins(kind Kind, impl any) (plugin.PluginSet, error) {
+	var p plugin.Plugin
+	switch kind {
+	case KindCaptcha:
+		if c, ok := impl.(Captcha); ok {
+			p = &captchaPlugin{impl: c}
+		}
+	case KindOrderSync:
+		if o, ok := impl.(OrderSync); ok {
+			p = &orderSyncPlugin{impl: o}
+		}
+	case KindImportFormat:
+		if f, ok := impl.(ImportFormat); ok {
+			p = &importFormatPlugin{impl: f}
+		}
+	default:
+		return nil, fmt.Errorf("unknown plugin kind %q", kind)
+	}
+	if p == nil {
+		return nil, fmt.Errorf("%T does not implement the %s plugin interface", impl, kind)
+	}
+	return plugin.PluginSet{string(kind): p}, nil
+}
+
 // Config is a plugin's settings as the admin saved them in the console:
 // manifest config field name → value as text ("true"/"false" for bool
 // fields). Secrets arrive decrypted.

@@ -16,7 +16,7 @@ import (
 // to verify marketplace license codes (Gumroad keys, Envato purchase codes)
 // that Licensor does not know yet: on their first activation Licensor asks
 // the plugin and, when it accepts, creates the local license from the sale
-// (api.md §4.3 step 4). Set Manifest.VerifyType to the verify_type the
+// (docs/api/external.md#activate step 4). Set Manifest.VerifyType to the verify_type the
 // plugin serves ("gumroad"); a plugin without this interface serves none.
 type LicenseVerifier interface {
 	VerifyLicense(ctx context.Context, req VerifyLicenseRequest) (VerifyLicenseResult, error)

@@ -2,12 +2,14 @@ package external
 
 import (
 	"github.com/licensor/licensor/app/api/openapi"
+	"github.com/licensor/licensor/app/catalog"
+	"github.com/licensor/licensor/app/licensing"
 )
 
-// operations describes the external API for the OpenAPI document (api.md
-// §10), one entry per modern route of routes.go, legacy aliases listed on
-// their modern twin.
-func operations() []openapi.Operation {
+// Operations describes the external API for the OpenAPI document
+// (docs/api/README.md#openapi-document), one entry per modern route of
+// routes.go, legacy aliases listed on their modern twin.
+func Operations() []openapi.Operation {
 	str := openapi.String
 	nullStr := openapi.Nullable(openapi.Schema{"type": "string"})
 	ts := openapi.Nullable(openapi.Schema{"type": "string", "format": "date-time"})
@@ -15,6 +17,7 @@ func operations() []openapi.Operation {
 	statusCode := openapi.Schema{"type": "string", "enum": []string{
 		"PRODUCT_NOT_FOUND", "LICENSE_INVALID", "LICENSE_BLOCKED", "LICENSE_EXPIRED", "LICENSE_USES_EXHAUSTED",
 		"ACTIVATED_MAXIMUM_ALLOWED_PRODUCT_INSTANCES", "DOMAIN_NOT_ALLOWED", "IP_NOT_ALLOWED", "LICENSE_DEACTIVATED",
+		licensing.CodeActivationReleased, licensing.CodeLicenseNotFloating,
 	}}
 	// failure is a business failure: status false, a message and a
 	// status_code, plus the endpoint's own keys.
@@ -40,7 +43,7 @@ func operations() []openapi.Operation {
 		}
 		return openapi.Object(props, req...)
 	}
-	// common are the answers of the request pipeline (api.md §2.3).
+	// common are the answers of the request pipeline (docs/api/authentication.md#request-pipeline).
 	common := func(rs map[string]openapi.Response) map[string]openapi.Response {
 		out := map[string]openapi.Response{
 			"400": {Description: "Missing API key, invalid X-API-IP / X-API-URL header, or unreadable body.", Schema: openapi.Ref("Error")},
@@ -82,7 +85,16 @@ func operations() []openapi.Operation {
 	licenseTimes := openapi.Object(map[string]openapi.Schema{
 		"license_data": str("Activation token: send it back to verify and deactivate."),
 		"expires_at":   ts, "updates_until": ts, "support_until": ts,
+		"entitlements":          {"type": "array", "items": openapi.Schema{"type": "string"}, "description": "The license's entitlements, when it carries some (modern path only)."},
+		"expiry_start":          {"type": "string", "enum": catalog.ExpiryStarts, "description": "While the license's expiry clock has not started: when it will (modern path only; docs/licensing.md#expiry-clock)."},
+		"expiry_days":           {"type": "integer", "description": "While the license's expiry clock has not started: the days it will run (modern path only)."},
+		"heartbeat_interval":    {"type": "integer", "description": "Seconds between heartbeats, when the activation must send them (modern path only)."},
+		"next_heartbeat_before": {"type": "string", "format": "date-time", "description": "The first heartbeat's deadline (interval + tolerance); a floating seat's lease (modern path only)."},
 	}, "license_data", "expires_at", "updates_until", "support_until")
+	verifyData := openapi.Schema{"oneOf": []openapi.Schema{{"type": "null"}, openapi.Object(map[string]openapi.Schema{
+		"entitlements": {"type": "array", "items": openapi.Schema{"type": "string"}, "description": "The license's entitlements (modern path only; data is null when it carries none and has no expiry clock)."},
+		"expires_at":   {"type": "string", "format": "date-time", "description": "When the license has an expiry clock (expiry_days): its expiry, started by this verify when the clock waited for the first one (modern path only)."},
+	}, "entitlements")}}
 	activateFailure := failure(map[string]openapi.Schema{"lic_response": {"type": "null"}, "data": {"type": "null"}})
 	checkData := openapi.Object(map[string]openapi.Schema{
 		"license_code": str(""), "product_id": str("Reference id."), "product_name": str(""), "type": nullStr,
@@ -96,7 +108,7 @@ func operations() []openapi.Operation {
 	checksum := openapi.Object(map[string]openapi.Schema{"algo": {"type": "string", "const": "sha256"}, "value": str("Hex SHA-256 of the main file.")}, "algo", "value")
 	signature := openapi.Object(map[string]openapi.Schema{
 		"algo": {"type": "string", "const": "ed25519"}, "key_id": str("Key id of the trusted release key."),
-		"value": str("Base64 of the 64-byte signature."), "manifest": str("The signed manifest (api.md §7.5)."),
+		"value": str("Base64 of the 64-byte signature."), "manifest": str("The signed manifest (docs/api/signing.md#release-integrity)."),
 	}, "algo", "key_id", "value", "manifest")
 	day := openapi.Schema{"type": "string", "format": "date"}
 	fileParams := append([]openapi.Parameter{
@@ -142,7 +154,12 @@ func operations() []openapi.Operation {
 			Description: "By the activation token (license_data), else by license code from the activation's host.",
 			Body:        openapi.Object(proof, "product_id"),
 			Responses: common(map[string]openapi.Response{"200": {Description: "Verified, or a business failure (status false).", Schema: openapi.Schema{"oneOf": []openapi.Schema{
-				success("Verified.", map[string]openapi.Schema{"data": {"type": "null"}}),
+				success("Verified.", map[string]openapi.Schema{"data": verifyData}),
+				success(licensing.MessageInGrace, map[string]openapi.Schema{
+					"status_code": {"type": "string", "const": licensing.CodeLicenseInGrace},
+					"grace_until": {"type": "string", "format": "date-time", "description": "End of the grace period (modern path only; docs/api/external.md#grace-period)."},
+					"data":        verifyData,
+				}),
 				failure(map[string]openapi.Schema{"data": {"type": "null"}}),
 			}}}}),
 			LegacyPaths: []string{"/api/verify_license"},
@@ -156,6 +173,54 @@ func operations() []openapi.Operation {
 				success("Deactivated.", nil), failure(nil),
 			}}}}),
 			LegacyPaths: []string{"/api/deactivate_license"},
+		},
+		{
+			Method: "POST", Path: "/api/external/license/heartbeat", ID: "externalHeartbeat",
+			Summary: "Keep an activation alive", Tags: tags, Scope: scopeVerify, Parameters: headers,
+			Description: "By the activation token only; no legacy path. Written in batches, never on the request path. " +
+				"ACTIVATION_RELEASED: the activation missed its heartbeat and was released; activate again (docs/licensing.md#heartbeats-and-automatic-release).",
+			Body: openapi.Object(map[string]openapi.Schema{
+				"product_id": str("The product's reference id."), "license_data": str("The token answered by activate or checkout."),
+				"client_name": str("The buyer / client id, when the activation was made with one."),
+			}, "product_id", "license_data"),
+			Responses: common(map[string]openapi.Response{"200": {Description: "Received, or a business failure (status false).", Schema: openapi.Schema{"oneOf": []openapi.Schema{
+				success(licensing.MessageHeartbeat, map[string]openapi.Schema{"data": openapi.Object(map[string]openapi.Schema{
+					"heartbeat_interval":    openapi.Nullable(openapi.Schema{"type": "integer", "description": "Seconds; null when no heartbeats are asked."}),
+					"next_heartbeat_before": openapi.Nullable(openapi.Schema{"type": "string", "format": "date-time", "description": "Deadline of the next heartbeat (interval + tolerance from now)."}),
+				}, "heartbeat_interval", "next_heartbeat_before")}),
+				failure(map[string]openapi.Schema{"data": {"type": "null"}}),
+			}}}}),
+		},
+		{
+			Method: "POST", Path: "/api/external/license/checkout", ID: "externalCheckout",
+			Summary: "Check out a seat of a floating license", Tags: tags, Scope: scopeActivate, Parameters: headers,
+			Description: "Activate for a floating license (docs/licensing.md#floating-licenses): the seat is held while heartbeats keep it (next_heartbeat_before is its lease) " +
+				"or until checkin. Refused with ACTIVATED_MAXIMUM_ALLOWED_PRODUCT_INSTANCES while every seat is live, LICENSE_NOT_FLOATING for another license.",
+			Body: openapi.Object(map[string]openapi.Schema{
+				"product_id":   {"type": "string", "maxLength": productIDMax, "description": "The product's reference id."},
+				"license_code": {"type": "string", "maxLength": licenseCodeMax},
+				"client_name":  {"type": "string", "maxLength": clientNameMax},
+			}, "product_id", "license_code"),
+			Responses: common(map[string]openapi.Response{
+				"200": {Description: "Checked out, or a business failure (status false).", Schema: openapi.Schema{"oneOf": []openapi.Schema{
+					success(licensing.MessageCheckedOut, map[string]openapi.Schema{"lic_response": str("The activation token."), "data": licenseTimes}),
+					activateFailure,
+				}}},
+				"404": {Description: "Product not found.", Schema: activateFailure},
+				"500": {Description: "Could not activate the license.", Schema: openapi.Ref("Error")},
+			}),
+		},
+		{
+			Method: "POST", Path: "/api/external/license/checkin", ID: "externalCheckin",
+			Summary: "Check a floating seat back in", Tags: tags, Scope: scopeDeactivate, Parameters: headers,
+			Description: "By the token checkout answered: the seat is free at once (deactivation_reason checked_in).",
+			Body: openapi.Object(map[string]openapi.Schema{
+				"product_id": str("The product's reference id."), "license_data": str("The token answered by checkout."),
+				"client_name": str("The buyer / client id, when the seat was checked out with one."),
+			}, "product_id", "license_data"),
+			Responses: common(map[string]openapi.Response{"200": {Description: "Checked in, or a business failure (status false).", Schema: openapi.Schema{"oneOf": []openapi.Schema{
+				success(licensing.MessageCheckedIn, nil), failure(nil),
+			}}}}),
 		},
 		{
 			Method: "POST", Path: "/api/external/license/check", ID: "externalLicenseCheck",
@@ -246,7 +311,7 @@ func operations() []openapi.Operation {
 			Summary: "Download through a download link", Tags: tags,
 			Parameters: []openapi.Parameter{
 				{Name: "token", In: "path", Required: true, Description: "The link's token (internal API download-tokens)."},
-				{Name: "Range", In: "header", Description: "Resume: requests starting after byte 0, and HEAD, are not counted."},
+				{Name: "Range", In: "header", Description: "Resume: a request starting after byte 0 is not another download, but its bytes count toward the cap (max_downloads times the file size); HEAD is not counted."},
 			},
 			Responses: map[string]openapi.Response{
 				"200": {Description: "The file, streamed.", ContentType: "application/octet-stream", Schema: openapi.Schema{"type": "string", "format": "binary"}, Headers: fileHeaders},

@@ -9,16 +9,17 @@ import (
 	"github.com/gofiber/fiber/v3"
 	"github.com/uptrace/bun"
 
+	"github.com/licensor/licensor/app/api/apirequest"
 	"github.com/licensor/licensor/app/api/filesend"
 	"github.com/licensor/licensor/app/api/pipeline"
-	"github.com/licensor/licensor/app/apirequest"
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/downloads"
+	"github.com/licensor/licensor/app/errkind"
 	"github.com/licensor/licensor/app/licensing"
 )
 
 // requestedFile is a version file a download or size request names, found
-// by steps 2–4 of api.md §4.9.
+// by steps 2–4 of docs/api/external.md#download.
 type requestedFile struct {
 	product *catalog.Product
 	version *catalog.Version
@@ -27,8 +28,9 @@ type requestedFile struct {
 
 // findFile resolves {version_id} and {type} — from the path, else the
 // legacy fields vid (or version_id) and type — to a published version's
-// file of an active product. Not found is (nil, nil): an empty 404.
-func (h *handlers) findFile(c fiber.Ctx, f *apirequest.Fields) (*requestedFile, error) {
+// file of an active product, read from idb. Not found is (nil, nil): an
+// empty 404.
+func (h *handlers) findFile(c fiber.Ctx, idb bun.IDB, f *apirequest.Fields) (*requestedFile, error) {
 	versionRef, typ := c.Params("version_id"), c.Params("type")
 	if versionRef == "" {
 		f.Alias("vid", "version_id")
@@ -43,22 +45,16 @@ func (h *handlers) findFile(c fiber.Ctx, f *apirequest.Fields) (*requestedFile, 
 	if versionRef == "" {
 		return nil, nil
 	}
-	v, err := catalog.VersionByVersionID(c.Context(), h.DB, versionRef)
-	if errors.Is(err, catalog.ErrVersionNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
+	v, err := catalog.VersionByVersionID(c.Context(), idb, versionRef)
+	if err != nil { // an unknown version is no file (nil, nil)
+		return nil, errkind.IgnoreNotFound(err)
 	}
 	if !v.IsActive {
 		return nil, nil
 	}
-	p, err := catalog.Get(c.Context(), h.DB, v.ProductID)
-	if errors.Is(err, catalog.ErrNotFound) {
-		return nil, nil
-	}
+	p, err := catalog.Get(c.Context(), idb, v.ProductID)
 	if err != nil {
-		return nil, err
+		return nil, errkind.IgnoreNotFound(err)
 	}
 	file := v.File(typ)
 	if !p.IsActive || file == nil {
@@ -73,14 +69,14 @@ func (h *handlers) findFile(c fiber.Ctx, f *apirequest.Fields) (*requestedFile, 
 // notFound is the empty 404 of the download and size endpoints.
 func notFound(c fiber.Ctx) error { return filesend.EmptyStatus(c, fiber.StatusNotFound) }
 
-// download is api.md §4.9 (and its LicenseBox paths, which may post
+// download is docs/api/external.md#download (and its LicenseBox paths, which may post
 // multipart bodies).
 func (h *handlers) download(c fiber.Ctx, r *pipeline.Request) error {
 	f, err := h.Pipeline.ReadFields(c)
 	if err != nil {
 		return err
 	}
-	rf, err := h.findFile(c, f)
+	rf, err := h.findFile(c, h.DB, f)
 	if err != nil || rf == nil {
 		if err != nil {
 			return err
@@ -89,7 +85,7 @@ func (h *handlers) download(c fiber.Ctx, r *pipeline.Request) error {
 	}
 	attempt := downloads.Attempt{
 		Source: downloads.SourceAPI, ProductID: rf.product.ID, VersionID: rf.version.ID, Version: rf.version.Version,
-		Type: rf.meta.Type, URL: r.Caller.URL, Domain: r.Caller.Host, IP: r.Caller.IP, UserAgent: r.Caller.UserAgent,
+		Type: rf.meta.Type, URL: r.Caller.URL, Domain: r.Caller.Host, IP: r.Caller.IP, PeerIP: r.Caller.Peer, UserAgent: r.Caller.UserAgent,
 	}
 	var license *licensing.License
 	if rf.product.LicenseUpdate {
@@ -161,20 +157,22 @@ func (h *handlers) downloadProof(f *apirequest.Fields, r *pipeline.Request, p *c
 	return req
 }
 
-// sizeResponse is the GET/POST answer of §4.10.
+// sizeResponse is the GET/POST answer of docs/api/external.md#size.
 type sizeResponse struct {
 	Status   bool  `json:"status"`
 	IsActive bool  `json:"is_active"`
 	Size     int64 `json:"size"`
 }
 
-// size is api.md §4.10: no license check, no logging.
+// size is docs/api/external.md#size: no license check, no logging, so
+// read from the replicas (the download itself reads the primary: it
+// checks the license and logs in the same request).
 func (h *handlers) size(c fiber.Ctx, _ *pipeline.Request) error {
 	f, err := h.Pipeline.ReadFields(c)
 	if err != nil {
 		return err
 	}
-	rf, err := h.findFile(c, f)
+	rf, err := h.findFile(c, h.reader(), f)
 	if err != nil || rf == nil {
 		if err != nil {
 			return err

@@ -12,7 +12,7 @@ import (
 // FuzzExternalRequest sends arbitrary bodies and headers to every external
 // endpoint through the real HTTP server: malformed input of any kind never
 // produces a 5xx, and every answer is a JSON object with status and
-// is_active (api.md §1.3, §1.4).
+// is_active (docs/api/conventions.md#responses, docs/api/conventions.md#error-envelope).
 func FuzzExternalRequest(f *testing.F) {
 	a := newAPIEnv(f)
 	// Fuzzing sends thousands of requests a second; past the default limit
@@ -46,6 +46,9 @@ func FuzzExternalRequest(f *testing.F) {
 		{5, true, "application/json", `[]`, "http://[::1", "::ffff:1.2.3.4"},
 		{9, true, "application/json", `{"product_id":"ACME","license_code":"FUZZ-1","verify_type":"envato"}`, "xn--bcher-kva.example", "fe80::1%eth0"},
 		{1, true, "application/json", `{"product_id":"` + strings.Repeat("é", 200) + `","license_code":true,"client_name":12.5}`, "", ""},
+		// Issue 15.8: integers past PostgreSQL's, year 0000 and year 10000.
+		{1, true, "application/json", `{"product_id":"ACME","license_code":"FUZZ-1","uses":2147483648,"expires_at":"0000-01-01"}`, "", ""},
+		{4, true, "application/x-www-form-urlencoded", "product_id=ACME&license_code=FUZZ-1&license_uses=99999999999&expiry_date=9999-12-31T23:59:59-23:59", "", ""},
 	}
 	for _, s := range seeds {
 		f.Add(s.target, s.key, s.contentType, []byte(s.body), s.url, s.ip)

@@ -1,47 +1,54 @@
 package external
 
 import (
-	"errors"
 	"strings"
 
 	"github.com/gofiber/fiber/v3"
 
+	"github.com/licensor/licensor/app/api/apirequest"
 	"github.com/licensor/licensor/app/api/pipeline"
-	"github.com/licensor/licensor/app/apirequest"
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/fields"
 	"github.com/licensor/licensor/app/licensing"
-	"github.com/licensor/licensor/app/settings"
+	"github.com/licensor/licensor/app/orders"
+	"github.com/licensor/licensor/app/signing"
 	"github.com/licensor/licensor/app/web"
 )
 
-// Field limits of api.md §4.3.
+// Field limits of docs/api/external.md#activate.
 const (
 	productIDMax   = 100
 	licenseCodeMax = 255
 	clientNameMax  = 255
 )
 
-// The blacklist messages of api.md §1.5, on license_code and client_name.
-const (
-	messageCodeBlacklisted  = "The license code is blacklisted."
-	messageBuyerBlacklisted = "The client name is blacklisted."
-)
-
 // verifyTypes are the verify_type values accepted without a plugin
-// (§4.3). With no enabled plugin serving envato or gumroad, a code they do
+// (docs/api/external.md#activate). With no enabled plugin serving envato or gumroad, a code they do
 // not know locally fails as invalid at step 5, as the spec says happens
 // "with no plugin for the type".
 var verifyTypes = []string{"non_envato", "envato", "gumroad"}
 
-// connectionCheck answers once the pipeline has passed (§4.2).
+// connectionCheck answers once the pipeline has passed (docs/api/external.md#connection-check).
 func (h *handlers) connectionCheck(c fiber.Ctx, _ *pipeline.Request) error {
 	return c.JSON(messageResponse{Status: true, IsActive: true, Message: "Connection established."})
 }
 
-// activate is api.md §4.3.
-func (h *handlers) activate(c fiber.Ctx, r *pipeline.Request) error {
+// activate is docs/api/external.md#activate; on the legacy path its 400 and 404 failures
+// are 200s.
+func (h *handlers) activate(paths legacy) pipeline.Handler {
+	return func(c fiber.Ctx, r *pipeline.Request) error {
+		return h.activateOn(c, r, paths)
+	}
+}
+
+func (h *handlers) activateOn(c fiber.Ctx, r *pipeline.Request, paths legacy) error {
+	return h.activateAs(c, r, paths, false)
+}
+
+// activateAs is activate, or with checkOut a floating seat's check-out
+// (docs/api/external.md#check-out-and-check-in).
+func (h *handlers) activateAs(c fiber.Ctx, r *pipeline.Request, paths legacy, checkOut bool) error {
 	f, err := h.Pipeline.ReadFields(c)
 	if err != nil {
 		return err
@@ -56,51 +63,66 @@ func (h *handlers) activate(c fiber.Ctx, r *pipeline.Request) error {
 	if err := f.Err(); err != nil {
 		return err
 	}
-	if err := checkBlacklists(r.Settings, code, clientName); err != nil {
+	res, err := h.Licensing.Activate(c.Context(), h.DB, r.Settings, licensing.ActivateRequest{
+		ProductRef: productRef, LicenseCode: code, ClientName: clientName,
+		VerifyType: verifyType, Marketplace: h.Marketplace, Caller: r.Caller, CheckOut: checkOut,
+	})
+	if _, invalid := fields.As(err); invalid {
 		return err
 	}
-
-	product, err := h.Products.ActiveByRef(c.Context(), productRef)
-	if errors.Is(err, catalog.ErrNotFound) {
-		return activateFailure(c, fiber.StatusNotFound, licensing.FailProductNotFound)
-	}
 	if err != nil {
 		return h.activateError(c, err)
 	}
-	failure, status, err := h.fromMarketplace(c, r, product, code, clientName, verifyType)
+	if f := res.Failure; f != nil {
+		if res.Cause != nil {
+			h.Logger.WarnContext(c.Context(), "activate", "status_code", f.StatusCode, "error", res.Cause, "request_id", web.RequestIDOf(c))
+		}
+		return activateFailure(c, paths.status(failureStatus(*f)), *f)
+	}
+	// Entitlements, a waiting expiry clock and the heartbeat policy are the
+	// modern path's: legacy answers and tokens keep their bytes.
+	var (
+		extras   signing.TokenExtras
+		interval *int
+		due      *string
+	)
+	if paths == modernPaths {
+		extras.Entitlements = res.License.Entitlements
+		if res.License.ClockPending() {
+			extras.Clock = signing.Clock{Start: res.License.ExpiryStart, Days: *res.License.ExpiryDays}
+		}
+		extras.HeartbeatInterval, extras.Floating = res.Heartbeat.Interval, res.License.Floating
+		if res.HeartbeatDue != nil {
+			interval, due = intervalOrNull(res.Heartbeat), pipeline.TimestampOrNull(res.HeartbeatDue)
+		}
+	}
+	token, err := h.Signing.IssueTokenWith(res.Activation.ID, res.Activation.ProductReferenceID, extras, r.Now)
 	if err != nil {
 		return h.activateError(c, err)
 	}
-	if failure != nil {
-		return activateFailure(c, status, *failure)
-	}
-	res, err := h.Licensing.Activate(c.Context(), h.DB, r.Settings, licensing.ActivateRequest{
-		Product: product, LicenseCode: code, ClientName: clientName, Caller: r.Caller,
-	})
-	if err != nil {
-		return h.activateError(c, err)
-	}
-	if res.Failure != nil {
-		return activateFailure(c, fiber.StatusOK, *res.Failure)
-	}
-	token, err := h.Signing.IssueToken(res.Activation.ID, product.ReferenceID, r.Now)
-	if err != nil {
-		return h.activateError(c, err)
+	message := licensing.MessageActivated
+	if checkOut {
+		message = licensing.MessageCheckedOut
 	}
 	return c.JSON(activateResponse{
-		Status: true, IsActive: true, Message: licensing.MessageActivated,
+		Status: true, IsActive: true, Message: message,
 		LicResponse: &token,
 		Data: &activateData{
-			LicenseData:  token,
-			ExpiresAt:    pipeline.TimestampOrNull(res.License.ExpiresAt),
-			UpdatesUntil: pipeline.TimestampOrNull(res.License.UpdatesUntil),
-			SupportUntil: pipeline.TimestampOrNull(res.License.SupportUntil),
+			LicenseData:         token,
+			ExpiresAt:           pipeline.TimestampOrNull(res.License.ExpiresAt),
+			UpdatesUntil:        pipeline.TimestampOrNull(res.License.UpdatesUntil),
+			SupportUntil:        pipeline.TimestampOrNull(res.License.SupportUntil),
+			Entitlements:        extras.Entitlements,
+			ExpiryStart:         extras.Clock.Start,
+			ExpiryDays:          extras.Clock.DaysOrNil(),
+			HeartbeatInterval:   interval,
+			NextHeartbeatBefore: due,
 		},
 	})
 }
 
 // activateError answers an unexpected error of activate with its own 500
-// message (§4.3), after logging it; while the database cannot be reached,
+// message (docs/api/external.md#activate), after logging it; while the database cannot be reached,
 // the common 503 instead.
 func (h *handlers) activateError(c fiber.Ctx, err error) error {
 	if db.Unavailable(err) {
@@ -133,14 +155,22 @@ func (h *handlers) readProof(c fiber.Ctx) (productRef string, p licenseProof, er
 	return productRef, p, f.Err()
 }
 
-// verify is api.md §4.4.
-func (h *handlers) verify(c fiber.Ctx, r *pipeline.Request) error {
+// verify is docs/api/external.md#verify; the grace period
+// (docs/api/external.md#grace-period) is the modern path's: a legacy
+// client is told the license has expired, as before.
+func (h *handlers) verify(paths legacy) pipeline.Handler {
+	return func(c fiber.Ctx, r *pipeline.Request) error {
+		return h.verifyOn(c, r, paths)
+	}
+}
+
+func (h *handlers) verifyOn(c fiber.Ctx, r *pipeline.Request, paths legacy) error {
 	productRef, proof, err := h.readProof(c)
 	if err != nil {
 		return err
 	}
 	// The token is checked before any database work: a forged token costs
-	// no query (§4.4 step 1).
+	// no query (docs/api/external.md#verify step 1).
 	var tok checkedToken
 	if proof.token != "" {
 		tok = h.tokens.check(proof.token, r.Settings)
@@ -149,46 +179,58 @@ func (h *handlers) verify(c fiber.Ctx, r *pipeline.Request) error {
 		}
 	}
 	if proof.token == "" || tok.legacy {
-		if err := checkBlacklists(r.Settings, proof.code, proof.clientName); err != nil {
+		if err := licensing.CheckBlacklists(r.Settings, proof.code, proof.clientName); err != nil {
 			return err
 		}
-	} else if err := checkBlacklists(r.Settings, "", proof.clientName); err != nil {
+	} else if err := licensing.CheckBlacklists(r.Settings, "", proof.clientName); err != nil {
 		return err
 	}
 
 	product, err := h.Products.ActiveByRef(c.Context(), productRef)
-	if errors.Is(err, catalog.ErrNotFound) {
-		return verifyFailure(c, licensing.FailProductNotFound)
+	if f, ok := productFailure(err); ok {
+		return verifyFailure(c, f)
 	}
 	if err != nil {
 		return err
 	}
-	var failure *licensing.Failure
+	var v licensing.Verdict
+	grace := paths == modernPaths
 	switch {
 	case proof.token != "" && !tok.ok:
-		failure = &licensing.FailVerifyInvalid
+		v.Failure = &licensing.FailVerifyInvalid
 	case proof.token != "" && !tok.legacy:
-		failure, err = h.Licensing.VerifyActivation(c.Context(), h.DB, r.Settings, licensing.VerifyRequest{
+		v, err = h.Licensing.VerifyActivation(c.Context(), h.DB, r.Settings, licensing.VerifyRequest{
 			Product: product, ActivationID: tok.activationID, TokenProductRef: tok.productRef,
-			ClientName: proof.clientName, Caller: r.Caller,
+			ClientName: proof.clientName, Caller: r.Caller, Grace: grace,
 		})
 	case proof.code != "":
-		failure, err = h.Licensing.VerifyCode(c.Context(), h.DB, r.Settings, licensing.VerifyCodeRequest{
-			Product: product, LicenseCode: proof.code, ClientName: proof.clientName, Caller: r.Caller,
+		v, err = h.Licensing.VerifyCode(c.Context(), h.DB, r.Settings, licensing.VerifyCodeRequest{
+			Product: product, LicenseCode: proof.code, ClientName: proof.clientName, Caller: r.Caller, Grace: grace,
 		})
 	default:
-		failure = &licensing.FailDataRequired
+		v.Failure = &licensing.FailDataRequired
 	}
 	if err != nil {
 		return err
 	}
-	if failure != nil {
-		return verifyFailure(c, *failure)
+	if v.Failure != nil {
+		return verifyFailure(c, *v.Failure)
 	}
-	return c.JSON(verifyResponse{Status: true, IsActive: true, Message: licensing.MessageVerified})
+	data := verifyDataOf(v)
+	if paths == legacyPaths || (v.GraceUntil == nil && data == nil) {
+		return sendJSON(c, verifiedBody)
+	}
+	if v.GraceUntil != nil {
+		return c.JSON(verifyResponse{
+			Status: true, IsActive: true, Message: licensing.MessageInGrace,
+			StatusCode: licensing.CodeLicenseInGrace, GraceUntil: pipeline.TimestampOrNull(v.GraceUntil),
+			Data: data,
+		})
+	}
+	return c.JSON(verifyResponse{Status: true, IsActive: true, Message: licensing.MessageVerified, Data: data})
 }
 
-// deactivate is api.md §4.5. It works for inactive products and for
+// deactivate is docs/api/external.md#deactivate. It works for inactive products and for
 // blocked or expired licenses.
 func (h *handlers) deactivate(c fiber.Ctx, r *pipeline.Request) error {
 	productRef, proof, err := h.readProof(c)
@@ -203,8 +245,8 @@ func (h *handlers) deactivate(c fiber.Ctx, r *pipeline.Request) error {
 		}
 	}
 	product, err := h.Products.ByRef(c.Context(), productRef)
-	if errors.Is(err, catalog.ErrNotFound) {
-		return deactivateFailure(c, licensing.FailProductNotFound)
+	if f, ok := productFailure(err); ok {
+		return deactivateFailure(c, f)
 	}
 	if err != nil {
 		return err
@@ -232,12 +274,19 @@ func (h *handlers) deactivate(c fiber.Ctx, r *pipeline.Request) error {
 		return deactivateFailure(c, *failure)
 	}
 	// is_active is true on success: current clients delete their stored
-	// token when it is truthy (§4.5).
+	// token when it is truthy (docs/api/external.md#deactivate).
 	return c.JSON(deactivateResponse{Status: true, IsActive: true, Message: licensing.MessageDeactivated})
 }
 
-// check is api.md §4.6.
-func (h *handlers) check(c fiber.Ctx, r *pipeline.Request) error {
+// check is docs/api/external.md#license-check; on the legacy path its 400 and 404 failures are
+// 200s.
+func (h *handlers) check(paths legacy) pipeline.Handler {
+	return func(c fiber.Ctx, r *pipeline.Request) error {
+		return h.checkOn(c, r, paths)
+	}
+}
+
+func (h *handlers) checkOn(c fiber.Ctx, r *pipeline.Request, paths legacy) error {
 	f, err := h.Pipeline.ReadFields(c)
 	if err != nil {
 		return err
@@ -258,16 +307,15 @@ func (h *handlers) check(c fiber.Ctx, r *pipeline.Request) error {
 	if err := f.Err(); err != nil {
 		return err
 	}
-	if err := checkBlacklists(r.Settings, code, ""); err != nil {
+	if err := licensing.CheckBlacklists(r.Settings, code, ""); err != nil {
 		return err
 	}
 
 	var product *catalog.Product
 	if productRef != "" {
 		product, err = h.Products.ActiveByRef(c.Context(), productRef)
-		if errors.Is(err, catalog.ErrNotFound) {
-			f := licensing.FailProductNotFound
-			return c.Status(fiber.StatusNotFound).JSON(checkResponse{Message: f.Message, StatusCode: f.StatusCode})
+		if f, ok := productFailure(err); ok {
+			return checkFailure(c, paths, f)
 		}
 		if err != nil {
 			return err
@@ -281,7 +329,7 @@ func (h *handlers) check(c fiber.Ctx, r *pipeline.Request) error {
 		if plugin, marketplace, ok := h.Marketplace.Serving(verifyType); ok {
 			// The plugin step: its sale object becomes data.
 			v, err := h.askMarketplace(c, plugin, product, code, "")
-			f, status := marketplaceFailure(v, err, marketplace, licensing.FailCheckInvalid)
+			f := licensing.MarketplaceFailure(orders.OutcomeOf(v, err), marketplace, licensing.FailCheckInvalid)
 			if f == nil {
 				data := v.Sale.Data
 				if data == nil {
@@ -289,13 +337,13 @@ func (h *handlers) check(c fiber.Ctx, r *pipeline.Request) error {
 				}
 				return c.JSON(checkResponse{Status: true, IsActive: true, Message: licensing.MessageVerified, Data: data})
 			}
-			return c.Status(status).JSON(checkResponse{Message: f.Message, StatusCode: f.StatusCode})
+			return checkFailure(c, paths, *f)
 		}
-		f := licensing.FailCheckInvalid
-		return c.Status(fiber.StatusBadRequest).JSON(checkResponse{Message: f.Message, StatusCode: f.StatusCode})
+		return checkFailure(c, paths, licensing.FailCheckInvalid)
 	}
 	data := presentCheck(res.License, res.License.Status(r.Now))
 	if res.Failure != nil {
+		setOutcome(c, *res.Failure)
 		return c.JSON(checkResponse{Message: res.Failure.Message, StatusCode: res.Failure.StatusCode, Data: data})
 	}
 	return c.JSON(checkResponse{Status: true, IsActive: true, Message: licensing.MessageVerified, Data: data})
@@ -310,17 +358,4 @@ func (h *handlers) knownVerifyType(t string) bool {
 	}
 	_, _, ok := h.Marketplace.Serving(t)
 	return ok
-}
-
-// checkBlacklists applies the license-code and buyer-name blacklists
-// (§2.6) to the values sent ("" is not checked): 422 on the field.
-func checkBlacklists(set *settings.Values, code, clientName string) error {
-	var errs apirequest.Errors
-	if code != "" && licensing.BlacklistMatch(set.BlacklistedLicenseCodes, code) {
-		errs.Add("license_code", messageCodeBlacklisted)
-	}
-	if clientName != "" && licensing.BlacklistMatch(set.BlacklistedBuyerNames, clientName) {
-		errs.Add("client_name", messageBuyerBlacklisted)
-	}
-	return errs.Err()
 }

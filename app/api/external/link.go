@@ -3,6 +3,7 @@ package external
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/uptrace/bun"
@@ -11,10 +12,11 @@ import (
 	"github.com/licensor/licensor/app/api/pipeline"
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/downloads"
+	"github.com/licensor/licensor/app/errkind"
 	"github.com/licensor/licensor/app/web"
 )
 
-// The answers of a download link that cannot be used (api.md §4.12).
+// The answers of a download link that cannot be used (docs/api/external.md#download-links).
 const (
 	messageLinkNotFound = "Download link not found."
 	messageLinkExpired  = "Download link has expired."
@@ -24,7 +26,8 @@ const (
 // linkError answers a link that cannot be used with the error envelope.
 func linkError(c fiber.Ctx, err error) error {
 	switch {
-	case errors.Is(err, downloads.ErrLinkNotFound):
+	// The link, or the version or product it names, is gone.
+	case errors.Is(err, errkind.NotFound):
 		return pipeline.Error(c, fiber.StatusNotFound, messageLinkNotFound)
 	case errors.Is(err, downloads.ErrLinkExpired):
 		return pipeline.Error(c, fiber.StatusGone, messageLinkExpired)
@@ -34,11 +37,13 @@ func linkError(c fiber.Ctx, err error) error {
 	return err
 }
 
-// downloadLink is api.md §4.12: a public link made by the internal API.
-// A full download (from byte 0) is counted atomically with the cap check;
-// HEAD and requests resuming after byte 0 are not counted, except a resume
-// of a link never downloaded, which counts as its first download (else a
-// capped link could be fetched uncounted from byte 1).
+// downloadLink is docs/api/external.md#download-links: a public link made by the internal API.
+// Every GET is claimed atomically with the cap check (downloads.Consume):
+// a download from byte 0, or the first request of a link, counts as a
+// download; a resume (a Range after byte 0) counts only its bytes, so once
+// the cap is used it is refused like a download
+// (docs/deploy.md#download-links-and-range), and the bytes a cut-off
+// answer did not send are given back for its resume. HEAD is not counted.
 func (h *handlers) downloadLink(c fiber.Ctx) error {
 	now := h.now()
 	link, err := downloads.FindLink(c.Context(), h.DB, c.Params("token"), now)
@@ -46,18 +51,12 @@ func (h *handlers) downloadLink(c fiber.Ctx) error {
 		return linkError(c, err)
 	}
 	v, verr := catalog.VersionByID(c.Context(), h.DB, link.ProductID, link.VersionID)
-	if errors.Is(verr, catalog.ErrVersionNotFound) {
-		return linkError(c, downloads.ErrLinkNotFound)
-	}
 	if verr != nil {
-		return verr
+		return linkError(c, verr)
 	}
 	p, perr := catalog.Get(c.Context(), h.DB, link.ProductID)
-	if errors.Is(perr, catalog.ErrNotFound) {
-		return linkError(c, downloads.ErrLinkNotFound)
-	}
 	if perr != nil {
-		return perr
+		return linkError(c, perr)
 	}
 	file := v.File(link.Type)
 	if file == nil {
@@ -71,26 +70,44 @@ func (h *handlers) downloadLink(c fiber.Ctx) error {
 	if errors.Is(rerr, filesend.ErrUnsatisfiable) {
 		return filesend.Unsatisfiable(c, file.Size)
 	}
-	// Counted: a download from byte 0, or the first request of a link
-	// (a resume of nothing counted yet). HEAD never counts.
-	head := c.Method() == fiber.MethodHead
-	counted := !head && (rng.Start == 0 || link.Downloads == 0)
-	switch {
-	case errors.Is(err, downloads.ErrLinkUsedUp) && (counted || head):
-		return linkError(c, err)
-	case counted:
-		err := h.DB.RunInTx(c.Context(), nil, func(ctx context.Context, tx bun.Tx) error {
-			if err := downloads.Consume(ctx, tx, link.ID, now); err != nil {
-				return err
-			}
-			_, err := downloads.Record(ctx, tx, downloads.Attempt{
-				Source: downloads.SourceLink, ProductID: p.ID, VersionID: v.ID, Version: v.Version, Type: link.Type,
-				IP: web.ClientIP(c), UserAgent: c.Get(fiber.HeaderUserAgent), Valid: true,
-			})
-			return err
-		})
+	if c.Method() == fiber.MethodHead {
 		if err != nil {
 			return linkError(c, err)
+		}
+		return filesend.Send(c, h.Files, meta, rng)
+	}
+	claim := downloads.Claim{Bytes: rng.Length(), FileSize: file.Size, Download: rng.Start == 0 || link.Downloads == 0}
+	if err != nil && claim.Download {
+		return linkError(c, err)
+	}
+	err = h.DB.RunInTx(c.Context(), nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := downloads.Consume(ctx, tx, link.ID, now, claim); err != nil {
+			return err
+		}
+		if !claim.Download {
+			return nil
+		}
+		_, err := downloads.Record(ctx, tx, downloads.Attempt{
+			Source: downloads.SourceLink, ProductID: p.ID, VersionID: v.ID, Version: v.Version, Type: link.Type,
+			IP: web.ClientIP(c), UserAgent: c.Get(fiber.HeaderUserAgent), Valid: true,
+		})
+		return err
+	})
+	if err != nil {
+		return linkError(c, err)
+	}
+	if link.MaxDownloads != nil {
+		id, db := link.ID, h.DB
+		meta.Done = func(unsent int64) {
+			if unsent <= 0 {
+				return
+			}
+			// The request's context has ended with its answer.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := downloads.Release(ctx, db, id, unsent); err != nil {
+				h.Logger.Warn("download link: bytes not given back", "link", id, "err", err)
+			}
 		}
 	}
 	return filesend.Send(c, h.Files, meta, rng)

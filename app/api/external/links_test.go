@@ -16,11 +16,13 @@ func (a *apiEnv) createLink(internalKey string, body map[string]any) resp {
 	return a.do(a.App, req{path: "/api/internal/products/ACME/download-tokens", headers: []string{"X-API-KEY", internalKey}, json: body})
 }
 
-// Download links (api.md §4.12, §5.6): created by the internal API, served
-// publicly with Range support; unknown 404, expired 410, used up 403; HEAD
-// and resumes are not counted; 20 concurrent downloads of a link capped at
-// 5 give exactly 5 files.
+// Download links (docs/api/external.md#download-links,
+// docs/api/internal.md#downloads): created by the internal API, served publicly
+// with Range support; unknown 404, expired 410, used up 403; HEAD and resumes
+// are not counted; 20 concurrent downloads of a link capped at 5 give exactly 5
+// files.
 func TestDownloadLinks(t *testing.T) {
+	t.Parallel()
 	a := newAPIEnv(t)
 	a.setProduct(a.product, true, true) // links need no license
 	old := a.addVersion(a.product, "1.1.0", day, true, false)
@@ -77,13 +79,16 @@ func TestDownloadLinks(t *testing.T) {
 	if counted != 5 || len(a.downloadLogs()) != 5 {
 		t.Fatalf("counter %d, log rows %d; want 5 and 5", counted, len(a.downloadLogs()))
 	}
-	// A resume of a counted download is still served.
-	if r := a.do(a.App, req{method: http.MethodGet, path: link, headers: []string{"Range", "bytes=4000-"}}); r.StatusCode != 206 || r.Body != string(rel.main[4000:]) {
-		t.Fatalf("resume: %d", r.StatusCode)
-	}
-	expectLink := func(path string, status int, message string) {
+	expectLink := func(path string, status int, message string, headers ...string) {
 		t.Helper()
-		expect(t, a.do(a.App, req{method: http.MethodGet, path: path}), status, `{"status":false,"is_active":false,"message":"`+message+`"}`)
+		expect(t, a.do(a.App, req{method: http.MethodGet, path: path, headers: headers}), status, `{"status":false,"is_active":false,"message":"`+message+`"}`)
+	}
+	// Issue 15.2: once the cap is used, a resume is refused too, as often
+	// as it is asked (the first byte of a zip is known).
+	for _, rng := range []string{"bytes=1-", "bytes=4000-", "bytes=-4999", "bytes=1-1"} {
+		for range 3 {
+			expectLink(link, 403, "Download limit reached.", "Range", rng)
+		}
 	}
 	expectLink(link, 403, "Download limit reached.")
 	expectLink("/api/download/"+strings.Repeat("x", 40), 404, "Download link not found.")
@@ -99,6 +104,28 @@ func TestDownloadLinks(t *testing.T) {
 	if r := a.do(a.App, req{method: http.MethodHead, path: once}); r.StatusCode != 403 {
 		t.Fatalf("HEAD of a used-up link: %d", r.StatusCode)
 	}
+
+	// A resumed download of a link with room left is served without
+	// counting as another download; once the bytes of its downloads are
+	// served, resumes stop too.
+	r = a.createLink(internal, map[string]any{"max_downloads": 2})
+	two := "/api/download/" + r.JSON["data"].(map[string]any)["token"].(string)
+	if r := a.do(a.App, req{method: http.MethodGet, path: two, headers: []string{"Range", "bytes=0-2999"}}); r.StatusCode != 206 || r.Body != string(rel.main[:3000]) {
+		t.Fatalf("first part: %d", r.StatusCode)
+	}
+	if r := a.do(a.App, req{method: http.MethodGet, path: two, headers: []string{"Range", "bytes=3000-"}}); r.StatusCode != 206 || r.Body != string(rel.main[3000:]) {
+		t.Fatalf("resumed: %d", r.StatusCode)
+	}
+	var twoCount int
+	_ = a.DB.Bun.NewRaw("SELECT downloads FROM download_tokens WHERE max_downloads = 2").Scan(t.Context(), &twoCount)
+	if twoCount != 1 {
+		t.Fatalf("a download and its resume counted %d downloads, want 1", twoCount)
+	}
+	if r := a.do(a.App, req{method: http.MethodGet, path: two}); r.StatusCode != 200 {
+		t.Fatalf("second download: %d", r.StatusCode)
+	}
+	expectLink(two, 403, "Download limit reached.", "Range", "bytes=1-")
+	expectLink(two, 403, "Download limit reached.")
 
 	// A named version and type, unlimited; expiry.
 	r = a.createLink(internal, map[string]any{"version": "1.1.0"})
@@ -150,9 +177,10 @@ func (a *apiEnv) dump(table string) string {
 	return strings.Join(rows, "\n")
 }
 
-// Server downloads of the internal API (api.md §5.6): no license even when
+// Server downloads of the internal API (docs/api/internal.md#downloads): no license even when
 // the product requires one, Range support, logged with source internal.
 func TestServerDownloads(t *testing.T) {
+	t.Parallel()
 	a := newAPIEnv(t)
 	a.setProduct(a.product, true, true)
 	old := a.addVersion(a.product, "1.1.0", day, true, false)

@@ -34,7 +34,7 @@ func newFakeGumroad(t *testing.T) *fakeGumroad {
 	purchase := func(key string, refunded bool) map[string]any {
 		return map[string]any{
 			"sale_id": "S-" + key, "email": "bea@example.com", "full_name": "Bea Buyer",
-			"created_at": "2026-11-20T10:00:00Z", "product_id": "32-nPAicqbLj8B_WswVlMw==", "permalink": "acme-cms",
+			"created_at": time.Now().UTC().Add(-24 * time.Hour).Format(time.RFC3339), "product_id": "32-nPAicqbLj8B_WswVlMw==", "permalink": "acme-cms",
 			"product_name": "Acme CMS", "refunded": refunded, "chargebacked": false, "license_key": key,
 			"subscription_ended_at": nil, "subscription_cancelled_at": nil,
 		}
@@ -68,9 +68,11 @@ func newFakeGumroad(t *testing.T) *fakeGumroad {
 	return f
 }
 
-// TestMarketplaceActivation drives §4.3 step 4 and §4.6's plugin step
-// through the real API, the real orders-gumroad plugin and a fake Gumroad.
+// TestMarketplaceActivation drives docs/api/external.md#activate step 4 and
+// the plugin step of docs/api/external.md#license-check through the real API, the
+// real orders-gumroad plugin and a fake Gumroad.
 func TestMarketplaceActivation(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	hosttest.Install(t, dir, "orders-gumroad")
@@ -83,7 +85,7 @@ func TestMarketplaceActivation(t *testing.T) {
 	a.product = a.newProduct("ACME", "Acme CMS")
 	other := a.newProduct("OTHER", "Other App")
 	// A node whose marketplace checks give up after a second.
-	app := a.NewAppWith(t, func(d *server.Deps) { d.MarketplaceTimeout = time.Second })
+	app := a.NewAppWith(t, func(d *server.Deps) { d.Marketplace = d.Marketplace.WithTimeout(time.Second) })
 	plugins := a.Nodes[1].Plugins
 	for name, cfg := range map[string]map[string]string{
 		"orders-gumroad":     {"ping_secret": "gumroad-ping-secret", "api_base": gum.URL, "default_parallel_uses": "2"},

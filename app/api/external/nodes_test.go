@@ -7,12 +7,14 @@ import (
 	"testing"
 
 	"github.com/licensor/licensor/app/apikeys"
+	"github.com/licensor/licensor/test/eventually"
 )
 
 // 40 activations of one license with 5 parallel uses, at once over real
 // HTTP connections on two nodes: exactly 5 succeed, the others answer
 // ACTIVATED_MAXIMUM_ALLOWED_PRODUCT_INSTANCES.
 func TestConcurrentActivationsRespectParallelUses(t *testing.T) {
+	t.Parallel()
 	a := newAPIEnv(t)
 	second := a.NewApp(t)
 	a.license(nil, "RACE", parallel(5))
@@ -68,6 +70,7 @@ func TestConcurrentActivationsRespectParallelUses(t *testing.T) {
 // headers, whichever node it reaches. Unknown keys are counted in the
 // caller's IP bucket; special keys are not limited.
 func TestRateLimitSharedAcrossNodes(t *testing.T) {
+	t.Parallel()
 	a := newAPIEnv(t)
 	second := a.NewApp(t)
 	special := a.newKey(apikeys.CreateParams{Name: "special", Type: apikeys.TypeExternal, Special: true})
@@ -121,6 +124,7 @@ func TestRateLimitSharedAcrossNodes(t *testing.T) {
 // pipeline), but revoking a key notifies every node on licensor_api_keys
 // (a trigger on api_keys), so it takes effect everywhere at once.
 func TestKeyRevocationReachesEveryNode(t *testing.T) {
+	t.Parallel()
 	a := newAPIEnv(t)
 	a.NewApp(t)
 	get := func(app int) resp {
@@ -131,7 +135,7 @@ func TestKeyRevocationReachesEveryNode(t *testing.T) {
 
 	a.exec("UPDATE api_keys SET revoked = true WHERE name = 'client'")
 	for i := range 2 {
-		waitFor(t, func() bool { return get(i).StatusCode == 401 })
+		eventually.True(t, notified, "the other node learns of the change", func() bool { return get(i).StatusCode == 401 })
 	}
 	expect(t, get(0), 401, bodyInvalidKey)
 	expect(t, get(1), 401, bodyInvalidKey)
@@ -140,6 +144,7 @@ func TestKeyRevocationReachesEveryNode(t *testing.T) {
 // The ip_address bucket is the peer address, never the X-API-IP a client
 // chooses: changing it does not escape the limit.
 func TestRateLimitIgnoresClientSuppliedIP(t *testing.T) {
+	t.Parallel()
 	a := newAPIEnv(t)
 	a.SetSettings(t, map[string]string{"requests_rate_limiting_period": "3"})
 	for i := range 4 {

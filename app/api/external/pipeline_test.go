@@ -21,9 +21,11 @@ const (
 	bodyConnected    = `{"status":true,"is_active":true,"message":"Connection established."}`
 )
 
-// The checks of api.md §2.3 in their order, on modern and legacy paths
-// with modern and legacy headers: the first failing step answers.
+// The checks of docs/api/authentication.md#request-pipeline in their order, on
+// modern and legacy paths with modern and legacy headers: the first failing
+// step answers.
 func TestPipelineOrder(t *testing.T) {
+	t.Parallel()
 	a := newAPIEnv(t)
 	a.SetSettings(t, map[string]string{
 		"blacklisted_ips":     "203.0.113.0/24\n198.51.100.7",
@@ -96,6 +98,7 @@ func TestPipelineOrder(t *testing.T) {
 // The modern header wins; the legacy alias is read when it is absent or
 // empty, on any path.
 func TestHeaderAliases(t *testing.T) {
+	t.Parallel()
 	a := newAPIEnv(t)
 	for _, path := range []string{modern.connection, legacy.connection} {
 		for _, h := range [][]string{
@@ -116,6 +119,7 @@ func TestHeaderAliases(t *testing.T) {
 }
 
 func TestRoutesAndMethods(t *testing.T) {
+	t.Parallel()
 	a := newAPIEnv(t)
 	k := []string{"X-API-KEY", a.key}
 	for _, tc := range []struct {

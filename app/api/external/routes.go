@@ -5,10 +5,10 @@ import (
 
 	"github.com/gofiber/fiber/v3"
 
-	"github.com/licensor/licensor/app/api/openapi"
+	"github.com/licensor/licensor/app/api/signature"
 )
 
-// Scopes of the external endpoints (api.md §2.4, §4).
+// Scopes of the external endpoints (docs/api/authentication.md#scopes, docs/api/external.md).
 const (
 	scopeConnection = "connection:check"
 	scopeActivate   = "license:activate"
@@ -20,62 +20,91 @@ const (
 	scopeDownload   = "update:download"
 )
 
-// Register mounts the external API on router, the /api group, and adds its
-// operations to docs. Legacy paths (LicenseBox-era clients) run exactly
-// the same handlers as their modern twins.
-func Register(router fiber.Router, docs *openapi.Registry, deps Deps) {
+// Register mounts the external API on router, the /api group; Operations
+// documents it. Legacy paths (LicenseBox-era clients) run the same
+// handlers as their modern twins, some in their legacy variant.
+func Register(router fiber.Router, deps Deps) {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &handlers{Deps: deps, tokens: newTokenChecker(deps.Signing)}
 	p := deps.Pipeline
+	r := signedRoutes{router: router, signer: deps.Signer}
 
 	connection := p.Guard(scopeConnection, h.connectionCheck)
-	activate := p.Guard(scopeActivate, h.activate)
-	verify := p.Guard(scopeVerify, h.verify)
-	deactivate := p.Guard(scopeDeactivate, h.deactivate)
-	check := p.Guard(scopeCheck, h.check)
+	activate := h.counted("activate", p.Guard(scopeActivate, h.activate(modernPaths)))
+	verify := h.counted("verify", p.Guard(scopeVerify, h.verify(modernPaths)))
+	deactivate := h.counted("deactivate", p.Guard(scopeDeactivate, h.deactivate))
+	check := h.counted("check", p.Guard(scopeCheck, h.check(modernPaths)))
+	// Heartbeats and floating seats (docs/licensing.md): modern paths only.
+	heartbeat := h.counted("heartbeat", p.Guard(scopeVerify, h.heartbeat))
+	checkout := h.counted("checkout", p.Guard(scopeActivate, h.checkout))
+	checkin := h.counted("checkin", p.Guard(scopeDeactivate, h.checkin))
 
-	router.Get("/external/connection-check", connection)
-	router.Post("/external/connection-check", connection)
-	router.Post("/external/license/activate", activate)
-	router.Post("/external/license/verify", verify)
-	router.Post("/external/license/deactivate", deactivate)
-	router.Post("/external/license/check", check)
-	router.Get("/external/public-keys", p.Public(h.publicKeys))
+	r.add(get+post, "/external/connection-check", connection)
+	r.add(post, "/external/license/activate", activate)
+	r.add(post, "/external/license/verify", verify)
+	r.add(post, "/external/license/deactivate", deactivate)
+	r.add(post, "/external/license/check", check)
+	r.add(post, "/external/license/heartbeat", heartbeat)
+	r.add(post, "/external/license/checkout", checkout)
+	r.add(post, "/external/license/checkin", checkin)
+	r.add(get, "/external/public-keys", p.Public(h.publicKeys))
 
-	updateCheck := p.Guard(scopeUpdate, h.updateCheck)
-	latest := p.Guard(scopeLatest, h.latestVersion)
+	updateCheck := p.Guard(scopeUpdate, h.updateCheck(modernPaths))
+	latest := p.Guard(scopeLatest, h.latestVersion(modernPaths))
 	download := p.Guard(scopeDownload, h.download)
 	size := p.Guard(scopeDownload, h.size)
 	link := p.Public(h.downloadLink)
-	router.Post("/external/update/check", updateCheck)
-	router.Post("/external/update/latest", latest)
-	router.Post("/external/update/:version_id/download/:type", download)
-	router.Get("/external/update/:version_id/download/:type/size", size)
-	router.Head("/external/update/:version_id/download/:type/size", size)
-	router.Get("/download/:token", link)
-	router.Head("/download/:token", link)
+	r.add(post, "/external/update/check", updateCheck)
+	r.add(post, "/external/update/latest", latest)
+	r.add(post, "/external/update/:version_id/download/:type", download)
+	r.add(get+head, "/external/update/:version_id/download/:type/size", size)
+	r.add(get+head, "/download/:token", link)
 
-	// Legacy aliases (api.md §4).
-	router.Get("/check_connection_ext", connection)
-	router.Post("/check_connection_ext", connection)
-	router.Post("/activate_license", activate)
-	router.Post("/verify_license", verify)
-	router.Post("/deactivate_license", deactivate)
-	router.Post("/check_license", check)
-	router.Post("/check_update", updateCheck)
-	router.Post("/latest_version", latest)
-	router.Post("/download_update/:type/:version_id", download)
-	router.Post("/download_update/:version_id", download)
-	router.Post("/download_update", download)
-	for _, path := range []string{"/get_update_size/:type/:version_id", "/get_update_size"} {
-		router.Get(path, size)
-		router.Post(path, size)
-		router.Head(path, size)
+	// Legacy aliases (docs/api/external.md). Those whose "nothing found" answers
+	// differ (docs/api/legacy.md) run their handler's legacy variant.
+	r.add(get+post, "/check_connection_ext", connection)
+	r.add(post, "/activate_license", h.counted("activate", p.Guard(scopeActivate, h.activate(legacyPaths))))
+	r.add(post, "/verify_license", h.counted("verify", p.Guard(scopeVerify, h.verify(legacyPaths))))
+	r.add(post, "/deactivate_license", deactivate)
+	r.add(post, "/check_license", h.counted("check", p.Guard(scopeCheck, h.check(legacyPaths))))
+	r.add(post, "/check_update", p.Guard(scopeUpdate, h.updateCheck(legacyPaths)))
+	r.add(post, "/latest_version", p.Guard(scopeLatest, h.latestVersion(legacyPaths)))
+	r.add(post, "/download_update/:type/:version_id", download)
+	r.add(post, "/download_update/:version_id", download)
+	r.add(post, "/download_update", download)
+	r.add(get+post+head, "/get_update_size/:type/:version_id", size)
+	r.add(get+post+head, "/get_update_size", size)
+	r.add(get+head, "/get_update_size/:version_id", size)
+}
+
+// Methods of a route, combined with +.
+const (
+	get = 1 << iota
+	post
+	head
+)
+
+// signedRoutes registers the external routes, each behind the response
+// signer when there is one: every answer of these paths is signed in that
+// one place (docs/api/verifying.md#signed-responses).
+type signedRoutes struct {
+	router fiber.Router
+	signer *signature.Signer
+}
+
+func (r signedRoutes) add(methods int, path string, h fiber.Handler) {
+	handlers := []any{h}
+	if r.signer != nil {
+		handlers = []any{r.signer.Handle, h}
 	}
-	router.Get("/get_update_size/:version_id", size)
-	router.Head("/get_update_size/:version_id", size)
-
-	docs.Add(operations()...)
+	for _, m := range []struct {
+		bit int
+		add func(string, any, ...any) fiber.Router
+	}{{get, r.router.Get}, {post, r.router.Post}, {head, r.router.Head}} {
+		if methods&m.bit != 0 {
+			m.add(path, handlers[0], handlers[1:]...)
+		}
+	}
 }

@@ -21,9 +21,9 @@ type checkedToken struct {
 	clientName   string
 }
 
-// tokenChecker checks tokens before any database work (api.md §4.4 step
+// tokenChecker checks tokens before any database work (docs/api/external.md#verify step
 // 1): a Licensor token by its signature, a migrated one by decrypting it
-// with the keys in settings (§7.2).
+// with the keys in settings (docs/api/signing.md#migrated-tokens).
 //
 // An installation sends the same token on every verification, and the
 // Ed25519 check is most of a verify's CPU, so authentic Licensor tokens are
@@ -41,7 +41,7 @@ type tokenChecker struct {
 	ring *signing.KeyRing
 
 	mu     sync.RWMutex
-	keySet string
+	keySet any
 	known  map[string]signing.Token
 }
 
@@ -69,7 +69,7 @@ func (tc *tokenChecker) check(raw string, set *settings.Values) checkedToken {
 }
 
 func (tc *tokenChecker) read(raw string, set *settings.Values) (signing.Token, bool) {
-	keySet := tc.keySetID()
+	keySet := tc.ring.SetID()
 	tc.mu.RLock()
 	t, hit := tc.known[raw]
 	hit = hit && tc.keySet == keySet
@@ -94,14 +94,4 @@ func (tc *tokenChecker) read(raw string, set *settings.Values) (signing.Token, b
 		tc.mu.Unlock()
 	}
 	return t, true
-}
-
-// keySetID names the ring's current keys.
-func (tc *tokenChecker) keySetID() string {
-	var b strings.Builder
-	for _, k := range tc.ring.Keys() {
-		b.WriteString(k.KID)
-		b.WriteByte(',')
-	}
-	return b.String()
 }

@@ -8,9 +8,10 @@ import (
 
 // A version file recorded without SHA-256 and size (imported, before
 // `licensor versions backfill-checksums`): update/check omits checksum and
-// file_size (api.md §1.3), the download takes its size from storage for
+// file_size (docs/api/conventions.md#responses), the download takes its size from storage for
 // Content-Length and Range and sends no checksum headers.
 func TestUncheckedFileIsServed(t *testing.T) {
+	t.Parallel()
 	a := newAPIEnv(t)
 	rel := a.addVersion(a.product, "1.2.0", day, true, false)
 	a.exec(`UPDATE version_files SET sha256 = NULL, size = NULL`)

@@ -1,12 +1,10 @@
 package external
 
 import (
-	"errors"
-
 	"github.com/gofiber/fiber/v3"
 
+	"github.com/licensor/licensor/app/api/apirequest"
 	"github.com/licensor/licensor/app/api/pipeline"
-	"github.com/licensor/licensor/app/apirequest"
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/releasekeys"
 	"github.com/licensor/licensor/app/resources"
@@ -14,11 +12,12 @@ import (
 	"github.com/licensor/licensor/app/signing"
 )
 
-// currentVersionMax bounds update/check's current_version (§4.7).
+// currentVersionMax bounds update/check's current_version (docs/api/external.md#update-check).
 const currentVersionMax = 50
 
-// updateCheckResponse is §4.7, key for key. The release-integrity keys are
-// omitted when unknown (§1.3).
+// updateCheckResponse is docs/api/external.md#update-check, key for key. The
+// release-integrity keys are omitted when unknown
+// (docs/api/conventions.md#responses).
 type updateCheckResponse struct {
 	Status          bool                      `json:"status"`
 	IsActive        bool                      `json:"is_active"`
@@ -36,8 +35,8 @@ type updateCheckResponse struct {
 	Signature       *signing.ReleaseSignature `json:"signature,omitempty"`
 }
 
-// latestResponse is §4.8: top-level keys for LicenseBox-era clients, data
-// for current ones.
+// latestResponse is docs/api/external.md#latest-version: top-level keys for
+// LicenseBox-era clients, data for current ones.
 type latestResponse struct {
 	Status        bool        `json:"status"`
 	IsActive      bool        `json:"is_active"`
@@ -81,13 +80,21 @@ func (h *handlers) integrityOf(c fiber.Ctx, set *settings.Values, v *catalog.Ver
 		out.size = &size
 		out.checksum = &resources.Checksum{Algo: "sha256", Value: f.SHA256}
 	}
-	sig, err := releasekeys.ForUpdate(c.Context(), h.DB, set, v.ID)
+	sig, err := releasekeys.ForUpdate(c.Context(), h.reader(), set, v.ID)
 	out.signature = sig
 	return out, err
 }
 
-// updateCheck is api.md §4.7. No license is needed.
-func (h *handlers) updateCheck(c fiber.Ctx, r *pipeline.Request) error {
+// updateCheck is docs/api/external.md#update-check No license is needed. On the legacy path
+// "no update" is status false with LicenseBox's message: its clients test
+// only status, then read version and release_date, which are null here.
+func (h *handlers) updateCheck(paths legacy) pipeline.Handler {
+	return func(c fiber.Ctx, r *pipeline.Request) error {
+		return h.updateCheckOn(c, r, paths)
+	}
+}
+
+func (h *handlers) updateCheckOn(c fiber.Ctx, r *pipeline.Request, paths legacy) error {
 	f, err := h.Pipeline.ReadFields(c)
 	if err != nil {
 		return err
@@ -98,18 +105,21 @@ func (h *handlers) updateCheck(c fiber.Ctx, r *pipeline.Request) error {
 		return err
 	}
 	product, err := h.Products.ActiveByRef(c.Context(), productRef)
-	if errors.Is(err, catalog.ErrNotFound) {
-		return c.JSON(updateCheckResponse{Message: "Product not found."})
+	if f, ok := productFailure(err); ok {
+		return c.JSON(updateCheckResponse{Message: f.Message})
 	}
 	if err != nil {
 		return err
 	}
-	vs, err := catalog.Versions(c.Context(), h.DB, product.ID)
+	vs, err := catalog.Versions(c.Context(), h.reader(), product.ID)
 	if err != nil {
 		return err
 	}
 	v := catalog.UpdateCandidate(vs, current, product.ServeLatestUpdates)
-	if v == nil {
+	switch {
+	case v == nil && paths == legacyPaths:
+		return c.JSON(updateCheckResponse{Message: "You have the latest version of " + product.Name + "."})
+	case v == nil:
 		return c.JSON(updateCheckResponse{Status: true, IsActive: true, Message: "You are using the latest version."})
 	}
 	in, err := h.integrityOf(c, r.Settings, v)
@@ -125,8 +135,14 @@ func (h *handlers) updateCheck(c fiber.Ctx, r *pipeline.Request) error {
 	})
 }
 
-// latestVersion is api.md §4.8.
-func (h *handlers) latestVersion(c fiber.Ctx, r *pipeline.Request) error {
+// latestVersion is docs/api/external.md#latest-version; on the legacy path its 404s are 200s.
+func (h *handlers) latestVersion(paths legacy) pipeline.Handler {
+	return func(c fiber.Ctx, r *pipeline.Request) error {
+		return h.latestVersionOn(c, r, paths)
+	}
+}
+
+func (h *handlers) latestVersionOn(c fiber.Ctx, r *pipeline.Request, paths legacy) error {
 	f, err := h.Pipeline.ReadFields(c)
 	if err != nil {
 		return err
@@ -136,19 +152,19 @@ func (h *handlers) latestVersion(c fiber.Ctx, r *pipeline.Request) error {
 		return err
 	}
 	product, err := h.Products.ActiveByRef(c.Context(), productRef)
-	if errors.Is(err, catalog.ErrNotFound) {
-		return c.Status(fiber.StatusNotFound).JSON(messageResponse{Message: "Product not found."})
+	if f, ok := productFailure(err); ok {
+		return c.Status(paths.status(failureStatus(f))).JSON(messageResponse{Message: f.Message})
 	}
 	if err != nil {
 		return err
 	}
-	vs, err := catalog.Versions(c.Context(), h.DB, product.ID)
+	vs, err := catalog.Versions(c.Context(), h.reader(), product.ID)
 	if err != nil {
 		return err
 	}
 	v := catalog.UpdateCandidate(vs, "", true)
 	if v == nil {
-		return c.Status(fiber.StatusNotFound).JSON(messageResponse{Message: "Latest version not found."})
+		return c.Status(paths.status(fiber.StatusNotFound)).JSON(messageResponse{Message: "Latest version not found."})
 	}
 	in, err := h.integrityOf(c, r.Settings, v)
 	if err != nil {

@@ -83,11 +83,13 @@ func (a *apiEnv) setProduct(p *catalog.Product, licenseUpdate, serveLatest bool)
 
 var day = time.Date(2024, 1, 15, 20, 0, 0, 0, time.UTC)
 
-// Version ordering edge cases of update/check (api.md §4.7, §9) on both
-// path sets: newest or next by serve_latest_updates, pre-releases, a
-// leading v, unequal lengths, unpublished versions skipped, and ties
-// broken by the later release.
+// Version ordering edge cases of update/check
+// (docs/api/external.md#update-check, docs/api/version-comparison.md) on both
+// path sets: newest or next by serve_latest_updates, pre-releases, a leading v,
+// unequal lengths, unpublished versions skipped, and ties broken by the later
+// release.
 func TestUpdateCheckOrdering(t *testing.T) {
+	t.Parallel()
 	a := newAPIEnv(t)
 	b := a.newProduct("STEP", "Step CMS")
 	a.setProduct(b, false, false)
@@ -126,16 +128,19 @@ func TestUpdateCheckOrdering(t *testing.T) {
 		path := map[string]string{"modern": "/api/external/update/check", "legacy": "/api/check_update"}[p.name]
 		for _, tc := range cases {
 			r := a.call(p, path, map[string]any{"product_id": tc.product.ReferenceID, "current_version": tc.current}, "")
-			if r.StatusCode != 200 || r.JSON["status"] != true {
-				t.Fatalf("%s %s %s: %d %s", p.name, tc.product.ReferenceID, tc.current, r.StatusCode, r.Body)
-			}
 			if tc.offer == "" {
-				if r.Body != `{"status":true,"is_active":true,"message":"You are using the latest version.","update_available":false,"version":null}` {
+				// LicenseBox-era clients read version and release_date
+				// whenever status is true: "no update" is status false there.
+				want := `{"status":true,"is_active":true,"message":"You are using the latest version.","update_available":false,"version":null}`
+				if p.name == "legacy" {
+					want = `{"status":false,"is_active":false,"message":"You have the latest version of ` + tc.product.Name + `.","update_available":false,"version":null}`
+				}
+				if r.StatusCode != 200 || r.Body != want {
 					t.Errorf("%s %s at %s: %s; want no update", p.name, tc.product.ReferenceID, tc.current, r.Body)
 				}
 				continue
 			}
-			if r.JSON["update_available"] != true || r.str("version") != tc.offer {
+			if r.StatusCode != 200 || r.JSON["status"] != true || r.JSON["update_available"] != true || r.str("version") != tc.offer {
 				t.Errorf("%s %s at %s: offered %q; want %q", p.name, tc.product.ReferenceID, tc.current, r.str("version"), tc.offer)
 			}
 		}
@@ -145,6 +150,7 @@ func TestUpdateCheckOrdering(t *testing.T) {
 // The full update/check and latest answers, dates in the configured time
 // zone, and the failures.
 func TestUpdateCheckAndLatestBodies(t *testing.T) {
+	t.Parallel()
 	a := newAPIEnv(t)
 	a.SetSettings(t, map[string]string{"timezone": "Asia/Tokyo"}) // 20:00 UTC is the next day there
 	rel := a.addVersion(a.product, "1.2.0", day, true, true)
@@ -185,6 +191,7 @@ func TestUpdateCheckAndLatestBodies(t *testing.T) {
 // update/check and latest return the signature, which verifies over the
 // manifest with the published key; revoking the key drops it.
 func TestUpdateAnswersCarryTrustedSignature(t *testing.T) {
+	t.Parallel()
 	a := newAPIEnv(t)
 	rel := a.addVersion(a.product, "1.2.0", day, true, false)
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
@@ -258,9 +265,10 @@ func (a *apiEnv) downloadLogs() []downloadLog {
 	return out
 }
 
-// Every failure of the download license check (api.md §4.9 step 5) is an
+// Every failure of the download license check (docs/api/external.md#download step 5) is an
 // empty 401, logged with its reason and in the activity log.
 func TestDownloadLicenseCheckFailures(t *testing.T) {
+	t.Parallel()
 	a := newAPIEnv(t)
 	a.setProduct(a.product, true, true)
 	other := a.newProduct("OTHER", "Other")
@@ -385,6 +393,7 @@ func (a *apiEnv) findActivationID(domain string) int64 {
 // Headers, Range requests (206, Content-Range, 416), resumes not logged,
 // SQL files, and the empty 404s.
 func TestDownloadRangesAndHeaders(t *testing.T) {
+	t.Parallel()
 	a := newAPIEnv(t)
 	rel := a.addVersion(a.product, "1.2.0", day, true, true)
 	hidden := a.addVersion(a.product, "1.3.0", day, false, false)
@@ -459,6 +468,7 @@ func TestDownloadRangesAndHeaders(t *testing.T) {
 // size on modern and legacy paths: HEAD with Content-Length, GET/POST
 // JSON with X-File-Size, empty 404s.
 func TestUpdateSize(t *testing.T) {
+	t.Parallel()
 	a := newAPIEnv(t)
 	rel := a.addVersion(a.product, "1.2.0", day, true, true)
 	vid := rel.versionID
@@ -515,6 +525,7 @@ func multipartBody(t *testing.T, fields map[string]string) (string, string) {
 // LicenseBox-era clients post multipart bodies to the legacy download
 // paths, with LB-* headers.
 func TestLegacyDownloadPathsWithMultipartBodies(t *testing.T) {
+	t.Parallel()
 	a := newAPIEnv(t)
 	a.setProduct(a.product, true, true)
 	rel := a.addVersion(a.product, "1.2.0", day, true, true)

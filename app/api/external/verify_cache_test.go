@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v3"
+
+	"github.com/licensor/licensor/test/eventually"
 )
 
 // Verify is answered from each node's activation cache, and every change
@@ -13,6 +15,7 @@ import (
 // NOTIFY, whoever makes it (here plain SQL, which no Go code sees), and at
 // once on the node that deactivates.
 func TestVerifyCacheFollowsChangesOnEveryNode(t *testing.T) {
+	t.Parallel()
 	a := newAPIEnv(t)
 	second := a.NewApp(t)
 	nodeA, nodeB := a.Nodes[0], a.Nodes[1]
@@ -56,18 +59,18 @@ func TestVerifyCacheFollowsChangesOnEveryNode(t *testing.T) {
 	exec("UPDATE licenses SET is_valid = false WHERE license_code = 'CACHED'")
 	blocked := verifyFail("Your license is blocked.", "LICENSE_BLOCKED")
 	for _, app := range []*fiber.App{a.App, second} {
-		waitFor(t, func() bool { return verifyOn(app) == blocked })
+		eventually.True(t, notified, "the other node learns of the change", func() bool { return verifyOn(app) == blocked })
 	}
 	exec("UPDATE licenses SET is_valid = true WHERE license_code = 'CACHED'")
 	for _, app := range []*fiber.App{a.App, second} {
-		waitFor(t, func() bool { return verifyOn(app) == bodyVerified })
+		eventually.True(t, notified, "the other node learns of the change", func() bool { return verifyOn(app) == bodyVerified })
 	}
 
 	// An expiry needs no notification: it is compared at each verify.
 	exec("UPDATE licenses SET expires_at = now() + interval '1 second' WHERE license_code = 'CACHED'")
-	waitFor(t, func() bool { return verifyOn(second) == verifyFail("Your license has expired.", "LICENSE_EXPIRED") })
+	eventually.True(t, notified, "the other node learns of the change", func() bool { return verifyOn(second) == verifyFail("Your license has expired.", "LICENSE_EXPIRED") })
 	exec("UPDATE licenses SET expires_at = NULL WHERE license_code = 'CACHED'")
-	waitFor(t, func() bool { return verifyOn(second) == bodyVerified })
+	eventually.True(t, notified, "the other node learns of the change", func() bool { return verifyOn(second) == bodyVerified })
 
 	// The node that deactivates answers "deactivated" at once; the other
 	// within the notification's milliseconds.
@@ -77,11 +80,11 @@ func TestVerifyCacheFollowsChangesOnEveryNode(t *testing.T) {
 	if got := verifyOn(a.App); got != deactivated {
 		t.Fatalf("verify right after deactivate on the same node: %s", got)
 	}
-	waitFor(t, func() bool { return verifyOn(second) == deactivated })
+	eventually.True(t, notified, "the other node learns of the change", func() bool { return verifyOn(second) == deactivated })
 
 	// Deleting the activation (console, retention) drops it too.
 	exec("DELETE FROM activations WHERE license_id = (SELECT id FROM licenses WHERE license_code = 'CACHED')")
-	waitFor(t, func() bool {
+	eventually.True(t, notified, "the other node learns of the change", func() bool {
 		return nodeA.Activations.Len() == 0 && nodeB.Activations.Len() == 0 &&
 			verifyOn(second) == verifyFail(msgNotAssigned, "LICENSE_INVALID")
 	})

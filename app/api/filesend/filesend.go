@@ -1,5 +1,5 @@
 // Package filesend serves a stored version file as the API's download
-// endpoints do (api.md §4.9 step 6): the spec's headers and file name, one
+// endpoints do (docs/api/external.md#download step 6): the spec's headers and file name, one
 // HTTP Range (206, 416), and the bytes streamed from storage without ever
 // holding the file in memory. The external update download, download links
 // and the internal API's server downloads all answer through it.
@@ -17,6 +17,7 @@ import (
 
 	"github.com/gofiber/fiber/v3"
 
+	"github.com/licensor/licensor/app/api/signature"
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/storage"
 )
@@ -77,12 +78,16 @@ func ParseRange(header string, size int64) (Range, error) {
 	return Range{Start: a, End: b, Partial: true}, nil
 }
 
-// Meta is what the headers of a version file say (api.md §4.9 step 6).
+// Meta is what the headers of a version file say (docs/api/external.md#download step 6).
 type Meta struct {
 	File       *catalog.VersionFile
 	Type       string
 	ProductRef string
 	Version    string
+	// Done, if set, is called once the answer of a GET ends, with how many
+	// bytes of the range were not sent (0 when all were): how a download
+	// link gives back a cut-off download's bytes (downloads.Release).
+	Done func(unsent int64)
 }
 
 func (m Meta) ContentType() string {
@@ -172,6 +177,9 @@ func Unsatisfiable(c fiber.Ctx, size int64) error {
 // SetHeaders. A HEAD request gets the headers only.
 func Send(c fiber.Ctx, store storage.Store, m Meta, rng Range) error {
 	SetHeaders(c, m)
+	// A signed answer's digest (docs/api/verifying.md#signed-responses):
+	// the file's SHA-256, which is its storage key.
+	signature.SetDigest(c, m.File.StorageKey)
 	if c.Method() == fiber.MethodHead {
 		setStatus(c, rng, m.File.Size)
 		c.Response().Header.SetContentLength(int(rng.Length()))
@@ -179,9 +187,12 @@ func Send(c fiber.Ctx, store storage.Store, m Meta, rng Range) error {
 	}
 	f, err := store.Open(c.Context(), m.File.StorageKey)
 	if err != nil {
+		if m.Done != nil {
+			m.Done(rng.Length())
+		}
 		return fmt.Errorf("open %s file of version %d: %w", m.Type, m.File.VersionID, err)
 	}
-	return Stream(c, f, rng)
+	return stream(c, f, rng, m.Done)
 }
 
 // Stream answers 200, or 206 with Content-Range for a partial rng, with
@@ -189,14 +200,21 @@ func Send(c fiber.Ctx, store storage.Store, m Meta, rng Range) error {
 // loaded whole: the server sends it in chunks, by sendfile(2) when f is
 // on a local disk.
 func Stream(c fiber.Ctx, f storage.File, rng Range) error {
+	return stream(c, f, rng, nil)
+}
+
+func stream(c fiber.Ctx, f storage.File, rng Range, done func(unsent int64)) error {
 	setStatus(c, rng, f.Size())
 	if rng.Start > 0 {
 		if _, err := f.Seek(rng.Start, io.SeekStart); err != nil {
 			_ = f.Close()
+			if done != nil {
+				done(rng.Length())
+			}
 			return fmt.Errorf("seek stored file: %w", err)
 		}
 	}
-	body := &streamBody{f: f, left: rng.Length(), conn: c.RequestCtx().Conn(), timeout: c.App().Config().WriteTimeout}
+	body := &streamBody{f: f, left: rng.Length(), conn: c.RequestCtx().Conn(), timeout: c.App().Config().WriteTimeout, done: done}
 	return c.SendStream(body, int(rng.Length()))
 }
 
@@ -222,6 +240,7 @@ type streamBody struct {
 	left    int64
 	conn    net.Conn
 	timeout time.Duration
+	done    func(unsent int64)
 }
 
 // WriteTo is how fasthttp copies a body that has it. Each chunk is an
@@ -274,7 +293,14 @@ func (b *streamBody) extendDeadline() {
 	}
 }
 
-func (b *streamBody) Close() error { return b.f.Close() }
+func (b *streamBody) Close() error {
+	if b.done != nil {
+		done := b.done
+		b.done = nil
+		done(b.left)
+	}
+	return b.f.Close()
+}
 
 // EmptyStatus answers status with an empty body (SendStatus would write
 // the status text).

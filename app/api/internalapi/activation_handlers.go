@@ -10,7 +10,7 @@ import (
 	"github.com/licensor/licensor/app/licensing"
 )
 
-// Messages of the activation actions (api.md §5).
+// Messages of the activation actions (docs/api/internal.md).
 const (
 	msgActivationActivated   = "Product activation has been activated successfully."
 	msgActivationDeactivated = "Product activation has been deactivated successfully."

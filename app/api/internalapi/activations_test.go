@@ -6,6 +6,7 @@ import (
 )
 
 func TestActivationsListReadActivateDeactivate(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	withProduct(t, a, nil)
 	data(t, a.do("POST", "/api/internal/products", map[string]any{"name": "Other", "reference_id": "OTHER"}), 201)
@@ -22,7 +23,8 @@ func TestActivationsListReadActivateDeactivate(t *testing.T) {
 	r := a.get("/api/internal/product-activations/" + itoa(int(first)))
 	d := data(t, r, 200)
 	wantKeys := []string{"id", "product_reference_id", "license_id", "license_code", "client_name", "url", "domain", "ip", "user_agent",
-		"is_valid", "is_active", "failure_reason", "activated_at", "deactivated_at", "last_verified_at", "created_at", "updated_at"}
+		"is_valid", "is_active", "failure_reason", "activated_at", "deactivated_at", "last_verified_at",
+		"deactivation_reason", "last_heartbeat_at", "heartbeat_due_at", "heartbeat_missed_at", "created_at", "updated_at"}
 	if got := keysInOrder(t, dataRaw(t, r.Body)); !slices.Equal(got, wantKeys) {
 		t.Fatalf("keys %v", got)
 	}

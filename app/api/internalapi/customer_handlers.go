@@ -6,8 +6,8 @@ import (
 	"github.com/gofiber/fiber/v3"
 	"github.com/uptrace/bun"
 
+	"github.com/licensor/licensor/app/api/apirequest"
 	"github.com/licensor/licensor/app/api/pipeline"
-	"github.com/licensor/licensor/app/apirequest"
 	"github.com/licensor/licensor/app/customers"
 )
 

@@ -6,6 +6,7 @@ import (
 )
 
 func TestCustomerCRUD(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	r := a.do("POST", "/api/internal/customers", map[string]any{"name": "Ann Lee", "email": "ann@example.com", "password": "long enough password"})
 	d := data(t, r, 201)
@@ -71,6 +72,7 @@ func TestCustomerCRUD(t *testing.T) {
 }
 
 func TestCustomerList(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	for _, c := range []map[string]any{
 		{"name": "Ann Lee", "email": "ann@example.com", "client_id": "CUST-001"},

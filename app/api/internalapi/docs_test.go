@@ -11,6 +11,7 @@ import (
 // TestEveryRouteIsDocumented: each internal route the app registers is an
 // operation of the OpenAPI document, or a legacy path listed on one.
 func TestEveryRouteIsDocumented(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	r := a.c.Get("/api/openapi.json")
 	if r.StatusCode != 200 {

@@ -8,17 +8,16 @@ import (
 	"github.com/gofiber/fiber/v3"
 	"github.com/uptrace/bun"
 
+	"github.com/licensor/licensor/app/api/apirequest"
 	"github.com/licensor/licensor/app/api/filesend"
 	"github.com/licensor/licensor/app/api/openapi"
 	"github.com/licensor/licensor/app/api/pipeline"
-	"github.com/licensor/licensor/app/apirequest"
-	"github.com/licensor/licensor/app/audit"
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/downloads"
 	"github.com/licensor/licensor/app/fields"
 )
 
-// downloadTokenResponse is the 201 body of api.md §5.6.
+// downloadTokenResponse is the 201 body of docs/api/internal.md#downloads.
 type downloadTokenResponse struct {
 	Error  bool              `json:"error"`
 	Status bool              `json:"status"`
@@ -36,7 +35,7 @@ type downloadTokenData struct {
 }
 
 // createDownloadToken: POST /api/internal/products/{product}/download-tokens
-// (api.md §5.6). version defaults to latest (resolved now), type to main;
+// (docs/api/internal.md#downloads). version defaults to latest (resolved now), type to main;
 // max_downloads absent is unlimited, expires_at absent is never. The token
 // is stored hashed and shown only in this answer.
 func (h *handlers) createDownloadToken(c fiber.Ctx, r *pipeline.Request) error {
@@ -77,21 +76,14 @@ func (h *handlers) createDownloadToken(c fiber.Ctx, r *pipeline.Request) error {
 	if v.File(params.Type) == nil {
 		return fields.New("type", fields.Selected("type"))
 	}
-	params.VersionID = v.ID
+	params.VersionID, params.ProductName, params.Version = v.ID, p.Name, v.Version
 
 	var token string
 	var link *downloads.Link
 	err = h.inTx(c.Context(), func(ctx context.Context, tx bun.IDB) error {
 		var err error
-		if token, link, err = downloads.CreateLink(ctx, tx, params, r.Now); err != nil {
-			return err
-		}
-		by := source(r)
-		return audit.Record(ctx, tx, audit.Entry{
-			Type: "download_link.created", Actor: by.Actor, IP: by.IP,
-			Subject: &audit.Subject{Type: audit.SubjectVersion, ID: v.ID},
-			Message: "Download link for " + p.Name + " " + v.Version + " (" + params.Type + ") created " + by.Actor.Via() + ".",
-		})
+		token, link, err = downloads.CreateLink(ctx, tx, source(r), params, r.Now)
+		return err
 	})
 	if err != nil {
 		return err
@@ -165,7 +157,7 @@ func documentDownloadTokens(docs *openapi.Registry) {
 // /api/internal/products/{product}/versions/{version}/download/{type}
 // ({version} may be latest): the file with the headers and Range support
 // of the update download, for the vendor's servers — no license, no slot,
-// logged with source internal (api.md §5.6).
+// logged with source internal (docs/api/internal.md#downloads).
 func (h *handlers) serverDownload(c fiber.Ctx, r *pipeline.Request) error {
 	p, err := resolveProduct(c.Context(), h.db, param(c, "product"))
 	if err != nil {

@@ -240,7 +240,7 @@ func (a *api) activate(t *testing.T, code, host string) int64 {
 		client = *l.CustomerID
 	}
 	res, err := licensing.NewService(licensing.Options{}).Activate(ctx, a.env.DB.Bun, settings.Defaults(), licensing.ActivateRequest{
-		Product: p, LicenseCode: code, ClientName: client,
+		ProductRef: p.ReferenceID, LicenseCode: code, ClientName: client,
 		Caller: licensing.Caller{IP: "203.0.113.9", Host: host, URL: "https://" + host, UserAgent: "test/1.0"},
 	})
 	if err != nil {

@@ -3,11 +3,11 @@ package internalapi
 import (
 	"time"
 
-	"github.com/licensor/licensor/app/apirequest"
+	"github.com/licensor/licensor/app/api/apirequest"
 	"github.com/licensor/licensor/app/fields"
 )
 
-// Partial-update readers (api.md §5): a field not sent is not Set and keeps
+// Partial-update readers (docs/api/internal.md): a field not sent is not Set and keeps
 // its value; a field sent as null or "" is Set to nil and clears it; a
 // field with a value is read by its getter, whose failure is recorded in f
 // (the handler answers 422 before the value is used).

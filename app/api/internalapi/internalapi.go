@@ -1,7 +1,7 @@
-// Package internalapi serves the internal API (api.md §5): what the
+// Package internalapi serves the internal API (docs/api/internal.md): what the
 // vendor's own servers (shop, back office) call with an internal key to
 // manage products, licenses, activations and customers; and the legacy
-// LicenseBox internal API (§6) under /api/<name> and /api_internal/<name>.
+// LicenseBox internal API (docs/api/legacy.md) under /api/<name> and /api_internal/<name>.
 // Every route is listed in routes.go; each resource has its
 // <resource>_handlers.go.
 //
@@ -27,6 +27,7 @@ import (
 	"github.com/licensor/licensor/app/audit"
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/customers"
+	"github.com/licensor/licensor/app/errkind"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/signing"
 	"github.com/licensor/licensor/app/storage"
@@ -40,8 +41,8 @@ type Deps struct {
 	// Licenses is the node's licensing service, shared with the external
 	// API so both run the same hooks.
 	Licenses *licensing.Service
-	// Products and Customers default to services on the real clock
-	// without hooks.
+	// Products and Customers are the node's services (with the customer
+	// hooks: customer.created, the welcome email).
 	Products  *catalog.Service
 	Customers *customers.Service
 	// Signing signs license files.
@@ -72,7 +73,9 @@ type handlers struct {
 
 // guard wraps h in the pipeline with scope, and answers the errors of this
 // package: a missing path resource (404 with its message), and a domain
-// not-found met after the path was resolved (a concurrent delete).
+// not-found met after the path was resolved (a concurrent delete). Every
+// other domain error goes on to the pipeline (422) and the app's error
+// handler (its kind's status).
 func (h *handlers) guard(scope string, fn pipeline.Handler) fiber.Handler {
 	return h.pipeline.Guard(scope, func(c fiber.Ctx, r *pipeline.Request) error {
 		err := fn(c, r)
@@ -80,17 +83,30 @@ func (h *handlers) guard(scope string, fn pipeline.Handler) fiber.Handler {
 		switch {
 		case errors.As(err, &nf):
 			return pipeline.Error(c, fiber.StatusNotFound, nf.message)
-		case errors.Is(err, catalog.ErrNotFound):
-			return pipeline.Error(c, fiber.StatusNotFound, msgProductNotFound)
-		case errors.Is(err, licensing.ErrNotFound):
-			return pipeline.Error(c, fiber.StatusNotFound, msgLicenseNotFound)
-		case errors.Is(err, licensing.ErrActivationNotFound):
-			return pipeline.Error(c, fiber.StatusNotFound, msgActivationNotFound)
-		case errors.Is(err, customers.ErrNotFound):
-			return pipeline.Error(c, fiber.StatusNotFound, msgCustomerNotFound)
+		case errors.Is(err, errkind.NotFound):
+			return pipeline.Error(c, fiber.StatusNotFound, notFoundMessage(err))
 		}
 		return err
 	})
+}
+
+// notFoundMessage names what a domain not-found error did not find.
+func notFoundMessage(err error) string {
+	for _, m := range []struct {
+		err     error
+		message string
+	}{
+		{catalog.ErrVersionNotFound, msgVersionNotFound},
+		{catalog.ErrNotFound, msgProductNotFound},
+		{licensing.ErrActivationNotFound, msgActivationNotFound},
+		{licensing.ErrNotFound, msgLicenseNotFound},
+		{customers.ErrNotFound, msgCustomerNotFound},
+	} {
+		if errors.Is(err, m.err) {
+			return m.message
+		}
+	}
+	return "Not found."
 }
 
 // inTx runs fn in one transaction, so a change, its activity-log entry and
@@ -100,7 +116,7 @@ func (h *handlers) inTx(ctx context.Context, fn func(ctx context.Context, tx bun
 }
 
 // source is who the activity log names for the request: the key and the
-// caller IP (api.md §5).
+// caller IP (docs/api/internal.md).
 func source(r *pipeline.Request) audit.Source {
 	return audit.Source{Actor: r.Caller.Key, IP: r.Caller.IP}
 }
@@ -115,12 +131,12 @@ func param(c fiber.Ctx, name string) string {
 	return raw
 }
 
-// dataResponse is a single resource, wrapped as api.md §3 says.
+// dataResponse is a single resource, wrapped as docs/api/resources.md says.
 type dataResponse[T any] struct {
 	Data T `json:"data"`
 }
 
-// actionResponse answers the action endpoints of §5.
+// actionResponse answers the action endpoints of docs/api/internal.md.
 type actionResponse struct {
 	Status  bool   `json:"status"`
 	Message string `json:"message"`

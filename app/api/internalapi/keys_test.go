@@ -7,7 +7,7 @@ import (
 	"github.com/licensor/licensor/app/apikeys"
 )
 
-// scopedRoutes is the path → scope map of api.md §5 and §6.
+// scopedRoutes is the path → scope map of docs/api/internal.md and docs/api/legacy.md.
 var scopedRoutes = []struct{ method, path, scope string }{
 	{"GET", "/api/internal/connection-check", "connection:check"},
 	{"GET", "/api/internal/products", "products:list"},
@@ -27,6 +27,7 @@ var scopedRoutes = []struct{ method, path, scope string }{
 	{"PUT", "/api/internal/product-licenses/CODE", "licenses:update"},
 	{"PATCH", "/api/internal/product-licenses/CODE", "licenses:update"},
 	{"DELETE", "/api/internal/product-licenses/CODE", "licenses:delete"},
+	{"POST", "/api/internal/product-licenses/CODE/renew", "licenses:update"},
 	{"POST", "/api/internal/blocked-product-licenses/CODE", "licenses:block"},
 	{"DELETE", "/api/internal/blocked-product-licenses/CODE", "licenses:unblock"},
 	{"GET", "/api/internal/product-activations", "activations:list"},
@@ -67,6 +68,7 @@ const (
 // (403), before it looks at the path or the body; the key holding only
 // that scope, and a special key holding none of it, get past the check.
 func TestEveryRouteChecksKeyAndScope(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	only := map[string]string{}
 	for _, r := range scopedRoutes {
@@ -106,6 +108,7 @@ func legacyPrefixes(path string) []string {
 }
 
 func TestConnectionCheckAndRouting(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	for _, path := range []string{"/api/internal/connection-check", "/api/internal/connection-check/"} {
 		want(t, a.get(path), 200, `{"status":true,"is_active":true,"message":"Connection established."}`)
@@ -119,6 +122,7 @@ func TestConnectionCheckAndRouting(t *testing.T) {
 
 // TestMalformedBodies: unreadable bodies are 400, never 5xx.
 func TestMalformedBodies(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	withProduct(t, a, nil)
 	data(t, a.do("POST", "/api/internal/product-licenses", map[string]any{"product_id": "ACME", "license_code": "CODE"}), 201)
@@ -147,6 +151,7 @@ func TestMalformedBodies(t *testing.T) {
 		want(t, a.get(path), 404, `{"status":false,"is_active":false,"message":"`+msg+`"}`)
 	}
 	data(t, a.get("/api/internal/product-licenses/CODE"), 200)
-	// A path resource is resolved before the body is read (§2.3 step 10).
+	// A path resource is resolved before the body is read
+	// (docs/api/authentication.md#request-pipeline step 10).
 	want(t, a.do("PATCH", "/api/internal/products/NOPE", `{"name":`), 404, `{"status":false,"is_active":false,"message":"Product not found."}`)
 }

@@ -1,17 +1,20 @@
 package internalapi
 
 import (
+	"errors"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
 
+	"github.com/licensor/licensor/app/api/apirequest"
 	"github.com/licensor/licensor/app/api/pipeline"
-	"github.com/licensor/licensor/app/apirequest"
+	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/fields"
+	"github.com/licensor/licensor/app/licensing"
 )
 
-// The legacy LicenseBox internal API (api.md §6): every call is a POST to
+// The legacy LicenseBox internal API (docs/api/legacy.md): every call is a POST to
 // /api/<name> or /api_internal/<name>, with the same keys and scopes as
 // the modern API, answering in LicenseBox's shapes. Business failures are
 // HTTP 200 with status false; a missing required field is 400.
@@ -24,7 +27,7 @@ const (
 )
 
 // legacyDateLayout is how the legacy API writes dates, in the configured
-// time zone (api.md §1.3).
+// time zone (docs/api/conventions.md#responses).
 const legacyDateLayout = "2006-01-02 15:04:05"
 
 // legacyOK is a legacy success without data: the shape of the modern
@@ -34,6 +37,21 @@ func legacyOK(c fiber.Ctx, message string) error { return respondAction(c, messa
 // legacyFail answers a business failure: HTTP 200, status false.
 func legacyFail(c fiber.Ctx, message string) error {
 	return pipeline.Error(c, fiber.StatusOK, message)
+}
+
+// legacyError answers a lookup's error the legacy way, once for every
+// legacy handler: a product or license that does not exist is its fixed
+// message (docs/api/legacy.md) with status — 200 for a business
+// failure, 404 where the legacy call answers so; any other error stays an
+// error.
+func legacyError(c fiber.Ctx, status int, err error) error {
+	switch {
+	case errors.Is(err, catalog.ErrNotFound):
+		return pipeline.Error(c, status, msgLegacyProductNotFound)
+	case errors.Is(err, licensing.ErrNotFound):
+		return pipeline.Error(c, status, msgLegacyLicenseNotFound)
+	}
+	return err
 }
 
 // legacyMissing answers a call without a required field.

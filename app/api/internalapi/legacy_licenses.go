@@ -2,14 +2,13 @@ package internalapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/uptrace/bun"
 
+	"github.com/licensor/licensor/app/api/apirequest"
 	"github.com/licensor/licensor/app/api/pipeline"
-	"github.com/licensor/licensor/app/apirequest"
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/fields"
 	"github.com/licensor/licensor/app/licensing"
@@ -85,11 +84,8 @@ func (h *handlers) legacyCreateLicense(c fiber.Ctx, r *pipeline.Request) error {
 		return err
 	}
 	p, err := catalog.ByRef(c.Context(), h.db, ref)
-	if errors.Is(err, catalog.ErrNotFound) {
-		return legacyFail(c, msgLegacyProductNotFound)
-	}
 	if err != nil {
-		return err
+		return legacyError(c, fiber.StatusOK, err)
 	}
 	in.ProductReferenceID = fields.Some(p.ReferenceID)
 	var l *licensing.License
@@ -296,17 +292,14 @@ func (h *handlers) legacyLicense(c fiber.Ctx) (*licensing.License, *apirequest.F
 		return nil, nil, true, legacyMissing(c)
 	}
 	l, err := licensing.ByCode(c.Context(), h.db, code)
-	if errors.Is(err, licensing.ErrNotFound) {
-		return nil, nil, true, legacyFail(c, msgLegacyLicenseNotFound)
-	}
 	if err != nil {
-		return nil, nil, true, err
+		return nil, nil, true, legacyError(c, fiber.StatusOK, err)
 	}
 	return l, f, false, nil
 }
 
 // readLegacyLicense reads the license fields of create_license and
-// edit_license under their legacy names (api.md §6): absent keeps (or, on
+// edit_license under their legacy names (docs/api/legacy.md): absent keeps (or, on
 // create, takes the product's default), present but empty clears. done is
 // true when the call has been answered.
 func readLegacyLicense(c fiber.Ctx, f *apirequest.Fields, r *pipeline.Request) (licensing.LicenseInput, bool, error) {

@@ -2,7 +2,6 @@ package internalapi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/gofiber/fiber/v3"
@@ -205,8 +204,8 @@ func (h *handlers) legacyProduct(c fiber.Ctx) (p *catalog.Product, done bool, er
 		return nil, true, legacyMissing(c)
 	}
 	p, err = catalog.ByRef(c.Context(), h.db, ref)
-	if errors.Is(err, catalog.ErrNotFound) {
-		return nil, true, legacyFail(c, msgLegacyProductNotFound)
+	if err != nil {
+		return nil, true, legacyError(c, fiber.StatusOK, err)
 	}
-	return p, err != nil, err
+	return p, false, nil
 }

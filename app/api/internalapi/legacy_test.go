@@ -64,6 +64,7 @@ const (
 )
 
 func TestLegacyProducts(t *testing.T) {
+	t.Parallel()
 	forEachLegacyClient(t, func(t *testing.T, a *api, l legacyClient) {
 		l.want("check_connection_int", nil, 200, `{"status":true,"message":"Connection successful."}`)
 
@@ -106,6 +107,7 @@ func TestLegacyProducts(t *testing.T) {
 }
 
 func TestLegacyLicenses(t *testing.T) {
+	t.Parallel()
 	forEachLegacyClient(t, func(t *testing.T, a *api, l legacyClient) {
 		withProduct(t, a, map[string]any{"default_parallel_uses": 3})
 		a.env.SetSettings(t, map[string]string{"timezone": "Europe/Berlin"})
@@ -113,7 +115,7 @@ func TestLegacyLicenses(t *testing.T) {
 		l.want("create_license", map[string]string{
 			"product_id": "acme", "license_code": "LB_code-1", "license_type": "Regular", "invoice_number": "INV-9", "client_name": "CUST-1",
 			"client_email": "ann@example.com", "comments": "from shop", "licensed_ips": "10.0.0.1, 203.0.113.9", "licensed_domains": "a.example.com,b.example.com",
-			"support_end_date": "2030-01-01", "updates_end_date": "2030-06-01 12:30:00", "expiry_date": "", "license_uses": "5",
+			"support_end_date": "2099-01-01", "updates_end_date": "2099-06-01 12:30:00", "expiry_date": "", "license_uses": "5",
 		}, 200, `{"status":true,"message":"New Acme CMS license LB_code-1 was successfully added.","license_code":"LB_code-1"}`)
 		if log := a.activity(1)[0]; log.Message != "License LB_code-1 created via API." {
 			t.Fatal(log)
@@ -125,7 +127,7 @@ func TestLegacyLicenses(t *testing.T) {
 		}
 		status, body := l.post("get_license", map[string]string{"license_code": "lb_CODE-1"})
 		wantPrefix := license(`"licensed_ips":"10.0.0.1,203.0.113.9","licensed_domains":"a.example.com,b.example.com","uses":5,"uses_left":5,` +
-			`"parallel_uses":3,"parallel_uses_left":3,"license_expiry":null,"support_expiry":"2030-01-01 00:00:00","updates_expiry":"2030-06-01 12:30:00","date_modified":"`)
+			`"parallel_uses":3,"parallel_uses_left":3,"license_expiry":null,"support_expiry":"2099-01-01 00:00:00","updates_expiry":"2099-06-01 12:30:00","date_modified":"`)
 		wantSuffix := `","is_blocked":false,"is_a_envato_purchase_code":false,"is_valid_for_future_activations":true}`
 		if status != 200 || !strings.HasPrefix(body, wantPrefix) || !strings.HasSuffix(body, wantSuffix) {
 			t.Fatalf("%d %s", status, body)
@@ -148,10 +150,10 @@ func TestLegacyLicenses(t *testing.T) {
 
 		// edit_license: absent keeps, present but empty clears.
 		l.want("edit_license", map[string]string{"license_code": "LB_CODE-1", "invoice_number": "", "licensed_domains": "", "license_uses": "", "comments": "edited",
-			"expiry_date": "2031-12-31"}, 200, `{"status":true,"message":"License LB_code-1 was successfully edited."}`)
+			"expiry_date": "2099-12-31"}, 200, `{"status":true,"message":"License LB_code-1 was successfully edited."}`)
 		_, body = l.post("get_license", map[string]string{"license_code": "LB_code-1"})
 		for _, part := range []string{`"invoice_number":null`, `"licensed_domains":null`, `"uses":null`, `"uses_left":null`, `"license_comments":"edited"`,
-			`"license_expiry":"2031-12-31 00:00:00"`, `"licensed_ips":"10.0.0.1,203.0.113.9"`, `"client_name":"CUST-1"`} {
+			`"license_expiry":"2099-12-31 00:00:00"`, `"licensed_ips":"10.0.0.1,203.0.113.9"`, `"client_name":"CUST-1"`} {
 			if !strings.Contains(body, part) {
 				t.Fatalf("missing %s in %s", part, body)
 			}
@@ -205,6 +207,7 @@ func TestLegacyLicenses(t *testing.T) {
 }
 
 func TestLegacyListsArriveAsLists(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	withProduct(t, a, nil)
 	// JSON arrays and repeated form keys are lists as well.

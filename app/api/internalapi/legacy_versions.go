@@ -2,7 +2,6 @@ package internalapi
 
 import (
 	"context"
-	"errors"
 	"strings"
 
 	"github.com/gofiber/fiber/v3"
@@ -12,7 +11,7 @@ import (
 	"github.com/licensor/licensor/app/catalog"
 )
 
-// Messages of edit_or_create_version (api.md §6).
+// Messages of edit_or_create_version (docs/api/legacy.md).
 const (
 	msgLegacyVersionCreated = "Version created successfully."
 	msgLegacyVersionUpdated = "Version updated successfully."
@@ -33,7 +32,7 @@ type legacyVersionResponse struct {
 // legacyEditOrCreateVersion: POST /api/edit_or_create_version, multipart
 // with main_file and sql_file streamed to storage. The product's version
 // with that version string is updated when there is one, else created;
-// the rules and their 422 messages are those of api.md §5.2.
+// the rules and their 422 messages are those of docs/api/internal.md#versions.
 func (h *handlers) legacyEditOrCreateVersion(c fiber.Ctx, r *pipeline.Request) error {
 	f, cleanup, err := h.pipeline.ReadUpload(c, h.maxUpload)
 	defer cleanup()
@@ -46,11 +45,8 @@ func (h *handlers) legacyEditOrCreateVersion(c fiber.Ctx, r *pipeline.Request) e
 		return legacyMissing(c)
 	}
 	p, err := catalog.ByRef(c.Context(), h.db, ref)
-	if errors.Is(err, catalog.ErrNotFound) {
-		return pipeline.Error(c, fiber.StatusNotFound, msgLegacyProductNotFound)
-	}
 	if err != nil {
-		return err
+		return legacyError(c, fiber.StatusNotFound, err)
 	}
 	existing, err := versionNamed(c.Context(), h.db, p.ID, name)
 	if err != nil {

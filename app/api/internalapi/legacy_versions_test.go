@@ -11,6 +11,7 @@ import (
 // prefixes, through the real server with multipart bodies: create, edit of
 // the version with that version string, and each failure message.
 func TestLegacyEditOrCreateVersion(t *testing.T) {
+	t.Parallel()
 	for _, prefix := range []string{"/api", "/api_internal"} {
 		t.Run(prefix, func(t *testing.T) {
 			a := newAPI(t)

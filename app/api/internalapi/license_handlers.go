@@ -2,19 +2,18 @@ package internalapi
 
 import (
 	"context"
-	"errors"
 
 	"github.com/gofiber/fiber/v3"
 	"github.com/uptrace/bun"
 
+	"github.com/licensor/licensor/app/api/apirequest"
 	"github.com/licensor/licensor/app/api/pipeline"
-	"github.com/licensor/licensor/app/apirequest"
 	"github.com/licensor/licensor/app/customers"
+	"github.com/licensor/licensor/app/errkind"
 	"github.com/licensor/licensor/app/licensing"
-	"github.com/licensor/licensor/app/signing"
 )
 
-// Messages of the license actions (api.md §5).
+// Messages of the license actions (docs/api/internal.md).
 const (
 	msgLicenseDeleted   = "Product license deleted successfully."
 	msgLicenseBlocked   = "Product license blocked successfully."
@@ -43,16 +42,16 @@ func (h *handlers) listLicenses(c fiber.Ctx, r *pipeline.Request) error {
 	}
 	if customerID != "" {
 		// A customer's licenses are those the linking rule gives them,
-		// including the ones linked by their confirmed email; a
+		// including the ones linked by their proven email; a
 		// customer_id no account holds still finds the licenses naming it.
 		cust, err := customers.ByClientID(c.Context(), h.db, customerID)
-		switch {
-		case err == nil:
-			filter.Customer = cust
-		case errors.Is(err, customers.ErrNotFound):
-			filter.CustomerID = customerID
-		default:
+		if err := errkind.IgnoreNotFound(err); err != nil {
 			return err
+		}
+		if cust != nil {
+			filter.Customer = cust
+		} else {
+			filter.CustomerID = customerID
 		}
 	}
 	page := h.pageRequest(c)
@@ -99,8 +98,35 @@ func (h *handlers) getLicense(c fiber.Ctx, r *pipeline.Request) error {
 	return respondData(c, fiber.StatusOK, presentLicense(l, r.Now))
 }
 
+// renewLicense: POST /api/internal/product-licenses/{license}/renew
+// (docs/licensing.md#renewals): days optional, else the product's renewal
+// period. Answers the renewed license.
+func (h *handlers) renewLicense(c fiber.Ctx, r *pipeline.Request) error {
+	f, err := h.pipeline.ReadFields(c)
+	if err != nil {
+		return err
+	}
+	days := optInt(f, "days")
+	if err := f.Err(); err != nil {
+		return err
+	}
+	l, err := resolveLicense(c.Context(), h.db, param(c, "license"))
+	if err != nil {
+		return err
+	}
+	var renewed *licensing.License
+	err = h.inTx(c.Context(), func(ctx context.Context, tx bun.IDB) error {
+		renewed, _, err = h.licenses.RenewLicense(ctx, tx, source(r), l.ID, days.Value)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return respondData(c, fiber.StatusOK, presentLicense(renewed, r.Now))
+}
+
 // licenseFile: GET /api/internal/product-licenses/{license}/file, the
-// signed license file of api.md §7.3 as a download. The customer in it is
+// signed license file of docs/api/signing.md#license-files as a download. The customer in it is
 // the linked customer (linking rule), else the license's own customer_id
 // and email.
 func (h *handlers) licenseFile(c fiber.Ctx, r *pipeline.Request) error {
@@ -108,25 +134,16 @@ func (h *handlers) licenseFile(c fiber.Ctx, r *pipeline.Request) error {
 	if err != nil {
 		return err
 	}
-	clientID, email := l.CustomerID, l.Email
 	cust, err := customers.LinkedTo(c.Context(), h.db, l.CustomerID, l.Email)
 	if err != nil {
 		return err
 	}
-	if cust != nil {
-		clientID, email = &cust.ClientID, &cust.Email
-	}
-	file, err := h.signing.SignLicenseFile(signing.LicenseFile{
-		LicenseCode: l.LicenseCode, ProductRef: l.ProductReferenceID, ProductName: l.ProductName,
-		ClientID: clientID, Email: email, Type: l.Type,
-		ExpiresAt: l.ExpiresAt, UpdatesUntil: l.UpdatesUntil, SupportUntil: l.SupportUntil,
-		ParallelUses: l.ParallelUses, Domains: l.Domains, IPs: l.IPs, IssuedAt: r.Now,
-	})
+	name, file, err := licensing.LicenseFile(h.signing, l, cust, r.Now)
 	if err != nil {
 		return err
 	}
 	// Attachment guesses a type from the .lic extension; the file is text.
-	c.Attachment(l.ProductReferenceID + "_" + l.LicenseCode + ".lic")
+	c.Attachment(name)
 	c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
 	return c.Send(file)
 }
@@ -206,7 +223,7 @@ func (h *handlers) unblockLicense(c fiber.Ctx, r *pipeline.Request) error {
 	return respondAction(c, msgLicenseUnblocked)
 }
 
-// readLicense reads the fields of api.md §5.3 with their aliases. Lengths,
+// readLicense reads the fields of docs/api/internal.md#licenses with their aliases. Lengths,
 // formats, list entries and the product's existence are the licensing
 // package's rules; here are the types.
 func readLicense(f *apirequest.Fields, r *pipeline.Request) licensing.LicenseInput {
@@ -226,12 +243,17 @@ func readLicense(f *apirequest.Fields, r *pipeline.Request) licensing.LicenseInp
 		Uses:               optInt(f, "uses"),
 		ParallelUses:       optInt(f, "parallel_uses"),
 		ExpiryDays:         optInt(f, "expiry_days"),
+		ExpiryStart:        optString(f, "expiry_start"),
 		ExpiresAt:          optDate(f, "expires_at", loc),
 		UpdatesUntil:       optDate(f, "updates_until", loc),
 		SupportUntil:       optDate(f, "support_until", loc),
 		Domains:            optList(f, "domains"),
 		IPs:                optList(f, "ips"),
+		Entitlements:       optList(f, "entitlements"),
 		IsValid:            optBool(f, "is_valid"),
 		IsEnvato:           optBool(f, "is_envato"),
+		Floating:           optBool(f, "floating"),
+		HeartbeatInterval:  optInt(f, "heartbeat_interval"),
+		HeartbeatMissed:    optText(f, "heartbeat_missed"),
 	}
 }

@@ -19,17 +19,20 @@ func withProduct(t *testing.T, a *api, defaults map[string]any) {
 }
 
 func TestLicenseCreateTakesProductDefaultsAndGeneratesCode(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	withProduct(t, a, map[string]any{
 		"default_license_type": "perpetual", "default_parallel_uses": 2, "default_uses": 5,
 		"default_updates_until_days": 365, "default_comments": "From the shop",
+		"entitlements": []string{"pro", "sso", "priority-support"}, "default_entitlements": []string{"PRO", "priority-support"},
 	})
 	before := time.Now().UTC()
 	r := a.do("POST", "/api/internal/product-licenses", map[string]any{"product_id": "acme", "client_email": "ann@example.com", "domains": "example.com, *.example.org"},
 		"X-API-IP", "198.51.100.4")
 	d := data(t, r, 201)
 	wantKeys := []string{"id", "product_reference_id", "product_name", "license_code", "type", "is_envato", "invoice", "customer_id", "email", "comments",
-		"ips", "domains", "support_until", "updates_until", "expires_at", "expiry_days", "uses", "parallel_uses", "is_valid", "status",
+		"ips", "domains", "entitlements", "support_until", "updates_until", "expires_at", "expiry_days", "expiry_start", "expiry_started_at", "uses", "parallel_uses",
+		"floating", "heartbeat_interval", "heartbeat_missed", "is_valid", "status",
 		"active_activations", "total_activations", "uses_left", "parallel_uses_left", "created_at", "updated_at"}
 	if got := keysInOrder(t, dataRaw(t, r.Body)); !slices.Equal(got, wantKeys) {
 		t.Fatalf("keys %v", got)
@@ -41,7 +44,8 @@ func TestLicenseCreateTakesProductDefaultsAndGeneratesCode(t *testing.T) {
 	if d["product_reference_id"] != "ACME" || d["product_name"] != "Acme CMS" || d["type"] != "perpetual" || d["uses"] != 5.0 ||
 		d["parallel_uses"] != 2.0 || d["comments"] != "From the shop" || d["email"] != "ann@example.com" || d["status"] != "valid" ||
 		d["uses_left"] != 5.0 || d["parallel_uses_left"] != 2.0 || d["support_until"] != nil || d["expires_at"] != nil ||
-		strings.Join(field([]map[string]any{d}, "domains"), "") != `["example.com","*.example.org"]` || field([]map[string]any{d}, "ips")[0] != "[]" {
+		strings.Join(field([]map[string]any{d}, "domains"), "") != `["example.com","*.example.org"]` || field([]map[string]any{d}, "ips")[0] != "[]" ||
+		strings.Join(field([]map[string]any{d}, "entitlements"), "") != `["pro","priority-support"]` {
 		t.Fatalf("%s", r.Body)
 	}
 	updates, err := time.Parse(time.RFC3339, d["updates_until"].(string))
@@ -56,17 +60,18 @@ func TestLicenseCreateTakesProductDefaultsAndGeneratesCode(t *testing.T) {
 	// configured time zone.
 	a.env.SetSettings(t, map[string]string{"timezone": "Europe/Berlin", "license_code_format": "custom", "license_code_custom_format": "LIC-%X%X%X%X"})
 	d = data(t, a.do("POST", "/api/internal/product-licenses", map[string]any{
-		"product_reference_id": "ACME", "license_type": "subscription", "uses": nil, "parallel_uses": 0, "expires_at": "2030-03-01",
+		"product_reference_id": "ACME", "license_type": "subscription", "uses": nil, "parallel_uses": 0, "expires_at": "2099-03-01",
 		"client": "CUST-9", "ips": []string{"10.0.0.*", "203.0.113.5"}, "is_envato": true, "invoice": "INV-1",
 	}), 201)
 	if ok, _ := regexp.MatchString(`^LIC-\d{4}$`, d["license_code"].(string)); !ok || d["type"] != "subscription" || d["uses"] != 5.0 ||
-		d["parallel_uses"] != 0.0 || d["expires_at"] != "2030-02-28T23:00:00.000000Z" || d["customer_id"] != "CUST-9" ||
+		d["parallel_uses"] != 0.0 || d["expires_at"] != "2099-02-28T23:00:00.000000Z" || d["customer_id"] != "CUST-9" ||
 		field([]map[string]any{d}, "ips")[0] != `["10.0.0.0/24","203.0.113.5"]` || d["is_envato"] != true || d["invoice"] != "INV-1" {
 		t.Fatalf("%v", d)
 	}
 }
 
 func TestLicenseCreateValidation(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	withProduct(t, a, nil)
 	data(t, a.do("POST", "/api/internal/product-licenses", map[string]any{"product_id": "ACME", "license_code": "TAKEN"}), 201)
@@ -82,6 +87,8 @@ func TestLicenseCreateValidation(t *testing.T) {
 		{map[string]any{"product_id": "ACME", "expires_at": "1700000000"}, `{"status":false,"is_active":false,"message":"The expires at field must be a valid date.","errors":{"expires_at":["The expires at field must be a valid date."]}}`},
 		{map[string]any{"product_id": "ACME", "ips": []string{"1.2.3.4", "nope"}}, `{"status":false,"is_active":false,"message":"The ips.1 field must be a valid IP address or CIDR range.","errors":{"ips.1":["The ips.1 field must be a valid IP address or CIDR range."]}}`},
 		{map[string]any{"product_id": "ACME", "parallel_uses": "two"}, `{"status":false,"is_active":false,"message":"The parallel uses field must be an integer.","errors":{"parallel_uses":["The parallel uses field must be an integer."]}}`},
+		{map[string]any{"product_id": "ACME", "floating": "perhaps"}, `{"status":false,"is_active":false,"message":"The floating field must be true or false.","errors":{"floating":["The floating field must be true or false."]}}`},
+		{map[string]any{"product_id": "ACME", "floating": true, "heartbeat_interval": 2592001, "heartbeat_missed": "never"}, `{"status":false,"is_active":false,"message":"The heartbeat interval field must not be greater than 2592000. (and 1 more error)","errors":{"heartbeat_interval":["The heartbeat interval field must not be greater than 2592000."],"heartbeat_missed":["The selected heartbeat missed is invalid."]}}`},
 	}
 	for _, c := range cases {
 		want(t, a.do("POST", "/api/internal/product-licenses", c.body), 422, c.want)
@@ -89,6 +96,7 @@ func TestLicenseCreateValidation(t *testing.T) {
 }
 
 func TestLicenseReadUpdateDelete(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	withProduct(t, a, nil)
 	created := a.do("POST", "/api/internal/product-licenses", map[string]any{
@@ -146,6 +154,7 @@ func TestLicenseReadUpdateDelete(t *testing.T) {
 }
 
 func TestLicenseBlockUnblockIdempotent(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	withProduct(t, a, nil)
 	data(t, a.do("POST", "/api/internal/product-licenses", map[string]any{"product_id": "ACME", "license_code": "CODE"}), 201)
@@ -179,11 +188,16 @@ func TestLicenseBlockUnblockIdempotent(t *testing.T) {
 }
 
 func TestLicenseListFiltersAndLinkingRule(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	withProduct(t, a, nil)
 	data(t, a.do("POST", "/api/internal/products", map[string]any{"name": "Other", "reference_id": "OTHER"}), 201)
 	data(t, a.do("POST", "/api/internal/customers", map[string]any{"name": "Ann Lee", "email": "ann@example.com", "client_id": "CUST-001"}), 201)
 	data(t, a.do("POST", "/api/internal/customers", map[string]any{"name": "Uma", "email": "uma@example.com", "client_id": "CUST-002", "confirmed": false}), 201)
+	// Uma stands for a registration never confirmed: an email the API sets
+	// is proven even unconfirmed, so her proof is taken away here
+	// (docs/deploy.md#licenses-linked-by-email).
+	a.exec("UPDATE customers SET email_proven_at = NULL WHERE client_id = 'CUST-002'")
 	for _, l := range []map[string]any{
 		{"product_id": "ACME", "license_code": "BY-CLIENT-ID", "customer_id": "cust-001"},
 		{"product_id": "ACME", "license_code": "BY-EMAIL", "email": "ANN@example.com"},
@@ -200,10 +214,10 @@ func TestLicenseListFiltersAndLinkingRule(t *testing.T) {
 		{"", []string{"BLOCKED", "UMA-EMAIL", "SOMEONE-ELSE", "BY-EMAIL", "BY-CLIENT-ID"}},
 		{"?sort=license_code", []string{"BLOCKED", "BY-CLIENT-ID", "BY-EMAIL", "SOMEONE-ELSE", "UMA-EMAIL"}},
 		// The linking rule: Ann's licenses name her client id, or have no
-		// customer id and her confirmed email.
+		// customer id and her proven email.
 		{"?customer_id=CUST-001", []string{"BY-EMAIL", "BY-CLIENT-ID"}},
 		{"?customer_id=cust-001", []string{"BY-EMAIL", "BY-CLIENT-ID"}},
-		// Uma's email is not confirmed: it links nothing.
+		// Uma's email is not proven: it links nothing.
 		{"?customer_id=CUST-002", nil},
 		// A customer id no account holds finds the licenses naming it.
 		{"?customer_id=CUST-777", []string{"SOMEONE-ELSE"}},
@@ -233,6 +247,7 @@ func TestLicenseListFiltersAndLinkingRule(t *testing.T) {
 }
 
 func TestLicenseFile(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	withProduct(t, a, nil)
 	data(t, a.do("POST", "/api/internal/customers", map[string]any{"name": "Ann Lee", "email": "ann@example.com", "client_id": "CUST-001"}), 201)

@@ -10,7 +10,7 @@ import (
 	"github.com/licensor/licensor/app/listing"
 )
 
-// The pagination envelope of api.md §3, byte for byte what Laravel's
+// The pagination envelope of docs/api/resources.md, byte for byte what Laravel's
 // LengthAwarePaginator gives an API resource collection: existing clients
 // read links.next and meta.last_page, and some render meta.links.
 

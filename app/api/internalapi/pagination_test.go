@@ -9,6 +9,7 @@ import (
 )
 
 func TestParsePageRequest(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		query      string
 		page, per  int
@@ -32,6 +33,7 @@ func TestParsePageRequest(t *testing.T) {
 }
 
 func TestPageEnvelopeBytes(t *testing.T) {
+	t.Parallel()
 	r := parsePageRequest("https://lic.example.com/api/internal/customers", "status=valid&page=1")
 	got := encode(t, newPage([]int{1, 2}, 52, r))
 	p := "https://lic.example.com/api/internal/customers"
@@ -51,6 +53,7 @@ func TestPageEnvelopeBytes(t *testing.T) {
 }
 
 func TestPageEnvelopeEmptyAndBeyondTheEnd(t *testing.T) {
+	t.Parallel()
 	r := parsePageRequest("http://x/l", "")
 	got := encode(t, newPage[int](nil, 0, r))
 	want := `{"data":[],"links":{"first":"http://x/l?page=1","last":"http://x/l?page=1","prev":null,"next":null},` +
@@ -74,6 +77,7 @@ func TestPageEnvelopeEmptyAndBeyondTheEnd(t *testing.T) {
 }
 
 func TestPageWindow(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		cur, last int
 		want      []int

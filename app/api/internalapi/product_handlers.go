@@ -9,9 +9,10 @@ import (
 
 	"github.com/licensor/licensor/app/api/pipeline"
 	"github.com/licensor/licensor/app/catalog"
+	"github.com/licensor/licensor/app/fields"
 )
 
-// Messages of the product actions (api.md §5).
+// Messages of the product actions (docs/api/internal.md).
 const (
 	msgProductDeleted     = "Product deleted successfully."
 	msgProductActivated   = "Product activated successfully."
@@ -152,7 +153,7 @@ func (h *handlers) setProductActive(c fiber.Ctx, r *pipeline.Request, active boo
 	return respondAction(c, message)
 }
 
-// readProduct reads the fields of api.md §5.1. Lengths, formats and the
+// readProduct reads the fields of docs/api/internal.md#products. Lengths, formats and the
 // rules between fields are the catalog's; here are the types.
 func (h *handlers) readProduct(c fiber.Ctx) (catalog.ProductInput, error) {
 	f, err := h.pipeline.ReadFields(c)
@@ -174,6 +175,18 @@ func (h *handlers) readProduct(c fiber.Ctx) (catalog.ProductInput, error) {
 		DefaultUpdatesUntilDays: optInt(f, "default_updates_until_days"),
 		DefaultSupportUntilDays: optInt(f, "default_support_until_days"),
 		DefaultComments:         optText(f, "default_comments"),
+		GraceDays:               optInt(f, "grace_days"),
+		DefaultExpiryStart:      optString(f, "default_expiry_start"),
+		Entitlements:            optList(f, "entitlements"),
+		DefaultEntitlements:     optList(f, "default_entitlements"),
+		HeartbeatInterval:       optInt(f, "heartbeat_interval"),
+		HeartbeatTolerance:      optInt(f, "heartbeat_tolerance"),
+	}
+	if m := optText(f, "heartbeat_missed"); m.Set {
+		in.HeartbeatMissed = fields.Some("")
+		if m.Value != nil {
+			in.HeartbeatMissed.Value = *m.Value
+		}
 	}
 	if !f.Sent("is_active") && f.Has("status") {
 		// The License Manager alias: "published" is active, anything

@@ -11,20 +11,24 @@ import (
 var stampRE = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$`)
 
 func TestProductCreateReadShapes(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	r := a.do("POST", "/api/internal/products", map[string]any{
 		"name": "Acme CMS", "reference_id": "ACME-CMS", "description": "The CMS.", "license_update": "1",
-		"default_parallel_uses": 1, "default_updates_until_days": "365", "default_license_type": "perpetual",
+		"default_parallel_uses": 1, "default_updates_until_days": "365", "default_license_type": "perpetual", "grace_days": 7,
+		"heartbeat_interval": 60, "heartbeat_missed": "keep",
 	}, "X-API-IP", "203.0.113.7")
 	d := data(t, r, 201)
 	wantKeys := []string{"id", "name", "reference_id", "envato_id", "description", "license_update", "serve_latest_updates", "is_active",
 		"default_license_type", "default_uses", "default_parallel_uses", "default_expiry_days", "default_updates_until_days",
-		"default_support_until_days", "default_comments", "latest_version", "created_at", "updated_at"}
+		"default_support_until_days", "default_comments", "default_expiry_start", "grace_days", "entitlements", "default_entitlements",
+		"heartbeat_interval", "heartbeat_tolerance", "heartbeat_missed", "latest_version", "created_at", "updated_at"}
 	if got := keysInOrder(t, dataRaw(t, r.Body)); !slices.Equal(got, wantKeys) {
 		t.Fatalf("keys %v", got)
 	}
 	if d["reference_id"] != "ACME-CMS" || d["license_update"] != true || d["serve_latest_updates"] != true || d["is_active"] != true ||
-		d["default_parallel_uses"] != 1.0 || d["default_updates_until_days"] != 365.0 || d["default_uses"] != nil ||
+		d["default_parallel_uses"] != 1.0 || d["default_updates_until_days"] != 365.0 || d["default_uses"] != nil || d["grace_days"] != 7.0 ||
+		d["heartbeat_interval"] != 60.0 || d["heartbeat_tolerance"] != 60.0 || d["heartbeat_missed"] != "keep" ||
 		d["envato_id"] != nil || d["latest_version"] != nil || !stampRE.MatchString(d["created_at"].(string)) {
 		t.Fatalf("%s", r.Body)
 	}
@@ -51,6 +55,7 @@ func TestProductCreateReadShapes(t *testing.T) {
 }
 
 func TestProductCreateGeneratesReferenceAndValidates(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	d := data(t, a.do("POST", "/api/internal/products", map[string]any{"name": "Gen", "status": "draft"}), 201)
 	if ok, _ := regexp.MatchString(`^[0-9A-F]{8}$`, d["reference_id"].(string)); !ok || d["is_active"] != false {
@@ -73,6 +78,7 @@ func TestProductCreateGeneratesReferenceAndValidates(t *testing.T) {
 		{map[string]any{"name": "X", "reference_id": "has space"}, `{"status":false,"is_active":false,"message":"The reference id field format is invalid.","errors":{"reference_id":["The reference id field format is invalid."]}}`},
 		{map[string]any{"name": strings.Repeat("n", 256), "default_uses": -1}, `{"status":false,"is_active":false,"message":"The name field must not be greater than 255 characters. (and 1 more error)","errors":{"name":["The name field must not be greater than 255 characters."],"default_uses":["The default uses field must be at least 0."]}}`},
 		{map[string]any{"name": "X", "license_update": "maybe", "default_uses": "many"}, `{"status":false,"is_active":false,"message":"The license update field must be true or false. (and 1 more error)","errors":{"license_update":["The license update field must be true or false."],"default_uses":["The default uses field must be an integer."]}}`},
+		{map[string]any{"name": "X", "heartbeat_interval": 30, "heartbeat_tolerance": -1, "heartbeat_missed": "never"}, `{"status":false,"is_active":false,"message":"The heartbeat interval field must be at least 60. (and 2 more errors)","errors":{"heartbeat_interval":["The heartbeat interval field must be at least 60."],"heartbeat_tolerance":["The heartbeat tolerance field must be at least 0."],"heartbeat_missed":["The selected heartbeat missed is invalid."]}}`},
 	}
 	for _, c := range cases {
 		want(t, a.do("POST", "/api/internal/products", c.body), 422, c.want)
@@ -80,6 +86,7 @@ func TestProductCreateGeneratesReferenceAndValidates(t *testing.T) {
 }
 
 func TestProductUpdatePartialWithNullClearing(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	data(t, a.do("POST", "/api/internal/products", map[string]any{
 		"name": "Acme", "reference_id": "ACME", "envato_id": "123", "description": "Old", "default_uses": 3, "default_comments": "c",
@@ -106,6 +113,7 @@ func TestProductUpdatePartialWithNullClearing(t *testing.T) {
 }
 
 func TestProductActivateDeactivateDelete(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	data(t, a.do("POST", "/api/internal/products", map[string]any{"name": "Acme", "reference_id": "ACME"}), 201)
 	for i := 0; i < 2; i++ { // idempotent: the same answer twice
@@ -134,6 +142,7 @@ func TestProductActivateDeactivateDelete(t *testing.T) {
 }
 
 func TestProductListFiltersSortAndPages(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	for _, p := range []struct{ name, ref, active string }{{"Beta", "B-1", "1"}, {"Alpha", "A-1", "1"}, {"Gamma", "G-1", "0"}} {
 		data(t, a.do("POST", "/api/internal/products", map[string]any{"name": p.name, "reference_id": p.ref, "is_active": p.active}), 201)

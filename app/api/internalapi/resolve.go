@@ -12,12 +12,13 @@ import (
 	"github.com/licensor/licensor/app/licensing"
 )
 
-// The path resolvers of api.md §5 (step 10 of §2.3: they run before the
-// body is read). The lookups themselves are the domain packages' Find
-// functions, so the console and the API resolve references alike; here
-// they only gain the 404 message of their resource.
+// The path resolvers of docs/api/internal.md (step 10 of
+// docs/api/authentication.md#request-pipeline: they run before the body is
+// read). The lookups themselves are the domain packages' Find functions, so the
+// console and the API resolve references alike; here they only gain the 404
+// message of their resource.
 
-// Messages of a path resource that does not exist (api.md §1.4).
+// Messages of a path resource that does not exist (docs/api/conventions.md#error-envelope).
 const (
 	msgProductNotFound    = "Product not found."
 	msgVersionNotFound    = "Product version not found."

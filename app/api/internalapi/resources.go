@@ -2,7 +2,7 @@ package internalapi
 
 import "github.com/licensor/licensor/app/resources"
 
-// The resources of api.md §3 live in app/resources, shared with webhook
+// The resources of docs/api/resources.md live in app/resources, shared with webhook
 // payloads; these names keep the handlers short.
 type (
 	productResource    = resources.Product

@@ -5,21 +5,13 @@ import (
 
 	"github.com/licensor/licensor/app/api/openapi"
 	"github.com/licensor/licensor/app/api/pipeline"
-	"github.com/licensor/licensor/app/catalog"
-	"github.com/licensor/licensor/app/customers"
 )
 
-// Register mounts the internal API on api, the /api group: the modern
-// endpoints of api.md §5 and the legacy calls of §6. legacy, when not nil,
-// is a second prefix for the legacy calls (the /api_internal group). The
-// operations are added to docs.
-func Register(api, legacy fiber.Router, docs *openapi.Registry, deps Deps) {
-	if deps.Products == nil {
-		deps.Products = catalog.NewService(nil)
-	}
-	if deps.Customers == nil {
-		deps.Customers = customers.NewService(nil, customers.Hooks{})
-	}
+// Register mounts the internal API on api, the /api group: the modern endpoints
+// of docs/api/internal.md and the legacy calls of docs/api/legacy.md. legacy,
+// when not nil, is a second prefix for the legacy calls (the /api_internal
+// group). Document documents them.
+func Register(api, legacy fiber.Router, deps Deps) {
 	h := &handlers{
 		db: deps.DB, pipeline: deps.Pipeline, baseURL: deps.BaseURL,
 		versions: deps.Versions, maxUpload: deps.MaxUploadBytes,
@@ -58,6 +50,7 @@ func Register(api, legacy fiber.Router, docs *openapi.Registry, deps Deps) {
 	r.Put("/product-licenses/:license", g("licenses:update", h.updateLicense))
 	r.Patch("/product-licenses/:license", g("licenses:update", h.updateLicense))
 	r.Delete("/product-licenses/:license", g("licenses:delete", h.deleteLicense))
+	r.Post("/product-licenses/:license/renew", g("licenses:update", h.renewLicense))
 	r.Post("/blocked-product-licenses/:license", g("licenses:block", h.blockLicense))
 	r.Delete("/blocked-product-licenses/:license", g("licenses:unblock", h.unblockLicense))
 
@@ -82,11 +75,18 @@ func Register(api, legacy fiber.Router, docs *openapi.Registry, deps Deps) {
 			prefix.Post("/"+call.name, g(call.scope, call.handler))
 		}
 	}
-	document(docs, calls)
+}
+
+// Document adds the internal API's operations and resource schemas to docs,
+// each legacy call listed on its modern twin.
+func Document(docs *openapi.Registry) {
+	// The call table's handlers are method values of a nil *handlers: only
+	// their names, scopes and twins are read here, never called.
+	document(docs, (*handlers)(nil).legacyCalls())
 	documentDownloadTokens(docs)
 }
 
-// legacyCall is one legacy internal call (api.md §6): POST /api/<name>
+// legacyCall is one legacy internal call (docs/api/legacy.md): POST /api/<name>
 // and /api_internal/<name>, with its scope, and twin, the operationId of
 // the modern endpoint whose OpenAPI entry lists its paths.
 type legacyCall struct {

@@ -13,6 +13,7 @@ import (
 // the download's Content-Disposition name is built from the product,
 // version and a letters-and-digits extension.
 func TestVersionUploadHostileFileNames(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	withProduct(t, a, nil)
 	base := "/api/internal/products/acme/versions"

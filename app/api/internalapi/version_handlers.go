@@ -1,19 +1,19 @@
 package internalapi
 
 import (
-	"errors"
 	"io"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
 
+	"github.com/licensor/licensor/app/api/apirequest"
 	"github.com/licensor/licensor/app/api/pipeline"
-	"github.com/licensor/licensor/app/apirequest"
 	"github.com/licensor/licensor/app/catalog"
+	"github.com/licensor/licensor/app/errkind"
 	"github.com/licensor/licensor/app/fields"
 )
 
-// msgVersionDeleted answers DELETE …/versions/{version} (api.md §5).
+// msgVersionDeleted answers DELETE …/versions/{version} (docs/api/internal.md).
 const msgVersionDeleted = "Product version deleted successfully."
 
 // listVersions: GET /api/internal/products/{product}/versions, every
@@ -49,7 +49,7 @@ func (h *handlers) getVersion(c fiber.Ctx, r *pipeline.Request) error {
 }
 
 // createVersion: POST /api/internal/products/{product}/versions, multipart
-// with main_file (and sql_file); the files stream to storage (api.md §5.2).
+// with main_file (and sql_file); the files stream to storage (docs/api/internal.md#versions).
 func (h *handlers) createVersion(c fiber.Ctx, r *pipeline.Request) error {
 	p, err := resolveProduct(c.Context(), h.db, param(c, "product"))
 	if err != nil {
@@ -95,9 +95,6 @@ func (h *handlers) updateVersion(c fiber.Ctx, r *pipeline.Request) error {
 		return err
 	}
 	updated, err := h.versions.UpdateVersion(c.Context(), source(r), r.Settings, p, v.ID, in)
-	if errors.Is(err, catalog.ErrVersionNotFound) {
-		return pipeline.Error(c, fiber.StatusNotFound, msgVersionNotFound)
-	}
 	if err != nil {
 		return err
 	}
@@ -116,13 +113,14 @@ func (h *handlers) deleteVersion(c fiber.Ctx, r *pipeline.Request) error {
 		return err
 	}
 	err = h.versions.DeleteVersion(c.Context(), source(r), p, v.ID)
-	if err != nil && !errors.Is(err, catalog.ErrVersionNotFound) {
+	// Deleted meanwhile is deleted all the same.
+	if err := errkind.IgnoreNotFound(err); err != nil {
 		return err
 	}
 	return respondAction(c, msgVersionDeleted)
 }
 
-// readVersion reads the fields of api.md §5.2; the rules between them are
+// readVersion reads the fields of docs/api/internal.md#versions; the rules between them are
 // the catalog's. closeFiles closes the uploads' readers.
 func readVersion(f *apirequest.Fields, loc *time.Location) (in catalog.VersionInput, closeFiles func()) {
 	in = catalog.VersionInput{

@@ -21,6 +21,7 @@ import (
 )
 
 func TestVersionsListAndRead(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	withProduct(t, a, nil)
 	a.exec(`INSERT INTO product_versions (id, product_id, version_id, version, released_at, summary, is_active) VALUES
@@ -112,11 +113,12 @@ func (a *api) storedFiles() []string {
 }
 
 func TestVersionUploadCreateUpdateDelete(t *testing.T) {
+	t.Parallel()
 	a := newAPI(t)
 	withProduct(t, a, nil)
 	base := "/api/internal/products/acme/versions"
 
-	// Validation: every §5.2 message on its field, nothing stored.
+	// Validation: every docs/api/internal.md#versions message on its field, nothing stored.
 	d := wantStatus(t, a.upload("POST", base, map[string]string{"summary": strings.Repeat("s", 256)}, nil), 422)
 	errs := d["errors"].(map[string]any)
 	for field, msg := range map[string]string{
@@ -143,7 +145,7 @@ func TestVersionUploadCreateUpdateDelete(t *testing.T) {
 		t.Fatalf("refused uploads stored %v", got)
 	}
 
-	// Create: 201 with the §3 shape; larger than http.max_body_bytes, so
+	// Create: 201 with the docs/api/resources.md shape; larger than http.max_body_bytes, so
 	// the body streams (the limit applies to every other route).
 	big := zipOf(strings.Repeat("0123456789", 150_000)) // 1.5 MB
 	r := a.upload("POST", base, map[string]string{
@@ -230,6 +232,7 @@ func TestVersionUploadCreateUpdateDelete(t *testing.T) {
 }
 
 func TestVersionUploadLimits(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t, func(c *config.Config) { c.Uploads.MaxFileBytes = 2 << 20 })
 	a := &api{t: t, env: env, c: env.Client(t)}
 	a.full = a.key(apikeys.CreateParams{Name: "Shop", Type: apikeys.TypeInternal})

@@ -1,8 +1,10 @@
 // Package openapi builds the OpenAPI 3.1 document served at
-// GET /api/openapi.json (api.md §10). Each API package adds the operations
-// it registers to a Registry, next to its routes; the document is built
-// from the registry once, on first request. A test in app/api walks the
-// app's routes and fails when one is missing from the document.
+// GET /api/openapi.json (docs/api/README.md#openapi-document). Each API
+// package describes its operations next to its routes; api.Document
+// collects them in a Registry, which builds the document once, on first
+// request, and from which the docs package's test writes the reference
+// under docs/api/. A test in app/api walks the app's routes and fails when
+// one is missing from the document.
 package openapi
 
 import (
@@ -41,7 +43,8 @@ type Operation struct {
 	Multipart bool
 	// Responses by status ("200", "404", …).
 	Responses map[string]Response
-	// LegacyPaths are the legacy aliases (§4, §6) that run this operation.
+	// LegacyPaths are the legacy aliases (docs/api/external.md,
+	// docs/api/legacy.md) that run this operation.
 	LegacyPaths []string
 }
 
@@ -79,7 +82,7 @@ func NewRegistry() *Registry {
 	r.AddSchema("Error", Object(map[string]Schema{
 		"status":    {"type": "boolean", "const": false},
 		"is_active": {"type": "boolean", "const": false},
-		"message":   String("What went wrong (api.md §1.4)."),
+		"message":   String("What went wrong (docs/api/conventions.md#error-envelope)."),
 	}, "status", "is_active", "message"))
 	r.AddSchema("ValidationError", Object(map[string]Schema{
 		"status":    {"type": "boolean", "const": false},

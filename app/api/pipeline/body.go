@@ -6,25 +6,29 @@ import (
 
 	"github.com/gofiber/fiber/v3"
 
-	"github.com/licensor/licensor/app/apirequest"
+	"github.com/licensor/licensor/app/api/apirequest"
 )
 
 // ErrBodyTooLarge: the body is over the configured limit (413).
 var ErrBodyTooLarge = errors.New("pipeline: request body too large")
 
-// ReadFields reads the request's fields from its body, else its query
-// string (§2.3 step 11, §1.2). Its errors are answered by the route's
-// Guard: ErrBodyTooLarge 413, apirequest.ErrMalformed 400. The body is
-// read as sent: a Content-Encoding is not undone, so a compressed body
-// reads as malformed rather than growing past the limit.
+// ReadFields reads the request's fields from its body, else its query string
+// (docs/api/authentication.md#request-pipeline step 11,
+// docs/api/conventions.md#requests). Its errors are answered by the route's
+// Guard: ErrBodyTooLarge 413, apirequest.ErrMalformed 400. The body is read as
+// sent, never decoded: a compressed one does not get here (web.BodyLimit
+// answers 415, docs/api/conventions.md#requests).
 func (p *Pipeline) ReadFields(c fiber.Ctx) (*apirequest.Fields, error) {
 	body := c.Request().Body()
 	if p.deps.MaxBodyBytes > 0 && len(body) > p.deps.MaxBodyBytes {
 		return nil, ErrBodyTooLarge
 	}
-	query := url.Values{}
-	for k, v := range c.Request().URI().QueryArgs().All() {
-		query.Add(string(k), string(v))
+	var query url.Values
+	if args := c.Request().URI().QueryArgs(); args.Len() > 0 {
+		query = url.Values{}
+		for k, v := range args.All() {
+			query.Add(string(k), string(v))
+		}
 	}
 	return apirequest.Parse(c.Get(fiber.HeaderContentType), body, query, nil)
 }
@@ -33,6 +37,9 @@ func (p *Pipeline) ReadFields(c fiber.Ctx) (*apirequest.Fields, error) {
 // 11–12): 413, 400, and 422 for request or domain validation failures.
 // Anything else is left to the app's error handler (500).
 func answerError(c fiber.Ctx, err error) error {
+	if err == nil {
+		return nil
+	}
 	switch {
 	case errors.Is(err, ErrBodyTooLarge):
 		return Error(c, fiber.StatusRequestEntityTooLarge, MessageBodyTooLarge)
@@ -45,7 +52,7 @@ func answerError(c fiber.Ctx, err error) error {
 	return err
 }
 
-// validationEnvelope is the 422 body of §1.4.
+// validationEnvelope is the 422 body of docs/api/conventions.md#error-envelope.
 type validationEnvelope struct {
 	Status   bool               `json:"status"`
 	IsActive bool               `json:"is_active"`

@@ -20,6 +20,7 @@ import (
 // batch and added to what other nodes wrote; calls without a valid key are
 // not counted.
 func TestCallCounter(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	key, _, err := apikeys.Create(ctx, d.Bun, apikeys.CreateParams{Name: "shop", Type: apikeys.TypeInternal}, time.Now())

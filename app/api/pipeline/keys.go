@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
 	"strconv"
 	"sync"
 	"time"
@@ -12,9 +13,10 @@ import (
 	"github.com/licensor/licensor/app/pgnotify"
 )
 
-// KeyTTL is how long a node trusts a cached key record (api.md §2.3 step 4
-// allows up to 30 s). A revocation notified on KeysChannel takes effect at
-// once; one that is not reaches every node within KeyTTL.
+// KeyTTL is how long a node trusts a cached key record
+// (docs/api/authentication.md#request-pipeline step 4 allows up to 30 s). A
+// revocation notified on KeysChannel takes effect at once; one that is not
+// reaches every node within KeyTTL.
 const KeyTTL = 30 * time.Second
 
 // KeysChannel is the NOTIFY channel whose payload is the id of an API key
@@ -30,7 +32,7 @@ const maxCachedKeys = 10_000
 // KeyCache serves API key records by the presented key's hash, so a
 // request costs no query for its key. Unknown keys are not cached: a
 // guessed key costs one indexed query, and the caller's IP bucket is
-// charged for it (§2.5).
+// charged for it (docs/api/authentication.md#rate-limiting).
 type KeyCache struct {
 	db  bun.IDB
 	now func() time.Time
@@ -73,8 +75,7 @@ func NewKeyCache(idb bun.IDB, listener *pgnotify.Listener) (*KeyCache, error) {
 // Lookup returns the key presented as plain, or nil when no key has that
 // hash. The record is shared: do not modify it.
 func (c *KeyCache) Lookup(ctx context.Context, plain string) (*apikeys.Key, error) {
-	var h [32]byte
-	copy(h[:], apikeys.Hash(plain))
+	h := sha256.Sum256([]byte(plain)) // apikeys.Hash, without its slice escaping
 	now := c.now()
 	c.mu.RLock()
 	e, ok := c.entries[h]

@@ -12,6 +12,7 @@ import (
 // A revoked key keeps working on a node that cached it for at most KeyTTL,
 // and at once where the revocation is notified (Drop).
 func TestKeyCacheHonoursRevocationWithinItsWindow(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	plain, k, err := apikeys.Create(ctx, d.Bun, apikeys.CreateParams{Name: "Shop", Type: apikeys.TypeExternal}, time.Now())
@@ -53,6 +54,7 @@ func TestKeyCacheHonoursRevocationWithinItsWindow(t *testing.T) {
 }
 
 func TestKeyUsageWritesAtMostOnceAMinute(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	_, k, err := apikeys.Create(ctx, d.Bun, apikeys.CreateParams{Name: "Shop", Type: apikeys.TypeExternal}, time.Now())
@@ -60,7 +62,7 @@ func TestKeyUsageWritesAtMostOnceAMinute(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := NewKeyUsage(d.Bun, nil)
-	u.flush.stop() // flushed by hand
+	u.flush.Stop() // flushed by hand
 	lastUsed := func() *time.Time {
 		t.Helper()
 		var at *time.Time

@@ -11,10 +11,12 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/licensor/licensor/app/apikeys"
+	"github.com/licensor/licensor/app/db"
+	"github.com/licensor/licensor/app/delayed"
 )
 
 // keyUsageEvery: last_used_at is written at most once a minute per key
-// (api.md §2.2), never as a synchronous write per request.
+// (docs/api/authentication.md#api-keys), never as a synchronous write per request.
 const keyUsageEvery = time.Minute
 
 // KeyUsage records when keys were last used, in batches off the request
@@ -23,12 +25,12 @@ type KeyUsage struct {
 	db     bun.IDB
 	logger *slog.Logger
 
-	mu sync.Mutex
+	mu sync.RWMutex
 	// written is the last_used_at this node knows is stored per key;
 	// pending the uses waiting for the next write.
 	written map[int64]time.Time
 	pending map[int64]time.Time
-	flush   *delayed
+	flush   *delayed.Run
 }
 
 // NewKeyUsage returns a recorder writing to idb.
@@ -37,7 +39,7 @@ func NewKeyUsage(idb bun.IDB, logger *slog.Logger) *KeyUsage {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	u := &KeyUsage{db: idb, logger: logger, written: map[int64]time.Time{}, pending: map[int64]time.Time{}}
-	u.flush = newDelayed(flushDelay, func(ctx context.Context) {
+	u.flush = delayed.New(flushDelay, func(ctx context.Context) {
 		if err := u.Flush(ctx); err != nil {
 			u.logger.Warn("api keys: write last use", "error", err)
 		}
@@ -48,12 +50,22 @@ func NewKeyUsage(idb bun.IDB, logger *slog.Logger) *KeyUsage {
 // Used notes that k authenticated a request at now. It never waits for
 // the database.
 func (u *KeyUsage) Used(k *apikeys.Key, now time.Time) {
-	u.mu.Lock()
+	// Nearly every request finds its key written within the minute: a
+	// read lock, so requests on both cores do not queue for it.
+	u.mu.RLock()
 	last, ok := u.written[k.ID]
+	u.mu.RUnlock()
+	if ok && now.Sub(last) < keyUsageEvery {
+		return
+	}
+	u.mu.Lock()
+	last, ok = u.written[k.ID]
 	if !ok && k.LastUsedAt != nil {
 		last = *k.LastUsedAt
 	}
 	if now.Sub(last) < keyUsageEvery {
+		// The stored time, known now: later requests take the read lock.
+		u.written[k.ID] = last
 		u.mu.Unlock()
 		return
 	}
@@ -64,7 +76,7 @@ func (u *KeyUsage) Used(k *apikeys.Key, now time.Time) {
 	// requests until the flush do not queue it again.
 	u.written[k.ID] = now
 	u.mu.Unlock()
-	u.flush.schedule()
+	u.flush.Schedule()
 }
 
 // Flush writes the pending uses now.
@@ -83,7 +95,8 @@ func (u *KeyUsage) Flush(ctx context.Context) error {
 		ats = append(ats, at)
 	}
 	// The api_keys table is app/apikeys'; this is its only column written
-	// from the request path.
+	// from the request path, and no cache reads it.
+	ctx = db.Bookkeeping(ctx)
 	_, err := u.db.NewRaw(`UPDATE api_keys AS k SET last_used_at = v.at
 		FROM unnest(?::bigint[], ?::timestamptz[]) AS v (id, at)
 		WHERE k.id = v.id AND (k.last_used_at IS NULL OR k.last_used_at < v.at)`,
@@ -96,6 +109,6 @@ func (u *KeyUsage) Flush(ctx context.Context) error {
 
 // Close writes what is pending; call it when the node stops.
 func (u *KeyUsage) Close(ctx context.Context) error {
-	u.flush.stop()
+	u.flush.Stop()
 	return u.Flush(ctx)
 }

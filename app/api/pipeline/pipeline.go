@@ -1,8 +1,9 @@
-// Package pipeline is the request pipeline of the keyed API groups (api.md
-// §2.3, steps 2–9): language, API key, rate limit, key validity, scope,
-// and the caller's IP and URL with the external blacklists. Each route
-// wraps its handler with Guard and a scope; the handler receives the
-// resolved Request and reads its fields with ReadFields (steps 11–12).
+// Package pipeline is the request pipeline of the keyed API groups
+// (docs/api/authentication.md#request-pipeline, steps 2–9): language, API key,
+// rate limit, key validity, scope, and the caller's IP and URL with the
+// external blacklists. Each route wraps its handler with Guard and a scope; the
+// handler receives the resolved Request and reads its fields with ReadFields
+// (steps 11–12).
 //
 // The pipeline runs per route, not as group middleware, so an unknown path
 // answers 404 and a wrong method 405 before any key is asked for (step 1).
@@ -10,6 +11,7 @@ package pipeline
 
 import (
 	"log/slog"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -22,12 +24,12 @@ import (
 	"github.com/licensor/licensor/app/web"
 )
 
-// Group is an endpoint group of api.md §1.1 with a key.
+// Group is an endpoint group of docs/api/README.md#endpoint-groups with a key.
 type Group struct {
 	// KeyType is the type of key the group accepts.
 	KeyType string
 	// Blacklists: caller IPs and hosts are checked against the blacklist
-	// settings (external group only, §2.6).
+	// settings (external group only, docs/api/authentication.md#blacklists).
 	Blacklists bool
 }
 
@@ -37,8 +39,9 @@ var (
 	Internal = Group{KeyType: apikeys.TypeInternal}
 )
 
-// Messages of the pipeline's failures (api.md §1.4, §2.3). Clients match
-// them: never reword them.
+// Messages of the pipeline's failures (docs/api/conventions.md#error-envelope,
+// docs/api/authentication.md#request-pipeline). Clients match them: never
+// reword them.
 const (
 	MessageMissingKey      = "Missing X-API-KEY key in the request."
 	MessageInvalidKey      = "Invalid API key."
@@ -52,7 +55,8 @@ const (
 	MessageBodyTooLarge    = "The request body is too large."
 )
 
-// Headers of api.md §2.1 (modern name, legacy alias) and §2.5.
+// Headers of docs/api/authentication.md#headers (modern name, legacy alias) and
+// docs/api/authentication.md#rate-limiting.
 const (
 	headerKey, legacyKey   = "X-API-KEY", "LB-API-KEY"
 	headerURL, legacyURL   = "X-API-URL", "LB-URL"
@@ -106,7 +110,7 @@ func New(group Group, deps Deps) *Pipeline {
 type Request struct {
 	// Key is the authenticated API key. Shared: do not modify.
 	Key *apikeys.Key
-	// Caller is the calling installation (§2.1): IP, normalised host,
+	// Caller is the calling installation (docs/api/authentication.md#headers): IP, normalised host,
 	// stored URL, user agent, and the key as activity-log actor.
 	Caller licensing.Caller
 	// Settings is the snapshot the request runs with. Shared: read only.
@@ -123,8 +127,9 @@ type Request struct {
 // goes to the app's error handler (500).
 type Handler func(c fiber.Ctx, r *Request) error
 
-// Guard returns the route handler that runs steps 2–9 of §2.3 for an
-// endpoint needing scope, then h. The first failing step answers.
+// Guard returns the route handler that runs steps 2–9 of
+// docs/api/authentication.md#request-pipeline for an endpoint needing scope,
+// then h. The first failing step answers.
 func (p *Pipeline) Guard(scope string, h Handler) fiber.Handler {
 	return func(c fiber.Ctx) error {
 		r := &Request{Now: p.deps.Now(), Language: language(c)}
@@ -158,7 +163,8 @@ func (p *Pipeline) Guard(scope string, h Handler) fiber.Handler {
 		}
 		r.Key = key
 
-		ip, ok := callerIP(c)
+		peer := canonicalPeer(web.ClientIP(c))
+		ip, ok := callerIP(c, peer)
 		if !ok {
 			return Error(c, fiber.StatusBadRequest, MessageInvalidIP)
 		}
@@ -167,16 +173,16 @@ func (p *Pipeline) Guard(scope string, h Handler) fiber.Handler {
 		}
 		var host, url string
 		if raw := header(c, headerURL, legacyURL); raw != "" {
-			if host, err = licensing.NormalizeHost(raw, r.Settings.NormalizeDomainVariants); err != nil {
+			var ok bool
+			if host, url, ok = p.deps.Shared.hosts.normalize(raw, r.Settings.NormalizeDomainVariants); !ok {
 				return Error(c, fiber.StatusBadRequest, MessageInvalidURL)
 			}
-			url = licensing.ActivationURL(raw)
 			if p.group.Blacklists && licensing.BlacklistMatchDomain(r.Settings.BlacklistedDomains, host, r.Settings.NormalizeDomainVariants) {
 				return Error(c, fiber.StatusForbidden, MessageBlacklistedHost)
 			}
 		}
 		r.Caller = licensing.Caller{
-			IP: ip, Host: host, URL: url,
+			IP: ip, Peer: peer, Host: host, URL: url,
 			UserAgent: c.Get(fiber.HeaderUserAgent),
 			Key:       audit.Actor{Type: audit.ActorAPIKey, ID: &key.ID, Name: key.Name},
 		}
@@ -184,8 +190,8 @@ func (p *Pipeline) Guard(scope string, h Handler) fiber.Handler {
 	}
 }
 
-// Public wraps a public endpoint (api.md §1.1) with the rate limit per
-// peer IP (§2.5).
+// Public wraps a public endpoint (docs/api/README.md#endpoint-groups) with the rate limit per
+// peer IP (docs/api/authentication.md#rate-limiting).
 func (p *Pipeline) Public(h fiber.Handler) fiber.Handler {
 	return func(c fiber.Ctx) error {
 		set, err := p.deps.Settings.Get(c.Context())
@@ -199,10 +205,11 @@ func (p *Pipeline) Public(h fiber.Handler) fiber.Handler {
 	}
 }
 
-// limit counts the request in its bucket (§2.5) and sets the rate-limit
-// headers. It answers 429 itself and returns false when over the limit. A
-// limiter that cannot reach the database lets the request through: the
-// limit protects the service, and refusing everything would not.
+// limit counts the request in its bucket
+// (docs/api/authentication.md#rate-limiting) and sets the rate-limit headers.
+// It answers 429 itself and returns false when over the limit. A limiter that
+// cannot reach the database lets the request through: the limit protects the
+// service, and refusing everything would not.
 func (p *Pipeline) limit(c fiber.Ctx, set *settings.Values, key *apikeys.Key) (bool, error) {
 	peer := web.ClientIP(c)
 	bucket := rateLimitBucketPrefix + "ip:" + peer
@@ -231,8 +238,8 @@ func (p *Pipeline) limit(c fiber.Ctx, set *settings.Values, key *apikeys.Key) (b
 	return true, nil
 }
 
-// header reads a header of §2.1: the modern name, else the legacy alias.
-// Empty counts as absent.
+// header reads a header of docs/api/authentication.md#headers: the modern name,
+// else the legacy alias. Empty counts as absent.
 func header(c fiber.Ctx, modern, legacy string) string {
 	if v := c.Get(modern); v != "" {
 		return v
@@ -240,25 +247,36 @@ func header(c fiber.Ctx, modern, legacy string) string {
 	return c.Get(legacy)
 }
 
-// language resolves X-API-LANGUAGE (§2.1). Licensor ships English, and an
-// unknown language falls back to it, so every request reads "en"; the
-// header is still read here, the one place a translation would hook in.
+// language resolves X-API-LANGUAGE (docs/api/authentication.md#headers).
+// Licensor ships English, and an unknown language falls back to it, so every
+// request reads "en"; the header is still read here, the one place a
+// translation would hook in.
 func language(c fiber.Ctx) string {
 	_ = header(c, headerLang, legacyLang)
 	return defaultLanguage
 }
 
 // callerIP is X-API-IP when sent (false when it is not an IP), else the
-// peer address, in canonical form.
-func callerIP(c fiber.Ctx) (string, bool) {
+// peer address (canonicalPeer's), in canonical form.
+func callerIP(c fiber.Ctx, peer string) (string, bool) {
 	raw := header(c, headerIP, legacyIP)
 	if raw == "" {
-		peer := web.ClientIP(c)
-		if ip, err := licensing.CanonicalIP(peer); err == nil {
-			return ip, true
-		}
 		return peer, true
 	}
 	ip, err := licensing.CanonicalIP(raw)
 	return ip, err == nil
+}
+
+// canonicalPeer is web.ClientIP's address in canonical form. That string
+// is the request's own (not the request buffer's) and an IPv4 address in
+// it is already canonical, so it is kept as it is: no new string per
+// request.
+func canonicalPeer(peer string) string {
+	if a, err := netip.ParseAddr(peer); err == nil && a.Is4() {
+		return peer
+	}
+	if canon, err := licensing.CanonicalIP(peer); err == nil {
+		return canon
+	}
+	return peer
 }

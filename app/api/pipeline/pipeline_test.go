@@ -22,6 +22,7 @@ import (
 // group takes internal keys only and ignores the blacklists; the handler
 // gets the resolved caller; fields errors become 422.
 func TestInternalGroup(t *testing.T) {
+	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	now := time.Now()

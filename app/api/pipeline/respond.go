@@ -8,19 +8,19 @@ import (
 	"github.com/licensor/licensor/app/resources"
 )
 
-// envelope is the error body of api.md §1.4.
+// envelope is the error body of docs/api/conventions.md#error-envelope.
 type envelope struct {
 	Status   bool   `json:"status"`
 	IsActive bool   `json:"is_active"`
 	Message  string `json:"message"`
 }
 
-// Error answers status with the error envelope of §1.4.
+// Error answers status with the error envelope of docs/api/conventions.md#error-envelope.
 func Error(c fiber.Ctx, status int, message string) error {
 	return c.Status(status).JSON(envelope{Message: message})
 }
 
-// Timestamp formats a resource time as api.md §1.3 says (see app/resources).
+// Timestamp formats a resource time as docs/api/conventions.md#responses says (see app/resources).
 func Timestamp(t time.Time) string { return resources.Timestamp(t) }
 
 // TimestampOrNull is Timestamp, or JSON null for no time.

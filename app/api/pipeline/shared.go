@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/pgnotify"
+	"github.com/licensor/licensor/app/ratelimit"
 )
 
 // Shared is a node's pipeline state, common to the external and internal
@@ -16,9 +18,11 @@ import (
 // while there is something to write; Close writes what is left.
 type Shared struct {
 	Keys    *KeyCache
-	Limiter *Limiter
+	Limiter *ratelimit.BatchLimiter
 	Usage   *KeyUsage
 	Calls   *CallCounter
+	// hosts remembers normalised caller URLs.
+	hosts hostCache
 }
 
 // NewShared builds the node's pipeline state on idb. With a listener
@@ -29,7 +33,7 @@ func NewShared(idb bun.IDB, listener *pgnotify.Listener, logger *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
-	return &Shared{Keys: keys, Limiter: NewLimiter(idb, logger), Usage: NewKeyUsage(idb, logger), Calls: NewCallCounter(idb, logger)}, nil
+	return &Shared{Keys: keys, Limiter: ratelimit.NewBatchLimiter(idb, logger), Usage: NewKeyUsage(idb, logger), Calls: NewCallCounter(idb, logger)}, nil
 }
 
 // Close writes the pending rate-limit counts, key uses and call counts.
@@ -37,3 +41,7 @@ func NewShared(idb bun.IDB, listener *pgnotify.Listener, logger *slog.Logger) (*
 func (s *Shared) Close(ctx context.Context) error {
 	return errors.Join(s.Limiter.Close(ctx), s.Usage.Close(ctx), s.Calls.Close(ctx))
 }
+
+// flushDelay is how long a node keeps key uses and call counts before
+// writing them.
+const flushDelay = time.Second

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v3"
 
-	"github.com/licensor/licensor/app/apirequest"
+	"github.com/licensor/licensor/app/api/apirequest"
 	"github.com/licensor/licensor/app/storage"
 )
 
@@ -18,7 +18,7 @@ import (
 // memory; larger files are spooled to temporary files as they arrive.
 const uploadMemory = 64 << 10
 
-// ReadUpload reads the fields of a version upload (api.md §1.2 "Size"):
+// ReadUpload reads the fields of a version upload (docs/api/conventions.md#requests "Size"):
 // a multipart body is streamed from the connection, its files spooled to
 // temporary files (never held whole in memory), the whole body bounded by
 // maxBytes; any other body is read as ReadFields does. The route must be

@@ -9,10 +9,11 @@ import (
 )
 
 func runAdminCreate(ctx context.Context, c *cli, args []string) error {
-	fs := newFlags(c, "admin create", "admin create --email EMAIL --password PASSWORD --name NAME")
+	fs := newFlags(c, "admin create", "admin create --email EMAIL --password PASSWORD --name NAME [--role ROLE]")
 	email := fs.String("email", "", "sign-in email (unique, case-insensitive)")
 	password := fs.String("password", "", "password (at least 10 characters)")
 	name := fs.String("name", "", "display name")
+	roleName := fs.String("role", admins.RoleOwner, "role: owner, administrator, support, read_only, or a custom role's name")
 	if err := parseFlags(fs, c, args); err != nil {
 		return err
 	}
@@ -32,13 +33,20 @@ func runAdminCreate(ctx context.Context, c *cli, args []string) error {
 	}
 	defer d.close()
 
-	a, err := admins.Create(ctx, d.Bun, *name, *email, *password)
+	role, err := admins.RoleByName(ctx, d.Bun, *roleName)
+	if errors.Is(err, admins.ErrRoleNotFound) {
+		return fmt.Errorf("no role %q: use owner, administrator, support, read_only or a custom role's name", *roleName)
+	}
+	if err != nil {
+		return err
+	}
+	a, err := admins.CreateWithRole(ctx, d.Bun, *name, *email, *password, role.ID)
 	if errors.Is(err, admins.ErrEmailTaken) {
 		return fmt.Errorf("an admin with the email %s already exists", *email)
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "Created admin %s <%s> (id %d).\n", a.Name, a.Email, a.ID)
+	fmt.Fprintf(c.stdout, "Created admin %s <%s> (id %d) with the role %s.\n", a.Name, a.Email, a.ID, role.Name)
 	return nil
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/licensor/licensor/app/settings"
+	"github.com/licensor/licensor/app/node"
 )
 
 // runExpiryScan runs the expiry scan now, as the daily job and the
@@ -24,15 +24,15 @@ func runExpiryScan(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer d.close()
-	store, err := settings.NewStore(d.Bun, nil)
+	secret, err := instanceSecret(cfg)
 	if err != nil {
 		return err
 	}
-	bg, err := newBackground(cfg, d.DB, store)
+	n, err := node.Build(ctx, node.Options{Config: &cfg, DB: d.DB, Secret: secret, Logger: newLogger(c.stderr, cfg.Log)})
 	if err != nil {
 		return err
 	}
-	res, err := bg.scanner.Run(ctx)
+	res, err := n.Expiry.Run(ctx)
 	if err != nil {
 		return err
 	}

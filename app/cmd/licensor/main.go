@@ -42,6 +42,7 @@ func commands() map[string]command {
 		"plugins list":                {"list the plugins in plugins.dir: name, kind, version, status (ok, disabled, checksum mismatch, crashed)", runPluginsList},
 		"expiry-scan":                 {"run the expiry scan now (warnings, expiry log, expiry webhooks) and print the counts", runExpiryScan},
 		"blacklist-scan":              {"run the auto-blacklist now and print what it added", runBlacklistScan},
+		"license verify":              {"check a license file offline (signature, machine, dates) and print it", runLicenseVerify},
 		"release sign":                {"sign a release file offline and print its manifest and signature", runReleaseSign},
 		"release keygen":              {"make an Ed25519 release key pair for signing releases", runReleaseKeygen},
 		"versions backfill-checksums": {"record the SHA-256 and size of stored version files that lack them (imported rows)", runVersionsBackfillChecksums},

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -88,6 +89,14 @@ func TestMigrateAdminCreateAndAPIKey(t *testing.T) {
 	code, _, errOut = runCLI(t, env, "admin", "create", "--email", "ann@example.com", "--password", "correct horse battery", "--name", "Ann")
 	if code != 1 || !strings.Contains(errOut, "already exists") {
 		t.Fatalf("duplicate admin (other case) must fail: %d %q", code, errOut)
+	}
+	code, out, errOut = runCLI(t, env, "admin", "create", "--email", "sue@example.com", "--password", "correct horse battery", "--name", "Sue", "--role", "support")
+	if code != 0 || !strings.Contains(out, "with the role Support") {
+		t.Fatalf("admin create --role support: %d %q %q", code, out, errOut)
+	}
+	code, _, errOut = runCLI(t, env, "admin", "create", "--email", "x@example.com", "--password", "correct horse battery", "--name", "X", "--role", "janitor")
+	if code != 1 || !strings.Contains(errOut, `no role "janitor"`) {
+		t.Fatalf("admin create --role janitor must fail: %d %q", code, errOut)
 	}
 
 	code, out, errOut = runCLI(t, env, "apikey", "create", "--type", "internal", "--name", "Shop", "--scope", "licenses:create", "--scope", "products:create")
@@ -190,13 +199,43 @@ func TestServeWithDatabaseURL(t *testing.T) {
 	}
 	stop()
 
-	// The second start finds the admin and prints no password.
-	base, out, stop = startServe(t, env)
+	// The second start finds the admin and prints no password. It serves
+	// /metrics on a listener of its own (metrics.addr), not on the main one.
+	metricsAddr := freeAddr(t)
+	base, out, stop = startServe(t, append(env, "LICENSOR_METRICS_ADDR="+metricsAddr))
 	healthOK(t, base)
 	if strings.Contains(out.String(), "First admin created") {
 		t.Fatal("the first admin's password must be printed once only")
 	}
+	for _, tc := range []struct {
+		url    string
+		status int
+	}{{"http://" + metricsAddr + "/metrics", 200}, {base + "/metrics", 404}} {
+		resp, err := http.Get(tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("GET %s: %d, want %d", tc.url, resp.StatusCode, tc.status)
+		}
+		if tc.status == 200 && !strings.Contains(string(body), `licensor_http_requests_total{method="GET",route="/api/health-check",status="200"} 1`) {
+			t.Errorf("GET %s does not count the health check:\n%.2000s", tc.url, body)
+		}
+	}
 	stop()
+}
+
+// freeAddr is a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // With no database URL, serve runs its own PostgreSQL cluster under the data

@@ -8,7 +8,7 @@ import (
 
 	"github.com/licensor/licensor/app/config"
 	"github.com/licensor/licensor/app/db"
-	"github.com/licensor/licensor/app/extensions"
+	"github.com/licensor/licensor/app/plugins"
 	"github.com/licensor/licensor/plugins/host"
 )
 
@@ -50,7 +50,7 @@ func runPluginsList(ctx context.Context, c *cli, args []string) error {
 	}
 	h := newPluginHost(cfg, log)
 	defer h.Close()
-	svc := extensions.New(d.Bun, h, secret, log)
+	svc := plugins.New(d.Bun, h, secret, log)
 	if err := svc.Start(ctx); err != nil {
 		return err
 	}

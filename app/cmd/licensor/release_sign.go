@@ -19,7 +19,7 @@ import (
 	"github.com/licensor/licensor/app/signing"
 )
 
-// runReleaseSign signs a release file offline (api.md §7.5): it hashes
+// runReleaseSign signs a release file offline (docs/api/signing.md#release-integrity): it hashes
 // FILE, writes the manifest for PRODUCT and VERSION, signs it with the
 // release key from --key (or, without it, the instance's active signing
 // key) and prints the manifest and the signature. The signature, key ID

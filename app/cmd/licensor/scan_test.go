@@ -25,8 +25,10 @@ func TestExpiryScanAndBlacklistScanCommands(t *testing.T) {
 			(1, 'GONE', 'b@example.com', now() - interval '1 day')`,
 		`INSERT INTO licenses (product_id, license_code, updates_until) VALUES (1, 'NO-UPDATES', now() - interval '1 hour')`,
 		`INSERT INTO settings (key, value) VALUES ('blacklist_domain_after_failed_attempts', '2')`,
-		`INSERT INTO activations (product_id, license_code, domain, is_valid, is_active) VALUES
-			(1, 'X', 'bad.example', false, false), (1, 'X', 'bad.example', false, false)`,
+		// Failed from the domain's own address (the system resolver's
+		// localhost), so they count (docs/deploy.md#auto-blacklist).
+		`INSERT INTO activations (product_id, license_code, domain, peer_ip, is_valid, is_active) VALUES
+			(1, 'X', 'localhost', '127.0.0.1', false, false), (1, 'X', 'localhost', '127.0.0.1', false, false)`,
 	} {
 		if _, err := sqldb.ExecContext(context.Background(), q); err != nil {
 			t.Fatalf("%s: %v", q, err)
@@ -45,7 +47,7 @@ func TestExpiryScanAndBlacklistScanCommands(t *testing.T) {
 	}
 
 	code, out, errOut = runCLI(t, env, "blacklist-scan")
-	if code != 0 || out != "Domains blacklisted: 1 (bad.example)\nIPs blacklisted:     0\n" {
+	if code != 0 || out != "Domains blacklisted: 1 (localhost)\nIPs blacklisted:     0\n" {
 		t.Fatalf("blacklist-scan: exit %d\n%s\nstderr %s", code, out, errOut)
 	}
 

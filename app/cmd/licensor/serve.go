@@ -6,25 +6,17 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/licensor/licensor/app/admins"
-	"github.com/licensor/licensor/app/api/pipeline"
-	"github.com/licensor/licensor/app/captcha"
-	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/config"
-	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/db"
-	"github.com/licensor/licensor/app/extensions"
-	"github.com/licensor/licensor/app/kvstore"
-	"github.com/licensor/licensor/app/licensing"
-	"github.com/licensor/licensor/app/pgnotify"
-	"github.com/licensor/licensor/app/ratelimit"
+	"github.com/licensor/licensor/app/node"
 	"github.com/licensor/licensor/app/server"
-	"github.com/licensor/licensor/app/settings"
-	"github.com/licensor/licensor/app/signing"
 	"github.com/licensor/licensor/jobs"
 )
 
@@ -41,6 +33,10 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	log := newLogger(c.stderr, cfg.Log)
+	phase := startupPhases(log)
+	// The templates parse on the other core while the database opens.
+	server.PreloadViews()
+	restoreGC := raiseGCPercent(startupGCPercent)
 	if err := startPprof(c.getenv(pprofEnv)); err != nil {
 		return fmt.Errorf("%s: %w", pprofEnv, err)
 	}
@@ -54,9 +50,11 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer d.close()
+	phase("open database")
 	if _, err := db.Migrate(ctx, d.DB); err != nil {
 		return err
 	}
+	phase("migrations")
 	password, created, err := admins.EnsureFirst(ctx, d.Bun, firstAdminEmail)
 	if err != nil {
 		return fmt.Errorf("create the first admin: %w", err)
@@ -66,71 +64,71 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		fmt.Fprintf(c.stdout, "\nFirst admin created. Sign in at %s/admin/login with\n  email:    %s\n  password: %s\nKeep it somewhere safe: it is not shown again.\n\n",
 			cfg.BaseURL, firstAdminEmail, password)
 	}
+	phase("first admin")
 
-	kv := kvstore.New(d.Bun, "")
-	limiter := ratelimit.New(d.Bun)
 	// River reports routine producer statistics at info level; keep them
 	// out of the log unless debugging.
 	jobLog := log
 	if cfg.Log.Level != "debug" {
 		jobLog = newLogger(c.stderr, config.Log{Level: "warn", Format: cfg.Log.Format})
 	}
-	node, err := startNode(ctx, cfg, d.DB, secret, log)
+	n, err := node.Build(ctx, node.Options{Config: &cfg, DB: d.DB, Secret: secret, Logger: log})
 	if err != nil {
 		return err
 	}
-	defer node.stop(cfg.HTTP.ShutdownTimeout, log)
-
-	bg, err := newBackground(cfg, d.DB, node.settings)
+	phase("build node")
+	defer func() {
+		stop, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+		defer cancel()
+		n.Close(stop)
+	}()
+	if err := n.Start(ctx); err != nil {
+		return err
+	}
+	phase("start node")
+	transport, err := node.MailTransport(&cfg)
 	if err != nil {
 		return err
 	}
-	// Import format plugins join the built-in CSV and JSON Lines.
-	extensions.RegisterImportFormats(bg.imports.Formats(), node.plugins)
-	river, err := bg.startWorkers(ctx, cfg, d.DB, node.settings, node.plugins, jobLog, []jobs.Pruner{
-		{Name: "kv_store", Prune: kv.Prune},
-		{Name: "rate_limits", Prune: func(ctx context.Context) (int64, error) {
-			return limiter.Prune(ctx, time.Now().Add(-24*time.Hour))
-		}},
-		{Name: "customer_tokens", Prune: func(ctx context.Context) (int64, error) {
-			return customers.PruneTokens(ctx, d.Bun, time.Now().Add(-24*time.Hour))
-		}},
-	})
+	river, err := n.Workers(ctx, transport, jobLog)
 	if err != nil {
 		return err
 	}
-	defer stopWorkers(river, cfg.HTTP.ShutdownTimeout, log)
+	phase("workers")
 	uiCtx, stopUI := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopUI()
 	jobsUI, err := jobs.NewUI(uiCtx, river, jobLog)
 	if err != nil {
 		return err
 	}
-
-	// The portal's CAPTCHA providers: the built-in ones and every CAPTCHA
-	// plugin ("plugin:<name>").
-	captchas := captcha.NewRegistry(d.DB.Bun, nil)
-	if err := extensions.RegisterCaptchas(captchas, node.plugins); err != nil {
-		return err
-	}
-	app, err := server.New(server.Deps{
-		Config: &cfg, DB: d.DB, Logger: log,
-		Settings: node.settings, Products: node.products, Signing: node.signing,
-		Verifies: node.verifies, Activations: node.activations, Pipeline: node.pipeline,
-		Notify: bg.notify, Expiry: bg.scanner, JobsUI: jobsUI, Plugins: node.plugins, Captcha: captchas,
-		Imports: bg.imports,
-	})
+	phase("jobs ui")
+	app, err := n.App(jobsUI)
 	if err != nil {
 		return err
 	}
+	phase("app")
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (http.addr): %w", cfg.HTTP.Addr, err)
+	}
+	if cfg.Metrics.Addr != "" {
+		stop, err := serveMetrics(cfg.Metrics.Addr, n.Metrics.Handler(), log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	served := make(chan error, 1)
 	go func() {
 		served <- app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true})
 	}()
+	if err := startWorkers(ctx, river); err != nil {
+		_ = app.ShutdownWithTimeout(cfg.HTTP.ShutdownTimeout)
+		return err
+	}
+	defer stopWorkers(river, cfg.HTTP.ShutdownTimeout, log)
+	phase("start workers")
+	restoreGC()
 	log.Info("Licensor is listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL, "version", version)
 	fmt.Fprintf(c.stdout, "Licensor %s listening on http://%s\n", version, ln.Addr().String())
 
@@ -152,84 +150,47 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
-// node is this process's share of the cluster state: caches kept fresh by
-// one LISTEN connection, the signing keys, and the writers that batch the
-// API's bookkeeping (verifications, rate-limit counts, key use).
-type node struct {
-	listener *pgnotify.Listener
-	settings *settings.Store
-	products *catalog.Cache
-	signing  *signing.KeyRing
-	verifies *licensing.VerifyRecorder
-	// activations is verify's cache of activation states.
-	activations *licensing.ActivationCache
-	pipeline    *pipeline.Shared
-	// plugins are this node's plugin processes and the admins' choices
-	// for them.
-	plugins *extensions.Service
+// serveMetrics serves /metrics alone on addr (metrics.addr), to whoever
+// reaches it: bind it to an interface only Prometheus reaches. The
+// returned function closes it.
+func serveMetrics(addr string, h http.Handler, log *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s (metrics.addr): %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("metrics listener", "err", err)
+		}
+	}()
+	log.Info("metrics listening", "addr", ln.Addr().String())
+	return func() { _ = srv.Close() }, nil
 }
 
-// startNode makes sure a signing key exists (the first start creates it),
-// subscribes every cache to the listener, starts it and the verify
-// recorder.
-func startNode(ctx context.Context, cfg config.Config, d *db.DB, secret []byte, log *slog.Logger) (*node, error) {
-	if created, err := signing.EnsureKey(ctx, d.Bun, secret, time.Now()); err != nil {
-		return nil, err
-	} else if created {
-		log.Info("signing key created")
+// startupPhases returns a function logging (at debug) how long each phase
+// of the start-up took since the previous one.
+func startupPhases(log *slog.Logger) func(name string) {
+	last := time.Now()
+	return func(name string) {
+		now := time.Now()
+		log.Debug("start-up", "phase", name, "took", now.Sub(last))
+		last = now
 	}
-	n := &node{listener: pgnotify.New(d.Pool, log)}
-	var err error
-	if n.settings, err = settings.NewStore(d.Bun, n.listener); err != nil {
-		return nil, err
-	}
-	if n.products, err = catalog.NewCache(d.Bun, n.listener); err != nil {
-		return nil, err
-	}
-	if n.activations, err = licensing.NewActivationCache(n.listener, cfg.API.VerifyCacheSize); err != nil {
-		return nil, err
-	}
-	if n.signing, err = signing.Load(ctx, d.Bun, secret); err != nil {
-		return nil, err
-	}
-	if err := n.signing.Subscribe(n.listener, d.Bun, log); err != nil {
-		return nil, err
-	}
-	if n.pipeline, err = pipeline.NewShared(d.Bun, n.listener, log); err != nil {
-		return nil, err
-	}
-	n.plugins = extensions.New(d.Bun, newPluginHost(cfg, log), secret, log)
-	if err := n.plugins.Subscribe(n.listener); err != nil {
-		return nil, err
-	}
-	if err := n.plugins.Start(ctx); err != nil {
-		// Licensor runs without plugins rather than not at all.
-		log.Error("plugins not loaded", "dir", cfg.Plugins.Dir, "err", err)
-	}
-	// Both run until stop, not until the signal: in-flight requests still
-	// read caches and record verifications while the server drains.
-	if err := n.listener.Start(context.WithoutCancel(ctx)); err != nil {
-		// The listener keeps retrying; caches meanwhile trust what they hold
-		// for a second only.
-		log.Warn("cache invalidation listener not connected yet", "err", err)
-	}
-	n.verifies = licensing.NewVerifyRecorder(d.Bun, licensing.RecorderOptions{Logger: log})
-	n.verifies.Start(context.WithoutCancel(ctx))
-	return n, nil
 }
 
-// stop writes what the batching writers hold, then closes the listener.
-// Call it after the HTTP server has stopped.
-func (n *node) stop(timeout time.Duration, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	if err := n.verifies.Close(ctx); err != nil {
-		log.Warn("writing pending verifications", "err", err)
-	}
-	if err := n.pipeline.Close(ctx); err != nil {
-		log.Warn("writing pending rate-limit counts and key use", "err", err)
-	}
-	n.listener.Close()
-	// No plugin process outlives the node.
-	n.plugins.Host().Close()
+// startupGCPercent is GOGC while serve starts: the start-up allocates a
+// few MB, which at the default of 100 takes three collections before the
+// first request; the heap is small enough to let it grow until the server
+// listens.
+const startupGCPercent = 400
+
+// raiseGCPercent sets GOGC to at least percent and returns the function
+// that puts back the GOGC the process had.
+func raiseGCPercent(percent int) (restore func()) {
+	prev := debug.SetGCPercent(-1)
+	debug.SetGCPercent(max(percent, prev))
+	return func() { debug.SetGCPercent(prev) }
 }

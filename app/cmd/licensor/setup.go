@@ -91,6 +91,8 @@ func openDatabase(ctx context.Context, cfg config.Config, log *slog.Logger) (*da
 		MaxOpenConns:    cfg.Database.MaxOpenConns,
 		MaxIdleConns:    cfg.Database.MaxIdleConns,
 		ConnMaxLifetime: cfg.Database.ConnMaxLifetime,
+		DirectURL:       cfg.Database.ListenURL,
+		Replicas:        db.ReplicaOptions{URLs: cfg.Database.ReplicaURLs, MaxLag: cfg.Database.ReplicaMaxLag, Logger: log},
 	})
 	if err != nil {
 		out.close()

@@ -34,11 +34,30 @@ const DefaultServerURL = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=di
 // templateLockKey serialises template creation across test processes.
 const templateLockKey = 0x4c49435445535400
 
-var (
-	templateOnce sync.Once
-	templateName string
-	templateErr  error
-)
+// Template is a database prepared once per server and content, which tests
+// clone: the migrated schema, plus what Seed writes into it (the first
+// admin and settings of a test node, say), so that every test starts from
+// it without paying for it.
+type Template struct {
+	// Name tells templates apart in the database's name: a few lowercase
+	// letters.
+	Name string
+	// Version names what Seed writes: change it (or anything it is derived
+	// from) whenever Seed writes something else, so that a changed seed
+	// gets a new template instead of a stale one.
+	Version string
+	// Seed writes the template's rows into a freshly migrated database.
+	Seed func(ctx context.Context, d *db.DB) error
+}
+
+// templates holds each template's database name, built once per process.
+var templates sync.Map // key string → *templateOnce
+
+type templateOnce struct {
+	once sync.Once
+	name string
+	err  error
+}
 
 // ServerURL is the maintenance database URL tests connect to.
 func ServerURL() string {
@@ -62,7 +81,13 @@ func WithDatabase(u, name string) string {
 // database is dropped when the test ends.
 func NewDSN(t testing.TB) string {
 	t.Helper()
-	tmpl, err := ensureTemplate()
+	return NewDSNFrom(t, nil)
+}
+
+// NewDSNFrom is NewDSN cloning tmpl (nil: the migrated schema alone).
+func NewDSNFrom(t testing.TB, tmpl *Template) string {
+	t.Helper()
+	source, err := ensureTemplate(tmpl)
 	if err != nil {
 		t.Fatalf("dbtest: prepare template: %v", err)
 	}
@@ -76,7 +101,7 @@ func NewDSN(t testing.TB) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for attempt := 0; ; attempt++ {
-		_, err = admin.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %q TEMPLATE %q`, name, tmpl))
+		_, err = admin.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %q TEMPLATE %q`, name, source))
 		// Another process may still hold a connection to the template for a
 		// moment after creating it; retry briefly.
 		if err == nil || attempt > 50 || !strings.Contains(err.Error(), "being accessed by other users") {
@@ -95,6 +120,13 @@ func NewDSN(t testing.TB) string {
 		defer a.Close()
 		_, _ = a.Exec(fmt.Sprintf(`DROP DATABASE IF EXISTS %q WITH (FORCE)`, name))
 	})
+	// A test database need not survive a crash of the server: commits
+	// return without waiting for the WAL to reach the disk, which under
+	// many parallel tests is most of a commit's time. (Crash-safe all the
+	// same: a crash loses the last commits, never consistency.)
+	if _, err := admin.ExecContext(ctx, fmt.Sprintf(`ALTER DATABASE %q SET synchronous_commit = off`, name)); err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
 	return WithDatabase(ServerURL(), name)
 }
 
@@ -102,8 +134,14 @@ func NewDSN(t testing.TB) string {
 // and dropped when the test ends.
 func New(t testing.TB) *db.DB {
 	t.Helper()
-	dsn := NewDSN(t)
-	d, err := db.Open(context.Background(), dsn, db.PoolOptions{MaxOpenConns: 20, MaxIdleConns: 5, ConnMaxLifetime: time.Hour})
+	return NewFrom(t, nil)
+}
+
+// NewFrom is New cloning tmpl (nil: the migrated schema alone).
+func NewFrom(t testing.TB, tmpl *Template) *db.DB {
+	t.Helper()
+	dsn := NewDSNFrom(t, tmpl)
+	d, err := db.Open(context.Background(), dsn, db.PoolOptions{MaxOpenConns: 10, MaxIdleConns: 2, ConnMaxLifetime: time.Hour})
 	if err != nil {
 		t.Fatalf("dbtest: open: %v", err)
 	}
@@ -112,17 +150,32 @@ func New(t testing.TB) *db.DB {
 	return d
 }
 
-// ensureTemplate creates (once per server and migration set) a migrated
-// template database and returns its name.
-func ensureTemplate() (string, error) {
-	templateOnce.Do(func() {
-		templateName, templateErr = createTemplate()
+// ensureTemplate creates (once per server and content) the template
+// database of tmpl and returns its name: the migrated schema alone for a
+// nil tmpl, else cloned from that and seeded.
+func ensureTemplate(tmpl *Template) (string, error) {
+	name := "licensor_tmpl_" + schemaID()
+	var seed func(context.Context, *db.DB) error
+	from := ""
+	if tmpl != nil {
+		base, err := ensureTemplate(nil)
+		if err != nil {
+			return "", err
+		}
+		sum := sha256.Sum256([]byte(tmpl.Name + "\x00" + tmpl.Version))
+		name, seed, from = base+"_"+tmpl.Name+"_"+hex.EncodeToString(sum[:])[:8], tmpl.Seed, base
+	}
+	v, _ := templates.LoadOrStore(name, &templateOnce{})
+	o := v.(*templateOnce)
+	o.once.Do(func() {
+		o.name, o.err = createTemplate(name, from, seed)
 	})
-	return templateName, templateErr
+	return o.name, o.err
 }
 
-func createTemplate() (string, error) {
-	name := "licensor_tmpl_" + migrationsHash()
+// createTemplate builds template name, unless it exists: migrated from
+// scratch when from is empty, else cloned from from and seeded.
+func createTemplate(name, from string, seed func(context.Context, *db.DB) error) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -149,22 +202,28 @@ func createTemplate() (string, error) {
 		return name, nil
 	}
 	// Build under a temporary name and rename at the end, so a crash halfway
-	// never leaves a half-migrated template behind under the real name.
-	building := name + "_building"
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %q WITH (FORCE)`, building)); err != nil {
-		return "", err
+	// never leaves a half-built template behind under the real name.
+	building := "licensor_building_" + randomHex(6)
+	create := fmt.Sprintf(`CREATE DATABASE %q`, building)
+	if from != "" {
+		create += fmt.Sprintf(` TEMPLATE %q`, from)
 	}
-	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %q`, building)); err != nil {
+	if _, err := conn.ExecContext(ctx, create); err != nil {
 		return "", fmt.Errorf("create template: %w", err)
 	}
 	d, err := db.Open(ctx, WithDatabase(ServerURL(), building), db.PoolOptions{MaxOpenConns: 4, MaxIdleConns: 1, ConnMaxLifetime: time.Minute})
 	if err != nil {
 		return "", err
 	}
-	_, merr := db.Migrate(ctx, d)
+	if from == "" {
+		_, err = db.Migrate(ctx, d)
+	} else if seed != nil {
+		err = seed(ctx, d)
+	}
 	_ = d.Close()
-	if merr != nil {
-		return "", fmt.Errorf("migrate template: %w", merr)
+	if err != nil {
+		_, _ = conn.ExecContext(context.Background(), fmt.Sprintf(`DROP DATABASE IF EXISTS %q WITH (FORCE)`, building))
+		return "", fmt.Errorf("build template %s: %w", name, err)
 	}
 	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`ALTER DATABASE %q RENAME TO %q`, building, name)); err != nil {
 		return "", fmt.Errorf("rename template: %w", err)
@@ -172,26 +231,39 @@ func createTemplate() (string, error) {
 	return name, nil
 }
 
-// migrationsHash names the template after the migration files, so a changed
-// migration gets a new template instead of a stale one.
-func migrationsHash() string {
-	h := sha256.New()
-	var names []string
-	_ = fs.WalkDir(migrations.FS, ".", func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			names = append(names, path)
+var (
+	schemaOnce sync.Once
+	schema     string
+)
+
+// schemaID names the migrated schema after what builds it: Licensor's
+// migration files and River's migrations as the River module resolved
+// from go.mod carries them (their SQL, read from the migrator this build
+// links), so a changed migration or a River upgrade gets a new template
+// instead of a stale one.
+func schemaID() string {
+	schemaOnce.Do(func() {
+		h := sha256.New()
+		var names []string
+		_ = fs.WalkDir(migrations.FS, ".", func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				names = append(names, path)
+			}
+			return nil
+		})
+		sort.Strings(names)
+		for _, n := range names {
+			b, _ := fs.ReadFile(migrations.FS, n)
+			fmt.Fprintf(h, "licensor %s %d\n", n, len(b))
+			h.Write(b)
 		}
-		return nil
+		for _, m := range db.RiverMigrations() {
+			fmt.Fprintf(h, "river %d %s %d\n", m.Version, m.Name, len(m.SQLUp))
+			h.Write([]byte(m.SQLUp))
+		}
+		schema = hex.EncodeToString(h.Sum(nil))[:12]
 	})
-	sort.Strings(names)
-	for _, n := range names {
-		b, _ := fs.ReadFile(migrations.FS, n)
-		h.Write([]byte(n))
-		h.Write(b)
-	}
-	// River's schema version is part of the template too.
-	h.Write([]byte("river-v0.51.2"))
-	return hex.EncodeToString(h.Sum(nil))[:12]
+	return schema
 }
 
 func randomHex(n int) string {

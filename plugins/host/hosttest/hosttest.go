@@ -3,15 +3,20 @@
 package hosttest
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
-	"hash/crc32"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 var (
@@ -20,11 +25,13 @@ var (
 )
 
 // Build compiles the plugin main package pkg (a path relative to the
-// plugins folder, e.g. "captcha-recaptcha") once per test binary and
-// returns the executable's path. Executables live under one fixed folder
-// in the system's temporary directory, one per plugin and checkout,
-// replaced atomically by each build, so test runs neither leak copies nor
-// disturb each other.
+// plugins folder, e.g. "captcha-recaptcha") and returns the executable's
+// path. Executables are shared by every test binary of every run: each is
+// kept under the system's temporary directory, named after a hash of what
+// it is built from (every Go file under plugins/, go.mod, go.sum and the
+// Go version), so a test run builds a plugin only when its sources
+// changed, and a file lock makes parallel test binaries wait for one
+// build instead of each doing its own.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
 	mu.Lock()
@@ -37,21 +44,110 @@ func Build(t testing.TB, pkg string) string {
 		t.Fatal(err)
 	}
 	_, self, _, _ := runtime.Caller(0)
-	src := filepath.Join(filepath.Dir(self), "..", "..", pkg)
-	// Named after the source folder too: checkouts side by side (git
-	// worktrees) build different versions of one plugin.
-	exe := filepath.Join(dir, fmt.Sprintf("%s-%08x", strings.ReplaceAll(pkg, "/", "_"), crc32.ChecksumIEEE([]byte(src))))
-	tmp := fmt.Sprintf("%s.%d.tmp", exe, os.Getpid())
-	cmd := exec.Command("go", "build", "-o", tmp, ".")
-	cmd.Dir = src
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build plugin %s: %v\n%s", pkg, err, out)
+	plugins := filepath.Join(filepath.Dir(self), "..", "..")
+	key, err := sourceKey(plugins)
+	if err != nil {
+		t.Fatalf("hash plugin sources: %v", err)
 	}
-	if err := os.Rename(tmp, exe); err != nil {
-		t.Fatal(err)
+	name := strings.ReplaceAll(pkg, "/", "_")
+	exe := filepath.Join(dir, name+"-"+key)
+	if _, err := os.Stat(exe); err != nil {
+		unlock, err := lockFile(exe + ".lock")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unlock()
+		// Another process may have built it while this one waited.
+		if _, err := os.Stat(exe); err != nil {
+			tmp := fmt.Sprintf("%s.%d.tmp", exe, os.Getpid())
+			cmd := exec.Command("go", "build", "-o", tmp, ".")
+			cmd.Dir = filepath.Join(plugins, pkg)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("build plugin %s: %v\n%s", pkg, err, out)
+			}
+			if err := os.Rename(tmp, exe); err != nil {
+				t.Fatal(err)
+			}
+			pruneOld(dir, name, exe)
+		}
 	}
 	built[pkg] = exe
 	return exe
+}
+
+var (
+	keyOnce sync.Once
+	key     string
+	keyErr  error
+)
+
+// sourceKey hashes what the plugins are built from: plugins/ never imports
+// app/ (docs/architecture.md), so its Go files, the module's requirements
+// and the toolchain decide the executables.
+func sourceKey(plugins string) (string, error) {
+	keyOnce.Do(func() {
+		h := sha256.New()
+		fmt.Fprintf(h, "%s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		var files []string
+		keyErr = filepath.WalkDir(plugins, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if !d.IsDir() && strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, "_test.go") {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if keyErr != nil {
+			return
+		}
+		root := filepath.Dir(plugins)
+		files = append(files, filepath.Join(root, "go.mod"), filepath.Join(root, "go.sum"))
+		sort.Strings(files)
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				keyErr = err
+				return
+			}
+			rel, _ := filepath.Rel(root, f)
+			fmt.Fprintf(h, "%s %d\n", filepath.ToSlash(rel), len(b))
+			h.Write(b)
+		}
+		key = hex.EncodeToString(h.Sum(nil))[:16]
+	})
+	return key, keyErr
+}
+
+// lockFile takes an exclusive lock on path, waiting for it, and returns
+// its release.
+func lockFile(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() {
+		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		_ = f.Close()
+	}, nil
+}
+
+// pruneOld removes executables of plugin name built from older sources
+// and unused for a day, so the folder does not grow with every change.
+func pruneOld(dir, name, keep string) {
+	old, _ := filepath.Glob(filepath.Join(dir, name+"-*"))
+	for _, p := range old {
+		if p == keep || strings.HasPrefix(p, keep) {
+			continue
+		}
+		if st, err := os.Stat(p); err == nil && time.Since(st.ModTime()) > 24*time.Hour {
+			_ = os.Remove(p)
+		}
+	}
 }
 
 // Install builds pkg and installs it as plugins/<name>/<name> with the

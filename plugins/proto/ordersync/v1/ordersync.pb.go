@@ -33,6 +33,11 @@ const (
 	OrderStatus_ORDER_STATUS_PAID        OrderStatus = 1
 	OrderStatus_ORDER_STATUS_REFUNDED    OrderStatus = 2
 	OrderStatus_ORDER_STATUS_CANCELLED   OrderStatus = 3
+	// A subscription's recurring charge (a WooCommerce renewal order, a
+	// Gumroad recurring charge): Licensor renews the licenses the
+	// subscription's first order issued, on the same keys, instead of
+	// issuing new ones.
+	OrderStatus_ORDER_STATUS_RENEWED OrderStatus = 4
 )
 
 // Enum value maps for OrderStatus.
@@ -42,12 +47,14 @@ var (
 		1: "ORDER_STATUS_PAID",
 		2: "ORDER_STATUS_REFUNDED",
 		3: "ORDER_STATUS_CANCELLED",
+		4: "ORDER_STATUS_RENEWED",
 	}
 	OrderStatus_value = map[string]int32{
 		"ORDER_STATUS_UNSPECIFIED": 0,
 		"ORDER_STATUS_PAID":        1,
 		"ORDER_STATUS_REFUNDED":    2,
 		"ORDER_STATUS_CANCELLED":   3,
+		"ORDER_STATUS_RENEWED":     4,
 	}
 )
 
@@ -415,7 +422,11 @@ type PollRequest struct {
 	// Opaque cursor returned by the previous poll; empty on the first.
 	Cursor string `protobuf:"bytes,1,opt,name=cursor,proto3" json:"cursor,omitempty"`
 	// Most events wanted in one answer (the plugin may return fewer).
-	Limit         int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	Limit int32 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	// The host's clock: a first poll (empty cursor) counts its look-back
+	// from it, so the window follows Licensor's time, not the plugin
+	// process's. Absent (an older host): the SDK uses the plugin's clock.
+	Now           *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=now,proto3" json:"now,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -462,6 +473,13 @@ func (x *PollRequest) GetLimit() int32 {
 		return x.Limit
 	}
 	return 0
+}
+
+func (x *PollRequest) GetNow() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Now
+	}
+	return nil
 }
 
 type PollResponse struct {
@@ -643,11 +661,17 @@ type OrderEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The store's order ID; Licensor processes each (store, order_id, status)
 	// once.
-	OrderId       string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
-	Status        OrderStatus            `protobuf:"varint,2,opt,name=status,proto3,enum=licensor.ordersync.v1.OrderStatus" json:"status,omitempty"`
-	Customer      *Customer              `protobuf:"bytes,3,opt,name=customer,proto3" json:"customer,omitempty"`
-	Items         []*Item                `protobuf:"bytes,4,rep,name=items,proto3" json:"items,omitempty"`
-	PurchasedAt   *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=purchased_at,json=purchasedAt,proto3" json:"purchased_at,omitempty"`
+	OrderId     string                 `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	Status      OrderStatus            `protobuf:"varint,2,opt,name=status,proto3,enum=licensor.ordersync.v1.OrderStatus" json:"status,omitempty"`
+	Customer    *Customer              `protobuf:"bytes,3,opt,name=customer,proto3" json:"customer,omitempty"`
+	Items       []*Item                `protobuf:"bytes,4,rep,name=items,proto3" json:"items,omitempty"`
+	PurchasedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=purchased_at,json=purchasedAt,proto3" json:"purchased_at,omitempty"`
+	// The store's subscription this order belongs to, when it is one's:
+	// on its first (paid) order and on its renewals.
+	SubscriptionId string `protobuf:"bytes,6,opt,name=subscription_id,json=subscriptionId,proto3" json:"subscription_id,omitempty"`
+	// On a renewal, the store's ID of the subscription's first order, when
+	// the store names it; else Licensor finds it by subscription_id.
+	RenewsOrderId string `protobuf:"bytes,7,opt,name=renews_order_id,json=renewsOrderId,proto3" json:"renews_order_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -715,6 +739,20 @@ func (x *OrderEvent) GetPurchasedAt() *timestamppb.Timestamp {
 		return x.PurchasedAt
 	}
 	return nil
+}
+
+func (x *OrderEvent) GetSubscriptionId() string {
+	if x != nil {
+		return x.SubscriptionId
+	}
+	return ""
+}
+
+func (x *OrderEvent) GetRenewsOrderId() string {
+	if x != nil {
+		return x.RenewsOrderId
+	}
+	return ""
 }
 
 type VerifyLicenseRequest struct {
@@ -977,10 +1015,11 @@ const file_ordersync_v1_ordersync_proto_rawDesc = "" +
 	"\x0fWebhookResponse\x12\x1c\n" +
 	"\tauthentic\x18\x01 \x01(\bR\tauthentic\x129\n" +
 	"\x06events\x18\x02 \x03(\v2!.licensor.ordersync.v1.OrderEventR\x06events\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\";\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"i\n" +
 	"\vPollRequest\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x12\x14\n" +
-	"\x05limit\x18\x02 \x01(\x05R\x05limit\"~\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05limit\x12,\n" +
+	"\x03now\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x03now\"~\n" +
 	"\fPollResponse\x129\n" +
 	"\x06events\x18\x01 \x03(\v2!.licensor.ordersync.v1.OrderEventR\x06events\x12\x1f\n" +
 	"\vnext_cursor\x18\x02 \x01(\tR\n" +
@@ -992,14 +1031,16 @@ const file_ordersync_v1_ordersync_proto_rawDesc = "" +
 	"\x04Item\x12\x10\n" +
 	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x1a\n" +
 	"\bquantity\x18\x02 \x01(\x05R\bquantity\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\"\x92\x02\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\"\xe3\x02\n" +
 	"\n" +
 	"OrderEvent\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12:\n" +
 	"\x06status\x18\x02 \x01(\x0e2\".licensor.ordersync.v1.OrderStatusR\x06status\x12;\n" +
 	"\bcustomer\x18\x03 \x01(\v2\x1f.licensor.ordersync.v1.CustomerR\bcustomer\x121\n" +
 	"\x05items\x18\x04 \x03(\v2\x1b.licensor.ordersync.v1.ItemR\x05items\x12=\n" +
-	"\fpurchased_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vpurchasedAt\"l\n" +
+	"\fpurchased_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vpurchasedAt\x12'\n" +
+	"\x0fsubscription_id\x18\x06 \x01(\tR\x0esubscriptionId\x12&\n" +
+	"\x0frenews_order_id\x18\a \x01(\tR\rrenewsOrderId\"l\n" +
 	"\x14VerifyLicenseRequest\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x1f\n" +
 	"\vclient_name\x18\x02 \x01(\tR\n" +
@@ -1024,12 +1065,13 @@ const file_ordersync_v1_ordersync_proto_rawDesc = "" +
 	"\x15VerifyLicenseResponse\x12>\n" +
 	"\aoutcome\x18\x01 \x01(\x0e2$.licensor.ordersync.v1.VerifyOutcomeR\aoutcome\x12/\n" +
 	"\x04sale\x18\x02 \x01(\v2\x1b.licensor.ordersync.v1.SaleR\x04sale\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason*y\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason*\x93\x01\n" +
 	"\vOrderStatus\x12\x1c\n" +
 	"\x18ORDER_STATUS_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11ORDER_STATUS_PAID\x10\x01\x12\x19\n" +
 	"\x15ORDER_STATUS_REFUNDED\x10\x02\x12\x1a\n" +
-	"\x16ORDER_STATUS_CANCELLED\x10\x03*\x87\x01\n" +
+	"\x16ORDER_STATUS_CANCELLED\x10\x03\x12\x18\n" +
+	"\x14ORDER_STATUS_RENEWED\x10\x04*\x87\x01\n" +
 	"\rVerifyOutcome\x12\x1e\n" +
 	"\x1aVERIFY_OUTCOME_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17VERIFY_OUTCOME_ACCEPTED\x10\x01\x12\x1a\n" +
@@ -1081,30 +1123,31 @@ var file_ordersync_v1_ordersync_proto_depIdxs = []int32{
 	16, // 1: licensor.ordersync.v1.ConfigureResponse.field_errors:type_name -> licensor.ordersync.v1.ConfigureResponse.FieldErrorsEntry
 	4,  // 2: licensor.ordersync.v1.WebhookRequest.headers:type_name -> licensor.ordersync.v1.Header
 	11, // 3: licensor.ordersync.v1.WebhookResponse.events:type_name -> licensor.ordersync.v1.OrderEvent
-	11, // 4: licensor.ordersync.v1.PollResponse.events:type_name -> licensor.ordersync.v1.OrderEvent
-	0,  // 5: licensor.ordersync.v1.OrderEvent.status:type_name -> licensor.ordersync.v1.OrderStatus
-	9,  // 6: licensor.ordersync.v1.OrderEvent.customer:type_name -> licensor.ordersync.v1.Customer
-	10, // 7: licensor.ordersync.v1.OrderEvent.items:type_name -> licensor.ordersync.v1.Item
-	18, // 8: licensor.ordersync.v1.OrderEvent.purchased_at:type_name -> google.protobuf.Timestamp
-	9,  // 9: licensor.ordersync.v1.Sale.customer:type_name -> licensor.ordersync.v1.Customer
-	18, // 10: licensor.ordersync.v1.Sale.purchased_at:type_name -> google.protobuf.Timestamp
-	18, // 11: licensor.ordersync.v1.Sale.expires_at:type_name -> google.protobuf.Timestamp
-	17, // 12: licensor.ordersync.v1.Sale.data:type_name -> licensor.ordersync.v1.Sale.DataEntry
-	1,  // 13: licensor.ordersync.v1.VerifyLicenseResponse.outcome:type_name -> licensor.ordersync.v1.VerifyOutcome
-	13, // 14: licensor.ordersync.v1.VerifyLicenseResponse.sale:type_name -> licensor.ordersync.v1.Sale
-	2,  // 15: licensor.ordersync.v1.OrderSync.Configure:input_type -> licensor.ordersync.v1.ConfigureRequest
-	5,  // 16: licensor.ordersync.v1.OrderSync.Webhook:input_type -> licensor.ordersync.v1.WebhookRequest
-	7,  // 17: licensor.ordersync.v1.OrderSync.Poll:input_type -> licensor.ordersync.v1.PollRequest
-	12, // 18: licensor.ordersync.v1.OrderSync.VerifyLicense:input_type -> licensor.ordersync.v1.VerifyLicenseRequest
-	3,  // 19: licensor.ordersync.v1.OrderSync.Configure:output_type -> licensor.ordersync.v1.ConfigureResponse
-	6,  // 20: licensor.ordersync.v1.OrderSync.Webhook:output_type -> licensor.ordersync.v1.WebhookResponse
-	8,  // 21: licensor.ordersync.v1.OrderSync.Poll:output_type -> licensor.ordersync.v1.PollResponse
-	14, // 22: licensor.ordersync.v1.OrderSync.VerifyLicense:output_type -> licensor.ordersync.v1.VerifyLicenseResponse
-	19, // [19:23] is the sub-list for method output_type
-	15, // [15:19] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	18, // 4: licensor.ordersync.v1.PollRequest.now:type_name -> google.protobuf.Timestamp
+	11, // 5: licensor.ordersync.v1.PollResponse.events:type_name -> licensor.ordersync.v1.OrderEvent
+	0,  // 6: licensor.ordersync.v1.OrderEvent.status:type_name -> licensor.ordersync.v1.OrderStatus
+	9,  // 7: licensor.ordersync.v1.OrderEvent.customer:type_name -> licensor.ordersync.v1.Customer
+	10, // 8: licensor.ordersync.v1.OrderEvent.items:type_name -> licensor.ordersync.v1.Item
+	18, // 9: licensor.ordersync.v1.OrderEvent.purchased_at:type_name -> google.protobuf.Timestamp
+	9,  // 10: licensor.ordersync.v1.Sale.customer:type_name -> licensor.ordersync.v1.Customer
+	18, // 11: licensor.ordersync.v1.Sale.purchased_at:type_name -> google.protobuf.Timestamp
+	18, // 12: licensor.ordersync.v1.Sale.expires_at:type_name -> google.protobuf.Timestamp
+	17, // 13: licensor.ordersync.v1.Sale.data:type_name -> licensor.ordersync.v1.Sale.DataEntry
+	1,  // 14: licensor.ordersync.v1.VerifyLicenseResponse.outcome:type_name -> licensor.ordersync.v1.VerifyOutcome
+	13, // 15: licensor.ordersync.v1.VerifyLicenseResponse.sale:type_name -> licensor.ordersync.v1.Sale
+	2,  // 16: licensor.ordersync.v1.OrderSync.Configure:input_type -> licensor.ordersync.v1.ConfigureRequest
+	5,  // 17: licensor.ordersync.v1.OrderSync.Webhook:input_type -> licensor.ordersync.v1.WebhookRequest
+	7,  // 18: licensor.ordersync.v1.OrderSync.Poll:input_type -> licensor.ordersync.v1.PollRequest
+	12, // 19: licensor.ordersync.v1.OrderSync.VerifyLicense:input_type -> licensor.ordersync.v1.VerifyLicenseRequest
+	3,  // 20: licensor.ordersync.v1.OrderSync.Configure:output_type -> licensor.ordersync.v1.ConfigureResponse
+	6,  // 21: licensor.ordersync.v1.OrderSync.Webhook:output_type -> licensor.ordersync.v1.WebhookResponse
+	8,  // 22: licensor.ordersync.v1.OrderSync.Poll:output_type -> licensor.ordersync.v1.PollResponse
+	14, // 23: licensor.ordersync.v1.OrderSync.VerifyLicense:output_type -> licensor.ordersync.v1.VerifyLicenseResponse
+	20, // [20:24] is the sub-list for method output_type
+	16, // [16:20] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_ordersync_v1_ordersync_proto_init() }

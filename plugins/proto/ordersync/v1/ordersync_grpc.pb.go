@@ -40,13 +40,15 @@ type OrderSyncClient interface {
 	// plugin's webhook URL.
 	Webhook(ctx context.Context, in *WebhookRequest, opts ...grpc.CallOption) (*WebhookResponse, error)
 	// Poll lists orders changed since a cursor (empty: the plugin's own start,
-	// e.g. the last few days), for orders missed while Licensor was down.
+	// e.g. the last few days before the request's now), for orders missed
+	// while Licensor was down.
 	Poll(ctx context.Context, in *PollRequest, opts ...grpc.CallOption) (*PollResponse, error)
 	// VerifyLicense checks a marketplace license code (a Gumroad key, an
 	// Envato purchase code) that Licensor does not know yet, on its first
-	// activation (api.md §4.3 step 4) or a license check (§4.6). Optional: a
-	// plugin serving no verify_type answers UNIMPLEMENTED. Which verify_type a
-	// plugin serves is in its manifest ("verify_type").
+	// activation (docs/api/external.md#activate step 4) or a license check
+	// (docs/api/external.md#license-check). Optional: a plugin serving no
+	// verify_type answers UNIMPLEMENTED. Which verify_type a plugin serves is
+	// in its manifest ("verify_type").
 	VerifyLicense(ctx context.Context, in *VerifyLicenseRequest, opts ...grpc.CallOption) (*VerifyLicenseResponse, error)
 }
 
@@ -109,13 +111,15 @@ type OrderSyncServer interface {
 	// plugin's webhook URL.
 	Webhook(context.Context, *WebhookRequest) (*WebhookResponse, error)
 	// Poll lists orders changed since a cursor (empty: the plugin's own start,
-	// e.g. the last few days), for orders missed while Licensor was down.
+	// e.g. the last few days before the request's now), for orders missed
+	// while Licensor was down.
 	Poll(context.Context, *PollRequest) (*PollResponse, error)
 	// VerifyLicense checks a marketplace license code (a Gumroad key, an
 	// Envato purchase code) that Licensor does not know yet, on its first
-	// activation (api.md §4.3 step 4) or a license check (§4.6). Optional: a
-	// plugin serving no verify_type answers UNIMPLEMENTED. Which verify_type a
-	// plugin serves is in its manifest ("verify_type").
+	// activation (docs/api/external.md#activate step 4) or a license check
+	// (docs/api/external.md#license-check). Optional: a plugin serving no
+	// verify_type answers UNIMPLEMENTED. Which verify_type a plugin serves is
+	// in its manifest ("verify_type").
 	VerifyLicense(context.Context, *VerifyLicenseRequest) (*VerifyLicenseResponse, error)
 	mustEmbedUnimplementedOrderSyncServer()
 }

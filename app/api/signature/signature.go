@@ -1,0 +1,242 @@
+// Package signature signs the external API's answers
+// (docs/api/verifying.md#signed-responses): every answer of an external
+// route, errors included, gets a Digest and a Licensor-Signature header
+// (the format is app/signing's), and a nonce the client sent is echoed in
+// the JSON body before it is signed. The routes of package external run
+// Signer.Handle first; the handlers know nothing of it.
+//
+// Signing costs an Ed25519 signature (some 20 µs, as much as a cached
+// verify), so signatures are kept for the second their date names: the
+// same answer to the same request line and host within a second (the
+// same installation verifying, or many installations of one license
+// getting one answer) is signed once. Answers carrying a nonce are all
+// different and always signed.
+package signature
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+
+	"github.com/licensor/licensor/app/api/apirequest"
+	"github.com/licensor/licensor/app/settings"
+	"github.com/licensor/licensor/app/signing"
+	"github.com/licensor/licensor/app/web"
+)
+
+const (
+	// NonceHeader carries a client's nonce; a "nonce" field does too.
+	NonceHeader = "X-Licensor-Nonce"
+	// nonceField is the nonce's request field and its key in the body.
+	nonceField = "nonce"
+	// MaxNonceLen bounds an echoed nonce; a longer one is not echoed, so
+	// the client's check fails rather than the body growing.
+	MaxNonceLen = 255
+	// maxCached bounds the signatures kept for one second.
+	maxCached = 4096
+	// digestKey is where SetDigest leaves a streamed body's SHA-256.
+	digestKey = "licensor.signature.digest"
+)
+
+// Signer signs answers with a node's key ring. It is safe for concurrent
+// use.
+type Signer struct {
+	ring     *signing.KeyRing
+	settings *settings.Store
+	now      func() time.Time
+	recover  fiber.Handler
+	logger   *slog.Logger
+	second   atomic.Pointer[second]
+	bufs     sync.Pool
+}
+
+// second holds the signatures made for one date and key set.
+type second struct {
+	unix int64
+	keys any
+	date string
+	mu   sync.RWMutex
+	// sigs maps a signing string to its Licensor-Signature value.
+	sigs map[string]string
+}
+
+// Options configure a Signer.
+type Options struct {
+	Ring     *signing.KeyRing
+	Settings *settings.Store
+	Logger   *slog.Logger
+	// Now is the clock of the signed date; nil is time.Now.
+	Now func() time.Time
+}
+
+// New returns a Signer.
+func New(o Options) *Signer {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Signer{ring: o.Ring, settings: o.Settings, now: o.Now, logger: o.Logger, recover: web.Recover(o.Logger),
+		bufs: sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}}
+}
+
+// SetDigest gives the SHA-256 (hex) of a body sent as a stream (a
+// download), which the signer cannot read without reading the file. The
+// digest is of the whole file, also for a Range answer: what a client
+// checks once it has every part.
+func SetDigest(c fiber.Ctx, sha256Hex string) {
+	var sum [sha256.Size]byte
+	if n, err := hex.Decode(sum[:], []byte(sha256Hex)); err == nil && n == sha256.Size {
+		c.Locals(digestKey, sum)
+	}
+}
+
+// Handle runs the rest of the route and signs its answer, whatever it is:
+// an error is answered here by the app's error handler (and handed on as
+// web.Answered, for the request log), a panic by web.Recover's.
+func (s *Signer) Handle(c fiber.Ctx) error {
+	if s.settings != nil {
+		if set, err := s.settings.Get(c.Context()); err == nil && !set.SignAPIResponses {
+			return c.Next()
+		}
+	}
+	// Read before the handler: it may reuse the request's buffers.
+	nonce := requestNonce(c)
+	err := s.recover(c)
+	if err != nil {
+		if herr := c.App().ErrorHandler(c, err); herr != nil {
+			_ = c.Status(fiber.StatusInternalServerError).SendString("Internal Server Error")
+		}
+		err = web.Answered(err)
+	}
+	if nonce != "" {
+		echoNonce(c, nonce)
+	}
+	if serr := s.sign(c); serr != nil {
+		s.logger.ErrorContext(c.Context(), "sign API response", "error", serr, "request_id", web.RequestIDOf(c))
+	}
+	return err
+}
+
+// sign sets the Digest and Licensor-Signature headers of c's answer.
+func (s *Signer) sign(c fiber.Ctx) error {
+	res := c.Response()
+	var sum [sha256.Size]byte
+	if d, ok := c.Locals(digestKey).([sha256.Size]byte); ok {
+		sum = d
+	} else if res.IsBodyStream() {
+		// Never reached by the external routes (their streams set a
+		// digest); reading the stream here would load a file whole.
+		return nil
+	} else {
+		sum = sha256.Sum256(res.Body())
+	}
+	bp := s.bufs.Get().(*[]byte)
+	defer s.bufs.Put(bp)
+	buf := signing.AppendDigest((*bp)[:0], &sum)
+	digestLen := len(buf)
+	res.Header.SetBytesV(signing.DigestHeader, buf)
+
+	sec := s.current()
+	req := c.Request()
+	buf = signing.AppendResponseSigningString(buf, req.Header.Method(), req.URI().PathOriginal(), req.Host(),
+		[]byte(sec.date), buf[:digestLen])
+	msg := buf[digestLen:]
+	*bp = buf
+
+	sec.mu.RLock()
+	value, ok := sec.sigs[string(msg)]
+	sec.mu.RUnlock()
+	if !ok {
+		var err error
+		if value, err = s.ring.SignResponse(msg, sec.date); err != nil {
+			return err
+		}
+		sec.mu.Lock()
+		if len(sec.sigs) < maxCached {
+			sec.sigs[string(msg)] = value
+		}
+		sec.mu.Unlock()
+	}
+	res.Header.Set(signing.ResponseSignatureHeader, value)
+	return nil
+}
+
+// current returns the signatures of this second and key set, starting a
+// new set when either changed.
+func (s *Signer) current() *second {
+	now := s.now()
+	unix, keys := now.Unix(), s.ring.SetID()
+	cur := s.second.Load()
+	if cur != nil && cur.unix == unix && cur.keys == keys {
+		return cur
+	}
+	next := &second{unix: unix, keys: keys, date: signing.ResponseDate(now), sigs: make(map[string]string)}
+	if s.second.CompareAndSwap(cur, next) {
+		return next
+	}
+	if cur = s.second.Load(); cur != nil && cur.unix == unix && cur.keys == keys {
+		return cur
+	}
+	return next
+}
+
+// requestNonce is the X-Licensor-Nonce header, else the request's nonce
+// field (JSON, form or query, as any field is read). The fields are
+// parsed only when "nonce" appears in the body or query at all.
+func requestNonce(c fiber.Ctx) string {
+	if v := c.Get(NonceHeader); v != "" {
+		return v
+	}
+	req := c.Request()
+	body, query := req.Body(), req.URI().QueryString()
+	if !bytes.Contains(body, []byte(nonceField)) && !bytes.Contains(query, []byte(nonceField)) {
+		return ""
+	}
+	q := make(map[string][]string)
+	for k, v := range req.URI().QueryArgs().All() {
+		q[string(k)] = append(q[string(k)], string(v))
+	}
+	f, err := apirequest.Parse(c.Get(fiber.HeaderContentType), body, q, nil)
+	if err != nil {
+		return ""
+	}
+	v, _ := f.String(nonceField, apirequest.KeepSpace())
+	return v
+}
+
+// echoNonce adds "nonce":<nonce> as the last key of a JSON object answer.
+// Other answers (a file) cannot carry it.
+func echoNonce(c fiber.Ctx, nonce string) {
+	res := c.Response()
+	if len(nonce) > MaxNonceLen || res.IsBodyStream() ||
+		!strings.HasPrefix(string(res.Header.ContentType()), fiber.MIMEApplicationJSON) {
+		return
+	}
+	body := bytes.TrimRight(res.Body(), " \t\r\n")
+	if len(body) < 2 || body[0] != '{' || body[len(body)-1] != '}' {
+		return
+	}
+	quoted, err := json.Marshal(nonce)
+	if err != nil {
+		return
+	}
+	out := make([]byte, 0, len(body)+len(quoted)+10)
+	out = append(out, body[:len(body)-1]...)
+	if len(bytes.TrimSpace(body[1:len(body)-1])) > 0 {
+		out = append(out, ',')
+	}
+	out = append(out, `"nonce":`...)
+	out = append(out, quoted...)
+	out = append(out, '}')
+	res.SetBodyRaw(out)
+}

@@ -1,0 +1,123 @@
+package bench_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+	"github.com/valyala/fasthttp"
+
+	"github.com/licensor/licensor/app/config"
+	"github.com/licensor/licensor/app/server"
+)
+
+// BenchmarkVerifyPath runs each form of verify through a whole app's
+// handler on one goroutine, beside the bare Fiber endpoint bench/load
+// measures against (read the body, bind verify's JSON, answer verify's
+// JSON), so the cost verify adds to what no verify can avoid shows in
+// ns/op and allocs/op without a network or an idle machine. The apps log
+// at warn, as bench/load runs the server; "logged" is the cached verify
+// with a request line per call at info (the default), written to nowhere.
+// Run it with -cpuprofile or -memprofile on one sub-benchmark to see
+// where a form's time goes:
+//
+//	go test -run '^$' -bench 'VerifyPath/^cached$' -benchmem -cpuprofile cpu.out ./bench/
+func BenchmarkVerifyPath(b *testing.B) {
+	v := newVerifyEnv(b)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	app := func(configure func(*config.Config), logger *slog.Logger) fasthttp.RequestHandler {
+		if configure != nil {
+			// The node keeps its configuration: give it a copy of its own.
+			orig := v.env.Config
+			cp := *orig
+			configure(&cp)
+			v.env.Config = &cp
+			defer func() { v.env.Config = orig }()
+		}
+		return v.env.NewAppWith(b, func(d *server.Deps) { d.Logger = logger }).Handler()
+	}
+	cached := app(nil, quiet)
+	logged := app(nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	uncached := app(func(c *config.Config) { c.API.VerifyCacheSize = 0 }, quiet)
+
+	byCode, _ := json.Marshal(map[string]string{"product_id": "BENCH", "license_code": "BENCH-VERIFY"})
+	token := v.newRequest("/api/external/license/verify", v.body)
+	code := v.newRequest("/api/external/license/verify", byCode)
+	legacy := v.newRequest("/api/verify_license", byCode)
+	legacy.Header.Del("X-API-KEY")
+	legacy.Header.Del("X-API-URL")
+	legacy.Header.Set("LB-API-KEY", v.key)
+	legacy.Header.Set("LB-URL", benchHost)
+	bare := v.newRequest("/verify", v.body)
+
+	for _, c := range []struct {
+		name string
+		h    fasthttp.RequestHandler
+		req  *fasthttp.Request
+	}{
+		{"bare", bareHandler(), bare},
+		{"cached", cached, token},
+		{"logged", logged, token},
+		{"uncached", uncached, token},
+		{"code", cached, code},
+		{"legacy", cached, legacy},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var ctx fasthttp.RequestCtx
+			addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+			h := c.h
+			b.ReportAllocs()
+			cpu0 := processCPU()
+			for b.Loop() {
+				ctx.Init(c.req, addr, nil)
+				h(&ctx)
+				if ctx.Response.StatusCode() != 200 || !bytes.Contains(ctx.Response.Body(), []byte(`"status":true`)) {
+					b.Fatalf("%s: %d %s", c.name, ctx.Response.StatusCode(), ctx.Response.Body())
+				}
+			}
+			// On a shared machine the wall time per call measures the
+			// neighbours too; the process's CPU time per call does not.
+			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// processCPU is this process's user and system CPU time: every goroutine
+// of the node, its garbage collection included.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// bareHandler is bench/load's bare endpoint as a handler.
+func bareHandler() fasthttp.RequestHandler {
+	type request struct {
+		ProductID   string `json:"product_id"`
+		LicenseData string `json:"license_data"`
+		LicenseFile string `json:"license_file"`
+		LicenseCode string `json:"license_code"`
+		ClientName  string `json:"client_name"`
+	}
+	type response struct {
+		Status   bool    `json:"status"`
+		IsActive bool    `json:"is_active"`
+		Message  string  `json:"message"`
+		Data     *string `json:"data"`
+	}
+	app := fiber.New()
+	app.Post("/verify", func(c fiber.Ctx) error {
+		var req request
+		if err := c.Bind().JSON(&req); err != nil {
+			return err
+		}
+		return c.JSON(response{Status: true, IsActive: true, Message: "Verified."})
+	})
+	return app.Handler()
+}

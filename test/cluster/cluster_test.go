@@ -1,0 +1,170 @@
+package cluster
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestTwoNodesBehindNginx runs two licensor processes on one database with
+// nginx balancing between them round-robin and shows they behave as one.
+func TestTwoNodesBehindNginx(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	nginx := lookNginx(t)
+	c := startCluster(t, options{nodes: 2, nginx: nginx})
+
+	t.Run("a session made on one node works on the other", func(t *testing.T) {
+		b := c.browser(t, c.lb)
+		b.signIn(t)
+		served := map[string]bool{}
+		for range 6 {
+			res, body := b.get(t, "/admin/customers")
+			if res.StatusCode != http.StatusOK || !strings.Contains(body, "Customers") {
+				t.Fatalf("GET /admin/customers through nginx: %d", res.StatusCode)
+			}
+			served[res.Header.Get("X-Upstream")] = true
+		}
+		if len(served) != 2 {
+			t.Fatalf("the signed-in pages came from %v, want both nodes", served)
+		}
+	})
+
+	t.Run("a setting changed on one node takes effect on the other through NOTIFY", func(t *testing.T) {
+		other := c.browser(t, c.nodes[1])
+		if res, _ := other.get(t, "/customer/register"); res.StatusCode != http.StatusNotFound {
+			t.Fatalf("registration is off by default: %d", res.StatusCode)
+		}
+		admin := c.browser(t, c.nodes[0])
+		admin.signIn(t)
+		form := admin.form(t, "/admin/settings/portal")
+		form.Set("registration_enabled", "1")
+		if res, _ := admin.post(t, "/admin/settings/portal", form); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("save settings on node 1: %d", res.StatusCode)
+		}
+		// The registration form is there only when the node's cached
+		// settings have registration on.
+		c.awaitSetting(t, "registration on", func(node string) bool {
+			res, _ := c.browser(t, node).get(t, "/customer/register")
+			return res.StatusCode == http.StatusOK
+		})
+	})
+
+	t.Run("activations never exceed the license's limit across both nodes", func(t *testing.T) {
+		c.api(t, c.internalKey, "/api/internal/products", map[string]any{"name": "Cluster", "reference_id": "CLUSTER"}, nil)
+		c.api(t, c.internalKey, "/api/internal/product-licenses", map[string]any{"product_reference_id": "CLUSTER", "license_code": "CLUSTER-5", "parallel_uses": 5}, nil)
+		var (
+			wg       sync.WaitGroup
+			mu       sync.Mutex
+			ok       int
+			upstream = map[string]int{}
+		)
+		for i := range 40 {
+			wg.Go(func() {
+				var out struct {
+					Status bool `json:"status"`
+				}
+				res := c.api(t, c.externalKey, "/api/external/license/activate", map[string]any{"product_id": "CLUSTER", "license_code": "CLUSTER-5"}, &out, "X-API-URL", fmt.Sprintf("https://site-%d.example.com", i))
+				mu.Lock()
+				defer mu.Unlock()
+				upstream[res.Header.Get("X-Upstream")]++
+				if out.Status {
+					ok++
+				}
+			})
+		}
+		wg.Wait()
+		if ok != 5 {
+			t.Fatalf("%d of 40 simultaneous activations succeeded on parallel_uses = 5", ok)
+		}
+		if len(upstream) != 2 {
+			t.Fatalf("requests reached %v, want both nodes", upstream)
+		}
+		var n int
+		if err := c.db.QueryRow(`SELECT count(*) FROM activations WHERE license_code = 'CLUSTER-5' AND is_active`).Scan(&n); err != nil || n != 5 {
+			t.Fatalf("active activations stored: %d (%v)", n, err)
+		}
+	})
+
+	t.Run("rate limits are shared", func(t *testing.T) {
+		admin := c.browser(t, c.nodes[0])
+		admin.signIn(t)
+		form := admin.form(t, "/admin/settings/api")
+		form.Set("requests_rate_limiting_period", "10")
+		form.Set("requests_rate_limiting_method", "api_key")
+		if res, _ := admin.post(t, "/admin/settings/api", form); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("save api settings: %d", res.StatusCode)
+		}
+		// Every API answer that counts against a limit states the node's
+		// cached limit in X-RateLimit-Limit: a public endpoint's, per IP, so
+		// asking does not spend the limited key's requests. Both settings
+		// were saved in one transaction, so the limit of 10 comes with the
+		// api_key method.
+		c.awaitSetting(t, "API limit of 10 a minute", func(node string) bool {
+			res, err := http.Get(node + "/api/external/public-keys")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = res.Body.Close()
+			return res.Header.Get("X-RateLimit-Limit") == "10"
+		})
+		allowed, refused := 0, 0
+		for range 20 {
+			res := c.api(t, c.limitedKey, "/api/external/connection-check", nil, nil)
+			switch res.StatusCode {
+			case http.StatusOK:
+				allowed++
+			case http.StatusTooManyRequests:
+				refused++
+				if res.Header.Get("Retry-After") == "" {
+					t.Fatal("429 without Retry-After")
+				}
+			default:
+				t.Fatalf("connection-check: %d", res.StatusCode)
+			}
+		}
+		if allowed != 10 || refused != 10 {
+			t.Fatalf("20 requests spread over two nodes against 10 a minute: %d allowed, %d refused", allowed, refused)
+		}
+	})
+
+	t.Run("each periodic job runs once", func(t *testing.T) {
+		// Every node registers the same periodic jobs with RunOnStart; only
+		// River's elected leader enqueues them, so each ran once.
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			rows, err := c.db.Query(`SELECT kind, count(*) FROM river_job
+				WHERE kind IN ('prune_expired', 'expiry_scan', 'blacklist_scan', 'retention') GROUP BY kind`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts := map[string]int{}
+			for rows.Next() {
+				var k string
+				var n int
+				if err := rows.Scan(&k, &n); err != nil {
+					t.Fatal(err)
+				}
+				counts[k] = n
+			}
+			_ = rows.Close()
+			if len(counts) == 4 {
+				for k, n := range counts {
+					if n != 1 {
+						t.Fatalf("periodic job %s enqueued %d times by two nodes", k, n)
+					}
+				}
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("periodic jobs enqueued: %v", counts)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	})
+}
