@@ -421,7 +421,68 @@ type readConn struct {
 
 func (c readConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	rows, err := c.Conn.QueryContext(ctx, query, args)
-	return rows, c.retryable(ctx, err)
+	if err != nil {
+		return nil, c.retryable(ctx, err)
+	}
+	p, err := prefetch(rows)
+	if err != nil {
+		return nil, c.retryable(ctx, err)
+	}
+	return p, nil
+}
+
+// prefetchRows is how many rows a read takes from its connection before
+// it returns. Once database/sql has handed rows to the caller it cannot
+// run the read again, so a replica stopped while its rows were streaming
+// would surface as the caller's error (a console list answering 503).
+// Reads of up to this many rows — every page, count and lookup — are
+// whole before they return; longer ones stream the rest.
+const prefetchRows = 1000
+
+// prefetched is rows whose first ones were read ahead.
+type prefetched struct {
+	driver.Rows
+	buf  [][]driver.Value
+	next int
+	eof  bool
+}
+
+func prefetch(rows driver.Rows) (*prefetched, error) {
+	p := &prefetched{Rows: rows}
+	width := len(rows.Columns())
+	for len(p.buf) < prefetchRows {
+		dest := make([]driver.Value, width)
+		err := rows.Next(dest)
+		if errors.Is(err, io.EOF) {
+			p.eof = true
+			break
+		}
+		if err != nil {
+			_ = rows.Close()
+			return nil, err
+		}
+		for i, v := range dest {
+			// A driver may reuse a []byte's memory for the next row.
+			if b, ok := v.([]byte); ok {
+				dest[i] = append([]byte(nil), b...)
+			}
+		}
+		p.buf = append(p.buf, dest)
+	}
+	return p, nil
+}
+
+func (p *prefetched) Next(dest []driver.Value) error {
+	if p.next < len(p.buf) {
+		copy(dest, p.buf[p.next])
+		p.buf[p.next] = nil
+		p.next++
+		return nil
+	}
+	if p.eof {
+		return io.EOF
+	}
+	return p.Rows.Next(dest)
 }
 
 func (c readConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {

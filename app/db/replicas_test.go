@@ -12,6 +12,15 @@ import (
 	"github.com/licensor/licensor/test/eventually"
 )
 
+// streamSQL reads 40 rows of 4 kB, one every 0.2 ms, so each is sent
+// before the next is made.
+const streamSQL = `SELECT i, repeat('x', 4096) AS pad FROM generate_series(1, 40) i, LATERAL (SELECT pg_sleep(0.0002 + i * 0)) s`
+
+type streamed struct {
+	I   int
+	Pad string
+}
+
 // TestReadReplica runs the read pool against a real streaming replica
 // started from a private primary: reads go to the replica while it keeps
 // up, to the primary while its replay is paused beyond replica_max_lag
@@ -113,7 +122,14 @@ func TestReadReplica(t *testing.T) {
 					failures.Add(1)
 					t.Errorf("read while the replica stops: %d, %v", n, err)
 				}
-				reads.Add(1)
+				// Rows that stream for a while: the replica may stop
+				// after the first ones reached the pool.
+				var rows []streamed
+				if err := d.Reader().NewRaw(streamSQL).Scan(ctx, &rows); err != nil || len(rows) != 40 {
+					failures.Add(1)
+					t.Errorf("streamed read while the replica stops: %d rows, %v", len(rows), err)
+				}
+				reads.Add(2)
 			}
 		}()
 	}
