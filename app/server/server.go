@@ -190,6 +190,9 @@ func New(deps Deps) (*fiber.App, error) {
 		JSONEncoder:       web.JSONEncoder,
 		Views:             engine,
 	})
+	// A refused body's rest is never taken for the next request, and its
+	// answer reaches the client still sending it.
+	web.CloseUnreadBodies(app)
 
 	// Order matters: the request ID first so every log line has it; the
 	// logger around everything else so it sees the final status (it runs
@@ -220,7 +223,7 @@ func New(deps Deps) (*fiber.App, error) {
 		web.RequestLogger(logger, secretPaths, "/api/health-check"),
 		web.Recover(logger),
 		web.SecurityHeaders(strings.HasPrefix(cfg.BaseURL, "https://")),
-		web.BodyLimit(cfg.HTTP.MaxBodyBytes, bodyRules(cfg)),
+		web.BodyLimit(bodyRules(cfg)),
 		web.RejectBadText(),
 	)
 

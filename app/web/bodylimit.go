@@ -52,8 +52,7 @@ func encoded(header []byte) bool {
 //
 // Two kinds of route are not read here. A rule of Streamed marks the
 // requests whose handler reads the stream itself (version uploads, bounded
-// by uploads.max_file_bytes); def is then what counts as an oversized body
-// for keeping the connection. A SignedIn rule leaves a multipart body
+// by uploads.max_file_bytes). A SignedIn rule leaves a multipart body
 // unread (ReadBody reads it once the session is checked), so an anonymous
 // upload costs the server nothing and is answered 403, whatever it
 // declares (docs/deploy.md#uploads-before-sign-in).
@@ -64,43 +63,27 @@ func encoded(header []byte) bool {
 // encoding in memory without a bound, so a few kilobytes could become
 // gigabytes before any check (docs/deploy.md#compressed-request-bodies).
 // Browsers and API clients send bodies as they are.
-func BodyLimit(def int, rule func(method, path string) BodyRule) fiber.Handler {
+//
+// A body left unread, or read in part, ends its connection once answered
+// (CloseUnreadBodies).
+func BodyLimit(rule func(method, path string) BodyRule) fiber.Handler {
 	return func(c fiber.Ctx) error {
 		req := c.Request()
 		if encoded(req.Header.ContentEncoding()) {
-			if req.IsBodyStream() {
-				// The unread rest must not be taken for the next request
-				// on the connection.
-				c.Response().SetConnectionClose()
-			}
 			return ErrEncodedBody
 		}
 		if !req.IsBodyStream() {
 			return c.Next()
 		}
-		cl := req.Header.ContentLength()
 		r := rule(c.Method(), c.Path())
-		max := r.Max
 		if r.SignedIn && IsMultipart(c) {
 			c.Locals(pendingBodyKey{}, r.Max)
-			// Refused before ReadBody, the unread rest must not be taken
-			// for the next request on the connection.
-			if cl < 0 || cl > def {
-				c.Response().SetConnectionClose()
-			}
 			return c.Next()
 		}
-		if max == Streamed {
-			max = def
-			// A handler may answer without reading the whole body (a wrong
-			// key, a 413); the unread rest must not be taken for the next
-			// request on the connection.
-			if cl < 0 || cl > max {
-				c.Response().SetConnectionClose()
-			}
+		if r.Max == Streamed {
 			return c.Next()
 		}
-		return readBoundedBody(c, max)
+		return readBoundedBody(c, r.Max)
 	}
 }
 
@@ -129,7 +112,6 @@ func ReadBody(c fiber.Ctx) error {
 func readBoundedBody(c fiber.Ctx, max int) error {
 	req := c.Request()
 	if req.Header.ContentLength() > max {
-		c.Response().SetConnectionClose()
 		return fiber.ErrRequestEntityTooLarge
 	}
 	body, err := io.ReadAll(io.LimitReader(req.BodyStream(), int64(max)+1))
@@ -137,7 +119,6 @@ func readBoundedBody(c fiber.Ctx, max int) error {
 		return fiber.ErrBadRequest
 	}
 	if len(body) > max {
-		c.Response().SetConnectionClose()
 		return fiber.ErrRequestEntityTooLarge
 	}
 	req.SetBodyRaw(body)
