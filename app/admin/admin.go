@@ -17,7 +17,7 @@ import (
 	"github.com/licensor/licensor/app/imports"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/mail"
-	"github.com/licensor/licensor/app/notify"
+	"github.com/licensor/licensor/app/outbound"
 	"github.com/licensor/licensor/app/plugins"
 	"github.com/licensor/licensor/app/ratelimit"
 	"github.com/licensor/licensor/app/settings"
@@ -37,11 +37,11 @@ type Deps struct {
 	Login LoginLimits
 
 	// Background work the console shows and drives: the mail outbox and
-	// webhook deliveries (Notify), the manual cron (Expiry and the
+	// webhook deliveries (Outbound), the manual cron (Expiry and the
 	// auto-blacklist), River's job console (JobsUI, serving /admin/jobs).
 	// Pages whose dependency is nil say so instead of failing.
 	Settings *settings.Store
-	Notify   *notify.Notifier
+	Outbound *outbound.Senders
 	Expiry   *expiry.Scanner
 	JobsUI   http.Handler
 	// Plugins are the installed plugins and their settings; nil: the
@@ -98,7 +98,7 @@ type handlers struct {
 	limits  LoginLimits
 
 	settings   *settings.Store
-	notify     *notify.Notifier
+	outbound   *outbound.Senders
 	expiry     *expiry.Scanner
 	mailOutbox bool
 	plugins    *plugins.Service
@@ -125,7 +125,7 @@ type handlers struct {
 func newHandlers(d Deps) *handlers {
 	h := &handlers{
 		db: d.DB, reader: d.Reader, limiter: d.Limiter, logger: d.Logger, limits: d.Login,
-		settings: d.Settings, notify: d.Notify, expiry: d.Expiry, mailOutbox: d.MailOutbox, now: d.Now,
+		settings: d.Settings, outbound: d.Outbound, expiry: d.Expiry, mailOutbox: d.MailOutbox, now: d.Now,
 		signing:  d.Signing,
 		plugins:  d.Plugins,
 		avatars:  d.Avatars,
@@ -149,8 +149,8 @@ func newHandlers(d Deps) *handlers {
 // mailer returns the node's mailer, or nil when the console runs without
 // one (tests of pages that send nothing).
 func (h *handlers) mailer() *mail.Mailer {
-	if h.notify == nil {
+	if h.outbound == nil {
 		return nil
 	}
-	return h.notify.Mailer
+	return h.outbound.Mailer
 }

@@ -118,7 +118,7 @@ func TestMailOutboxPages(t *testing.T) {
 	// A customer created (as by the API) with the node's hooks gets the
 	// welcome email; no SMTP server is configured, so it stays in the
 	// outbox.
-	svc := customers.NewService(nil, n.Notify.CustomerHooks())
+	svc := customers.NewService(nil, n.Outbound.CustomerHooks())
 	if _, err := svc.Create(ctx, e.DB.Bun, system, settings.Defaults(), customers.CreateParams{Name: "Ann <Lee>", Email: "ann@example.com"}); err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestWebhookPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := e.DB.Bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		_, err := licensing.NewService(licensing.Options{Hooks: e.Nodes[0].Notify.LicensingHooks()}).CreateLicense(ctx, tx, system, settings.Defaults(),
+		_, err := licensing.NewService(licensing.Options{Hooks: e.Nodes[0].Outbound.LicensingHooks()}).CreateLicense(ctx, tx, system, settings.Defaults(),
 			licensing.LicenseInput{ProductReferenceID: fields.Some("ACME"), LicenseCode: fields.Some("WEB-1")})
 		return err
 	}); err != nil {

@@ -181,7 +181,7 @@ func TestCustomerCreate(t *testing.T) {
 	if !strings.Contains(r.Body, "Customer Jane Smith created.") || !strings.Contains(r.Body, jane.ClientID) {
 		t.Errorf("detail after create:\n%s", r.Body)
 	}
-	// The welcome email is queued through notify's hooks (on by default).
+	// The welcome email is queued through outbound's hooks (on by default).
 	if n := countRows(t, e, "mail_messages"); n != 1 {
 		t.Errorf("welcome emails: %d", n)
 	}

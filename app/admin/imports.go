@@ -96,7 +96,7 @@ func (h *handlers) importShow(c fiber.Ctx) error {
 		Page: "admin/imports/show", Layout: "layouts/admin", Fragment: "admin/imports/show/progress",
 		Data: fiber.Map{
 			"Title": "Import #" + strconv.FormatInt(im.ID, 10), "Section": "imports", "Import": im,
-			"Fields": imports.Kind(im.Kind).Fields(), "NoQueue": h.notify == nil,
+			"Fields": imports.Kind(im.Kind).Fields(), "NoQueue": h.outbound == nil,
 		},
 	})
 }

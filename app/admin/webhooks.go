@@ -84,7 +84,7 @@ func (h *handlers) webhookShow(c fiber.Ctx) error {
 
 // webhookResend sends a delivery again (same X-Webhook-Id and body).
 func (h *handlers) webhookResend(c fiber.Ctx) error {
-	if h.notify == nil || h.settings == nil {
+	if h.outbound == nil || h.settings == nil {
 		return fiber.ErrServiceUnavailable
 	}
 	id := c.Params("id")
@@ -93,7 +93,7 @@ func (h *handlers) webhookResend(c fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return h.notify.Webhooks.Resend(ctx, tx, source(c), set, id)
+		return h.outbound.Webhooks.Resend(ctx, tx, source(c), set, id)
 	})
 	switch {
 	case errors.Is(err, webhooks.ErrNoURL):
@@ -108,7 +108,7 @@ func (h *handlers) webhookResend(c fiber.Ctx) error {
 
 // webhookTest sends the test event to webhook_url.
 func (h *handlers) webhookTest(c fiber.Ctx) error {
-	if h.notify == nil || h.settings == nil {
+	if h.outbound == nil || h.settings == nil {
 		return fiber.ErrServiceUnavailable
 	}
 	var id string
@@ -117,7 +117,7 @@ func (h *handlers) webhookTest(c fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		id, err = h.notify.Webhooks.SendTest(ctx, tx, set)
+		id, err = h.outbound.Webhooks.SendTest(ctx, tx, set)
 		return err
 	})
 	if errors.Is(err, webhooks.ErrNoURL) {

@@ -33,8 +33,8 @@ import (
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/mail"
 	"github.com/licensor/licensor/app/metrics"
-	"github.com/licensor/licensor/app/notify"
 	"github.com/licensor/licensor/app/orders"
+	"github.com/licensor/licensor/app/outbound"
 	"github.com/licensor/licensor/app/pgnotify"
 	"github.com/licensor/licensor/app/plugins"
 	"github.com/licensor/licensor/app/ratelimit"
@@ -94,8 +94,8 @@ type Node struct {
 	Plugins *plugins.Service
 	Captcha *captcha.Registry
 
-	// Notify queues emails and webhooks and holds the change hooks.
-	Notify    *notify.Notifier
+	// Outbound queues emails and webhooks and holds the change hooks.
+	Outbound  *outbound.Senders
 	Customers *customers.Service
 	Catalog   *catalog.Service
 	Licensing *licensing.Service
@@ -182,15 +182,15 @@ func Build(ctx context.Context, o Options) (*Node, error) {
 	}
 	n.Verifies = licensing.NewVerifyRecorder(d.Bun, licensing.RecorderOptions{Logger: log})
 
-	if n.Notify, err = notify.New(notify.Options{SQL: d.SQL, Settings: n.Settings, Views: views.FS, BaseURL: cfg.BaseURL, Now: o.Now}); err != nil {
+	if n.Outbound, err = outbound.New(outbound.Options{SQL: d.SQL, Settings: n.Settings, Views: views.FS, BaseURL: cfg.BaseURL, Now: o.Now}); err != nil {
 		return nil, err
 	}
 	// One service per domain, each with the hooks that tell the outside
 	// world (webhooks, emails) in the transaction of the change.
-	n.Customers = customers.NewService(o.Now, n.Notify.CustomerHooks())
+	n.Customers = customers.NewService(o.Now, n.Outbound.CustomerHooks())
 	n.Catalog = catalog.NewService(o.Now)
 	licOpts := licensing.Options{
-		Now: o.Now, Hooks: n.Notify.LicensingHooks(), Recorder: n.Verifies, Activations: n.Activations,
+		Now: o.Now, Hooks: n.Outbound.LicensingHooks(), Recorder: n.Verifies, Activations: n.Activations,
 		OfflineSecret: o.Secret, Products: n.Products,
 		Unprepared: !cfg.Database.PreparedStatements,
 	}
@@ -210,14 +210,14 @@ func Build(ctx context.Context, o Options) (*Node, error) {
 	n.Versions = catalog.NewVersionService(d.Bun, n.Files, cfg.Uploads.MaxFileBytes, o.Now)
 	n.Versions.Check = releasekeys.CheckVersion
 	n.Imports = imports.New(imports.Options{
-		DB: d.Bun, Reader: d.Reader(), Settings: n.Settings, Queue: n.Notify.Queue, Formats: imports.NewRegistry(),
+		DB: d.Bun, Reader: d.Reader(), Settings: n.Settings, Queue: n.Outbound.Queue, Formats: imports.NewRegistry(),
 		Customers: n.Customers, Licensing: n.Licensing, Now: o.Now, MaxBytes: imports.DefaultMaxBytes,
 	})
 	n.Captcha = captcha.NewRegistry(d.Bun, o.Now)
-	n.Expiry = expiry.NewScanner(d.Bun, n.Notify.Mailer, n.Notify.Webhooks, o.Now)
+	n.Expiry = expiry.NewScanner(d.Bun, n.Outbound.Mailer, n.Outbound.Webhooks, o.Now)
 	// Order sync: events from webhooks, polls and marketplace codes are
 	// applied with the same services and hooks as the console's changes.
-	n.Orders = orders.NewProcessor(d.Bun, n.Customers, n.Licensing, n.Notify.Mailer, n.Settings, o.Now)
+	n.Orders = orders.NewProcessor(d.Bun, n.Customers, n.Licensing, n.Outbound.Mailer, n.Settings, o.Now)
 	n.OrderPlugins = orders.NewPlugins(n.Plugins)
 	n.Marketplace = orders.NewMarketplace(n.OrderPlugins, n.Customers, n.Licensing)
 	n.Limiter = ratelimit.New(d.Bun)
@@ -330,7 +330,7 @@ func (n *Node) ServerDeps(jobsUI http.Handler) server.Deps {
 		Activations: n.Activations, Pipeline: n.Pipeline,
 		Customers: n.Customers, Catalog: n.Catalog, Licensing: n.Licensing, Versions: n.Versions,
 		Imports: n.Imports, OrderPlugins: n.OrderPlugins, Marketplace: n.Marketplace, Limiter: n.Limiter,
-		Notify: n.Notify, Expiry: n.Expiry, JobsUI: jobsUI, Plugins: n.Plugins, Captcha: n.Captcha,
+		Outbound: n.Outbound, Expiry: n.Expiry, JobsUI: jobsUI, Plugins: n.Plugins, Captcha: n.Captcha,
 		Files: n.Files, Avatars: n.Avatars, TwoFactor: n.TwoFactor, Metrics: n.Metrics,
 	}
 }
@@ -385,14 +385,14 @@ func (n *Node) JobDeps(transport mail.Transport, logger *slog.Logger) jobs.Deps 
 				if err != nil {
 					return err
 				}
-				return n.Notify.Mailer.PasswordReset(ctx, tx, set, cu)
+				return n.Outbound.Mailer.PasswordReset(ctx, tx, set, cu)
 			})
 		},
 		Webhooks:    webhooks.NewDeliverer(d.Bun, nil, n.Settings, n.Now),
 		Expiry:      n.Expiry,
 		Imports:     n.Imports,
 		Orders:      n.Orders,
-		OrderPoller: orders.NewPoller(d.Bun, n.Notify.Queue, n.OrderPlugins, n.Now),
+		OrderPoller: orders.NewPoller(d.Bun, n.Outbound.Queue, n.OrderPlugins, n.Now),
 		ReleaseOverdue: func(ctx context.Context) (licensing.ReleaseResult, error) {
 			return n.Licensing.ReleaseOverdue(ctx, d.Bun)
 		},

@@ -25,7 +25,7 @@ func TestEmailLinksOpenPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := e.Nodes[0].Notify.Mailer
+	m := e.Nodes[0].Outbound.Mailer
 	idb := e.DB.Bun
 	cu := s.cora
 	steps := []struct {

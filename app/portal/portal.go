@@ -22,7 +22,7 @@ import (
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/mail"
-	"github.com/licensor/licensor/app/notify"
+	"github.com/licensor/licensor/app/outbound"
 	"github.com/licensor/licensor/app/ratelimit"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/signing"
@@ -41,10 +41,10 @@ type Deps struct {
 	Limiter  *ratelimit.Limiter
 	Logger   *slog.Logger
 	Settings *settings.Store
-	// Notify queues the portal's emails (confirmation, reset, new-device
+	// Outbound queues the portal's emails (confirmation, reset, new-device
 	// alert) and the customer.created webhook. Nil: no email is sent (a
 	// warning is logged), for tools and tests that do not need them.
-	Notify *notify.Notifier
+	Outbound *outbound.Senders
 	// Customers registers and changes accounts (the node's service, with
 	// its hooks); Licensing frees activations the customer deactivates;
 	// Signing signs the license files they download.
@@ -71,7 +71,7 @@ type handlers struct {
 	limiter   *ratelimit.Limiter
 	logger    *slog.Logger
 	settings  *settings.Store
-	notify    *notify.Notifier
+	outbound  *outbound.Senders
 	now       func() time.Time
 	customers *customers.Service
 	licensing *licensing.Service
@@ -84,7 +84,7 @@ type handlers struct {
 }
 
 func newHandlers(d Deps) *handlers {
-	h := &handlers{db: d.DB, reader: d.Reader, limiter: d.Limiter, logger: d.Logger, settings: d.Settings, notify: d.Notify, now: d.Now,
+	h := &handlers{db: d.DB, reader: d.Reader, limiter: d.Limiter, logger: d.Logger, settings: d.Settings, outbound: d.Outbound, now: d.Now,
 		customers: d.Customers, licensing: d.Licensing, signing: d.Signing, captcha: d.Captcha, files: d.Files, twoFactor: d.TwoFactor}
 	if h.now == nil {
 		h.now = time.Now
@@ -113,11 +113,11 @@ func (h *handlers) read(c fiber.Ctx) bun.IDB {
 
 // mailer returns the mailer, or nil (logged) when the portal has none.
 func (h *handlers) mailer(ctx context.Context) *mail.Mailer {
-	if h.notify == nil || h.notify.Mailer == nil {
+	if h.outbound == nil || h.outbound.Mailer == nil {
 		h.logger.WarnContext(ctx, "portal: no mailer configured, email not sent")
 		return nil
 	}
-	return h.notify.Mailer
+	return h.outbound.Mailer
 }
 
 // source is who the activity log names for a portal change: the customer

@@ -31,8 +31,8 @@ import (
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/mail"
 	"github.com/licensor/licensor/app/metrics"
-	"github.com/licensor/licensor/app/notify"
 	"github.com/licensor/licensor/app/orders"
+	"github.com/licensor/licensor/app/outbound"
 	"github.com/licensor/licensor/app/plugins"
 	"github.com/licensor/licensor/app/portal"
 	"github.com/licensor/licensor/app/ratelimit"
@@ -76,11 +76,11 @@ type Deps struct {
 
 	// Background work (docs/features.md#emails, docs/api/webhooks.md,
 	// docs/features.md#logs-and-retention): the queue of emails and
-	// webhooks and their change hooks (Notify), the expiry scanner of the
+	// webhooks and their change hooks (Outbound), the expiry scanner of the
 	// manual cron, and River's web UI for /admin/jobs.
-	Notify *notify.Notifier
-	Expiry *expiry.Scanner
-	JobsUI http.Handler
+	Outbound *outbound.Senders
+	Expiry   *expiry.Scanner
+	JobsUI   http.Handler
 
 	// Files is where version files are kept.
 	Files storage.Store
@@ -106,7 +106,7 @@ func (d Deps) check() error {
 		"Config": d.Config == nil, "DB": d.DB == nil, "Settings": d.Settings == nil, "Products": d.Products == nil,
 		"Signing": d.Signing == nil, "Pipeline": d.Pipeline == nil, "Customers": d.Customers == nil,
 		"Catalog": d.Catalog == nil, "Licensing": d.Licensing == nil, "Versions": d.Versions == nil,
-		"Imports": d.Imports == nil, "OrderPlugins": d.OrderPlugins == nil, "Marketplace": d.Marketplace == nil, "Limiter": d.Limiter == nil, "Notify": d.Notify == nil, "Expiry": d.Expiry == nil,
+		"Imports": d.Imports == nil, "OrderPlugins": d.OrderPlugins == nil, "Marketplace": d.Marketplace == nil, "Limiter": d.Limiter == nil, "Outbound": d.Outbound == nil, "Expiry": d.Expiry == nil,
 		"Files": d.Files == nil, "Plugins": d.Plugins == nil, "Captcha": d.Captcha == nil, "Avatars": d.Avatars == nil, "TwoFactor": d.TwoFactor == nil,
 	}
 	var names []string
@@ -246,7 +246,7 @@ func New(deps Deps) (*fiber.App, error) {
 		BaseURL:        cfg.BaseURL,
 	}
 	storewebhooks.Register(app, storewebhooks.Deps{
-		DB: deps.DB.Bun, Queue: deps.Notify.Queue, Plugins: deps.OrderPlugins, Logger: logger,
+		DB: deps.DB.Bun, Queue: deps.Outbound.Queue, Plugins: deps.OrderPlugins, Logger: logger,
 	})
 	apiDeps.MoreOperations = append(apiDeps.MoreOperations, storewebhooks.Operation)
 	api.Register(app, apiDeps)
@@ -261,7 +261,7 @@ func New(deps Deps) (*fiber.App, error) {
 		Limiter:      deps.Limiter,
 		Logger:       logger,
 		Settings:     deps.Settings,
-		Notify:       deps.Notify,
+		Outbound:     deps.Outbound,
 		Expiry:       deps.Expiry,
 		JobsUI:       deps.JobsUI,
 		Plugins:      deps.Plugins,
@@ -284,7 +284,7 @@ func New(deps Deps) (*fiber.App, error) {
 	}
 	portal.Register(app.Group("/customer", portalGroup...), portal.Deps{
 		DB: deps.DB.Bun, Reader: reader, Limiter: deps.Limiter, Logger: logger,
-		Settings: deps.Settings, Notify: deps.Notify,
+		Settings: deps.Settings, Outbound: deps.Outbound,
 		Customers: deps.Customers, Licensing: deps.Licensing, Signing: deps.Signing,
 		Captcha: deps.Captcha, Avatars: deps.Avatars, AvatarMaxBytes: avatarLimit(cfg),
 		Files: deps.Files, TwoFactor: deps.TwoFactor,

@@ -37,7 +37,7 @@ var scratches = []scratch{
 	{dir: "app/charts", imp: "github.com/gofiber/template/html/v2", rule: "domain-has-no-http"},
 	{dir: "app/resources", imp: module + "app/portal", rule: "domain-has-no-http"},
 	{dir: "app/captcha", imp: module + "app/server/servertest", rule: "domain-has-no-http", test: true},
-	{dir: "app/notify", imp: module + "jobs", rule: "domain-has-no-http"},
+	{dir: "app/outbound", imp: module + "jobs", rule: "domain-has-no-http"},
 	{dir: "app/somefuturepackage", imp: module + "app/admin", rule: "domain-has-no-http"},
 	// Jobs call the domain, never delivery packages.
 	{dir: "jobs", imp: module + "app/api/external", rule: "jobs-call-the-domain"},

@@ -99,7 +99,7 @@ func TestMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Nodes[0].Notify.Mailer.AdminPasswordReset(ctx, a.DB.Bun, set, a.Admin); err != nil {
+	if err := a.Nodes[0].Outbound.Mailer.AdminPasswordReset(ctx, a.DB.Bun, set, a.Admin); err != nil {
 		t.Fatal(err)
 	}
 	smtp.Wait(1, 10*time.Second)

@@ -134,7 +134,7 @@ func TestThroughPgBouncer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := n.Notify.Mailer.AdminPasswordReset(context.Background(), d.Bun, set, a.Admin); err != nil {
+	if err := n.Outbound.Mailer.AdminPasswordReset(context.Background(), d.Bun, set, a.Admin); err != nil {
 		t.Fatal(err)
 	}
 	if got := smtp.Wait(1, 15*time.Second); len(got) != 1 {

@@ -96,14 +96,14 @@ func setupPlugin(t *testing.T, plugin, sku string, cfg map[string]string, poll b
 		t.Fatal(err)
 	}
 	// The node's services, with a processor and a poller on the test's clock.
-	proc := orders.NewProcessor(e.DB.Bun, n.Customers, n.Licensing, n.Notify.Mailer, n.Settings, clock)
+	proc := orders.NewProcessor(e.DB.Bun, n.Customers, n.Licensing, n.Outbound.Mailer, n.Settings, clock)
 	deps := jobs.Deps{
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Orders: proc,
 		Mail:   mail.NewSender(e.DB.Bun, transport, nil),
 	}
 	if poll {
-		deps.OrderPoller = orders.NewPoller(e.DB.Bun, n.Notify.Queue, orders.NewPlugins(n.Plugins), clock)
+		deps.OrderPoller = orders.NewPoller(e.DB.Bun, n.Outbound.Queue, orders.NewPlugins(n.Plugins), clock)
 		deps.OrderPollEvery = time.Hour
 	}
 	client, err := jobs.NewClient(e.DB.Pool, deps, jobs.Options{FetchPoll: 20 * time.Millisecond})
@@ -416,7 +416,7 @@ func TestWooCommercePollJob(t *testing.T) {
 		t.Fatalf("cursor %q %v", cur, err)
 	}
 
-	if _, err := f.e.Nodes[0].Notify.Queue.Add(f.ctx, f.e.DB.Bun, jobargs.PollOrders{}, nil); err != nil {
+	if _, err := f.e.Nodes[0].Outbound.Queue.Add(f.ctx, f.e.DB.Bun, jobargs.PollOrders{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	f.eventually("the second poll", func() bool {

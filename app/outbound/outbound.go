@@ -1,10 +1,11 @@
-// Package notify connects domain changes to what they tell the outside
-// world: it builds the job queue, the mailer and the webhook emitter of a
-// node, and the licensing and customers hooks that emit webhooks and queue
-// emails inside the transaction of each change. app/node, the one
-// composition root, builds it once per node and hands its hooks to the
-// licensing and customers services.
-package notify
+// Package outbound is what a node sends out when its data changes: it
+// builds the job queue, the mailer and the webhook emitter of a node, and
+// the licensing and customers hooks that emit webhooks and queue emails
+// inside the transaction of each change. app/node, the one composition
+// root, builds it once per node and hands its hooks to the licensing and
+// customers services. (Not to be confused with app/pgnotify, PostgreSQL's
+// LISTEN/NOTIFY between nodes.)
+package outbound
 
 import (
 	"context"
@@ -23,8 +24,8 @@ import (
 	"github.com/licensor/licensor/app/webhooks"
 )
 
-// Notifier holds what enqueues emails and webhooks.
-type Notifier struct {
+// Senders holds what enqueues emails and webhooks.
+type Senders struct {
 	Queue    *jobqueue.Queue
 	Mailer   *mail.Mailer
 	Webhooks *webhooks.Emitter
@@ -43,8 +44,8 @@ type Options struct {
 	Now     func() time.Time
 }
 
-// New builds a node's Notifier.
-func New(o Options) (*Notifier, error) {
+// New builds a node's Senders.
+func New(o Options) (*Senders, error) {
 	q, err := jobqueue.New(o.SQL)
 	if err != nil {
 		return nil, err
@@ -53,12 +54,12 @@ func New(o Options) (*Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Notifier{Queue: q, Mailer: m, Webhooks: webhooks.NewEmitter(q, o.Settings, o.BaseURL, o.Now), Settings: o.Settings}, nil
+	return &Senders{Queue: q, Mailer: m, Webhooks: webhooks.NewEmitter(q, o.Settings, o.BaseURL, o.Now), Settings: o.Settings}, nil
 }
 
 // LicensingHooks emit the license and activation webhooks; give them to
 // licensing.NewService.
-func (n *Notifier) LicensingHooks() licensing.Hooks { return n.Webhooks.LicensingHooks() }
+func (s *Senders) LicensingHooks() licensing.Hooks { return s.Webhooks.LicensingHooks() }
 
 // CustomerHooks emit customer.created and queue the welcome email (when
 // send_welcome_email is on, with a set-password link when the account has
@@ -67,28 +68,28 @@ func (n *Notifier) LicensingHooks() licensing.Hooks { return n.Webhooks.Licensin
 // and the confirmation email or, for a known email, a password reset link;
 // and the new-device alert of a portal sign-in. Give them to
 // customers.NewService.
-func (n *Notifier) CustomerHooks() customers.Hooks {
+func (s *Senders) CustomerHooks() customers.Hooks {
 	return customers.Hooks{Created: func(ctx context.Context, tx bun.IDB, c *customers.Customer, hasPassword bool) error {
-		if err := n.Webhooks.CustomerCreated(ctx, tx, c); err != nil {
+		if err := s.Webhooks.CustomerCreated(ctx, tx, c); err != nil {
 			return err
 		}
-		set, err := n.Settings.Get(ctx)
+		set, err := s.Settings.Get(ctx)
 		if err != nil {
 			return err
 		}
-		return n.Mailer.Welcome(ctx, tx, set, c, hasPassword)
+		return s.Mailer.Welcome(ctx, tx, set, c, hasPassword)
 	},
 		Registered: func(ctx context.Context, tx bun.IDB, c *customers.Customer) error {
-			return n.Webhooks.CustomerCreated(ctx, tx, c)
+			return s.Webhooks.CustomerCreated(ctx, tx, c)
 		},
 		ConfirmEmail: func(ctx context.Context, tx bun.IDB, set *settings.Values, c *customers.Customer) error {
-			return n.Mailer.EmailConfirmation(ctx, tx, set, c, c.Email)
+			return s.Mailer.EmailConfirmation(ctx, tx, set, c, c.Email)
 		},
-		ResetPassword: n.Mailer.PasswordReset,
+		ResetPassword: s.Mailer.PasswordReset,
 		ResetRequested: func(ctx context.Context, idb bun.IDB, email string) error {
-			_, err := n.Queue.Add(ctx, idb, jobargs.PasswordReset{Email: email}, nil)
+			_, err := s.Queue.Add(ctx, idb, jobargs.PasswordReset{Email: email}, nil)
 			return err
 		},
-		NewDevice: n.Mailer.NewDeviceSignIn,
+		NewDevice: s.Mailer.NewDeviceSignIn,
 	}
 }

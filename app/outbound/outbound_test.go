@@ -1,4 +1,4 @@
-package notify_test
+package outbound_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 	"github.com/licensor/licensor/app/audit"
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/db/dbtest"
-	"github.com/licensor/licensor/app/notify"
+	"github.com/licensor/licensor/app/outbound"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/views"
 )
@@ -20,7 +20,7 @@ func TestCustomerCreatedHooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := notify.New(notify.Options{SQL: d.SQL, Settings: store, Views: views.FS, BaseURL: "https://licenses.example.com"})
+	o, err := outbound.New(outbound.Options{SQL: d.SQL, Settings: store, Views: views.FS, BaseURL: "https://licenses.example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +29,7 @@ func TestCustomerCreatedHooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	store.Invalidate()
-	svc := customers.NewService(nil, n.CustomerHooks())
+	svc := customers.NewService(nil, o.CustomerHooks())
 	if _, err := svc.Create(ctx, d.Bun, src, settings.Defaults(), customers.CreateParams{Name: "Ann Lee", Email: "ann@example.com"}); err != nil {
 		t.Fatal(err)
 	}
