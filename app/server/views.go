@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"html/template"
 	"net/http"
 	"sync"
 
@@ -40,6 +41,10 @@ func newViews() (*html.Engine, error) {
 	for name, fn := range web.ViewFuncs() {
 		engine.AddFunc(name, fn)
 	}
+	// The set exists once loaded; include runs only while drawing.
+	engine.AddFunc("include", func(name string, data any) (template.HTML, error) {
+		return web.Include(engine.Templates, name, data)
+	})
 	if err := engine.Load(); err != nil {
 		return nil, fmt.Errorf("server: load templates: %w", err)
 	}

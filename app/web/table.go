@@ -59,8 +59,13 @@ type Filter struct {
 	Placeholder string
 }
 
-// Option is one choice of a select.
-type Option struct{ Value, Label string }
+// Option is one choice of a select or of a group of boxes
+// (partials/field).
+type Option struct {
+	Value, Label string
+	// Checked marks a checked box of a checkbox group.
+	Checked bool
+}
 
 // Column is one column of a list.
 type Column struct {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"html/template"
@@ -11,11 +12,14 @@ import (
 )
 
 // ViewFuncs are the functions every template may call, beside the asset
-// URLs the server adds: building partial arguments (dict), avatars'
-// initials, and one way to show IDs, sizes and dates.
+// URLs and include (see Include) the server adds: building partial
+// arguments (dict, options, attrs), avatars' initials, and one way to show
+// IDs, sizes and dates.
 func ViewFuncs() template.FuncMap {
 	return template.FuncMap{
 		"dict":      Dict,
+		"options":   Options,
+		"attrs":     Attrs,
 		"initials":  Initials,
 		"shortID":   ShortID,
 		"bytes":     humanBytesOf,
@@ -41,6 +45,81 @@ func Dict(pairs ...any) (map[string]any, error) {
 		m[k] = pairs[i+1]
 	}
 	return m, nil
+}
+
+// Options builds a fixed list of choices from value, label pairs, for a
+// select or a group of partials/field: (options "" "Any" "keep" "Keep").
+func Options(pairs ...string) ([]Option, error) {
+	if len(pairs)%2 != 0 {
+		return nil, errors.New("options: odd number of arguments")
+	}
+	list := make([]Option, 0, len(pairs)/2)
+	for i := 0; i < len(pairs); i += 2 {
+		list = append(list, Option{Value: pairs[i], Label: pairs[i+1]})
+	}
+	return list, nil
+}
+
+// Attrs builds further attributes of a partial's control from name, value
+// pairs: (attrs "hx-get" "/x" "hx-trigger" "change"). html/template
+// refuses an attribute whose name is not a constant (it cannot tell how
+// to escape its value), so the names allowed are those whose values are
+// plain text: htmx's (not hx-on, which runs script), data-*, aria-*,
+// role and spellcheck. Values are escaped.
+func Attrs(pairs ...string) (template.HTMLAttr, error) {
+	if len(pairs)%2 != 0 {
+		return "", errors.New("attrs: odd number of arguments")
+	}
+	var b strings.Builder
+	for i := 0; i < len(pairs); i += 2 {
+		name := pairs[i]
+		if !plainAttr(name) {
+			return "", fmt.Errorf("attrs: attribute %q is not allowed", name)
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(name + `="` + template.HTMLEscapeString(pairs[i+1]) + `"`)
+	}
+	return template.HTMLAttr(b.String()), nil
+}
+
+// plainAttr reports whether Attrs may write an attribute named name: one
+// html/template would escape as plain text, not as a URL, style or script.
+func plainAttr(name string) bool {
+	for _, r := range name {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+			return false
+		}
+	}
+	if name == "role" || name == "spellcheck" {
+		return true
+	}
+	rest, ok := strings.CutPrefix(name, "data-")
+	if !ok {
+		rest, ok = strings.CutPrefix(name, "aria-")
+	}
+	if !ok {
+		rest, ok = strings.CutPrefix(name, "hx-")
+	}
+	return ok && rest != "" && !strings.HasPrefix(rest, "on") && rest != "style" && rest != "href" && rest != "action" &&
+		!strings.Contains(rest, "src") && !strings.Contains(rest, "uri") && !strings.Contains(rest, "url")
+}
+
+// Include draws the template name of set with data, for an argument of a
+// partial that holds markup (a hint with <code>, the boxes of a group):
+// the server adds it to the view funcs as (include "name" data). The
+// result is safe HTML because html/template escaped it while drawing.
+func Include(set *template.Template, name string, data any) (template.HTML, error) {
+	t := set.Lookup(name)
+	if t == nil {
+		return "", fmt.Errorf("include: no template %q", name)
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, data); err != nil {
+		return "", fmt.Errorf("include %s: %w", name, err)
+	}
+	return template.HTML(buf.String()), nil
 }
 
 // Initials are what an avatar without a picture shows: the first letters

@@ -222,14 +222,19 @@
   // listing each field by its label with its message, linked to the
   // field; the summary is scrolled into view and the first invalid field
   // takes the focus, so the errors are never left off-screen.
+  // A group of boxes names its error on its fieldset, whose legend is its
+  // label; a control inside that names the error too (a CAPTCHA's answer)
+  // is the field.
   function fieldOf(form, error) {
-    var ctl = form.querySelector('[aria-describedby~="' + error.id + '"]');
+    var named = [].slice.call(form.querySelectorAll('[aria-describedby~="' + error.id + '"]'));
+    var ctl = named.filter(function (el) { return el.tagName !== "FIELDSET"; })[0] || named[0];
     if (ctl) return ctl;
     var field = error.closest(".field");
     return field && field.querySelector("input, select, textarea");
   }
   function labelOf(form, ctl) {
     var label = ctl && ctl.id && form.querySelector('label[for="' + ctl.id + '"]');
+    if (!label && ctl && ctl.tagName === "FIELDSET") label = ctl.querySelector("legend");
     if (!label && ctl) label = ctl.closest("label");
     var text = label ? label.textContent : "";
     return text.replace(/\*/g, "").replace(/\s+/g, " ").trim();
