@@ -223,8 +223,21 @@ func (h *handlers) renderUserForm(c fiber.Ctx, status int, a *admins.Admin, form
 	}
 	return web.Render(c, status, web.View{
 		Page: "admin/users/form", Layout: "layouts/admin", Fragment: "admin/users/form/fields",
-		Data: fiber.Map{"Title": title, "Section": "users", "User": a, "Form": form, "Errors": errs, "Roles": roles, "Action": action},
+		Data: fiber.Map{"Title": title, "Section": "users", "User": a, "Form": form, "Errors": errs, "RoleOptions": roleOptions(roles), "Action": action},
 	})
+}
+
+// roleOptions are the choices of the form's role: each role's name and
+// what it is for.
+func roleOptions(roles []admins.Role) []web.Option {
+	list := make([]web.Option, len(roles))
+	for i, r := range roles {
+		list[i] = web.Option{Value: strconv.FormatInt(r.ID, 10), Label: r.Name}
+		if r.Description != "" {
+			list[i].Label += " — " + r.Description
+		}
+	}
+	return list
 }
 
 // userAction runs one of the users page's row actions and goes back to the
