@@ -184,7 +184,7 @@ func (h *handlers) renderLicenseForm(c fiber.Ctx, status int, l *licensing.Licen
 		if err != nil {
 			return err
 		}
-		data["Title"], data["Action"], data["Products"] = "New license", "/admin/licenses", products
+		data["Title"], data["Action"], data["ProductOptions"] = "New license", "/admin/licenses", productOptions(products, true)
 	} else {
 		page = "admin/licenses/edit"
 		data["Title"], data["Action"], data["License"] = "Edit "+l.LicenseCode, licensePath(l.ID)+"/edit", l

@@ -174,7 +174,7 @@ func (h *handlers) renderGenerateForm(c fiber.Ctx, status int, form licenseForm,
 	return web.Render(c, status, web.View{
 		Page: "admin/licenses/generate", Layout: "layouts/admin", Fragment: "admin/licenses/form",
 		Data: fiber.Map{
-			"Title": "Generate licenses", "Section": "licenses", "Form": form, "Errors": errs, "Products": products,
+			"Title": "Generate licenses", "Section": "licenses", "Form": form, "Errors": errs, "ProductOptions": productOptions(products, true),
 			"Action": "/admin/licenses/generate", "Generate": true, "Count": count,
 			"GenerateMin": licensing.GenerateMin, "GenerateMax": licensing.GenerateMax,
 		},

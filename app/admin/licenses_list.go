@@ -153,6 +153,19 @@ func (h *handlers) productChoices(c fiber.Ctx) ([]catalog.Product, error) {
 	return list, err
 }
 
+// productOptions are the choices of a form's product select: name and
+// reference ID, with inactive ones marked when markInactive.
+func productOptions(products []catalog.Product, markInactive bool) []web.Option {
+	list := make([]web.Option, len(products))
+	for i, p := range products {
+		list[i] = web.Option{Value: p.ReferenceID, Label: p.Name + " (" + p.ReferenceID + ")"}
+		if markInactive && !p.IsActive {
+			list[i].Label += " — inactive"
+		}
+	}
+	return list
+}
+
 // allIDs collects the ids of every row a list function pages through, a
 // page of the largest size at a time: "select all M matching" for lists
 // without a streaming reader.
