@@ -48,7 +48,7 @@ func (h *handlers) orderSyncData(c fiber.Ctx, p plugins.Plugin, form mappingForm
 	if err != nil {
 		return err
 	}
-	data["OrderSync"], data["Mappings"], data["Products"], data["MappingForm"] = true, mappings, products, form
+	data["OrderSync"], data["Mappings"], data["ProductOptions"], data["MappingForm"] = true, mappings, productOptions(products, false), form
 	data["Orders"], data["Pagination"] = log, web.Paginate(c, page, total)
 	return nil
 }
