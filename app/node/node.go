@@ -375,6 +375,8 @@ func (n *Node) JobDeps(transport mail.Transport, logger *slog.Logger) jobs.Deps 
 		PasswordReset: func(ctx context.Context, email string) error {
 			return d.Bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 				cu, err := customers.ByEmail(ctx, tx, email)
+				// The job is queued whether or not the address has an
+				// account (jobargs.PasswordReset): none, no email.
 				if errors.Is(err, customers.ErrNotFound) {
 					return nil
 				}
