@@ -8,6 +8,7 @@ import (
 
 	"github.com/licensor/licensor/app/db/dbtest"
 	"github.com/licensor/licensor/jobs"
+	"github.com/licensor/licensor/test/eventually"
 )
 
 // The periodic prune job is wired through River for real: the client is
@@ -47,16 +48,12 @@ func TestPruneJobRunsOnStart(t *testing.T) {
 		t.Fatal("the prune job did not run within 30 s of the client starting")
 	}
 	var completed int
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	eventually.Within(10*time.Second, func() bool {
 		if err := d.Bun.NewRaw("SELECT count(*) FROM river_job WHERE kind = 'prune_expired' AND state = 'completed'").Scan(ctx, &completed); err != nil {
 			t.Fatal(err)
 		}
-		if completed > 0 {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return completed > 0
+	})
 	if completed != 1 || calls.Load() != 1 {
 		t.Fatalf("want exactly one completed prune job and one call, got %d jobs, %d calls", completed, calls.Load())
 	}

@@ -141,6 +141,7 @@ func TestEmbeddedReuseRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = killed.Wait() }()
+	// Polled: nothing tells when the exited process has become a zombie.
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		stat, _ := os.ReadFile("/proc/" + strconv.Itoa(killed.Process.Pid) + "/stat")
 		if strings.Contains(string(stat), ") Z") || time.Now().After(deadline) {

@@ -143,7 +143,15 @@ func TestImportNothing(t *testing.T) {
 	if err := e.svc.Start(context.Background(), admin, im.ID, imports.Skip, false); !errors.Is(err, imports.ErrNotPending) {
 		t.Fatalf("start after cancel: %v", err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Nothing can import it later: no job was queued (and this test runs
+	// no worker).
+	var queued int
+	if err := e.d.Bun.NewRaw("SELECT count(*) FROM river_job WHERE kind = 'import'").Scan(context.Background(), &queued); err != nil {
+		t.Fatal(err)
+	}
+	if queued != 0 {
+		t.Fatalf("%d import jobs queued after 'nothing'", queued)
+	}
 	if got := e.emails(); len(got) != 0 {
 		t.Fatalf("imported after 'nothing': %v", got)
 	}

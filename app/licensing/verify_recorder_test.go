@@ -8,6 +8,7 @@ import (
 	"github.com/licensor/licensor/app/audit"
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/fields"
+	"github.com/licensor/licensor/test/eventually"
 )
 
 func TestVerifyRecorderBatches(t *testing.T) {
@@ -82,13 +83,7 @@ func TestVerifyRecorderFlushesInTheBackground(t *testing.T) {
 	r := NewVerifyRecorder(f.d.Bun, RecorderOptions{Interval: time.Hour, MaxBatch: 1})
 	r.Start(context.Background())
 	r.Record(a.ID, f.now, "203.0.113.9")
-	deadline := time.Now().Add(2 * time.Second)
-	for f.activation(a.ID).LastVerifiedAt == nil {
-		if time.Now().After(deadline) {
-			t.Fatal("a full batch was not flushed")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	eventually.True(t, 2*time.Second, "a full batch is flushed", func() bool { return f.activation(a.ID).LastVerifiedAt != nil })
 	// Close writes what is left.
 	r.Record(a.ID, f.now.Add(time.Minute), "203.0.113.9")
 	if err := r.Close(f.ctx); err != nil {

@@ -2,11 +2,13 @@ package pgnotify
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/licensor/licensor/app/db/dbtest"
+	"github.com/licensor/licensor/test/eventually"
 )
 
 func TestNotifyAndReconnect(t *testing.T) {
@@ -45,12 +47,8 @@ func TestNotifyAndReconnect(t *testing.T) {
 		WHERE datname = current_database() AND query LIKE 'LISTEN%'`); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for resets.Load() < before+2 || !l.Listening() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no reconnect: resets %d → %d, listening %v", before, resets.Load(), l.Listening())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !eventually.Within(5*time.Second, func() bool { return resets.Load() >= before+2 && l.Listening() }) {
+		t.Fatalf("no reconnect: resets %d → %d, listening %v", before, resets.Load(), l.Listening())
 	}
 	if _, err := d.Bun.ExecContext(ctx, "SELECT pg_notify('licensor_test', 'again')"); err != nil {
 		t.Fatal(err)
@@ -117,13 +115,7 @@ func TestFollowWritesWaitsForEarlierNotifications(t *testing.T) {
 		if l.CaughtUp() {
 			t.Fatalf("round %d: caught up before the barrier came back", i)
 		}
-		deadline := time.Now().Add(5 * time.Second)
-		for !l.CaughtUp() {
-			if time.Now().After(deadline) {
-				t.Fatalf("round %d: never caught up", i)
-			}
-			time.Sleep(100 * time.Microsecond)
-		}
+		eventually.True(t, 5*time.Second, fmt.Sprintf("round %d: caught up", i), l.CaughtUp)
 		if got := dispatched.Load(); got != int32(i+1) {
 			t.Fatalf("round %d: caught up with %d notifications dispatched, want %d", i, got, i+1)
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor/app/db/dbtest"
+	"github.com/licensor/licensor/test/eventually"
 )
 
 func storedHits(t *testing.T, l *BatchLimiter, bucket string) int {
@@ -130,11 +131,7 @@ func TestBatchLimiterFlushesByItself(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	deadline := time.Now().Add(5 * time.Second)
-	for storedHits(t, l, "auto") != 20 {
-		if time.Now().After(deadline) {
-			t.Fatalf("stored %d hits after 5 s, want 20", storedHits(t, l, "auto"))
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !eventually.Within(5*time.Second, func() bool { return storedHits(t, l, "auto") == 20 }) {
+		t.Fatalf("stored %d hits after 5 s, want 20", storedHits(t, l, "auto"))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/db/dbtest"
 	"github.com/licensor/licensor/app/pgnotify"
+	"github.com/licensor/licensor/test/eventually"
 )
 
 var secret = []byte("instance-secret-for-tests")
@@ -189,14 +190,8 @@ func TestSubscribeReloadsOnRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if k, _ := ring.Active(); k.KID == next.KID {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the ring did not reload after a rotation")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	eventually.True(t, 5*time.Second, "the ring reloads after a rotation", func() bool {
+		k, _ := ring.Active()
+		return k.KID == next.KID
+	})
 }

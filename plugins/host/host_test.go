@@ -22,6 +22,7 @@ import (
 	"github.com/licensor/licensor/plugins/host"
 	"github.com/licensor/licensor/plugins/host/hosttest"
 	"github.com/licensor/licensor/plugins/sdk"
+	"github.com/licensor/licensor/test/eventually"
 )
 
 // logSink collects slog records as text.
@@ -77,7 +78,7 @@ func newVerifyServer(t *testing.T) *verifyServer {
 		case "hang":
 			<-v.release
 		case "slow":
-			time.Sleep(2 * time.Second)
+			time.Sleep(2 * time.Second) // a slow verification service, as under test
 		}
 		switch token {
 		case "good", "hang", "slow":
@@ -274,19 +275,15 @@ func TestKilledPluginIsRestarted(t *testing.T) {
 	close(srv.release)
 
 	// The health loop restarts it after the backoff; the next call works.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		p, _ := h.Get("captcha-recaptcha")
-		if p.Status == host.StatusRunning && p.Pid != 0 && p.Pid != before.Pid {
-			if p.Restarts < 1 || !strings.Contains(p.LastError, "died") {
-				t.Fatalf("after restart: %+v", p)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not restarted: %+v", p)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var p host.Plugin
+	if !eventually.Within(10*time.Second, func() bool {
+		p, _ = h.Get("captcha-recaptcha")
+		return p.Status == host.StatusRunning && p.Pid != 0 && p.Pid != before.Pid
+	}) {
+		t.Fatalf("not restarted: %+v", p)
+	}
+	if p.Restarts < 1 || !strings.Contains(p.LastError, "died") {
+		t.Fatalf("after restart: %+v", p)
 	}
 	v, err := c.Verify(context.Background(), sdk.VerifyRequest{Token: "good", Form: "login"})
 	if err != nil || !v.OK {

@@ -3,10 +3,10 @@ package external_test
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/gofiber/fiber/v3"
 
+	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/test/eventually"
 )
 
@@ -48,11 +48,39 @@ func TestVerifyCacheFollowsChangesOnEveryNode(t *testing.T) {
 		t.Fatalf("cached: %d and %d activations, want 1 each", nodeA.Activations.Len(), nodeB.Activations.Len())
 	}
 
-	// A change verify does not read keeps the entries.
+	// A change verify does not read keeps the entries. That both nodes
+	// have had its notification is told by a later one (they come in
+	// commit order): blocking another cached license drops its entry.
+	a.license(nil, "MARKER")
+	r = a.do(a.App, req{path: modern.activate, headers: []string{"X-API-KEY", a.key, "X-API-URL", host},
+		json: map[string]any{"product_id": "ACME", "license_code": "MARKER"}})
+	if r.JSON["status"] != true {
+		t.Fatalf("activate the marker: %s", r.Body)
+	}
+	markerTok := r.str("lic_response")
+	for _, app := range []*fiber.App{a.App, second} {
+		if got := a.do(app, req{path: modern.verify, headers: []string{"X-API-KEY", a.key, "X-API-URL", host},
+			json: map[string]any{"product_id": "ACME", "license_data": markerTok}}).Body; got != bodyVerified {
+			t.Fatalf("verify the marker: %s", got)
+		}
+	}
+	activation := func(code string) int64 {
+		t.Helper()
+		var id int64
+		if err := a.DB.Bun.NewRaw("SELECT a.id FROM activations a JOIN licenses l ON l.id = a.license_id WHERE l.license_code = ?", code).
+			Scan(context.Background(), &id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	cached, marker := activation("CACHED"), activation("MARKER")
 	exec("UPDATE licenses SET comments = 'noted' WHERE license_code = 'CACHED'")
-	time.Sleep(300 * time.Millisecond)
-	if nodeA.Activations.Len() != 1 || nodeB.Activations.Len() != 1 {
-		t.Fatalf("an unrelated change dropped the cache: %d and %d", nodeA.Activations.Len(), nodeB.Activations.Len())
+	exec("UPDATE licenses SET is_valid = false WHERE license_code = 'MARKER'")
+	for i, node := range []*licensing.ActivationCache{nodeA.Activations, nodeB.Activations} {
+		eventually.True(t, notified, "the marker's change reaches the node", func() bool { return !node.Holds(marker) })
+		if !node.Holds(cached) {
+			t.Fatalf("node %d: an unrelated change dropped the cache", i+1)
+		}
 	}
 
 	// Blocking in plain SQL reaches both nodes.

@@ -29,6 +29,7 @@ import (
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/jobs"
 	"github.com/licensor/licensor/plugins/host/hosttest"
+	"github.com/licensor/licensor/test/eventually"
 )
 
 const (
@@ -190,18 +191,14 @@ func (f *fixture) settle() {
 
 func (f *fixture) eventually(what string, cond func() bool) {
 	f.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			var rows []struct {
-				Kind  string `bun:"kind"`
-				State string `bun:"state"`
-				Errs  string `bun:"errors"`
-			}
-			_ = f.e.DB.Bun.NewRaw(`SELECT kind, state, coalesce(errors::text, '') AS errors FROM river_job`).Scan(f.ctx, &rows)
-			f.t.Fatalf("timed out waiting for %s; jobs: %+v", what, rows)
+	if !eventually.Within(20*time.Second, cond) {
+		var rows []struct {
+			Kind  string `bun:"kind"`
+			State string `bun:"state"`
+			Errs  string `bun:"errors"`
 		}
-		time.Sleep(30 * time.Millisecond)
+		_ = f.e.DB.Bun.NewRaw(`SELECT kind, state, coalesce(errors::text, '') AS errors FROM river_job`).Scan(f.ctx, &rows)
+		f.t.Fatalf("timed out waiting for %s; jobs: %+v", what, rows)
 	}
 }
 

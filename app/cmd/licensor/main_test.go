@@ -24,13 +24,20 @@ import (
 
 // syncBuffer is a bytes.Buffer safe to read while serve writes to it.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu    sync.Mutex
+	b     bytes.Buffer
+	wrote chan struct{} // if not nil, receives after writes (coalesced)
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.wrote != nil {
+		select {
+		case s.wrote <- struct{}{}:
+		default:
+		}
+	}
 	return s.b.Write(p)
 }
 
@@ -132,12 +139,12 @@ func TestMigrateAdminCreateAndAPIKey(t *testing.T) {
 func startServe(t *testing.T, env []string) (string, *syncBuffer, func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out, errOut := &syncBuffer{}, &syncBuffer{}
+	out, errOut := &syncBuffer{wrote: make(chan struct{}, 1)}, &syncBuffer{}
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, []string{"serve"}, out, errOut, env) }()
 
 	re := regexp.MustCompile(`listening on (http://\S+)`)
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.After(90 * time.Second)
 	for {
 		if m := re.FindStringSubmatch(out.String()); m != nil {
 			stop := func() {
@@ -154,15 +161,13 @@ func startServe(t *testing.T, env []string) (string, *syncBuffer, func()) {
 			return m[1], out, stop
 		}
 		select {
+		case <-out.wrote:
 		case code := <-done:
 			t.Fatalf("serve exited %d before listening; stdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
-		default:
-		}
-		if time.Now().After(deadline) {
+		case <-deadline:
 			cancel()
 			t.Fatalf("serve did not listen within 90 s; stderr:\n%s", errOut.String())
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

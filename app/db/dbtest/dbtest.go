@@ -107,7 +107,7 @@ func NewDSNFrom(t testing.TB, tmpl *Template) string {
 		if err == nil || attempt > 50 || !strings.Contains(err.Error(), "being accessed by other users") {
 			break
 		}
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // nothing tells when the other connection goes
 	}
 	if err != nil {
 		t.Fatalf("dbtest: create database: %v", err)

@@ -109,7 +109,7 @@ ignore_startup_parameters = extra_float_digits
 		if time.Now().After(deadline) {
 			t.Fatalf("dbtest: pgbouncer not listening on %s:\n%s", addr, logs.String())
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // pgbouncer tells nothing when it listens: try again
 	}
 	u.Host = addr
 	return u.String()

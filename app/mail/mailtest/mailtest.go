@@ -124,7 +124,7 @@ func (s *Server) Restart() {
 		if ln, err = net.Listen("tcp", s.addr); err == nil {
 			break
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond) // nothing tells when the kernel lets the port go
 	}
 	if err != nil {
 		s.t.Fatalf("mailtest: listen again on %s: %v", s.addr, err)
