@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/licensor/licensor/test/eventually"
 )
 
 // TestTwoNodesBehindNginx runs two licensor processes on one database with
@@ -136,14 +138,14 @@ func TestTwoNodesBehindNginx(t *testing.T) {
 	t.Run("each periodic job runs once", func(t *testing.T) {
 		// Every node registers the same periodic jobs with RunOnStart; only
 		// River's elected leader enqueues them, so each ran once.
-		deadline := time.Now().Add(15 * time.Second)
-		for {
+		var counts map[string]int
+		if !eventually.Within(15*time.Second, func() bool {
 			rows, err := c.db.Query(`SELECT kind, count(*) FROM river_job
 				WHERE kind IN ('prune_expired', 'expiry_scan', 'blacklist_scan', 'retention') GROUP BY kind`)
 			if err != nil {
 				t.Fatal(err)
 			}
-			counts := map[string]int{}
+			counts = map[string]int{}
 			for rows.Next() {
 				var k string
 				var n int
@@ -153,18 +155,14 @@ func TestTwoNodesBehindNginx(t *testing.T) {
 				counts[k] = n
 			}
 			_ = rows.Close()
-			if len(counts) == 4 {
-				for k, n := range counts {
-					if n != 1 {
-						t.Fatalf("periodic job %s enqueued %d times by two nodes", k, n)
-					}
-				}
-				return
+			return len(counts) == 4
+		}) {
+			t.Fatalf("periodic jobs enqueued: %v", counts)
+		}
+		for k, n := range counts {
+			if n != 1 {
+				t.Fatalf("periodic job %s enqueued %d times by two nodes", k, n)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("periodic jobs enqueued: %v", counts)
-			}
-			time.Sleep(200 * time.Millisecond)
 		}
 	})
 }

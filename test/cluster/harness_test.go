@@ -257,20 +257,17 @@ http {
 
 func waitHealthy(t *testing.T, base string) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		res, err := http.Get(base + "/api/health-check")
-		if err == nil {
-			_, _ = io.Copy(io.Discard, res.Body)
-			_ = res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				return
-			}
+	var err error
+	if !eventually.Within(60*time.Second, func() bool {
+		var res *http.Response
+		if res, err = http.Get(base + "/api/health-check"); err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s did not become healthy: %v", base, err)
-		}
-		time.Sleep(100 * time.Millisecond)
+		_, _ = io.Copy(io.Discard, res.Body)
+		_ = res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	}) {
+		t.Fatalf("%s did not become healthy: %v", base, err)
 	}
 }
 

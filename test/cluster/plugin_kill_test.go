@@ -166,7 +166,8 @@ func TestPluginKilledUnderLoad(t *testing.T) {
 			}
 		}
 	})
-	time.Sleep(2 * time.Second)
+	awaitAnswers(t, &console, http.StatusOK, 8, "console pages before the kill")
+	awaitAnswers(t, &portal, http.StatusSeeOther, 2, "portal sign-ins before the kill")
 
 	// A sign-in on node 1 whose check hangs inside the plugin.
 	pluginPage := func() (pid, restarts int, page string) {
@@ -235,7 +236,8 @@ func TestPluginKilledUnderLoad(t *testing.T) {
 	if status, body, err := signIn(c.nodes[0], "good"); status != http.StatusSeeOther {
 		t.Fatalf("sign-in on node 1 after the restart: %d %v\n%s", status, err, body)
 	}
-	time.Sleep(time.Second)
+	awaitAnswers(t, &console, http.StatusOK, 8, "console pages after the restart")
+	awaitAnswers(t, &portal, http.StatusSeeOther, 2, "portal sign-ins after the restart")
 	stop.Store(true)
 	wg.Wait()
 	tr.finish(t, c)

@@ -200,7 +200,7 @@ func TestThreeNodesWithReplica(t *testing.T) {
 						status, _, err := post(hc, c.lb, "/api/external/update/check", c.externalKey, updateCheck)
 						reads.add(status, time.Since(start), err)
 					}
-					time.Sleep(5 * time.Millisecond)
+					time.Sleep(5 * time.Millisecond) // the load's pace
 				}
 			})
 		}

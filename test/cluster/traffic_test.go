@@ -74,7 +74,7 @@ func (c *cluster) startTraffic(t *testing.T, ref string, workers int, pace time.
 				if err != nil {
 					time.Sleep(20 * time.Millisecond) // a node is gone: don't spin
 				}
-				time.Sleep(pace)
+				time.Sleep(pace) // the load's pace
 			}
 		})
 	}
