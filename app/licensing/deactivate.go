@@ -26,7 +26,7 @@ func (s *Service) deactivateToken(ctx context.Context, idb bun.IDB, req VerifyRe
 	var failure *Failure
 	err := idb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		load := func(ctx context.Context, id int64) (*activationState, error) {
-			return loadActivationState(ctx, tx, s.runner(tx), id)
+			return s.loadActivationState(ctx, tx, id)
 		}
 		st, f, err := s.tokenActivation(ctx, load, req.Product, req.ActivationID, req.TokenProductRef, req.ClientName, req.Caller)
 		if err != nil || f != nil {

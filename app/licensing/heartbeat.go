@@ -131,7 +131,7 @@ func (s *Service) cachedLoader(idb bun.IDB) stateLoader {
 		if ok {
 			return st, nil
 		}
-		st, err := loadActivationState(ctx, idb, s.runner(idb), id)
+		st, err := s.loadActivationState(ctx, idb, id)
 		if err == nil {
 			s.activations.put(gen, st)
 		}

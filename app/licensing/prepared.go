@@ -16,11 +16,12 @@ type sqlRunner interface {
 }
 
 // preparedRunner returns the database/sql handle under idb, or nil for a
-// bun.IDB of another kind. The hot paths (verify, activate) send their
-// statements through it with pgx.QueryExecModeCacheStatement as the first
-// argument and $n placeholders: pgx then prepares each once per connection
-// and PostgreSQL plans it once, where bun's queries, whose texts embed
-// their values, are parsed and planned on every call.
+// bun.IDB of another kind. The hot paths' statements in a transaction
+// (activate, deactivate; verify's, outside one, go through pgx itself:
+// directPool) are sent through it with pgx.QueryExecModeCacheStatement as
+// the first argument and $n placeholders: pgx then prepares each once per
+// connection and PostgreSQL plans it once, where bun's queries, whose
+// texts embed their values, are parsed and planned on every call.
 func preparedRunner(idb bun.IDB) sqlRunner {
 	switch q := idb.(type) {
 	case *bun.DB:
@@ -70,4 +71,25 @@ func (u unprepared) QueryRowContext(ctx context.Context, query string, args ...a
 
 func (u unprepared) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	return u.r.ExecContext(ctx, query, execMode(args)...)
+}
+
+// directPool is the pool under idb when idb is a pool itself (*bun.DB: the
+// primary's, or the read replicas'), whose connections a hot read then
+// takes through pgx itself (db.WithPgx); nil for a transaction or a
+// connection, whose statements go through database/sql (runner).
+func directPool(idb bun.IDB) *sql.DB {
+	if d, ok := idb.(*bun.DB); ok {
+		return d.DB
+	}
+	return nil
+}
+
+// execMode is how a hot read through pgx itself sends its statement: as
+// runner does, prepared once per connection unless the service was built
+// with Unprepared.
+func (s *Service) execMode() pgx.QueryExecMode {
+	if s.unprepared {
+		return pgx.QueryExecModeExec
+	}
+	return pgx.QueryExecModeCacheStatement
 }

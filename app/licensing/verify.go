@@ -12,6 +12,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/catalog"
+	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/settings"
 )
 
@@ -138,7 +139,58 @@ const activationStateSQL = `SELECT a.id, a.product_id, a.license_id, a.client_na
 const clockColumns = `CASE WHEN l.expiry_days > 0 THEN l.expiry_days END AS expiry_days,
 		(l.expires_at IS NULL AND l.expiry_days > 0 AND l.expiry_start = 'first_verify') AS clock_waits`
 
-func loadActivationState(ctx context.Context, idb bun.IDB, r sqlRunner, id int64) (*activationState, error) {
+// loadActivationState reads an activation's state in one statement
+// (activationStateSQL): through pgx itself on the pool under idb when idb
+// is one (the primary's or the read replicas', directly, db.WithPgx), else
+// through database/sql in idb's transaction.
+func (s *Service) loadActivationState(ctx context.Context, idb bun.IDB, id int64) (*activationState, error) {
+	if pool := directPool(idb); pool != nil {
+		st := new(activationState)
+		err := db.WithPgx(ctx, pool, func(c *pgx.Conn) error {
+			_, err := queryActivationState(ctx, c, s.execMode(), id, st)
+			return err
+		})
+		return activationStateResult(st, id, err)
+	}
+	return loadActivationStateSQL(ctx, idb, s.runner(idb), id)
+}
+
+// queryActivationState reads activation id's state into st on c in one
+// statement, pgx.ErrNoRows when there is none. decoded says its row was
+// read by binaryRow rather than pgx's Scan.
+func queryActivationState(ctx context.Context, c *pgx.Conn, mode pgx.QueryExecMode, id int64, st *activationState) (decoded bool, err error) {
+	rows, err := c.Query(ctx, activationStateSQL, mode, id)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return false, err
+		}
+		return false, pgx.ErrNoRows
+	}
+	r := newBinaryRow(rows.FieldDescriptions(), rows.RawValues())
+	st.ID, st.ProductID, st.LicenseID = r.int64(), r.int64(), r.int64()
+	st.ClientName, st.Domain, st.IP = r.optionalText(), r.optionalText(), r.optionalText()
+	st.IsValid, st.IsActive, st.LicenseValid = r.bool(), r.bool(), r.bool()
+	st.ExpiresAt, st.Entitlements, st.ExpiryDays, st.ClockWaits = r.optionalTime(), r.text(), r.optionalInt(), r.bool()
+	st.DeactivationReason, st.HeartbeatInterval, st.HeartbeatMissed, st.Floating = r.optionalText(), r.optionalInt(), r.optionalText(), r.bool()
+	if decoded = r.done(); !decoded {
+		// pgx scans a NULL into a nil pointer.
+		err = rows.Scan(&st.ID, &st.ProductID, &st.LicenseID, &st.ClientName, &st.Domain, &st.IP, &st.IsValid, &st.IsActive, &st.LicenseValid,
+			&st.ExpiresAt, &st.Entitlements, &st.ExpiryDays, &st.ClockWaits, &st.DeactivationReason, &st.HeartbeatInterval, &st.HeartbeatMissed, &st.Floating)
+		if err != nil {
+			return false, err
+		}
+	}
+	rows.Close()
+	return decoded, rows.Err()
+}
+
+// loadActivationStateSQL is loadActivationState in a transaction: through
+// its database/sql handle r when it has one, else through bun.
+func loadActivationStateSQL(ctx context.Context, idb bun.IDB, r sqlRunner, id int64) (*activationState, error) {
 	if r == nil {
 		var st activationState
 		err := idb.NewRaw(strings.Replace(activationStateSQL, "$1", "?", 1), id).Scan(ctx, &st)
@@ -206,7 +258,7 @@ func (s *Service) VerifyActivation(ctx context.Context, idb bun.IDB, set *settin
 	if s.activations == nil {
 		return s.uncachedVerify(ctx, idb, func(ctx context.Context, read, write bun.IDB) (Verdict, error) {
 			return s.verifyActivation(ctx, write, set, req, func(ctx context.Context, id int64) (*activationState, error) {
-				return loadActivationState(ctx, read, s.runner(read), id)
+				return s.loadActivationState(ctx, read, id)
 			})
 		})
 	}
@@ -311,7 +363,7 @@ func (s *Service) VerifyCode(ctx context.Context, idb bun.IDB, set *settings.Val
 }
 
 func (s *Service) verifyCodeOn(ctx context.Context, read, idb bun.IDB, set *settings.Values, req VerifyCodeRequest) (Verdict, error) {
-	st, err := loadCodeState(ctx, read, s.runner(read), req.Product.ID, req.LicenseCode, req.ClientName, req.Caller.Host)
+	st, err := s.loadCodeState(ctx, read, req.Product.ID, req.LicenseCode, req.ClientName, req.Caller.Host)
 	if err != nil {
 		return Verdict{}, err
 	}
@@ -402,7 +454,78 @@ const codeStateSQL = `SELECT l.id, l.is_valid, l.expires_at, l.customer_id::text
 	WHERE l.license_code = $1 AND l.product_id = $2
 	ORDER BY a.activated_at, a.id`
 
-func loadCodeState(ctx context.Context, idb bun.IDB, r sqlRunner, productID int64, code, clientName, host string) (*codeState, error) {
+// loadCodeState reads what verify by code checks in one statement
+// (codeStateSQL): through pgx itself on the pool under idb when idb is one,
+// as loadActivationState, else through database/sql in idb's transaction.
+// nil: no license with that code.
+func (s *Service) loadCodeState(ctx context.Context, idb bun.IDB, productID int64, code, clientName, host string) (*codeState, error) {
+	pool := directPool(idb)
+	if pool == nil {
+		return loadCodeStateSQL(ctx, idb, s.runner(idb), productID, code, clientName, host)
+	}
+	var st *codeState
+	err := db.WithPgx(ctx, pool, func(c *pgx.Conn) error {
+		var err error
+		st, _, err = queryCodeState(ctx, c, s.execMode(), productID, code, clientName, host)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("license %q by code: %w", code, err)
+	}
+	return st, nil
+}
+
+// queryCodeState is loadCodeState's statement on c. decoded says every row
+// was read by binaryRow rather than pgx's Scan.
+func queryCodeState(ctx context.Context, c *pgx.Conn, mode pgx.QueryExecMode, productID int64, code, clientName, host string) (st *codeState, decoded bool, err error) {
+	rows, err := c.Query(ctx, codeStateSQL, mode, code, productID, host, strings.TrimSpace(clientName))
+	if err != nil {
+		return nil, false, err
+	}
+	defer rows.Close()
+	decoded = true
+	for rows.Next() {
+		var (
+			l             codeState
+			a             codeActivation
+			hasActivation bool
+		)
+		// The activation's columns are NULL when the license has none on
+		// the caller's host (LEFT JOIN); a NULL is_active reads false.
+		r := newBinaryRow(rows.FieldDescriptions(), rows.RawValues())
+		l.licenseID, l.isValid, l.expiresAt, l.customerID, l.entitlements = r.int64(), r.bool(), r.optionalTime(), r.optionalText(), r.text()
+		a.id, hasActivation = r.nullableInt64()
+		a.isActive, _ = r.nullableBool()
+		a.ip, l.expiryDays, l.clockWaits = r.optionalText(), r.optionalInt(), r.bool()
+		if !r.done() {
+			decoded = false
+			var (
+				activationID *int64
+				isActive     *bool
+			)
+			// pgx scans a NULL into a nil pointer.
+			if err := rows.Scan(&l.licenseID, &l.isValid, &l.expiresAt, &l.customerID, &l.entitlements, &activationID, &isActive, &a.ip, &l.expiryDays, &l.clockWaits); err != nil {
+				return nil, false, err
+			}
+			a.id, hasActivation = 0, activationID != nil
+			if hasActivation {
+				a.id = *activationID
+			}
+			a.isActive = isActive != nil && *isActive
+		}
+		if st == nil {
+			st = &l
+		}
+		if hasActivation {
+			st.activations = append(st.activations, a)
+		}
+	}
+	return st, decoded, rows.Err()
+}
+
+// loadCodeStateSQL is loadCodeState in a transaction: through its
+// database/sql handle r when it has one, else through bun.
+func loadCodeStateSQL(ctx context.Context, idb bun.IDB, r sqlRunner, productID int64, code, clientName, host string) (*codeState, error) {
 	args := []any{code, productID, host, strings.TrimSpace(clientName)}
 	var (
 		rows *sql.Rows

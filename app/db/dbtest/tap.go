@@ -1,0 +1,208 @@
+package dbtest
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Tap is a TCP proxy in front of a PostgreSQL server that records what its
+// clients send, round trip by round trip: how many statements a request
+// costs, prepared or not, counted on the wire rather than estimated
+// (docs/benchmarks.md: one prepared statement per uncached verify). It
+// reads the frontend protocol without TLS (sslmode=disable, as the tests'
+// server URL has it).
+type Tap struct {
+	// URL is the dsn given to StartTap, pointing at the proxy.
+	URL string
+
+	mu    sync.Mutex
+	trips []Trip
+	// statements are the texts of named prepared statements, by name
+	// (pgx names them after their text, the same on every connection).
+	statements map[string]string
+}
+
+// Trip is one round trip: the messages a client sent up to a Sync, or one
+// simple-protocol Query.
+type Trip struct {
+	// Parsed: the trip prepared a statement (named or unnamed).
+	Parsed bool
+	// Statement is the bound prepared statement's name ("" for the unnamed
+	// one, or a simple query).
+	Statement string
+	// Binds counts the trip's executions.
+	Binds int
+	// SQL is the text of what the trip ran (of the named statement when
+	// it was prepared on an earlier trip).
+	SQL string
+	// Simple: sent with the simple protocol (Query).
+	Simple bool
+}
+
+// StartTap starts a Tap in front of dsn's server for t and returns it;
+// it stops when t ends.
+func StartTap(t testing.TB, dsn string) *Tap {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	target := u.Host
+	if u.Port() == "" {
+		target = net.JoinHostPort(u.Hostname(), "5432")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tap := &Tap{statements: map[string]string{}}
+	u.Host = ln.Addr().String()
+	tap.URL = u.String()
+	var conns sync.WaitGroup
+	stop := make(chan struct{})
+	t.Cleanup(func() {
+		close(stop)
+		_ = ln.Close()
+		conns.Wait()
+	})
+	go func() {
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = client.Close()
+				continue
+			}
+			conns.Add(1)
+			go func() {
+				defer conns.Done()
+				done := make(chan struct{})
+				go func() {
+					_, _ = io.Copy(client, server)
+					_ = client.Close()
+					close(done)
+				}()
+				_ = tap.relay(server, client)
+				_ = server.Close()
+				select {
+				case <-done:
+				case <-stop:
+					_ = client.Close()
+					<-done
+				}
+			}()
+		}
+	}()
+	return tap
+}
+
+// Take returns the round trips recorded since the last Take.
+func (t *Tap) Take() []Trip {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	trips := t.trips
+	t.trips = nil
+	return trips
+}
+
+// Frontend codes of untyped startup packets.
+const (
+	sslRequest    = 80877103
+	gssencRequest = 80877104
+)
+
+// relay copies the client's messages to the server, recording them.
+func (t *Tap) relay(server io.Writer, client io.Reader) error {
+	r := bufio.NewReader(client)
+	// The startup packets: length, code, rest; an encryption request is
+	// answered (no) by the server and followed by the startup message.
+	for {
+		var head [8]byte
+		if _, err := io.ReadFull(r, head[:]); err != nil {
+			return err
+		}
+		n := binary.BigEndian.Uint32(head[:4])
+		if n < 8 || n > 1<<20 {
+			return fmt.Errorf("dbtest: tap: startup packet of %d bytes", n)
+		}
+		rest := make([]byte, n-8)
+		if _, err := io.ReadFull(r, rest); err != nil {
+			return err
+		}
+		if _, err := server.Write(append(head[:], rest...)); err != nil {
+			return err
+		}
+		if code := binary.BigEndian.Uint32(head[4:]); code != sslRequest && code != gssencRequest {
+			break
+		}
+	}
+	var trip Trip
+	for {
+		var head [5]byte
+		if _, err := io.ReadFull(r, head[:]); err != nil {
+			return err
+		}
+		n := binary.BigEndian.Uint32(head[1:])
+		if n < 4 || n > 1<<30 {
+			return fmt.Errorf("dbtest: tap: message of %d bytes", n)
+		}
+		body := make([]byte, n-4)
+		if _, err := io.ReadFull(r, body); err != nil {
+			return err
+		}
+		if _, err := server.Write(append(head[:], body...)); err != nil {
+			return err
+		}
+		switch head[0] {
+		case 'P': // Parse: name, text, parameter types
+			name, text := cstrings(body)
+			trip.Parsed = true
+			trip.SQL = text
+			if name != "" {
+				t.mu.Lock()
+				t.statements[name] = text
+				t.mu.Unlock()
+			}
+		case 'B': // Bind: portal, statement, …
+			_, name := cstrings(body)
+			trip.Binds++
+			trip.Statement = name
+			if name != "" && trip.SQL == "" {
+				t.mu.Lock()
+				trip.SQL = t.statements[name]
+				t.mu.Unlock()
+			}
+		case 'Q': // Query: text
+			text, _ := cstrings(body)
+			t.record(Trip{SQL: text, Simple: true})
+		case 'S': // Sync
+			t.record(trip)
+			trip = Trip{}
+		case 'X': // Terminate
+			return nil
+		}
+	}
+}
+
+func (t *Tap) record(trip Trip) {
+	t.mu.Lock()
+	t.trips = append(t.trips, trip)
+	t.mu.Unlock()
+}
+
+// cstrings are the first two NUL-terminated strings of b.
+func cstrings(b []byte) (string, string) {
+	first, rest, _ := strings.Cut(string(b), "\x00")
+	second, _, _ := strings.Cut(rest, "\x00")
+	return first, second
+}
