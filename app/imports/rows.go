@@ -2,6 +2,7 @@ package imports
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -217,7 +218,9 @@ func (l *licenseRules) product(ctx context.Context, idb bun.IDB, ref string) (*c
 		return p, nil
 	}
 	p, err := catalog.ByRef(ctx, idb, ref)
-	if err != nil && err != catalog.ErrNotFound {
+	// An unknown reference is cached as nil: NewLicense refuses each row
+	// naming it, without another query per row.
+	if err != nil && !errors.Is(err, catalog.ErrNotFound) {
 		return nil, err
 	}
 	l.products[key] = p
