@@ -34,8 +34,7 @@ type settingField struct {
 	Key, Label, Description, Input string // Input: checkbox, select, checkboxes, textarea, number, text
 	Value                          string
 	Checked                        bool
-	Options                        []web.Option
-	Selected                       map[string]bool
+	Options                        []web.Option // a checkbox is checked when its option is
 	Min, Max, MaxLen               int
 	Error                          string
 	// ShowWhen ("setting=value" or "setting!=value") shows the field only
@@ -236,9 +235,12 @@ func (h *handlers) renderSettingsPage(c fiber.Ctx, status int, group string, def
 			f.Input = "select"
 		case d.Kind == settings.List && len(d.Options) > 0:
 			f.Input = "checkboxes"
-			f.Selected = map[string]bool{}
+			chosen := map[string]bool{}
 			for _, v := range strings.Split(f.Value, "\n") {
-				f.Selected[strings.TrimSpace(v)] = true
+				chosen[strings.TrimSpace(v)] = true
+			}
+			for i := range f.Options {
+				f.Options[i].Checked = chosen[f.Options[i].Value]
 			}
 		case d.Kind == settings.List || d.Kind == settings.IntList:
 			f.Input = "textarea"

@@ -42,7 +42,7 @@ func TestSettingsPages(t *testing.T) {
 		}
 	}
 	r = c.Get("/admin/settings/activation")
-	if !strings.Contains(r.Body, `type="checkbox" role="switch" name="normalize_domain_variants" value="1" checked`) ||
+	if !strings.Contains(r.Body, `type="checkbox" name="normalize_domain_variants" value="1" checked role="switch"`) ||
 		strings.Contains(r.Body, `name="verify_license_ip" value="1" checked`) {
 		t.Fatalf("activation checkboxes:\n%s", r.Body)
 	}
