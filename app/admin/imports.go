@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime/multipart"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v3"
 
@@ -30,11 +31,25 @@ func (h *handlers) renderImports(c fiber.Ctx, status int, form importForm, errs 
 	if err != nil {
 		return err
 	}
+	formats := h.imports.Formats().All()
+	var accept []string
+	for _, f := range formats {
+		accept = append(accept, f.Extensions...)
+	}
+	// The kinds of file this admin may import.
+	var kinds []web.Option
+	a := currentAdmin(c)
+	if a.Can(admins.CustomersImport) {
+		kinds = append(kinds, web.Option{Value: string(imports.Customers), Label: "Customers"})
+	}
+	if a.Can(admins.LicensesImport) {
+		kinds = append(kinds, web.Option{Value: string(imports.Licenses), Label: "Licenses"})
+	}
 	return web.Render(c, status, web.View{
 		Page: "admin/imports/index", Layout: "layouts/admin",
 		Data: fiber.Map{
 			"Title": "Import", "Section": "imports", "Form": form, "Errors": errs, "Recent": recent,
-			"Formats": h.imports.Formats().All(), "Kinds": []imports.Kind{imports.Customers, imports.Licenses},
+			"Formats": formats, "Accept": strings.Join(accept, ","), "KindOptions": kinds,
 			"MaxMB": h.imports.MaxBytes() >> 20, "CustomerFields": imports.CustomerFields, "LicenseFields": imports.LicenseFields,
 		},
 	})
