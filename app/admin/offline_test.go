@@ -57,7 +57,7 @@ func TestOfflineActivationConsole(t *testing.T) {
 		t.Fatalf("released: %+v, %v", a, err)
 	}
 	c.GetCSRF("/admin/offline-activation")
-	if r := c.PostForm("/admin/offline-activation/release", url.Values{"release": {"ABCDE-FGHIJ"}}); r.StatusCode != 422 || !strings.Contains(r.Body, "offline-release-error") {
+	if r := c.PostForm("/admin/offline-activation/release", url.Values{"release": {"ABCDE-FGHIJ"}}); r.StatusCode != 422 || !strings.Contains(r.Body, `<small class="field-error" id="offline-release-proof-error">`) {
 		t.Fatalf("garbage proof: %d\n%s", r.StatusCode, r.Body)
 	}
 }
