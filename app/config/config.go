@@ -106,6 +106,9 @@ type Uploads struct {
 	// MaxAvatarBytes bounds a portal avatar upload (default 2 MB); the
 	// effective limit is also below http.max_body_bytes.
 	MaxAvatarBytes int64 `key:"uploads.max_avatar_bytes"`
+	// MaxImportBytes bounds a console import file (default 32 MiB); the
+	// import route's body limit follows it.
+	MaxImportBytes int64 `key:"uploads.max_import_bytes"`
 }
 
 // Storage says where version files are kept: on disk under a folder, or
@@ -184,7 +187,7 @@ func Defaults() Config {
 			ShutdownTimeout: 20 * time.Second,
 			SecureCookies:   "auto",
 		},
-		Uploads: Uploads{MaxFileBytes: 2 << 30, MaxAvatarBytes: 2 << 20},
+		Uploads: Uploads{MaxFileBytes: 2 << 30, MaxAvatarBytes: 2 << 20, MaxImportBytes: 32 << 20},
 		Storage: Storage{Driver: "disk", S3: S3{Region: "us-east-1", PathStyle: true}},
 		Jobs:    Jobs{Workers: 10, Timeout: 5 * time.Minute, RescueAfter: 15 * time.Minute, ImportTimeout: 30 * time.Minute},
 		Plugins: Plugins{Dir: "./var/plugins", CallTimeout: 10 * time.Second},
@@ -280,6 +283,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Uploads.MaxAvatarBytes < 1024 {
 		return &FieldError{Key: "uploads.max_avatar_bytes", Reason: "must be at least 1024"}
+	}
+	if c.Uploads.MaxImportBytes < 1024 {
+		return &FieldError{Key: "uploads.max_import_bytes", Reason: "must be at least 1024"}
 	}
 	switch c.Storage.Driver {
 	case "disk":

@@ -211,7 +211,7 @@ func Build(ctx context.Context, o Options) (*Node, error) {
 	n.Versions.Check = releasekeys.CheckVersion
 	n.Imports = imports.New(imports.Options{
 		DB: d.Bun, Reader: d.Reader(), Settings: n.Settings, Queue: n.Outbound.Queue, Formats: imports.NewRegistry(),
-		Customers: n.Customers, Licensing: n.Licensing, Now: o.Now, MaxBytes: imports.DefaultMaxBytes,
+		Customers: n.Customers, Licensing: n.Licensing, Now: o.Now, MaxBytes: int(cfg.Uploads.MaxImportBytes),
 	})
 	n.Captcha = captcha.NewRegistry(d.Bun, o.Now)
 	n.Expiry = expiry.NewScanner(d.Bun, n.Outbound.Mailer, n.Outbound.Webhooks, o.Now)

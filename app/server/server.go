@@ -328,10 +328,6 @@ func streamedUpload(method, path string) bool {
 	return method != fiber.MethodGet && method != fiber.MethodHead && method != fiber.MethodDelete && uploadPaths.MatchString(path)
 }
 
-// importUploadLimit is the body limit of the console's import upload: the
-// file (imports.DefaultMaxBytes) and the form around it.
-const importUploadLimit = imports.DefaultMaxBytes + 64<<10
-
 // bodyRules are each route's request body rule (web.BodyLimit): the
 // streamed version uploads, the import upload, the avatars, and def for
 // the rest. The console's and the portal's uploads are read only once
@@ -340,6 +336,8 @@ const importUploadLimit = imports.DefaultMaxBytes + 64<<10
 func bodyRules(cfg *config.Config) func(method, path string) web.BodyRule {
 	def := cfg.HTTP.MaxBodyBytes
 	avatar := max(int(avatarLimit(cfg))+64<<10, def)
+	// The import file (uploads.max_import_bytes) and the form around it.
+	importLimit := int(cfg.Uploads.MaxImportBytes) + 64<<10
 	return func(method, path string) web.BodyRule {
 		console := strings.HasPrefix(path, "/admin/")
 		switch {
@@ -350,7 +348,7 @@ func bodyRules(cfg *config.Config) func(method, path string) web.BodyRule {
 		}
 		switch strings.TrimSuffix(path, "/") {
 		case "/admin/imports":
-			return web.BodyRule{Max: max(importUploadLimit, def), SignedIn: true}
+			return web.BodyRule{Max: max(importLimit, def), SignedIn: true}
 		case "/admin/account/avatar", "/customer/settings/avatar":
 			return web.BodyRule{Max: avatar, SignedIn: true}
 		case "/admin/offline-activation", "/admin/offline-activation/release",
