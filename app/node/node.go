@@ -171,12 +171,7 @@ func Build(ctx context.Context, o Options) (*Node, error) {
 	if n.Pipeline, err = pipeline.NewShared(d.Bun, n.Listener, log); err != nil {
 		return nil, err
 	}
-	n.Plugins = plugins.New(d.Bun, host.New(host.Config{
-		Dir:          cfg.Plugins.Dir,
-		CallTimeout:  cfg.Plugins.CallTimeout,
-		ParseTimeout: 12 * cfg.Plugins.CallTimeout,
-		Logger:       log,
-	}), o.Secret, log)
+	n.Plugins = Plugins(cfg, d.Bun, o.Secret, log)
 	if err := n.Plugins.Subscribe(n.Listener); err != nil {
 		return nil, err
 	}
@@ -440,6 +435,17 @@ func (n *Node) CountJobs(client *river.Client[pgx.Tx]) {
 			n.Metrics.Job(ev.Job.Kind, string(ev.Job.State), wait)
 		}
 	}()
+}
+
+// Plugins is the plugins service over a host of plugins.dir: Build's, and
+// the whole of what licensor plugins list needs. Close its Host when done.
+func Plugins(cfg *config.Config, idb bun.IDB, secret []byte, log *slog.Logger) *plugins.Service {
+	return plugins.New(idb, host.New(host.Config{
+		Dir:          cfg.Plugins.Dir,
+		CallTimeout:  cfg.Plugins.CallTimeout,
+		ParseTimeout: 12 * cfg.Plugins.CallTimeout,
+		Logger:       log,
+	}), secret, log)
 }
 
 // MailTransport is the SMTP server of mail.smtp_url, or nil (the outbox)

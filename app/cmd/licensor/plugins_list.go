@@ -3,24 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"text/tabwriter"
 
 	"github.com/licensor/licensor/app/config"
 	"github.com/licensor/licensor/app/db"
-	"github.com/licensor/licensor/app/plugins"
+	"github.com/licensor/licensor/app/node"
 	"github.com/licensor/licensor/plugins/host"
 )
-
-// newPluginHost is the plugin host of plugins.dir.
-func newPluginHost(cfg config.Config, log *slog.Logger) *host.Host {
-	return host.New(host.Config{
-		Dir:          cfg.Plugins.Dir,
-		CallTimeout:  cfg.Plugins.CallTimeout,
-		ParseTimeout: 12 * cfg.Plugins.CallTimeout,
-		Logger:       log,
-	})
-}
 
 // runPluginsList prints every plugin in plugins.dir with its status: ok
 // (enabled, started and answered a health check here), disabled, checksum
@@ -48,9 +37,9 @@ func runPluginsList(ctx context.Context, c *cli, args []string) error {
 	if _, err := db.Migrate(ctx, d.DB); err != nil {
 		return err
 	}
-	h := newPluginHost(cfg, log)
+	svc := node.Plugins(&cfg, d.Bun, secret, log)
+	h := svc.Host()
 	defer h.Close()
-	svc := plugins.New(d.Bun, h, secret, log)
 	if err := svc.Start(ctx); err != nil {
 		return err
 	}
