@@ -170,6 +170,11 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 	if req.CheckOut && !l.Floating {
 		return fail(FailNotFloating, id)
 	}
+	// A floating seat is held only while heartbeats keep it, and an
+	// offline machine sends none (docs/licensing.md#offline-activations-and-heartbeats).
+	if req.Offline != nil && l.Floating {
+		return fail(FailOfflineFloating, id)
+	}
 	if l.CustomerID != nil && !strings.EqualFold(strings.TrimSpace(req.ClientName), strings.TrimSpace(*l.CustomerID)) {
 		return fail(FailActivateInvalid, id)
 	}
@@ -248,12 +253,14 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 	}
 
 	// The heartbeat deadline (docs/licensing.md#heartbeats-and-automatic-release);
-	// an offline activation cannot send heartbeats and is exempt.
+	// an offline activation cannot send heartbeats and is exempt
+	// (docs/licensing.md#offline-activations-and-heartbeats): no deadline,
+	// and its answer asks for none.
 	policy := l.Heartbeat()
-	var due *time.Time
-	if req.Offline == nil {
-		due = policy.Due(now)
+	if req.Offline != nil {
+		policy = HeartbeatPolicy{}
 	}
+	due := policy.Due(now)
 
 	// 6.4 the activation, the license's counter (and changes) and, 6.5, the
 	// activity log: one statement, its id drawn with the lock.

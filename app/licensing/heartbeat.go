@@ -155,6 +155,14 @@ type overdue struct {
 	Missed     string `bun:"missed,scanonly"`
 }
 
+// notOffline keeps out offline activations (alias a): they send no
+// heartbeats and are never released for want of them
+// (docs/licensing.md#offline-activations-and-heartbeats). Activate, the
+// verify batches and the policy trigger (migration 0121) give them no
+// deadline; the release scans say so too, so a deadline set by hand does
+// not release one either.
+const notOffline = "NOT EXISTS (SELECT 1 FROM offline_activations AS oa WHERE oa.activation_id = a.id)"
+
 // ReleaseOverdue handles every active activation past its heartbeat
 // deadline (the release_activations job, docs/licensing.md#heartbeats-and-automatic-release):
 // released ones free their slot (deactivation_reason released), get an
@@ -173,6 +181,7 @@ func (s *Service) ReleaseOverdue(ctx context.Context, idb bun.IDB) (ReleaseResul
 				Join("JOIN licenses AS l ON l.id = a.license_id").
 				Join("JOIN products AS p ON p.id = l.product_id").
 				Where("a.is_active AND a.heartbeat_due_at < ?", s.now()).
+				Where(notOffline).
 				OrderExpr("a.heartbeat_due_at").Limit(ReleaseBatch).
 				For("UPDATE OF a SKIP LOCKED").Scan(ctx)
 			if err != nil {
@@ -288,7 +297,8 @@ func (s *Service) release(ctx context.Context, tx bun.IDB, as []*Activation) err
 func (s *Service) releaseLicenseOverdue(ctx context.Context, tx bun.IDB, licenseID int64, now time.Time) (int, error) {
 	var stale []*Activation
 	if err := tx.NewSelect().Model(&stale).
-		Where("license_id = ? AND is_active AND heartbeat_due_at < ?", licenseID, now).
+		Where("a.license_id = ? AND a.is_active AND a.heartbeat_due_at < ?", licenseID, now).
+		Where(notOffline).
 		For("UPDATE").Scan(ctx); err != nil {
 		return 0, fmt.Errorf("overdue seats: %w", err)
 	}

@@ -22,13 +22,20 @@ func licenseFile(ring *signing.KeyRing, l *License, cu *customers.Customer, now 
 	if cu != nil {
 		clientID, email = &cu.ClientID, &cu.Email
 	}
+	policy := filePolicy(l.Heartbeat())
+	if offline != nil {
+		// An offline activation sends no heartbeats and is never released
+		// for want of them (docs/licensing.md#offline-activations-and-heartbeats):
+		// its file asks for none.
+		policy = nil
+	}
 	file, err = ring.SignLicenseFile(signing.LicenseFile{
 		LicenseCode: l.LicenseCode, ProductRef: l.ProductReferenceID, ProductName: l.ProductName,
 		ClientID: clientID, Email: email, Type: l.Type,
 		ExpiresAt: l.ExpiresAt, UpdatesUntil: l.UpdatesUntil, SupportUntil: l.SupportUntil,
 		ParallelUses: l.ParallelUses, Domains: l.Domains, IPs: l.IPs, Entitlements: l.Entitlements, IssuedAt: now,
 		ExpiryStart: l.ExpiryStart, ExpiryDays: clockDays(l), ExpiryStartedAt: l.ExpiryStartedAt,
-		Floating: l.Floating, Heartbeat: filePolicy(l.Heartbeat()),
+		Floating: l.Floating, Heartbeat: policy,
 		Offline: offline,
 	})
 	if err != nil {

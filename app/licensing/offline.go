@@ -64,6 +64,10 @@ var (
 var (
 	FailCodeBlacklisted  = Failure{Message: "The license code is blacklisted.", StatusCode: CodeLicenseInvalid}
 	FailBuyerBlacklisted = Failure{Message: "The client name is blacklisted.", StatusCode: CodeLicenseInvalid}
+	// FailOfflineFloating: a floating license's seats are held only while
+	// heartbeats keep them, which an offline machine cannot send
+	// (docs/licensing.md#offline-activations-and-heartbeats).
+	FailOfflineFloating = Failure{Message: "A floating license cannot be activated offline: its seats are held only while the machine sends heartbeats.", StatusCode: CodeLicenseInvalid}
 )
 
 // OfflineActivateRequest is an activation request as the portal or the

@@ -189,7 +189,8 @@ func (r *VerifyRecorder) Flush(ctx context.Context) error {
 	// policy, the deadline of an active activation (migration 0083's
 	// licensor_heartbeat_due); a verify also last_verified_at. Rows
 	// without a policy keep heartbeat_due_at NULL, so these stay HOT
-	// updates (migration 0024).
+	// updates (migration 0024). An offline activation never gets a
+	// deadline (docs/licensing.md#offline-activations-and-heartbeats).
 	_, err := r.db.NewRaw(`WITH v AS (
 			SELECT * FROM unnest(?::bigint[], ?::timestamptz[], ?::timestamptz[], ?::text[]) AS v (id, at, verified_at, ip)
 		), updated AS (
@@ -197,12 +198,13 @@ func (r *VerifyRecorder) Flush(ctx context.Context) error {
 				last_verified_at = CASE WHEN v.verified_at IS NOT NULL AND (a.last_verified_at IS NULL OR a.last_verified_at < v.verified_at)
 					THEN v.verified_at ELSE a.last_verified_at END,
 				last_heartbeat_at = greatest(a.last_heartbeat_at, v.at),
-				heartbeat_due_at = CASE WHEN a.is_active THEN licensor_heartbeat_due(greatest(a.last_heartbeat_at, v.at), a.activated_at,
+				heartbeat_due_at = CASE WHEN a.is_active AND oa.activation_id IS NULL THEN licensor_heartbeat_due(greatest(a.last_heartbeat_at, v.at), a.activated_at,
 					l.heartbeat_interval, l.floating, p.heartbeat_interval, p.heartbeat_tolerance) END,
 				heartbeat_missed_at = CASE WHEN a.is_active THEN NULL ELSE a.heartbeat_missed_at END
 			FROM v JOIN activations AS prev ON prev.id = v.id
 				JOIN licenses AS l ON l.id = prev.license_id
 				JOIN products AS p ON p.id = l.product_id
+				LEFT JOIN offline_activations AS oa ON oa.activation_id = prev.id
 			WHERE a.id = v.id AND (a.last_heartbeat_at IS NULL OR a.last_heartbeat_at < v.at
 				OR (v.verified_at IS NOT NULL AND (a.last_verified_at IS NULL OR a.last_verified_at < v.verified_at)))
 			RETURNING a.id, a.license_id, v.verified_at AS at, NULLIF(v.ip, '') AS ip, prev.last_verified_at AS previous
