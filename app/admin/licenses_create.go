@@ -33,11 +33,21 @@ type licenseForm struct {
 	// on create and the stored value on edit.
 	ExpiryStart       string
 	IsValid, IsEnvato bool
-	// Floating and the heartbeat overrides
-	// (docs/licensing.md#heartbeats-and-automatic-release); empty: the
+	// Floating is "1" (floating), "0" (not) or, on create, "" for the
+	// product's default_floating (docs/licensing.md#floating-licenses);
+	// the heartbeat overrides
+	// (docs/licensing.md#heartbeats-and-automatic-release), empty: the
 	// product's.
-	Floating                           bool
+	Floating                           string
 	HeartbeatInterval, HeartbeatMissed string
+}
+
+// floatingOf is the form's value of a floating flag.
+func floatingOf(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
 }
 
 // readLicenseForm reads the form from the body (posts) or the query (the
@@ -54,7 +64,7 @@ func readLicenseForm(c fiber.Ctx) licenseForm {
 		ExpiresAt: v("expires_at"), UpdatesUntil: v("updates_until"), SupportUntil: v("support_until"),
 		Domains: v("domains"), IPs: v("ips"), IsValid: v("is_valid") == "1", IsEnvato: v("is_envato") == "1",
 		Entitlements: v("entitlements"), ExpiryStart: v("expiry_start"),
-		Floating: v("floating") == "1", HeartbeatInterval: v("heartbeat_interval"), HeartbeatMissed: v("heartbeat_missed"),
+		Floating: strings.TrimSpace(v("floating")), HeartbeatInterval: v("heartbeat_interval"), HeartbeatMissed: v("heartbeat_missed"),
 	}
 }
 
@@ -72,7 +82,7 @@ func licenseFormOf(l *licensing.License, loc *time.Location) licenseForm {
 		ExpiresAt: date(l.ExpiresAt), UpdatesUntil: date(l.UpdatesUntil), SupportUntil: date(l.SupportUntil),
 		Domains: strings.Join(l.Domains, "\n"), IPs: strings.Join(l.IPs, "\n"), IsValid: l.IsValid, IsEnvato: l.IsEnvato,
 		Entitlements: strings.Join(l.Entitlements, " "), ExpiryStart: l.ExpiryStart,
-		Floating: l.Floating, HeartbeatInterval: intText(l.HeartbeatInterval), HeartbeatMissed: deref(l.HeartbeatMissed),
+		Floating: floatingOf(l.Floating), HeartbeatInterval: intText(l.HeartbeatInterval), HeartbeatMissed: deref(l.HeartbeatMissed),
 	}
 }
 
@@ -91,6 +101,16 @@ func (f licenseForm) input(verr *fields.Error, loc *time.Location) licensing.Lic
 		}
 		return &t
 	}
+	floating := fields.Optional[bool]{}
+	switch f.Floating {
+	case "":
+	case "1":
+		floating = fields.Some(true)
+	case "0":
+		floating = fields.Some(false)
+	default:
+		verr.Add("floating", fields.Selected("floating"))
+	}
 	return licensing.LicenseInput{
 		Type: fields.Some(textOrNil(f.Type)), CustomerID: fields.Some(textOrNil(f.CustomerID)),
 		Email: fields.Some(textOrNil(f.Email)), Invoice: fields.Some(textOrNil(f.Invoice)), Comments: fields.Some(textOrNil(f.Comments)),
@@ -104,7 +124,7 @@ func (f licenseForm) input(verr *fields.Error, loc *time.Location) licensing.Lic
 		Domains:      fields.Some(lines(f.Domains)), IPs: fields.Some(lines(f.IPs)),
 		Entitlements: fields.Some(words(f.Entitlements)),
 		IsValid:      fields.Some(f.IsValid), IsEnvato: fields.Some(f.IsEnvato),
-		Floating:          fields.Some(f.Floating),
+		Floating:          floating,
 		HeartbeatInterval: fields.Some(formInt(verr, "heartbeat_interval", f.HeartbeatInterval)),
 		HeartbeatMissed:   fields.Some(textOrNil(f.HeartbeatMissed)),
 	}
@@ -113,6 +133,14 @@ func (f licenseForm) input(verr *fields.Error, loc *time.Location) licensing.Lic
 // words splits names separated by spaces or commas.
 func words(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
+}
+
+// applyDefaults fills the form with product p's license defaults d.
+func (f *licenseForm) applyDefaults(p *catalog.Product, d productDefaults) {
+	f.Type, f.Uses, f.ParallelUses, f.ExpiryDays = d.Type, d.Uses, d.ParallelUses, d.ExpiryDays
+	f.UpdatesUntil, f.SupportUntil, f.Comments = d.UpdatesUntil, d.SupportUntil, d.Comments
+	f.ExpiryStart, f.Floating = d.ExpiryStart, d.Floating
+	f.Entitlements = strings.Join(p.DefaultEntitlements, " ")
 }
 
 // licenseNew shows the create form. With ?product= (the product select
@@ -131,11 +159,7 @@ func (h *handlers) licenseNew(c fiber.Ctx) error {
 			return err
 		}
 		if p != nil { // a product named that does not exist prefills nothing
-			d := defaultsOf(p, h.now().In(set.Location()))
-			form.Type, form.Uses, form.ParallelUses, form.ExpiryDays = d.Type, d.Uses, d.ParallelUses, d.ExpiryDays
-			form.UpdatesUntil, form.SupportUntil, form.Comments = d.UpdatesUntil, d.SupportUntil, d.Comments
-			form.ExpiryStart = d.ExpiryStart
-			form.Entitlements = strings.Join(p.DefaultEntitlements, " ")
+			form.applyDefaults(p, defaultsOf(p, h.now().In(set.Location())))
 		}
 	}
 	return h.renderLicenseForm(c, fiber.StatusOK, nil, form, nil)

@@ -42,10 +42,7 @@ func (h *handlers) licensesGenerateForm(c fiber.Ctx) error {
 			return err
 		}
 		if p != nil { // a product named that does not exist prefills nothing
-			d := defaultsOf(p, h.now().In(set.Location()))
-			form.Type, form.Uses, form.ParallelUses, form.ExpiryDays = d.Type, d.Uses, d.ParallelUses, d.ExpiryDays
-			form.UpdatesUntil, form.SupportUntil, form.Comments = d.UpdatesUntil, d.SupportUntil, d.Comments
-			form.ExpiryStart = d.ExpiryStart
+			form.applyDefaults(p, defaultsOf(p, h.now().In(set.Location())))
 		}
 	}
 	return h.renderGenerateForm(c, fiber.StatusOK, form, count, nil)

@@ -30,6 +30,9 @@ type productForm struct {
 	DefaultExpiryStart string
 	// The heartbeat policy (docs/licensing.md#heartbeats-and-automatic-release).
 	HeartbeatInterval, HeartbeatTolerance, HeartbeatMissed string
+	// DefaultFloating: new licenses are floating
+	// (docs/licensing.md#floating-licenses).
+	DefaultFloating bool
 }
 
 func readProductForm(c fiber.Ctx) productForm {
@@ -51,6 +54,7 @@ func readProductForm(c fiber.Ctx) productForm {
 		HeartbeatInterval:       c.FormValue("heartbeat_interval"),
 		HeartbeatTolerance:      c.FormValue("heartbeat_tolerance"),
 		HeartbeatMissed:         c.FormValue("heartbeat_missed"),
+		DefaultFloating:         c.FormValue("default_floating") == "1",
 	}
 }
 
@@ -70,6 +74,7 @@ func productFormOf(p *catalog.Product) productForm {
 		HeartbeatInterval:       intText(p.HeartbeatInterval),
 		HeartbeatTolerance:      strconv.Itoa(p.HeartbeatTolerance),
 		HeartbeatMissed:         p.HeartbeatMissed,
+		DefaultFloating:         p.DefaultFloating,
 	}
 }
 
@@ -93,6 +98,7 @@ func (f productForm) input(verr *fields.Error) catalog.ProductInput {
 		HeartbeatInterval:       fields.Some(formInt(verr, "heartbeat_interval", f.HeartbeatInterval)),
 		HeartbeatTolerance:      fields.Some(formInt(verr, "heartbeat_tolerance", f.HeartbeatTolerance)),
 		HeartbeatMissed:         fields.Some(f.HeartbeatMissed),
+		DefaultFloating:         fields.Some(f.DefaultFloating),
 	}
 }
 

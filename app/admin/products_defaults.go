@@ -21,6 +21,8 @@ type productDefaults struct {
 	SupportUntil string `json:"support_until"`
 	Comments     string `json:"comments"`
 	ExpiryStart  string `json:"expiry_start"`
+	// Floating is the floating select's value: "1" or "0".
+	Floating string `json:"floating"`
 }
 
 // productDefaultsJSON answers /admin/products/:id/defaults with the
@@ -50,6 +52,6 @@ func defaultsOf(p *catalog.Product, now time.Time) productDefaults {
 		Type: deref(p.DefaultLicenseType), Uses: intText(p.DefaultUses), ParallelUses: intText(p.DefaultParallelUses),
 		ExpiryDays: intText(p.DefaultExpiryDays), UpdatesUntil: date(p.DefaultUpdatesUntilDays),
 		SupportUntil: date(p.DefaultSupportUntilDays), Comments: deref(p.DefaultComments),
-		ExpiryStart: p.DefaultExpiryStart,
+		ExpiryStart: p.DefaultExpiryStart, Floating: floatingOf(p.DefaultFloating),
 	}
 }

@@ -48,6 +48,10 @@ type Product struct {
 	// DefaultExpiryStart is when a new license's expiry_days start
 	// counting (docs/licensing.md#expiry-clock): one of ExpiryStarts.
 	DefaultExpiryStart string `bun:"default_expiry_start,nullzero"`
+	// DefaultFloating makes new licenses floating
+	// (docs/licensing.md#floating-licenses) unless they are created with
+	// floating set; copied at creation, as the other defaults are.
+	DefaultFloating bool `bun:"default_floating"`
 
 	// GraceDays is how many days after a license's expires_at verify
 	// still answers status true, with LICENSE_IN_GRACE

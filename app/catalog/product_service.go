@@ -53,6 +53,8 @@ type ProductInput struct {
 	// DefaultExpiryStart: one of ExpiryStarts; empty keeps the stored
 	// value (first_activation on create).
 	DefaultExpiryStart fields.Optional[string]
+	// DefaultFloating: new licenses are floating unless created otherwise.
+	DefaultFloating fields.Optional[bool]
 
 	GraceDays fields.Optional[*int]
 
@@ -272,6 +274,7 @@ func apply(verr *fields.Error, p *Product, in ProductInput, cols *[]string) {
 	flag(in.LicenseUpdate, "license_update", &p.LicenseUpdate)
 	flag(in.ServeLatestUpdates, "serve_latest_updates", &p.ServeLatestUpdates)
 	flag(in.IsActive, "is_active", &p.IsActive)
+	flag(in.DefaultFloating, "default_floating", &p.DefaultFloating)
 	count := func(f fields.Optional[*int], name string, dst **int, check func(string, *int)) {
 		if f.Set {
 			*dst = f.Value

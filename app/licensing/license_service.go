@@ -59,7 +59,8 @@ type LicenseInput struct {
 	IsValid  fields.Optional[bool]
 	IsEnvato fields.Optional[bool]
 	// HeartbeatInterval and HeartbeatMissed override the product's policy
-	// (nil or "": the product's); Floating: see License.
+	// (nil or "": the product's); Floating: see License (on create, absent
+	// takes the product's default_floating).
 	HeartbeatInterval fields.Optional[*int]
 	HeartbeatMissed   fields.Optional[*string]
 	Floating          fields.Optional[bool]
@@ -327,12 +328,13 @@ func logLicense(ctx context.Context, idb bun.IDB, by audit.Source, typ string, l
 }
 
 // applyProductDefaults fills a new license from its product (docs/api/internal.md#licenses):
-// type, uses, parallel uses, expiry days and comments; updates and support
-// periods counted from now.
+// type, uses, parallel uses, expiry days and comments, the expiry clock's
+// start, floating and entitlements; updates and support periods counted
+// from now.
 func applyProductDefaults(l *License, p *catalog.Product, now time.Time) {
 	l.Type, l.Uses, l.ParallelUses, l.ExpiryDays, l.Comments =
 		p.DefaultLicenseType, p.DefaultUses, p.DefaultParallelUses, p.DefaultExpiryDays, p.DefaultComments
-	l.ExpiryStart = p.DefaultExpiryStart
+	l.ExpiryStart, l.Floating = p.DefaultExpiryStart, p.DefaultFloating
 	days := func(n *int) *time.Time {
 		if n == nil {
 			return nil

@@ -53,6 +53,7 @@ type Product struct {
 	HeartbeatInterval       *int     `json:"heartbeat_interval"`
 	HeartbeatTolerance      int      `json:"heartbeat_tolerance"`
 	HeartbeatMissed         string   `json:"heartbeat_missed"`
+	DefaultFloating         bool     `json:"default_floating"`
 	LatestVersion           *string  `json:"latest_version"`
 	CreatedAt               string   `json:"created_at"`
 	UpdatedAt               string   `json:"updated_at"`
@@ -83,6 +84,7 @@ func NewProduct(p *catalog.Product, latest *catalog.LatestVersion) Product {
 		HeartbeatInterval:       p.HeartbeatInterval,
 		HeartbeatTolerance:      p.HeartbeatTolerance,
 		HeartbeatMissed:         p.HeartbeatMissed,
+		DefaultFloating:         p.DefaultFloating,
 		CreatedAt:               Timestamp(p.CreatedAt),
 		UpdatedAt:               Timestamp(p.UpdatedAt),
 	}

@@ -181,6 +181,7 @@ func (h *handlers) readProduct(c fiber.Ctx) (catalog.ProductInput, error) {
 		DefaultEntitlements:     optList(f, "default_entitlements"),
 		HeartbeatInterval:       optInt(f, "heartbeat_interval"),
 		HeartbeatTolerance:      optInt(f, "heartbeat_tolerance"),
+		DefaultFloating:         optBool(f, "default_floating"),
 	}
 	if m := optText(f, "heartbeat_missed"); m.Set {
 		in.HeartbeatMissed = fields.Some("")

@@ -22,7 +22,7 @@ func TestProductCreateReadShapes(t *testing.T) {
 	wantKeys := []string{"id", "name", "reference_id", "envato_id", "description", "license_update", "serve_latest_updates", "is_active",
 		"default_license_type", "default_uses", "default_parallel_uses", "default_expiry_days", "default_updates_until_days",
 		"default_support_until_days", "default_comments", "default_expiry_start", "grace_days", "entitlements", "default_entitlements",
-		"heartbeat_interval", "heartbeat_tolerance", "heartbeat_missed", "latest_version", "created_at", "updated_at"}
+		"heartbeat_interval", "heartbeat_tolerance", "heartbeat_missed", "default_floating", "latest_version", "created_at", "updated_at"}
 	if got := keysInOrder(t, dataRaw(t, r.Body)); !slices.Equal(got, wantKeys) {
 		t.Fatalf("keys %v", got)
 	}
