@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -92,9 +93,9 @@ func (h *handlers) activationsFilterOf(c fiber.Ctx) (activationsFilter, licensin
 		f.Customer = cu
 	}
 	switch {
-	case q.Active == "released":
-		// Released for want of heartbeats (docs/licensing.md).
-		f.Released = true
+	case slices.Contains(licensing.ActivationStates, q.Active):
+		// The heartbeat states (docs/licensing.md#heartbeats-and-automatic-release).
+		f.State = q.Active
 	case f.IsActive == nil:
 		q.Active = ""
 	}
@@ -146,7 +147,9 @@ func (h *handlers) activationsIndex(c fiber.Ctx) error {
 			{Name: "customer", Label: "Customer", Type: "text", Placeholder: "Email or client ID", Value: q.Customer},
 			{Name: "active", Label: "State", Type: "select", Value: q.Active, Options: []web.Option{
 				{Value: "", Label: "Active or not"}, {Value: "yes", Label: "Active"}, {Value: "no", Label: "Inactive"},
-				{Value: "released", Label: "Released (no heartbeat)"}}},
+				{Value: licensing.StateReleased, Label: "Released (no heartbeat)"},
+				{Value: licensing.StateCheckedIn, Label: "Checked in (floating seat given back)"},
+				{Value: licensing.StateHeartbeatMissed, Label: "Missed its heartbeat (kept)"}}},
 			{Name: "outcome", Label: "Outcome", Type: "select", Value: q.Outcome, Options: []web.Option{
 				{Value: "", Label: "Valid or failed"}, {Value: "valid", Label: "Valid"}, {Value: "failed", Label: "Failed attempts"}}},
 			{Name: "license", Label: "License", Type: "select", Value: q.License, Options: []web.Option{

@@ -85,8 +85,9 @@ type ActivationFilter struct {
 	Domain             string
 	IsActive           *bool
 	IsValid            *bool
-	// Released keeps the activations released for want of heartbeats.
-	Released bool
+	// State keeps the activations in one of the ActivationStates (the
+	// heartbeat states, docs/licensing.md#heartbeats-and-automatic-release).
+	State string
 	// Search matches license code, domain or IP.
 	Search string
 	// Customer keeps the activations of that customer's licenses (the
@@ -100,6 +101,24 @@ type ActivationFilter struct {
 	LicenseState string
 	Now          time.Time
 }
+
+// The activation states of heartbeats and floating seats
+// (docs/licensing.md#heartbeats-and-automatic-release), as ActivationFilter's
+// State and the internal API's and console's status filters name them.
+const (
+	// StateReleased: released for want of heartbeats (no longer holds a
+	// slot).
+	StateReleased = "released"
+	// StateCheckedIn: a floating seat given back by check-in.
+	StateCheckedIn = "checked_in"
+	// StateHeartbeatMissed: still active, kept by its policy
+	// (heartbeat_missed keep) after it missed a heartbeat, until the next.
+	StateHeartbeatMissed = "heartbeat_missed"
+)
+
+// ActivationStates are the States ActivationFilter accepts, in the order
+// filters list them.
+var ActivationStates = []string{StateReleased, StateCheckedIn, StateHeartbeatMissed}
 
 var activationSorts = listing.Sorts{
 	"id": "a.id", "created_at": "a.created_at", "updated_at": "a.updated_at",
@@ -132,8 +151,14 @@ func ListActivations(ctx context.Context, idb bun.IDB, f ActivationFilter, sort 
 	if f.IsValid != nil {
 		q = q.Where("a.is_valid = ?", *f.IsValid)
 	}
-	if f.Released {
+	switch f.State {
+	case StateReleased:
 		q = q.Where("a.deactivation_reason = ?", ReasonReleased)
+	case StateCheckedIn:
+		q = q.Where("a.deactivation_reason = ?", ReasonCheckedIn)
+	case StateHeartbeatMissed:
+		// activations_heartbeat_missed_idx (migration 0122).
+		q = q.Where("a.is_active AND a.heartbeat_missed_at IS NOT NULL")
 	}
 	if f.Search != "" {
 		p := listing.Contains(f.Search)

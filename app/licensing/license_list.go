@@ -42,6 +42,10 @@ const (
 	FilterClockPending = "clock_not_started"
 )
 
+// LicenseStatusFilters are the Status filters ListLicenses accepts: a
+// license's status, and the states of grace and the expiry clock.
+var LicenseStatusFilters = []string{StatusValid, StatusExpired, StatusBlocked, FilterInGrace, FilterClockPending}
+
 // clockPendingSQL is License.ClockPending for l; licenses_clock_pending_idx
 // (migration 0087) indexes it.
 const clockPendingSQL = "l.expires_at IS NULL AND l.expiry_days > 0"

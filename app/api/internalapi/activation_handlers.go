@@ -17,8 +17,8 @@ const (
 )
 
 // listActivations: GET /api/internal/product-activations, filters
-// product_reference_id, license_code, client_name, domain, is_active and
-// is_valid.
+// product_reference_id, license_code, client_name, domain, is_active,
+// is_valid and status (the heartbeat states, licensing.ActivationStates).
 func (h *handlers) listActivations(c fiber.Ctx, r *pipeline.Request) error {
 	f, err := h.pipeline.ReadFields(c)
 	if err != nil {
@@ -31,6 +31,7 @@ func (h *handlers) listActivations(c fiber.Ctx, r *pipeline.Request) error {
 	filter.Domain, _ = f.String("domain")
 	filter.IsActive = optFilterBool(f, "is_active")
 	filter.IsValid = optFilterBool(f, "is_valid")
+	filter.State, _ = f.Enum("status", licensing.ActivationStates)
 	sort, _ := f.String("sort")
 	if err := f.Err(); err != nil {
 		return err

@@ -3,6 +3,7 @@ package internalapi
 import (
 	"github.com/licensor/licensor/app/api/openapi"
 	"github.com/licensor/licensor/app/catalog"
+	"github.com/licensor/licensor/app/licensing"
 )
 
 // document adds the internal API to the OpenAPI document (docs/api/README.md#openapi-document): the
@@ -55,6 +56,7 @@ func document(docs *openapi.Registry, calls []legacyCall) {
 		"heartbeat_interval":   described(interval, "Seconds between the heartbeats its activations must send; null: none asked (docs/licensing.md#heartbeats-and-automatic-release)."),
 		"heartbeat_tolerance":  described(id, "Seconds a heartbeat may be late before the activation is released or marked."),
 		"heartbeat_missed":     openapi.Schema{"type": "string", "enum": []string{"release", "keep"}, "description": "A missed heartbeat frees the slot (release) or only marks the activation (keep)."},
+		"default_floating":     described(flag, "New licenses are floating unless created with floating (docs/licensing.md#floating-licenses)."),
 		"latest_version":       described(text, "The newest active version, or null."), "created_at": ts, "updated_at": ts,
 	}))
 	docs.AddSchema("Version", openapi.Object(map[string]openapi.Schema{
@@ -178,6 +180,7 @@ func document(docs *openapi.Registry, calls []legacyCall) {
 		"heartbeat_interval":   described(interval, "Seconds between heartbeats, 60–2592000; null: none asked."),
 		"heartbeat_tolerance":  described(openapi.Nullable(openapi.Schema{"type": "integer", "minimum": 0, "maximum": catalog.HeartbeatToleranceMax}), "Seconds a heartbeat may be late; default 60."),
 		"heartbeat_missed":     described(missed, "release (default) or keep."),
+		"default_floating":     described(flag, "Default false; new licenses are floating unless created with floating."),
 	})
 	dates := openapi.Nullable(openapi.Schema{"type": "string", "description": "Y-m-d, Y-m-d H:i:s (setting timezone) or RFC 3339."})
 	licenseBody := openapi.Object(map[string]openapi.Schema{
@@ -195,7 +198,7 @@ func document(docs *openapi.Registry, calls []legacyCall) {
 		"entitlements":       described(list, "Names the product defines; absent on create: the product's default_entitlements; empty: none."),
 		"is_valid":           described(flag, "Default true; false blocks the license and deactivates its activations."),
 		"is_envato":          described(flag, "Default false."),
-		"floating":           described(flag, "Default false: parallel_uses counts live seats (docs/licensing.md#floating-licenses)."),
+		"floating":           described(flag, "Absent on create: the product's default_floating. parallel_uses counts live seats (docs/licensing.md#floating-licenses)."),
 		"heartbeat_interval": described(interval, "Overrides the product's; null: the product's."),
 		"heartbeat_missed":   described(missed, "Overrides the product's; null: the product's."),
 	})
@@ -281,7 +284,8 @@ func document(docs *openapi.Registry, calls []legacyCall) {
 			Parameters: append([]openapi.Parameter{
 				query("search", "License code, customer id or email contains (alias keyword)."), query("product_reference_id", ""),
 				query("customer_id", "The licenses of the customer with this client id (linking rule: also those linked by their proven email); else licenses naming it."),
-				query("email", ""), {Name: "status", In: "query", Schema: openapi.Schema{"type": "string", "enum": licenseStatuses}},
+				query("email", ""), {Name: "status", In: "query", Schema: openapi.Schema{"type": "string", "enum": licensing.LicenseStatusFilters},
+					Description: "valid, expired or blocked, as the license's status; in_grace: expired, within its product's grace_days; clock_not_started: its expiry clock still waits (docs/licensing.md)."},
 			}, paging...),
 			Responses: common(map[string]openapi.Response{"200": {Description: "A page of licenses.", Schema: page("License")}, "422": invalid})},
 		{Method: "POST", Path: "/api/internal/product-licenses", ID: "createLicense", Summary: "Create a license; absent fields take the product's defaults", Tags: tags("licenses"), Scope: "licenses:create",
@@ -323,6 +327,8 @@ func document(docs *openapi.Registry, calls []legacyCall) {
 			Parameters: append([]openapi.Parameter{
 				query("product_reference_id", ""), query("license_code", ""), query("client_name", ""), query("domain", ""),
 				query("is_active", "Boolean."), query("is_valid", "Boolean; false lists failed attempts."),
+				{Name: "status", In: "query", Schema: openapi.Schema{"type": "string", "enum": licensing.ActivationStates},
+					Description: "released: freed for want of heartbeats; checked_in: a floating seat given back; heartbeat_missed: still active, kept after a missed heartbeat (docs/licensing.md#heartbeats-and-automatic-release)."},
 			}, paging...),
 			Responses: common(map[string]openapi.Response{"200": {Description: "A page of activations.", Schema: page("Activation")}, "422": invalid})},
 		{Method: "GET", Path: "/api/internal/product-activations/{activation}", ID: "getActivation", Summary: "Read an activation", Tags: tags("activations"), Scope: "activations:read",

@@ -20,8 +20,6 @@ const (
 	msgLicenseUnblocked = "Product license unblocked successfully."
 )
 
-var licenseStatuses = []string{licensing.StatusValid, licensing.StatusExpired, licensing.StatusBlocked}
-
 // listLicenses: GET /api/internal/product-licenses, filters search (alias
 // keyword), product_reference_id, customer_id, email and status.
 func (h *handlers) listLicenses(c fiber.Ctx, r *pipeline.Request) error {
@@ -34,7 +32,7 @@ func (h *handlers) listLicenses(c fiber.Ctx, r *pipeline.Request) error {
 	filter.Search, _ = f.String("search")
 	filter.ProductReferenceID, _ = f.String("product_reference_id")
 	filter.Email, _ = f.String("email")
-	filter.Status, _ = f.Enum("status", licenseStatuses)
+	filter.Status, _ = f.Enum("status", licensing.LicenseStatusFilters)
 	customerID, _ := f.String("customer_id")
 	sort, _ := f.String("sort")
 	if err := f.Err(); err != nil {
