@@ -116,8 +116,9 @@ func (s *store) serve(w http.ResponseWriter, r *http.Request) {
 			wcError(w, http.StatusNotFound, "woocommerce_rest_shop_subscription_invalid_id", "Invalid ID.")
 			return
 		}
+		id, _ := strconv.ParseInt(sub, 10, 64)
 		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-		_ = json.NewEncoder(w).Encode(map[string]any{"id": sub, "status": "active", "parent_id": parent, "billing_period": "month"})
+		_ = json.NewEncoder(w).Encode(map[string]any{"id": id, "status": "active", "parent_id": parent, "billing_period": "month"})
 		return
 	}
 	if r.URL.Path != "/wp-json/wc/v3/orders" || r.Method != http.MethodGet {
