@@ -158,6 +158,16 @@ func TestConsoleDailyWork(t *testing.T) {
 	}
 	b.Screenshot("form-error-summary")
 
+	// A group of boxes is named by its legend.
+	b.Open("/admin/api-keys/new")
+	browsertest.Eval[bool](b, `document.querySelectorAll("input[name=scopes]").forEach(function (el) { el.checked = false }); true`)
+	b.FillForm("form.apikey-form", "name", "No scopes")
+	b.ClickButton("Create key")
+	b.WaitVisible(".error-summary")
+	if summary := b.Text(".error-summary"); !strings.Contains(summary, "Scopes (external): Choose at least one scope") {
+		t.Errorf("error summary %q does not name the scopes by their legend", summary)
+	}
+
 	// Settings: enum choices as selects; a field shows only when it applies.
 	b.Open("/admin/settings/licenses")
 	b.WaitVisible("select#setting-license_code_format")
