@@ -365,3 +365,47 @@ func TestExportRoundTripAndFilters(t *testing.T) {
 		t.Fatalf("round trip differs:\n%s\nwant\n%s", got, want)
 	}
 }
+
+// An import updating licenses that have activations, blocking one of them,
+// and adding new ones, leaves every license's active_activations equal to
+// the count of its active activations (migration 0110's triggers).
+func TestImportKeepsActiveActivationCounters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1000)
+	ctx := context.Background()
+	newProduct(t, e.d, "ACME")
+	lic := licensing.NewService(licensing.Options{})
+	for code, hosts := range map[string][]string{"ACME-1": {"a.example.com", "b.example.com"}, "ACME-3": {"c.example.com"}} {
+		if _, err := lic.CreateLicense(ctx, e.d.Bun, admin, settings.Defaults(), licensing.LicenseInput{
+			ProductReferenceID: fields.Some("ACME"), LicenseCode: fields.Some(code)}); err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range hosts {
+			res, err := lic.Activate(ctx, e.d.Bun, settings.Defaults(), licensing.ActivateRequest{ProductRef: "ACME", LicenseCode: code, Caller: licensing.Caller{Host: h}})
+			if err != nil || res.Failure != nil {
+				t.Fatalf("activate %s on %s: %v %+v", code, h, err, res)
+			}
+		}
+	}
+	file := `{"license_code":"ACME-1","product_reference_id":"ACME","uses":5}
+{"license_code":"ACME-2","product_reference_id":"ACME"}
+{"license_code":"ACME-3","product_reference_id":"ACME","is_valid":false}
+`
+	if done := e.run(e.upload(imports.Licenses, "licenses.jsonl", file), imports.Update); done.Inserted != 1 || done.Updated != 2 {
+		t.Fatalf("report %+v", done)
+	}
+	want := map[string]int{"ACME-1": 2, "ACME-2": 0, "ACME-3": 0}
+	for code, n := range want {
+		l, err := licensing.ByCode(ctx, e.d.Bun, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var counted int
+		if err := e.d.Bun.NewRaw("SELECT count(*) FROM activations WHERE license_id = ? AND is_active", l.ID).Scan(ctx, &counted); err != nil {
+			t.Fatal(err)
+		}
+		if l.ActiveActivations != n || counted != n {
+			t.Errorf("%s: counter %d, %d active activations, want %d", code, l.ActiveActivations, counted, n)
+		}
+	}
+}

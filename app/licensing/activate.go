@@ -190,18 +190,18 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 	if l.Uses != nil && l.TotalActivations >= *l.Uses && !l.Floating {
 		return fail(FailUsesExhausted, id)
 	}
+	// e: the license's counter, read with its lock: every change of its
+	// activations takes the lock first (docs/architecture.md#counting-active-activations).
+	active := l.ActiveActivations
 	// A floating license counts live seats only: sessions past their
 	// deadline are released now, under the license's lock, rather than at
 	// the release job's next run.
 	if l.Floating {
-		if _, err := s.releaseLicenseOverdue(ctx, tx, l.ID, now); err != nil {
+		released, err := s.releaseLicenseOverdue(ctx, tx, l.ID, now)
+		if err != nil {
 			return nil, nil, err
 		}
-	}
-	// e: counted under the lock, from the partial index on active rows.
-	var active int
-	if err := run.QueryRowContext(ctx, countActiveSQL, pgx.QueryExecModeCacheStatement, l.ID).Scan(&active); err != nil {
-		return nil, nil, fmt.Errorf("count active activations: %w", err)
+		active -= released
 	}
 	free := 0
 	if l.ParallelUses != nil && active >= *l.ParallelUses {
@@ -326,11 +326,11 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 // activation will have, drawn in the same round trip.
 // The statements of activate, prepared once per connection (see
 // preparedRunner). insertActivationSQL writes the activation, the
-// license's counter and the activity log in one round trip.
+// license's total_activations and the activity log in one round trip (the
+// activations trigger adds the new row to active_activations).
 const (
 	lockLicenseSQL = `SELECT l.*, nextval('activations_id_seq') AS next_activation_id
 	FROM licenses AS l WHERE l.license_code = $1 FOR UPDATE`
-	countActiveSQL      = `SELECT count(*) FROM activations WHERE license_id = $1 AND is_active`
 	insertActivationSQL = `WITH activation AS (
 		INSERT INTO activations (id, license_id, product_id, license_code, client_name, url, domain, ip, user_agent,
 			is_valid, is_active, activated_at, created_at, updated_at, heartbeat_due_at)

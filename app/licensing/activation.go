@@ -295,21 +295,51 @@ func (s *Service) DeactivateLicenseActivations(ctx context.Context, idb bun.IDB,
 
 // DeleteActivation removes activation id (an active one frees its slot).
 func (s *Service) DeleteActivation(ctx context.Context, idb bun.IDB, by audit.Source, id int64) error {
-	a := new(Activation)
-	if err := idb.NewDelete().Model(a).Where("id = ?", id).Returning("*").Scan(ctx); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrActivationNotFound
+	return idb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if err := lockLicenseOf(ctx, tx, id); err != nil {
+			return err
 		}
-		return fmt.Errorf("delete activation %d: %w", id, err)
-	}
-	return audit.Record(ctx, idb, audit.Entry{
-		Type: "activation.deleted", Actor: by.Actor, IP: by.IP,
-		Subject: &audit.Subject{Type: audit.SubjectActivation, ID: a.ID},
-		Message: fmt.Sprintf("Activation %d of license %s deleted %s.", a.ID, a.LicenseCode, by.Actor.Via()),
+		a := new(Activation)
+		if err := tx.NewDelete().Model(a).Where("id = ?", id).Returning("*").Scan(ctx); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrActivationNotFound
+			}
+			return fmt.Errorf("delete activation %d: %w", id, err)
+		}
+		return audit.Record(ctx, tx, audit.Entry{
+			Type: "activation.deleted", Actor: by.Actor, IP: by.IP,
+			Subject: &audit.Subject{Type: audit.SubjectActivation, ID: a.ID},
+			Message: fmt.Sprintf("Activation %d of license %s deleted %s.", a.ID, a.LicenseCode, by.Actor.Via()),
+		})
 	})
 }
 
+// lockLicenseOf locks the license of activation id, if it has one.
+// Whatever changes a license's activations locks the license first, then
+// them: the trigger keeping the license's active_activations updates it
+// last, on a row already held, so two such changes never wait on each
+// other in opposite orders (docs/architecture.md#counting-active-activations).
+func lockLicenseOf(ctx context.Context, tx bun.IDB, id int64) error {
+	if _, err := tx.NewRaw("SELECT 1 FROM licenses WHERE id = (SELECT license_id FROM activations WHERE id = ?) FOR UPDATE", id).
+		Exec(ctx); err != nil {
+		return fmt.Errorf("lock the license of activation %d: %w", id, err)
+	}
+	return nil
+}
+
+// lockLicenseRow locks license id's row (see lockLicenseOf).
+func lockLicenseRow(ctx context.Context, tx bun.IDB, id int64) error {
+	if _, err := tx.NewRaw("SELECT 1 FROM licenses WHERE id = ? FOR UPDATE", id).Exec(ctx); err != nil {
+		return fmt.Errorf("lock license %d: %w", id, err)
+	}
+	return nil
+}
+
+// lockActivation locks activation id, after its license (lockLicenseOf).
 func lockActivation(ctx context.Context, tx bun.IDB, id int64) (*Activation, error) {
+	if err := lockLicenseOf(ctx, tx, id); err != nil {
+		return nil, err
+	}
 	a := new(Activation)
 	if err := selectActivations(tx, a).Where("a.id = ?", id).For("UPDATE OF a").Scan(ctx); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {

@@ -61,6 +61,10 @@ func (s *Service) DeactivateCode(ctx context.Context, idb bun.IDB, req VerifyCod
 			failure = f
 			return err
 		}
+		// The license before its activations (lockLicenseOf).
+		if err := lockLicenseRow(ctx, tx, l.ID); err != nil {
+			return err
+		}
 		matches, err := hostActivations(ctx, tx, l.ID, req.Product.ID, req.ClientName, req.Caller.Host, true)
 		if err != nil {
 			return err

@@ -46,6 +46,13 @@ func newLicFixture(t *testing.T) *licFixture {
 	f.rec = NewVerifyRecorder(f.d.Bun, RecorderOptions{})
 	f.s = NewService(Options{Now: f.clock, Hooks: f.recordingHooks(), Recorder: f.rec, OfflineSecret: []byte("licensing test instance secret")})
 	f.product = f.newProduct("ACME", "Acme CMS")
+	// Whatever the test did, every license's counter still agrees
+	// (counter_test.go).
+	t.Cleanup(func() {
+		if !t.Failed() {
+			f.checkCounters("the test")
+		}
+	})
 	return f
 }
 

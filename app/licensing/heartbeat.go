@@ -183,7 +183,9 @@ func (s *Service) ReleaseOverdue(ctx context.Context, idb bun.IDB) (ReleaseResul
 				Where("a.is_active AND a.heartbeat_due_at < ?", s.now()).
 				Where(notOffline).
 				OrderExpr("a.heartbeat_due_at").Limit(ReleaseBatch).
-				For("UPDATE OF a SKIP LOCKED").Scan(ctx)
+				// The license's row too (lockLicenseOf): released rows
+				// change its counter. Skipping never waits, so no order.
+				For("UPDATE OF a, l SKIP LOCKED").Scan(ctx)
 			if err != nil {
 				return fmt.Errorf("overdue activations: %w", err)
 			}

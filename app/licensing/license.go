@@ -91,7 +91,11 @@ type License struct {
 	ProductHeartbeatInterval  *int   `bun:"product_heartbeat_interval,scanonly"`
 	ProductHeartbeatTolerance int    `bun:"product_heartbeat_tolerance,scanonly"`
 	ProductHeartbeatMissed    string `bun:"product_heartbeat_missed,scanonly"`
-	ActiveActivations         int    `bun:"active_activations,scanonly"`
+	// ActiveActivations is the license's counter of active activations,
+	// which triggers on activations keep in the transaction of every change
+	// (migration 0110, docs/architecture.md#counting-active-activations):
+	// read with the row, never written from here.
+	ActiveActivations int `bun:"active_activations,scanonly"`
 }
 
 // Status is blocked (not valid), else expired (expires_at ≤ now), else
@@ -182,8 +186,6 @@ func selectLicenses(idb bun.IDB, dst any) *bun.SelectQuery {
 		ColumnExpr("l.*").
 		ColumnExpr("p.reference_id AS product_reference_id, p.name AS product_name, p.grace_days AS product_grace_days, p.entitlements AS product_entitlements").
 		ColumnExpr("p.heartbeat_interval AS product_heartbeat_interval, p.heartbeat_tolerance AS product_heartbeat_tolerance, p.heartbeat_missed AS product_heartbeat_missed").
-		// The partial index on active activations answers this per row.
-		ColumnExpr("(SELECT count(*) FROM activations AS a WHERE a.license_id = l.id AND a.is_active) AS active_activations").
 		Join("JOIN products AS p ON p.id = l.product_id")
 }
 
