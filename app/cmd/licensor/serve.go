@@ -122,7 +122,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	go func() {
 		served <- app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true})
 	}()
-	if err := startWorkers(ctx, river); err != nil {
+	if err := startWorkers(ctx, river, log); err != nil {
 		_ = app.ShutdownWithTimeout(cfg.HTTP.ShutdownTimeout)
 		return err
 	}

@@ -16,11 +16,26 @@ import (
 // producers) would otherwise hold back the first answer. River gets its
 // own context: on SIGTERM it is stopped after the HTTP server
 // (stopWorkers), not cancelled mid-job by the signal.
-func startWorkers(ctx context.Context, client *river.Client[pgx.Tx]) error {
-	if err := client.Start(context.WithoutCancel(ctx)); err != nil {
-		return fmt.Errorf("start background jobs: %w", err)
+//
+// A database that is away at that moment (restarting, failing over) is
+// waited for: the node already answers requests, and River's start-up
+// fails on its first query, so it is tried again until it starts or serve
+// is told to stop.
+func startWorkers(ctx context.Context, client *river.Client[pgx.Tx], log *slog.Logger) error {
+	wait := 250 * time.Millisecond
+	for {
+		err := client.Start(context.WithoutCancel(ctx))
+		if err == nil {
+			return nil
+		}
+		log.Warn("background jobs not started; trying again", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("start background jobs: %w", err)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
 	}
-	return nil
 }
 
 // stopWorkers lets running jobs finish for up to timeout, then cancels
