@@ -7,6 +7,7 @@ package mailtest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -99,7 +100,11 @@ func (s *Server) URL() string {
 	return "smtp://" + s.addr
 }
 
-// Stop closes the listener and every connection.
+// Stop closes the listener, lets the sessions under way end for up to
+// two seconds and then closes what is left. A message the server took
+// gets its reply: a message counted here whose "250" never reached the
+// sender would be sent again, a duplicate no mail client can avoid
+// (DropAckNext makes that case on purpose).
 func (s *Server) Stop() {
 	s.mu.Lock()
 	srv, ln := s.srv, s.ln
@@ -110,7 +115,11 @@ func (s *Server) Stop() {
 		_ = ln.Close()
 	}
 	if srv != nil {
-		_ = srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if srv.Shutdown(ctx) != nil {
+			_ = srv.Close()
+		}
 	}
 }
 
