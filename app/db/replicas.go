@@ -401,12 +401,37 @@ type readConnector struct {
 	inner driver.Connector
 }
 
+// Connect opens a read connection. A replica that cannot be reached (it
+// is shutting down) is skipped at once and the connection made again, to
+// another replica or the primary: database/sql hands a failed connect to
+// the caller without retrying it.
 func (c readConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	conn, err := c.inner.Connect(ctx)
+	if err != nil && ctx.Err() == nil && c.r.connectFailed(err) {
+		conn, err = c.inner.Connect(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return readConn{Conn: conn.(*stdlib.Conn), r: c.r}, nil
+}
+
+// connectFailed marks the replica a failed connect was made to as
+// unhealthy, and reports whether it was a replica.
+func (r *Replicas) connectFailed(err error) bool {
+	var ce *pgconn.ConnectError
+	if !errors.As(err, &ce) || ce.Config == nil {
+		return false
+	}
+	for _, rep := range r.replicas {
+		if rep.host == ce.Config.Host && rep.port == ce.Config.Port {
+			if rep.healthy.Swap(false) {
+				r.logger.Warn("read replica skipped: a connection failed", "replica", rep.name, "err", err)
+			}
+			return true
+		}
+	}
+	return false
 }
 
 func (c readConnector) Driver() driver.Driver { return c.inner.Driver() }
