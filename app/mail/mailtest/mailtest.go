@@ -11,11 +11,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net"
 	"net/mail"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -79,7 +82,7 @@ func Reserve(t testing.TB, opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := listenBelowEphemeral()
 	if err != nil {
 		t.Fatalf("mailtest: listen: %v", err)
 	}
@@ -87,6 +90,26 @@ func Reserve(t testing.TB, opts ...Option) *Server {
 	_ = ln.Close()
 	t.Cleanup(s.Stop)
 	return s
+}
+
+// listenBelowEphemeral listens on a port below the kernel's ephemeral
+// range: a reserved port from that range (listening on port 0) may become
+// an outgoing connection's local port before the server listens on it.
+func listenBelowEphemeral() (net.Listener, error) {
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 11000 {
+				low = n
+			}
+		}
+	}
+	for range 200 {
+		if ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", 10000+rand.IntN(low-10000))); err == nil {
+			return ln, nil
+		}
+	}
+	return net.Listen("tcp", "127.0.0.1:0")
 }
 
 // Addr is host:port.
