@@ -112,9 +112,9 @@ func TestFollowWritesWaitsForEarlierNotifications(t *testing.T) {
 			t.Fatal(err)
 		}
 		w.add()
-		if l.CaughtUp() {
-			t.Fatalf("round %d: caught up before the barrier came back", i)
-		}
+		// Not checked here that it is not caught up yet: on an idle
+		// machine the barrier may already be back. What matters is that
+		// once caught up, every earlier notification was dispatched.
 		eventually.True(t, 5*time.Second, fmt.Sprintf("round %d: caught up", i), l.CaughtUp)
 		if got := dispatched.Load(); got != int32(i+1) {
 			t.Fatalf("round %d: caught up with %d notifications dispatched, want %d", i, got, i+1)

@@ -59,8 +59,10 @@ func TestUpdateChecksReadReplica(t *testing.T) {
 		t.Helper()
 		return a.do(a.App, req{method: http.MethodGet, path: "/api/external/update/" + vid + "/download/main/size", headers: []string{"X-API-KEY", a.key}}).StatusCode
 	}
-	eventually.True(t, 10*time.Second, "the replica offers version 1.0", func() bool {
-		return check(modern).str("version") == "1.0"
+	// The version and its file are separate writes: wait for both on the
+	// replica before its replay is paused.
+	eventually.True(t, 10*time.Second, "the replica offers version 1.0 and its file", func() bool {
+		return check(modern).str("version") == "1.0" && size(old.versionID) == 200
 	})
 
 	pg.PauseReplay()
