@@ -2,8 +2,8 @@ package pipeline
 
 import (
 	"context"
-	"crypto/sha256"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,16 +29,20 @@ const KeysChannel = "licensor_api_keys"
 // the bound only matters if something churns through many valid ones.
 const maxCachedKeys = 10_000
 
-// KeyCache serves API key records by the presented key's hash, so a
-// request costs no query for its key. Unknown keys are not cached: a
-// guessed key costs one indexed query, and the caller's IP bucket is
-// charged for it (docs/api/authentication.md#rate-limiting).
+// KeyCache serves API key records by the presented key, so a request
+// costs no query for its key, and no hash either: the database stores and
+// is searched by the key's SHA-256 (apikeys.Lookup), but a key this node
+// has found is remembered by the string the client presents, which Go's
+// map hashes with a per-process random seed in a fraction of a SHA-256's
+// time. The cache holds only keys that exist, as the requests presenting
+// them do. Unknown keys are not cached: a guessed key costs one indexed
+// query, and the caller's IP bucket is charged for it
+// (docs/api/authentication.md#rate-limiting).
 type KeyCache struct {
-	db  bun.IDB
-	now func() time.Time
+	db bun.IDB
 
 	mu      sync.RWMutex
-	entries map[[32]byte]keyEntry
+	entries map[string]keyEntry
 	// gen counts invalidations, so a lookup that raced with one is not
 	// cached (it may hold the key from before the change).
 	gen uint64
@@ -53,7 +57,7 @@ type keyEntry struct {
 // here, so call before listener.Start) a key notified on KeysChannel is
 // dropped at once.
 func NewKeyCache(idb bun.IDB, listener *pgnotify.Listener) (*KeyCache, error) {
-	c := &KeyCache{db: idb, now: time.Now, entries: map[[32]byte]keyEntry{}}
+	c := &KeyCache{db: idb, entries: map[string]keyEntry{}}
 	if listener != nil {
 		err := listener.Subscribe(KeysChannel, pgnotify.Subscriber{
 			Notify: func(payload string) {
@@ -73,12 +77,11 @@ func NewKeyCache(idb bun.IDB, listener *pgnotify.Listener) (*KeyCache, error) {
 }
 
 // Lookup returns the key presented as plain, or nil when no key has that
-// hash. The record is shared: do not modify it.
-func (c *KeyCache) Lookup(ctx context.Context, plain string) (*apikeys.Key, error) {
-	h := sha256.Sum256([]byte(plain)) // apikeys.Hash, without its slice escaping
-	now := c.now()
+// hash, at now (the request's time: an entry older than KeyTTL is read
+// again). The record is shared: do not modify it.
+func (c *KeyCache) Lookup(ctx context.Context, plain string, now time.Time) (*apikeys.Key, error) {
 	c.mu.RLock()
-	e, ok := c.entries[h]
+	e, ok := c.entries[plain]
 	gen := c.gen
 	c.mu.RUnlock()
 	if ok && now.Sub(e.loadedAt) < KeyTTL {
@@ -93,7 +96,9 @@ func (c *KeyCache) Lookup(ctx context.Context, plain string) (*apikeys.Key, erro
 		if len(c.entries) >= maxCachedKeys {
 			clear(c.entries)
 		}
-		c.entries[h] = keyEntry{key: k, loadedAt: now}
+		// plain may point into the request's buffer, which fasthttp
+		// reuses: the map keeps a copy.
+		c.entries[strings.Clone(plain)] = keyEntry{key: k, loadedAt: now}
 	}
 	c.mu.Unlock()
 	return k, nil
@@ -102,9 +107,9 @@ func (c *KeyCache) Lookup(ctx context.Context, plain string) (*apikeys.Key, erro
 // Drop forgets key id, so the next request presenting it reads it again.
 func (c *KeyCache) Drop(id int64) {
 	c.mu.Lock()
-	for h, e := range c.entries {
+	for plain, e := range c.entries {
 		if e.key.ID == id {
-			delete(c.entries, h)
+			delete(c.entries, plain)
 		}
 	}
 	c.gen++

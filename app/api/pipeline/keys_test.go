@@ -2,15 +2,17 @@ package pipeline
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/licensor/licensor/app/apikeys"
 	"github.com/licensor/licensor/app/db/dbtest"
 )
 
 // A revoked key keeps working on a node that cached it for at most KeyTTL,
-// and at once where the revocation is notified (Drop).
+// and at once where the revocation is notified (Drop, Clear).
 func TestKeyCacheHonoursRevocationWithinItsWindow(t *testing.T) {
 	t.Parallel()
 	d := dbtest.New(t)
@@ -24,32 +26,79 @@ func TestKeyCacheHonoursRevocationWithinItsWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.now = func() time.Time { return clock }
+	revoke := func(revoked bool) {
+		t.Helper()
+		if _, err := d.Bun.NewRaw("UPDATE api_keys SET revoked = ? WHERE id = ?", revoked, k.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 
-	if got, err := c.Lookup(ctx, plain); err != nil || got == nil || got.ID != k.ID || got.Revoked {
+	if got, err := c.Lookup(ctx, plain, clock); err != nil || got == nil || got.ID != k.ID || got.Revoked {
 		t.Fatalf("Lookup: %+v %v", got, err)
 	}
-	if _, err := d.Bun.NewRaw("UPDATE api_keys SET revoked = true WHERE id = ?", k.ID).Exec(ctx); err != nil {
-		t.Fatal(err)
-	}
+	revoke(true)
 	clock = clock.Add(KeyTTL - time.Second)
-	if got, _ := c.Lookup(ctx, plain); got == nil || got.Revoked {
+	if got, _ := c.Lookup(ctx, plain, clock); got == nil || got.Revoked {
 		t.Fatal("within the cache window the cached record is served")
 	}
 	clock = clock.Add(time.Second)
-	if got, _ := c.Lookup(ctx, plain); got == nil || !got.Revoked {
+	if got, _ := c.Lookup(ctx, plain, clock); got == nil || !got.Revoked {
 		t.Fatal("after the cache window the revocation must be seen")
 	}
 
-	if _, err := d.Bun.NewRaw("UPDATE api_keys SET revoked = false WHERE id = ?", k.ID).Exec(ctx); err != nil {
-		t.Fatal(err)
-	}
+	revoke(false)
 	c.Drop(k.ID)
-	if got, _ := c.Lookup(ctx, plain); got == nil || got.Revoked {
+	if got, _ := c.Lookup(ctx, plain, clock); got == nil || got.Revoked {
 		t.Fatal("a dropped key is read again at once")
 	}
-	if got, err := c.Lookup(ctx, "no-such-key"); got != nil || err != nil {
+	// Revoked and notified: refused by the very next lookup, however
+	// recently the key was cached.
+	revoke(true)
+	c.Drop(k.ID)
+	if got, _ := c.Lookup(ctx, plain, clock); got == nil || !got.Revoked {
+		t.Fatal("a revoked key dropped from the cache must be seen revoked at once")
+	}
+	revoke(false)
+	c.Clear()
+	if got, _ := c.Lookup(ctx, plain, clock); got == nil || got.Revoked {
+		t.Fatal("after Clear the key is read again at once")
+	}
+	if got, err := c.Lookup(ctx, "no-such-key", clock); got != nil || err != nil {
 		t.Fatalf("unknown key: %+v %v", got, err)
+	}
+}
+
+// The cache remembers a key by the string presented, which may be a view
+// of the request's buffer (fasthttp reuses it for the next request): the
+// entry must keep a copy, so that buffer's next contents neither change
+// nor lose it.
+func TestKeyCacheKeepsItsOwnCopyOfThePresentedKey(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	ctx := context.Background()
+	plain, k, err := apikeys.Create(ctx, d.Bun, apikeys.CreateParams{Name: "Shop", Type: apikeys.TypeExternal}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewKeyCache(d.Bun, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	buf := []byte(plain)
+	if got, err := c.Lookup(ctx, unsafe.String(&buf[0], len(buf)), now); err != nil || got == nil || got.ID != k.ID {
+		t.Fatalf("Lookup: %+v %v", got, err)
+	}
+	copy(buf, strings.Repeat("x", len(buf))) // the next request's bytes
+	// Revoked without a notification: only a cache hit still says not revoked.
+	if _, err := d.Bun.NewRaw("UPDATE api_keys SET revoked = true WHERE id = ?", k.ID).Exec(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.Lookup(ctx, plain, now); err != nil || got == nil || got.Revoked {
+		t.Fatalf("the key is no longer found in the cache: %+v %v", got, err)
+	}
+	if got, err := c.Lookup(ctx, string(buf), now); err != nil || got != nil {
+		t.Fatalf("the overwritten bytes find a key: %+v %v", got, err)
 	}
 }
 

@@ -138,7 +138,7 @@ func (p *Pipeline) Guard(scope string, h Handler) fiber.Handler {
 		if plain == "" {
 			return Error(c, fiber.StatusBadRequest, MessageMissingKey)
 		}
-		key, err := p.deps.Shared.Keys.Lookup(c.Context(), plain)
+		key, err := p.deps.Shared.Keys.Lookup(c.Context(), plain, r.Now)
 		if err != nil {
 			return err
 		}
