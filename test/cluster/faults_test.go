@@ -22,6 +22,7 @@ import (
 	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/mail/mailtest"
 	"github.com/licensor/licensor/test/eventually"
+	"github.com/licensor/licensor/test/freeport"
 )
 
 // tally counts what a load loop saw.
@@ -428,7 +429,7 @@ func TestSIGKILLDuringJob(t *testing.T) {
 	}
 	heldMu.Unlock()
 	smtp.Restart()
-	c.startNode(t, fmt.Sprintf("127.0.0.1:%d", freePort(t)))
+	c.startNode(t, fmt.Sprintf("127.0.0.1:%d", freeport.Port(t)))
 	waitHealthy(t, c.nodes[1])
 
 	msgs := smtp.Wait(1, 3*time.Minute)

@@ -8,8 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -17,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -30,6 +27,7 @@ import (
 	"github.com/licensor/licensor/app/db/dbtest"
 	"github.com/licensor/licensor/app/web/webtest"
 	"github.com/licensor/licensor/test/eventually"
+	"github.com/licensor/licensor/test/freeport"
 )
 
 // TestMain runs four tests at a time unless -parallel says otherwise: the
@@ -134,11 +132,11 @@ func startCluster(t *testing.T, o options) *cluster {
 	t.Cleanup(func() { _ = db.Close() })
 	c.db = db
 
-	lbPort := freePort(t)
+	lbPort := freeport.Port(t)
 	c.lb = fmt.Sprintf("http://127.0.0.1:%d", lbPort)
 	nodePorts := make([]int, max(o.nodes, 1))
 	for i := range nodePorts {
-		nodePorts[i] = freePort(t)
+		nodePorts[i] = freeport.Port(t)
 	}
 	if o.nginx == "" {
 		c.lb = fmt.Sprintf("http://127.0.0.1:%d", nodePorts[0])
@@ -462,37 +460,6 @@ func has(n *html.Node, key string) bool {
 		}
 	}
 	return false
-}
-
-// freePort finds a port no one listens on for a process to listen on
-// later. It is taken below the kernel's ephemeral range: a port from
-// that range (what listening on port 0 gives) may become the local port
-// of an outgoing connection — a node's or licensor migrate's connections
-// to PostgreSQL — before the process binds it ("address already in use").
-func freePort(t *testing.T) int {
-	t.Helper()
-	low := 32768
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if n, err := strconv.Atoi(f[0]); err == nil && n > 11000 {
-				low = n
-			}
-		}
-	}
-	for range 200 {
-		port := 10000 + rand.IntN(low-10000)
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			_ = l.Close()
-			return port
-		}
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func repoRoot(t *testing.T) string {

@@ -12,6 +12,7 @@ import (
 	"github.com/licensor/licensor/app/imports"
 	"github.com/licensor/licensor/app/web/webtest"
 	"github.com/licensor/licensor/test/eventually"
+	"github.com/licensor/licensor/test/freeport"
 )
 
 // TestSIGKILLDuringImport kills the node running a large customer import
@@ -118,7 +119,7 @@ func TestSIGKILLDuringImport(t *testing.T) {
 		t.Fatalf("after the kill: progress %+v, rows stored %d: want whole batches, recorded", p, all)
 	}
 
-	node2 := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	node2 := fmt.Sprintf("127.0.0.1:%d", freeport.Port(t))
 	c.startNode(t, node2)
 	waitHealthy(t, c.nodes[1])
 	live.Store(c.nodes[1])

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/db/dbtest"
 	"github.com/licensor/licensor/app/signing"
+	"github.com/licensor/licensor/test/freeport"
 )
 
 // syncBuffer is a bytes.Buffer safe to read while serve writes to it.
@@ -206,7 +206,7 @@ func TestServeWithDatabaseURL(t *testing.T) {
 
 	// The second start finds the admin and prints no password. It serves
 	// /metrics on a listener of its own (metrics.addr), not on the main one.
-	metricsAddr := freeAddr(t)
+	metricsAddr := freeport.Addr(t)
 	base, out, stop = startServe(t, append(env, "LICENSOR_METRICS_ADDR="+metricsAddr))
 	healthOK(t, base)
 	if strings.Contains(out.String(), "First admin created") {
@@ -230,17 +230,6 @@ func TestServeWithDatabaseURL(t *testing.T) {
 		}
 	}
 	stop()
-}
-
-// freeAddr is a loopback address with a port free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // With no database URL, serve runs its own PostgreSQL cluster under the data

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/licensor/licensor/test/freeport"
 )
 
 // PgBouncer starts a PgBouncer process in transaction pooling mode in front
@@ -53,12 +55,7 @@ func PgBouncer(t testing.TB, dsn string) string {
 			t.Fatal(err)
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	listen := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
+	listen := freeport.Port(t)
 	conf := fmt.Sprintf(`[databases]
 * = host=%s port=%s user=%s
 [pgbouncer]

@@ -3,7 +3,6 @@ package dbtest
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/test/eventually"
+	"github.com/licensor/licensor/test/freeport"
 )
 
 // Replicated is a private PostgreSQL primary with one streaming replica,
@@ -64,7 +64,7 @@ func StartReplicated(t testing.TB) *Replicated {
 	}
 	primary := filepath.Join(base, "primary")
 	r.replica = filepath.Join(base, "replica")
-	pport, rport := freeTCPPort(t), freeTCPPort(t)
+	pport, rport := freeport.Port(t), freeport.Port(t)
 
 	r.run("initdb", "-D", primary, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
 	conf := fmt.Sprintf("\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\nwal_level = replica\n"+
@@ -137,17 +137,6 @@ func appendFile(t testing.TB, path, text string) {
 	if _, err := f.WriteString(text); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// freeTCPPort is a loopback port free a moment ago.
-func freeTCPPort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // Open opens the primary with the replica as its read pool (maxLag its

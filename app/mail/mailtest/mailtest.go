@@ -11,14 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net"
 	"net/mail"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +23,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/licensor/licensor/test/freeport"
 )
 
 // Received is one message the server accepted.
@@ -82,34 +81,11 @@ func Reserve(t testing.TB, opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
-	ln, err := listenBelowEphemeral()
-	if err != nil {
-		t.Fatalf("mailtest: listen: %v", err)
-	}
-	s.addr = ln.Addr().String()
-	_ = ln.Close()
+	// Below the ephemeral range: the server may be down (Reserve) while
+	// River's connections to PostgreSQL take local ports.
+	s.addr = freeport.Addr(t)
 	t.Cleanup(s.Stop)
 	return s
-}
-
-// listenBelowEphemeral listens on a port below the kernel's ephemeral
-// range: a reserved port from that range (listening on port 0) may become
-// an outgoing connection's local port before the server listens on it.
-func listenBelowEphemeral() (net.Listener, error) {
-	low := 32768
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if n, err := strconv.Atoi(f[0]); err == nil && n > 11000 {
-				low = n
-			}
-		}
-	}
-	for range 200 {
-		if ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", 10000+rand.IntN(low-10000))); err == nil {
-			return ln, nil
-		}
-	}
-	return net.Listen("tcp", "127.0.0.1:0")
 }
 
 // Addr is host:port.
