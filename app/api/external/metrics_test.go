@@ -105,9 +105,12 @@ func TestMetrics(t *testing.T) {
 	smtp.Wait(1, 10*time.Second)
 
 	var after map[string]float64
-	eventually.True(t, 5*time.Second, "the email's delivery counted", func() bool {
+	// The delivery is counted when the SMTP server has answered, the job's
+	// completion when River has recorded it, a moment later: wait for both.
+	eventually.True(t, 5*time.Second, "the email's delivery and its job's completion counted", func() bool {
 		_, after = scrape(t, base)
-		return after[`licensor_mail_deliveries_total{result="sent"}`] == 1
+		return after[`licensor_mail_deliveries_total{result="sent"}`] == 1 &&
+			after[`licensor_jobs_total{kind="send_mail",state="completed"}`] > before[`licensor_jobs_total{kind="send_mail",state="completed"}`]
 	})
 	moved := func(name string, by float64) {
 		t.Helper()
