@@ -20,7 +20,6 @@ import (
 // whatever paths clients ask for.
 func Metrics(m *metrics.Metrics) fiber.Handler {
 	return func(c fiber.Ctx) error {
-		start := time.Now()
 		err := c.Next()
 		method := c.Method()
 		switch method {
@@ -29,7 +28,7 @@ func Metrics(m *metrics.Metrics) fiber.Handler {
 		default:
 			method = "OTHER"
 		}
-		m.Request(c.Route().Path, method, c.Response().StatusCode(), time.Since(start))
+		m.Request(c.Route().Path, method, c.Response().StatusCode(), time.Since(RequestTime(c)))
 		return err
 	}
 }

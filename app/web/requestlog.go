@@ -26,7 +26,6 @@ func RequestLogger(logger *slog.Logger, mask func(string) string, quietPaths ...
 		quiet[p] = true
 	}
 	return func(c fiber.Ctx) error {
-		start := time.Now()
 		path := c.Path()
 		logged := mask(path)
 		if logged != path {
@@ -56,7 +55,7 @@ func RequestLogger(logger *slog.Logger, mask func(string) string, quietPaths ...
 			slog.String("method", c.Method()),
 			slog.String("path", logged),
 			slog.Int("status", status),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", time.Since(RequestTime(c))),
 			slog.String("request_id", RequestIDOf(c)),
 			slog.String("ip", ClientIP(c)),
 		}

@@ -85,7 +85,7 @@ type Deps struct {
 	// MaxBodyBytes bounds request bodies (config http.max_body_bytes).
 	MaxBodyBytes int
 	Logger       *slog.Logger
-	// Now is the clock (time.Now when nil).
+	// Now is the clock; nil: the request's time (web.RequestTime).
 	Now func() time.Time
 }
 
@@ -99,9 +99,6 @@ type Pipeline struct {
 func New(group Group, deps Deps) *Pipeline {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
-	}
-	if deps.Now == nil {
-		deps.Now = time.Now
 	}
 	return &Pipeline{group: group, deps: deps}
 }
@@ -132,7 +129,7 @@ type Handler func(c fiber.Ctx, r *Request) error
 // then h. The first failing step answers.
 func (p *Pipeline) Guard(scope string, h Handler) fiber.Handler {
 	return func(c fiber.Ctx) error {
-		r := &Request{Now: p.deps.Now(), Language: language(c)}
+		r := &Request{Now: p.now(c), Language: language(c)}
 
 		plain := header(c, headerKey, legacyKey)
 		if plain == "" {
@@ -188,6 +185,14 @@ func (p *Pipeline) Guard(scope string, h Handler) fiber.Handler {
 		}
 		return answerError(c, h(c, r))
 	}
+}
+
+// now is the request's time: the clock's reading when Deps.Now is set.
+func (p *Pipeline) now(c fiber.Ctx) time.Time {
+	if p.deps.Now != nil {
+		return p.deps.Now()
+	}
+	return web.RequestTime(c)
 }
 
 // Public wraps a public endpoint (docs/api/README.md#endpoint-groups) with the rate limit per

@@ -73,15 +73,14 @@ type Options struct {
 	Ring     *signing.KeyRing
 	Settings *settings.Store
 	Logger   *slog.Logger
-	// Now is the clock of the signed date; nil is time.Now.
+	// Now is the clock of the signed date; nil: the request's time
+	// (web.RequestTime), read once per request with the other
+	// middleware.
 	Now func() time.Time
 }
 
 // New returns a Signer.
 func New(o Options) *Signer {
-	if o.Now == nil {
-		o.Now = time.Now
-	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -146,7 +145,7 @@ func (s *Signer) sign(c fiber.Ctx) error {
 	digestLen := len(buf)
 	res.Header.SetBytesV(signing.DigestHeader, buf)
 
-	sec := s.current()
+	sec := s.current(c)
 	req := c.Request()
 	buf = signing.AppendResponseSigningString(buf, req.Header.Method(), req.URI().PathOriginal(), req.Host(),
 		[]byte(sec.date), buf[:digestLen])
@@ -173,12 +172,23 @@ func (s *Signer) sign(c fiber.Ctx) error {
 
 // current returns the signatures of this second and key set, starting a
 // new set when either changed.
-func (s *Signer) current() *second {
-	now := s.now()
+func (s *Signer) current(c fiber.Ctx) *second {
+	var now time.Time
+	if s.now != nil {
+		now = s.now()
+	} else {
+		now = web.RequestTime(c)
+	}
 	unix, keys := now.Unix(), s.ring.SetID()
 	cur := s.second.Load()
 	if cur != nil && cur.unix == unix && cur.keys == keys {
 		return cur
+	}
+	if cur != nil && cur.unix > unix && cur.keys == keys {
+		// Received in the second before, answered after another request
+		// started the next one: signed on its own, so the set the
+		// later requests share is kept.
+		return &second{unix: unix, keys: keys, date: signing.ResponseDate(now), sigs: make(map[string]string)}
 	}
 	next := &second{unix: unix, keys: keys, date: signing.ResponseDate(now), sigs: make(map[string]string)}
 	if s.second.CompareAndSwap(cur, next) {
