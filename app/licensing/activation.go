@@ -46,8 +46,12 @@ type Activation struct {
 	LastHeartbeatAt   *time.Time `bun:"last_heartbeat_at"`
 	HeartbeatDueAt    *time.Time `bun:"heartbeat_due_at"`
 	HeartbeatMissedAt *time.Time `bun:"heartbeat_missed_at"`
-	CreatedAt         time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
-	UpdatedAt         time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
+	// ReactivatedAt is when an admin last made it active again
+	// (MarkActivationActive): its heartbeat policy applies from then
+	// (docs/licensing.md#re-activation-and-heartbeats).
+	ReactivatedAt *time.Time `bun:"reactivated_at"`
+	CreatedAt     time.Time  `bun:"created_at,nullzero,notnull,default:current_timestamp"`
+	UpdatedAt     time.Time  `bun:"updated_at,nullzero,notnull,default:current_timestamp"`
 
 	ProductReferenceID string `bun:"product_reference_id,scanonly"`
 	// OfflineFingerprint is the machine of an offline activation
@@ -190,7 +194,10 @@ func ListActivations(ctx context.Context, idb bun.IDB, f ActivationFilter, sort 
 // MarkActivationActive sets activation id active without checking any
 // limit: an explicit admin override (docs/api/internal.md#activations), logged as such. Failed
 // attempts cannot be activated. It is idempotent: changed is false when the
-// activation was already active.
+// activation was already active. Every way an admin makes an activation
+// active again (console, internal API, the Undo of a block) comes here, so
+// the heartbeat rule lives here once: the license's policy applies again
+// from now (reactivationDue).
 func (s *Service) MarkActivationActive(ctx context.Context, idb bun.IDB, by audit.Source, id int64) (a *Activation, changed bool, err error) {
 	err = idb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
 		if a, err = lockActivation(ctx, tx, id); err != nil {
@@ -202,8 +209,15 @@ func (s *Service) MarkActivationActive(ctx context.Context, idb bun.IDB, by audi
 		if a.IsActive {
 			return nil
 		}
-		a.IsActive, a.DeactivatedAt, a.DeactivationReason, a.UpdatedAt = true, nil, nil, s.now()
-		if _, err := tx.NewUpdate().Model(a).Column("is_active", "deactivated_at", "deactivation_reason", "updated_at").WherePK().Exec(ctx); err != nil {
+		now := s.now()
+		due, err := reactivationDue(ctx, tx, a, now)
+		if err != nil {
+			return err
+		}
+		a.IsActive, a.DeactivatedAt, a.DeactivationReason, a.UpdatedAt = true, nil, nil, now
+		a.ReactivatedAt, a.HeartbeatDueAt, a.HeartbeatMissedAt = &now, due, nil
+		if _, err := tx.NewUpdate().Model(a).Column("is_active", "deactivated_at", "deactivation_reason", "updated_at",
+			"reactivated_at", "heartbeat_due_at", "heartbeat_missed_at").WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("activate activation %d: %w", id, err)
 		}
 		changed = true
@@ -217,6 +231,24 @@ func (s *Service) MarkActivationActive(ctx context.Context, idb bun.IDB, by audi
 		return nil, false, err
 	}
 	return a, changed, nil
+}
+
+// reactivationDue is the heartbeat deadline of activation a made active
+// again at now (docs/licensing.md#re-activation-and-heartbeats): its
+// license's policy applies from now, as for a new activation; nil when the
+// policy asks none, and for an offline activation, which is exempt
+// (docs/licensing.md#offline-activations-and-heartbeats). Whatever
+// deadline it had when it was freed is stale: kept, the release job would
+// free it again at once.
+func reactivationDue(ctx context.Context, tx bun.IDB, a *Activation, now time.Time) (*time.Time, error) {
+	if a.OfflineFingerprint != nil || a.LicenseID == nil {
+		return nil, nil
+	}
+	l, err := Get(ctx, tx, *a.LicenseID)
+	if err != nil {
+		return nil, fmt.Errorf("policy of activation %d: %w", a.ID, err)
+	}
+	return l.Heartbeat().Due(now), nil
 }
 
 // MarkActivationInactive frees the slot of activation id (console, internal

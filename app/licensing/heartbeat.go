@@ -78,12 +78,17 @@ func (a *Activation) Released() bool {
 	return !a.IsActive && a.DeactivationReason != nil && *a.DeactivationReason == ReasonReleased
 }
 
-// LastSignOfLife is a's latest heartbeat or verify, else its activation.
+// LastSignOfLife is the later of a's latest heartbeat or verify and its
+// re-activation by an admin, else its activation (as the policy trigger
+// counts, migration 0140).
 func (a *Activation) LastSignOfLife() time.Time {
-	if a.LastHeartbeatAt != nil {
-		return *a.LastHeartbeatAt
+	last := a.ActivatedAt
+	for _, t := range []*time.Time{a.LastHeartbeatAt, a.ReactivatedAt} {
+		if t != nil && t.After(last) {
+			last = *t
+		}
 	}
-	return a.ActivatedAt
+	return last
 }
 
 // Heartbeat answers POST /api/external/license/heartbeat

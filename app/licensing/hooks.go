@@ -36,8 +36,8 @@ type Hooks struct {
 	LicenseRenewed        func(ctx context.Context, tx bun.IDB, l *License, r *Renewal) error
 	ActivationCreated     func(ctx context.Context, tx bun.IDB, a *Activation, l *License) error
 	ActivationDeactivated func(ctx context.Context, tx bun.IDB, a *Activation, l *License, reason string) error
-	// ActivationReleased: a for want of heartbeats (its LastHeartbeatAt,
-	// else ActivatedAt, is the last sign of life).
+	// ActivationReleased: a for want of heartbeats (LastSignOfLife is its
+	// last sign of life).
 	ActivationReleased func(ctx context.Context, tx bun.IDB, a *Activation, l *License) error
 }
 
