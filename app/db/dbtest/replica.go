@@ -145,9 +145,18 @@ func appendFile(t testing.TB, path, text string) {
 // handle is closed when the test ends.
 func (r *Replicated) Open(maxLag time.Duration) *db.DB {
 	r.t.Helper()
+	return r.OpenVia(r.PrimaryURL, maxLag)
+}
+
+// OpenVia is Open with the primary's pools reached at url — a PgBouncer
+// in front of PrimaryURL, say (docs/deploy.md#connection-poolers) — and
+// the direct pool (listener, River, the migrations' lock) on PrimaryURL;
+// the replica is reached directly, as docs/deploy.md#topologies says.
+func (r *Replicated) OpenVia(url string, maxLag time.Duration) *db.DB {
+	r.t.Helper()
 	ctx := context.Background()
-	d, err := db.Open(ctx, r.PrimaryURL, db.PoolOptions{
-		MaxOpenConns: 8, MaxIdleConns: 8, ConnMaxLifetime: time.Hour,
+	d, err := db.Open(ctx, url, db.PoolOptions{
+		MaxOpenConns: 8, MaxIdleConns: 8, ConnMaxLifetime: time.Hour, DirectURL: r.PrimaryURL,
 		Replicas: db.ReplicaOptions{URLs: []string{r.ReplicaURL}, MaxLag: maxLag, Every: 50 * time.Millisecond},
 	})
 	if err != nil {
