@@ -352,3 +352,92 @@ func TestChangesLockTheLicenseBeforeItsActivations(t *testing.T) {
 	}
 	f.checkCounters("the release")
 }
+
+// Activate writes its license once (migration 0135): its statement adds
+// the new activation to total_activations and active_activations in one
+// update, and the insert trigger leaves that row out instead of updating
+// the license a second time. Counted in the transaction itself
+// (pg_stat_xact_user_tables), where the trigger's updates show too: 2
+// before 0135.
+func TestActivateWritesItsLicenseOnce(t *testing.T) {
+	t.Parallel()
+	f := newLicFixture(t)
+	l := f.license("CNT-ONCE", LicenseInput{})
+	// Not the first activation: that one may also set the license's first
+	// domain or start its expiry clock.
+	f.mustActivate("CNT-ONCE", "", caller("first.example.com"))
+	tx, err := f.d.Bun.BeginTx(f.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	// The connection's counts not yet reported from its earlier
+	// transactions show too: the difference is this one's.
+	updates := func() int {
+		t.Helper()
+		var n int
+		if err := tx.NewRaw("SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relname = 'licenses'").Scan(f.ctx, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := updates()
+	res, _, err := f.s.activate(f.ctx, tx, f.set, f.product, ActivateRequest{ProductRef: f.product.ReferenceID, LicenseCode: "CNT-ONCE", Caller: caller("once.example.com")})
+	if err != nil || res.Failure != nil {
+		t.Fatalf("activate: %v %+v", err, res)
+	}
+	if n := updates() - before; n != 1 {
+		t.Errorf("activate updated the license %d times, want once", n)
+	}
+	var active, total int
+	if err := tx.NewRaw("SELECT active_activations, total_activations FROM licenses WHERE id = ?", l.ID).Scan(f.ctx, &active, &total); err != nil {
+		t.Fatal(err)
+	}
+	if active != 2 || total != 2 || res.License.ActiveActivations != 2 {
+		t.Errorf("after the second activate: active %d (answered %d), total %d; want 2, 2, 2", active, res.License.ActiveActivations, total)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	f.checkCounters("activate")
+}
+
+// The row activate names in licensor.counted_activation is the only one
+// the insert trigger leaves out: another row inserted later in the same
+// transaction, alone or in bulk, is counted.
+func TestCountedActivationLeavesOutOnlyItsRow(t *testing.T) {
+	t.Parallel()
+	f := newLicFixture(t)
+	l := f.license("CNT-NAMED", LicenseInput{})
+	tx, err := f.d.Bun.BeginTx(f.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	res, _, err := f.s.activate(f.ctx, tx, f.set, f.product, ActivateRequest{ProductRef: f.product.ReferenceID, LicenseCode: "CNT-NAMED", Caller: caller("named.example.com")})
+	if err != nil || res.Failure != nil {
+		t.Fatalf("activate: %v %+v", err, res)
+	}
+	var named string
+	if err := tx.NewRaw("SELECT current_setting('licensor.counted_activation')").Scan(f.ctx, &named); err != nil {
+		t.Fatal(err)
+	}
+	if named != itoa(res.Activation.ID) {
+		t.Fatalf("licensor.counted_activation = %q, want the activation's id %d", named, res.Activation.ID)
+	}
+	for _, q := range []string{
+		`INSERT INTO activations (license_id, product_id, license_code) VALUES (?0, ?1, 'CNT-NAMED')`,
+		`INSERT INTO activations (license_id, product_id, license_code) SELECT ?0, ?1, 'CNT-NAMED' FROM generate_series(1, 3)`,
+	} {
+		if _, err := tx.NewRaw(q, l.ID, f.product.ID).Exec(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.reload(l.ID).ActiveActivations; got != 5 {
+		t.Errorf("%d active activations, want 5", got)
+	}
+	f.checkCounters("activate and inserts after it")
+}
