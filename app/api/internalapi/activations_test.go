@@ -3,6 +3,7 @@ package internalapi_test
 import (
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestActivationsListReadActivateDeactivate(t *testing.T) {
@@ -84,4 +85,31 @@ func TestActivationsListReadActivateDeactivate(t *testing.T) {
 	want(t, a.do("POST", "/api/internal/activated-product-activations/"+itoa(int(failed)), nil), 422,
 		`{"status":false,"is_active":false,"message":"Failed activation attempts cannot be activated.","errors":{"activation":["Failed activation attempts cannot be activated."]}}`)
 	want(t, a.do("DELETE", "/api/internal/activated-product-activations/999", nil), 404, `{"status":false,"is_active":false,"message":"Product activation not found."}`)
+}
+
+// An activation made active again through the internal API is under its
+// heartbeat policy from then (docs/licensing.md#re-activation-and-heartbeats):
+// released for want of heartbeats, it had no deadline; re-activated, its
+// heartbeat_due_at is set again (now + interval + tolerance) and the
+// missed mark is null.
+func TestActivateActivationRestartsHeartbeat(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	withProduct(t, a, map[string]any{"heartbeat_interval": 60, "heartbeat_tolerance": 30})
+	data(t, a.do("POST", "/api/internal/product-licenses", map[string]any{"product_id": "ACME", "license_code": "HB-API"}), 201)
+	id := a.activate(t, "HB-API", "one.example.com")
+	a.exec("UPDATE activations SET is_active = false, deactivated_at = now(), deactivation_reason = 'released', heartbeat_due_at = NULL WHERE id = ?", id)
+	want(t, a.do("POST", "/api/internal/activated-product-activations/"+itoa(int(id)), nil), 200,
+		`{"status":true,"message":"Product activation has been activated successfully."}`)
+	d := data(t, a.get("/api/internal/product-activations/"+itoa(int(id))), 200)
+	due, _ := d["heartbeat_due_at"].(string)
+	updated, _ := d["updated_at"].(string)
+	if d["is_active"] != true || d["heartbeat_missed_at"] != nil || !stampRE.MatchString(due) {
+		t.Fatalf("re-activated: %v", d)
+	}
+	dueAt, err1 := time.Parse(time.RFC3339, due)
+	at, err2 := time.Parse(time.RFC3339, updated)
+	if err1 != nil || err2 != nil || dueAt.Sub(at) != 90*time.Second {
+		t.Fatalf("heartbeat_due_at %s, re-activated at %s: want 90 s later", due, updated)
+	}
 }
