@@ -136,6 +136,35 @@ func TestHotReadsMatchDatabaseSQL(t *testing.T) {
 			t.Errorf("%s: pgx read an infinite expiry; database/sql refuses it", mode.name)
 		}
 
+		// A batch (activationStatesSQL) reads each the same: every id
+		// above, one twice, the missing one and the infinite expiry, which
+		// fails its own read and no other.
+		batch := append(append([]int64{infiniteID}, ids...), ids[1])
+		states, errs := make([]*activationState, len(batch)), make([]error, len(batch))
+		if err := db.WithPgx(ctx, f.d.SQL, func(c *pgx.Conn) error {
+			return queryActivationStates(ctx, c, mode.s.execMode(), batch, states, errs)
+		}); err != nil {
+			t.Fatalf("%s: a batch: %v", mode.name, err)
+		}
+		for i, id := range batch {
+			if id == infiniteID {
+				if errs[i] == nil || states[i] != nil {
+					t.Errorf("%s: a batch read an infinite expiry: %s", mode.name, dumpState(states[i]))
+				}
+				continue
+			}
+			want, err := loadActivationStateSQL(ctx, f.d.Bun, mode.r, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if errs[i] != nil || !reflect.DeepEqual(states[i], want) {
+				t.Errorf("%s: activation %d in a batch (%v):\npgx          %s\ndatabase/sql %s", mode.name, id, errs[i], dumpState(states[i]), dumpState(want))
+			}
+		}
+		if states[2] == states[len(states)-1] {
+			t.Errorf("%s: an id read twice in a batch shares its state", mode.name)
+		}
+
 		for _, h := range hosts {
 			want, err := loadCodeStateSQL(ctx, f.d.Bun, mode.r, f.product.ID, h.code, h.client, h.host)
 			if err != nil {

@@ -3,6 +3,7 @@ package licensing
 import (
 	"crypto/rand"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -29,6 +30,9 @@ type Service struct {
 	unprepared bool
 	// replica is Options.VerifyReplica.
 	replica func() bun.IDB
+	// stateBatchers batch the reads of activation states, one per pool
+	// (*sql.DB → *db.Batcher, statebatch.go).
+	stateBatchers sync.Map
 }
 
 // Options configure a Service. Zero values mean time.Now and crypto/rand.

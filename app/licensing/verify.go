@@ -126,12 +126,20 @@ func splitEntitlements(s string) []string {
 // activationStateSQL is loadActivationState's query. Unlike bun's queries,
 // whose texts embed their values, it passes the id as a parameter, so each
 // connection prepares it once: verify is the API's hottest path.
-const activationStateSQL = `SELECT a.id, a.product_id, a.license_id, a.client_name, a.domain, a.ip, a.is_valid, a.is_active,
+const activationStateSQL = activationStateSelect + `
+	WHERE a.id = $1`
+
+// activationStatesSQL is activationStateSQL for many ids at once: a batch
+// of the states verify reads (statebatch.go). An id with no activation has
+// no row; an id given twice has one.
+const activationStatesSQL = activationStateSelect + `
+	WHERE a.id = ANY($1::bigint[])`
+
+const activationStateSelect = `SELECT a.id, a.product_id, a.license_id, a.client_name, a.domain, a.ip, a.is_valid, a.is_active,
 		l.is_valid AS license_valid, l.expires_at, array_to_string(l.entitlements, ',') AS entitlements,
 		` + clockColumns + `,
 		a.deactivation_reason, l.heartbeat_interval, l.heartbeat_missed, l.floating
-	FROM activations AS a JOIN licenses AS l ON l.id = a.license_id
-	WHERE a.id = $1`
+	FROM activations AS a JOIN licenses AS l ON l.id = a.license_id`
 
 // clockColumns are the expiry clock's columns verify reads: the license's
 // expiry days when it has a clock, and whether the clock waits for the
@@ -141,51 +149,15 @@ const clockColumns = `CASE WHEN l.expiry_days > 0 THEN l.expiry_days END AS expi
 
 // loadActivationState reads an activation's state in one statement
 // (activationStateSQL): through pgx itself on the pool under idb when idb
-// is one (the primary's or the read replicas', directly, db.WithPgx), else
-// through database/sql in idb's transaction.
+// is one (the primary's or the read replicas', directly, db.WithPgx), in a
+// batch with the reads of other requests when the pool is busy
+// (statebatch.go), else through database/sql in idb's transaction.
 func (s *Service) loadActivationState(ctx context.Context, idb bun.IDB, id int64) (*activationState, error) {
 	if pool := directPool(idb); pool != nil {
-		st := new(activationState)
-		err := db.WithPgx(ctx, pool, func(c *pgx.Conn) error {
-			_, err := queryActivationState(ctx, c, s.execMode(), id, st)
-			return err
-		})
+		st, err := s.stateBatcher(pool).Read(ctx, id)
 		return activationStateResult(st, id, err)
 	}
 	return loadActivationStateSQL(ctx, idb, s.runner(idb), id)
-}
-
-// queryActivationState reads activation id's state into st on c in one
-// statement, pgx.ErrNoRows when there is none. decoded says its row was
-// read by binaryRow rather than pgx's Scan.
-func queryActivationState(ctx context.Context, c *pgx.Conn, mode pgx.QueryExecMode, id int64, st *activationState) (decoded bool, err error) {
-	rows, err := c.Query(ctx, activationStateSQL, mode, id)
-	if err != nil {
-		return false, err
-	}
-	defer rows.Close()
-	if !rows.Next() {
-		if err := rows.Err(); err != nil {
-			return false, err
-		}
-		return false, pgx.ErrNoRows
-	}
-	r := newBinaryRow(rows.FieldDescriptions(), rows.RawValues())
-	st.ID, st.ProductID, st.LicenseID = r.int64(), r.int64(), r.int64()
-	st.ClientName, st.Domain, st.IP = r.optionalText(), r.optionalText(), r.optionalText()
-	st.IsValid, st.IsActive, st.LicenseValid = r.bool(), r.bool(), r.bool()
-	st.ExpiresAt, st.Entitlements, st.ExpiryDays, st.ClockWaits = r.optionalTime(), r.text(), r.optionalInt(), r.bool()
-	st.DeactivationReason, st.HeartbeatInterval, st.HeartbeatMissed, st.Floating = r.optionalText(), r.optionalInt(), r.optionalText(), r.bool()
-	if decoded = r.done(); !decoded {
-		// pgx scans a NULL into a nil pointer.
-		err = rows.Scan(&st.ID, &st.ProductID, &st.LicenseID, &st.ClientName, &st.Domain, &st.IP, &st.IsValid, &st.IsActive, &st.LicenseValid,
-			&st.ExpiresAt, &st.Entitlements, &st.ExpiryDays, &st.ClockWaits, &st.DeactivationReason, &st.HeartbeatInterval, &st.HeartbeatMissed, &st.Floating)
-		if err != nil {
-			return false, err
-		}
-	}
-	rows.Close()
-	return decoded, rows.Err()
 }
 
 // loadActivationStateSQL is loadActivationState in a transaction: through

@@ -22,7 +22,8 @@ import (
 // (docs/deploy.md#connection-poolers): database.prepared_statements off,
 // the listener and River on the direct database.listen_url. Forty
 // concurrent activations of a five-seat license end with five; verifies by
-// token (cache off: every one reads the database) and by code, deactivate,
+// token (cache off: every one reads the database, many at once in
+// batches) and by code, deactivate,
 // the license check and an email sent by the send_mail job all answer as
 // they do on a direct connection.
 func TestThroughPgBouncer(t *testing.T) {
@@ -87,12 +88,22 @@ func TestThroughPgBouncer(t *testing.T) {
 		t.Fatalf("40 activations of a 5-seat license: %d succeeded, %d active; want 5", len(tokens), active)
 	}
 
+	// Verifies at once: their reads go in batches (one unprepared
+	// statement for many), each answered from its own activation.
 	for i, tok := range tokens {
-		for range 5 {
-			if r := call(modern.verify, map[string]any{"product_id": product, "license_file": tok}, hosts[i]); r.JSON["status"] != true {
-				t.Fatalf("verify through pgbouncer: %d %s", r.StatusCode, r.Body)
-			}
+		for range 4 {
+			wg.Go(func() {
+				for range 5 {
+					if r := call(modern.verify, map[string]any{"product_id": product, "license_file": tok}, hosts[i]); r.JSON["status"] != true {
+						t.Errorf("verify through pgbouncer: %d %s", r.StatusCode, r.Body)
+					}
+				}
+			})
 		}
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
 	}
 	if r := call(modern.verify, map[string]any{"product_id": product, "license_code": "BOUNCE-1"}, ""); r.StatusCode != 200 {
 		t.Fatalf("verify by code: %d %s", r.StatusCode, r.Body)
