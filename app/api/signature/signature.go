@@ -44,6 +44,14 @@ const (
 	maxCached = 4096
 	// digestKey is where SetDigest leaves a streamed body's SHA-256.
 	digestKey = "licensor.signature.digest"
+	// maxMemoBody bounds the body a second's digest memo keeps.
+	maxMemoBody = 1024
+)
+
+// The headers' names, canonical already, as bytes made once.
+var (
+	digestHeader    = []byte(signing.DigestHeader)
+	signatureHeader = []byte(signing.ResponseSignatureHeader)
 )
 
 // Signer signs answers with a node's key ring. It is safe for concurrent
@@ -66,6 +74,15 @@ type second struct {
 	mu   sync.RWMutex
 	// sigs maps a signing string to its Licensor-Signature value.
 	sigs map[string]string
+	// digest is the Digest of the first answer without a nonce signed in
+	// this second: most answers of a second are the same few bytes
+	// (verify's "Verified."), whose SHA-256 is then taken once.
+	digest atomic.Pointer[digestMemo]
+}
+
+// digestMemo is a body and its Digest header's value.
+type digestMemo struct {
+	body, value []byte
 }
 
 // Options configure a Signer.
@@ -120,32 +137,33 @@ func (s *Signer) Handle(c fiber.Ctx) error {
 	if nonce != "" {
 		echoNonce(c, nonce)
 	}
-	if serr := s.sign(c); serr != nil {
+	if serr := s.sign(c, nonce == ""); serr != nil {
 		s.logger.ErrorContext(c.Context(), "sign API response", "error", serr, "request_id", web.RequestIDOf(c))
 	}
 	return err
 }
 
 // sign sets the Digest and Licensor-Signature headers of c's answer.
-func (s *Signer) sign(c fiber.Ctx) error {
+// memo: the answer may be the second's digest memo (it has no nonce,
+// which makes every answer different).
+func (s *Signer) sign(c fiber.Ctx, memo bool) error {
 	res := c.Response()
-	var sum [sha256.Size]byte
+	sec := s.current(c)
+	bp := s.bufs.Get().(*[]byte)
+	defer s.bufs.Put(bp)
+	buf := (*bp)[:0]
 	if d, ok := c.Locals(digestKey).([sha256.Size]byte); ok {
-		sum = d
+		buf = signing.AppendDigest(buf, &d)
 	} else if res.IsBodyStream() {
 		// Never reached by the external routes (their streams set a
 		// digest); reading the stream here would load a file whole.
 		return nil
 	} else {
-		sum = sha256.Sum256(res.Body())
+		buf = sec.appendDigest(buf, res.Body(), memo)
 	}
-	bp := s.bufs.Get().(*[]byte)
-	defer s.bufs.Put(bp)
-	buf := signing.AppendDigest((*bp)[:0], &sum)
 	digestLen := len(buf)
-	res.Header.SetBytesV(signing.DigestHeader, buf)
+	res.Header.SetCanonical(digestHeader, buf)
 
-	sec := s.current(c)
 	req := c.Request()
 	buf = signing.AppendResponseSigningString(buf, req.Header.Method(), req.URI().PathOriginal(), req.Host(),
 		[]byte(sec.date), buf[:digestLen])
@@ -166,8 +184,28 @@ func (s *Signer) sign(c fiber.Ctx) error {
 		}
 		sec.mu.Unlock()
 	}
-	res.Header.Set(signing.ResponseSignatureHeader, value)
+	tail := len(buf)
+	buf = append(buf, value...)
+	*bp = buf
+	res.Header.SetCanonical(signatureHeader, buf[tail:])
 	return nil
+}
+
+// appendDigest appends the Digest header's value of body to dst: the
+// second's memo when body is its body, else computed (and made the memo
+// when memo is true and the second has none yet).
+func (sec *second) appendDigest(dst, body []byte, memo bool) []byte {
+	m := sec.digest.Load()
+	if m != nil && bytes.Equal(m.body, body) {
+		return append(dst, m.value...)
+	}
+	sum := sha256.Sum256(body)
+	start := len(dst)
+	dst = signing.AppendDigest(dst, &sum)
+	if memo && m == nil && len(body) <= maxMemoBody {
+		sec.digest.CompareAndSwap(nil, &digestMemo{body: bytes.Clone(body), value: bytes.Clone(dst[start:])})
+	}
+	return dst
 }
 
 // current returns the signatures of this second and key set, starting a

@@ -113,3 +113,30 @@ func TestSignaturesAreReusedWithinTheSecond(t *testing.T) {
 		t.Fatalf("next second: %q", next)
 	}
 }
+
+// Within a second the Digest of the first answer is kept for the answers
+// that repeat its body; every other body, before or after it, still gets
+// its own.
+func TestDigestsWithinTheSecondMatchTheirBodies(t *testing.T) {
+	t.Parallel()
+	ring := testRing(t)
+	now := time.Now()
+	s := signature.New(signature.Options{Ring: ring, Now: func() time.Time { return now }})
+	app := fiber.New()
+	app.Post("/v", s.Handle, func(c fiber.Ctx) error { return c.JSON(fiber.Map{"status": true, "message": c.Query("m")}) })
+	for i, m := range []string{"a", "b", "a", "b", "a", "c"} {
+		req := httptest.NewRequest("POST", "http://licensor.test/v?m="+m, nil)
+		if i == 0 {
+			req.Header.Set(signature.NonceHeader, "first")
+		}
+		res, err := app.Test(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		if _, err := signing.VerifyResponse(signing.SignedResponse{Method: "POST", Path: "/v", Host: "licensor.test",
+			Signature: res.Header.Get(signing.ResponseSignatureHeader), Digest: res.Header.Get(signing.DigestHeader), Body: body}, ring.PublicKey); err != nil {
+			t.Fatalf("answer %d (%s): %v; digest %q", i, body, err, res.Header.Get(signing.DigestHeader))
+		}
+	}
+}
