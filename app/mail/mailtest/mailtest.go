@@ -190,6 +190,25 @@ func (s *Server) Wait(n int, timeout time.Duration) []Received {
 	}
 }
 
+// WaitMatch waits until a message for which match is true has arrived and
+// returns it; ok is false when none had after timeout. It wakes on each
+// message the server accepts, and like Wait expects one waiter at a time.
+func (s *Server) WaitMatch(timeout time.Duration, match func(Received) bool) (m Received, ok bool) {
+	deadline := time.After(timeout)
+	for {
+		for _, m := range s.Messages() {
+			if match(m) {
+				return m, true
+			}
+		}
+		select {
+		case <-s.signal:
+		case <-deadline:
+			return Received{}, false
+		}
+	}
+}
+
 func (s *Server) serve(ln net.Listener) {
 	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
 		return &session{s: s, conn: c}, nil

@@ -23,6 +23,7 @@ import (
 
 	"github.com/licensor/licensor/app/server/servertest"
 	"github.com/licensor/licensor/static"
+	"github.com/licensor/licensor/test/eventually"
 )
 
 // Timeout bounds each step (a navigation, a wait, a click): generous for
@@ -289,9 +290,18 @@ func (b *Browser) pollErr(expr string, timeout time.Duration) error {
 			}
 			return fmt.Errorf("after %s: %w", timeout, err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		// A sleep, not a signal: chromedp.Poll (the page polling itself)
+		// builds the condition with new Function, which the pages'
+		// Content-Security-Policy (no 'unsafe-eval') refuses; and an
+		// awaited in-page poll of our own kept failing after a navigation
+		// ("Inspected target navigated or closed") in TestListsFit's two
+		// tabs. So each check is one short evaluation, a moment apart.
+		time.Sleep(pollInterval)
 	}
 }
+
+// pollInterval is the pause between two checks of poll's condition.
+const pollInterval = 50 * time.Millisecond
 
 // js quotes s as a JavaScript string literal.
 func js(s string) string {
@@ -513,23 +523,28 @@ func (b *Browser) WaitDialogOpen(text string) {
 func (b *Browser) WaitDownload(re string) string {
 	b.t.Helper()
 	pattern := regexp.MustCompile(re)
-	deadline := time.Now().Add(Timeout)
-	for {
+	var found string
+	done := func() bool {
 		entries, _ := os.ReadDir(b.Downloads)
 		for _, e := range entries {
 			if pattern.MatchString(e.Name()) && !strings.HasSuffix(e.Name(), ".crdownload") {
-				return filepath.Join(b.Downloads, e.Name())
+				found = filepath.Join(b.Downloads, e.Name())
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			var names []string
-			for _, e := range entries {
-				names = append(names, e.Name())
-			}
-			b.fail("no download matching %s after %s; downloads: %v", re, Timeout, names)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return false
 	}
+	// Polled: Chromium's download events go to the whole browser, every
+	// test's tab at once, and say nothing of the file's final name.
+	if !eventually.Within(Timeout, done) {
+		entries, _ := os.ReadDir(b.Downloads)
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		b.fail("no download matching %s after %s; downloads: %v", re, Timeout, names)
+	}
+	return found
 }
 
 // Screenshot saves a PNG of the whole page as

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor/app/server/browsertest"
+	"github.com/licensor/licensor/test/eventually"
 )
 
 // The console as an admin works through it (issue #4, Tests): sign in,
@@ -152,10 +153,9 @@ func TestConsole(t *testing.T) {
 	b.Screenshot("import-done")
 
 	// The API counts calls in memory and writes them within a second.
-	deadline := time.Now().Add(10 * time.Second)
-	for scalar[int](t, e, "SELECT count(*) FROM api_call_counts") == 0 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
+	eventually.True(t, 10*time.Second, "the API's call counts written", func() bool {
+		return scalar[int](t, e, "SELECT count(*) FROM api_call_counts") > 0
+	})
 	b.Open("/admin")
 	b.WaitText("Activations over time")
 	for _, name := range []string{"activations", "customers", "licenses-status", "api-calls"} {

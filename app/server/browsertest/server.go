@@ -98,20 +98,15 @@ func (e *Env) startWorkers(t *testing.T) {
 // for to, and returns it.
 func (e *Env) WaitMail(t *testing.T, to, subject string, timeout time.Duration) mailtest.Received {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	m, ok := e.Mail.WaitMatch(timeout, func(m mailtest.Received) bool {
+		return containsFold(m.To, to) && contains(m.Subject, subject)
+	})
+	if !ok {
+		var got []string
 		for _, m := range e.Mail.Messages() {
-			if containsFold(m.To, to) && contains(m.Subject, subject) {
-				return m
-			}
+			got = append(got, fmt.Sprintf("%v %q", m.To, m.Subject))
 		}
-		if time.Now().After(deadline) {
-			var got []string
-			for _, m := range e.Mail.Messages() {
-				got = append(got, fmt.Sprintf("%v %q", m.To, m.Subject))
-			}
-			t.Fatalf("browsertest: no email to %s about %q after %s; received %v", to, subject, timeout, got)
-		}
-		time.Sleep(50 * time.Millisecond)
+		t.Fatalf("browsertest: no email to %s about %q after %s; received %v", to, subject, timeout, got)
 	}
+	return m
 }
