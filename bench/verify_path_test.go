@@ -2,11 +2,13 @@ package bench_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"reflect"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -90,6 +92,46 @@ func BenchmarkVerifyPath(b *testing.B) {
 			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
+
+	// The cache off under load: 32 callers at once, as bench/load's
+	// connections, whose reads of the activation's state go out in
+	// batches (app/licensing/statebatch.go) where one caller's go one by
+	// one. All verify the same token, so a batch reads one row however
+	// many it answers: bench/load's phase, over many activations, is the
+	// measure; this one shows the CPU per verify of this process and of
+	// the database's PostgreSQL processes (pg-cpu-ns/op).
+	b.Run("uncached-32", func(b *testing.B) {
+		ctx := context.Background()
+		b.SetParallelism(32)
+		b.ReportAllocs()
+		pg0 := serverCPU(ctx, b, v.env.DB.Bun)
+		cpu0 := processCPU()
+		var mu sync.Mutex
+		b.RunParallel(func(pb *testing.PB) {
+			var (
+				rctx fasthttp.RequestCtx
+				req  fasthttp.Request
+			)
+			mu.Lock()
+			token.CopyTo(&req)
+			mu.Unlock()
+			addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+			setTime := requestTimeSetter(b, &rctx)
+			for pb.Next() {
+				rctx.Init(&req, addr, nil)
+				setTime(time.Now())
+				uncached(&rctx)
+				if rctx.Response.StatusCode() != 200 || !bytes.Contains(rctx.Response.Body(), []byte(`"status":true`)) {
+					b.Errorf("uncached-32: %d %s", rctx.Response.StatusCode(), rctx.Response.Body())
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+		if pg0 != nil {
+			b.ReportMetric(float64(cpuSince(pg0, serverCPU(ctx, b, v.env.DB.Bun)))/float64(b.N), "pg-cpu-ns/op")
+		}
+	})
 }
 
 // requestTimeSetter returns a function setting ctx's request time
