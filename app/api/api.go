@@ -7,6 +7,7 @@ package api
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/uptrace/bun"
 
@@ -61,6 +62,9 @@ type Deps struct {
 	Marketplace *orders.Marketplace
 	// Metrics counts the external API's license operations; nil: none.
 	Metrics *metrics.Metrics
+	// Now is the pipeline's clock; nil: each request's time
+	// (web.RequestTime).
+	Now func() time.Time
 	// MoreOperations document API routes other packages mount under /api
 	// (the order-sync webhooks), so the OpenAPI document lists every route.
 	MoreOperations []openapi.Operation
@@ -77,7 +81,7 @@ func (d Deps) files() storage.Store {
 // pipeline returns the request pipeline of an endpoint group.
 func (d Deps) pipeline(group pipeline.Group) *pipeline.Pipeline {
 	return pipeline.New(group, pipeline.Deps{
-		Settings: d.Settings, Shared: d.Pipeline, MaxBodyBytes: d.MaxBodyBytes, Logger: d.Logger,
+		Settings: d.Settings, Shared: d.Pipeline, MaxBodyBytes: d.MaxBodyBytes, Logger: d.Logger, Now: d.Now,
 	})
 }
 

@@ -56,7 +56,7 @@ func TestAuthenticateUpgradesOldPasswordHashes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := SignIn{Login: "ann@example.com", IP: "203.0.113.5", UserAgent: "Firefox", Limiter: ratelimit.New(d.Bun)}
+	in := SignIn{Login: "ann@example.com", IP: "203.0.113.5", UserAgent: "Firefox", Limiter: ratelimit.New(d.Bun, nil)}
 	stored := func() string {
 		t.Helper()
 		got, err := Get(ctx, d.Bun, cu.ID)

@@ -77,6 +77,10 @@ type Node struct {
 	DB     *db.DB
 	Logger *slog.Logger
 	Now    func() time.Time
+	// clock is Options.Now as given: nil in production, where the API
+	// reads each request's own time (web.RequestTime) rather than the
+	// clock again.
+	clock func() time.Time
 
 	Listener *pgnotify.Listener
 	Settings *settings.Store
@@ -132,7 +136,7 @@ func Build(ctx context.Context, o Options) (*Node, error) {
 		return nil, errors.New("node: Config and DB are required")
 	}
 	cfg, d := o.Config, o.DB
-	n := &Node{Config: cfg, DB: d, Logger: o.Logger, Now: o.Now, Files: o.Files, Avatars: o.Avatars}
+	n := &Node{Config: cfg, DB: d, Logger: o.Logger, Now: o.Now, clock: o.Now, Files: o.Files, Avatars: o.Avatars}
 	if n.Logger == nil {
 		n.Logger = slog.Default()
 	}
@@ -215,7 +219,7 @@ func Build(ctx context.Context, o Options) (*Node, error) {
 	n.Orders = orders.NewProcessor(d.Bun, n.Customers, n.Licensing, n.Outbound.Mailer, n.Settings, o.Now)
 	n.OrderPlugins = orders.NewPlugins(n.Plugins)
 	n.Marketplace = orders.NewMarketplace(n.OrderPlugins, n.Customers, n.Licensing)
-	n.Limiter = ratelimit.New(d.Bun)
+	n.Limiter = ratelimit.New(d.Bun, o.Now)
 	n.KV = kvstore.New(d.Bun, "")
 	n.TwoFactor = twofactor.New(o.Secret, o.Now)
 	n.Metrics = newMetrics(n)
@@ -327,6 +331,7 @@ func (n *Node) ServerDeps(jobsUI http.Handler) server.Deps {
 		Imports: n.Imports, OrderPlugins: n.OrderPlugins, Marketplace: n.Marketplace, Limiter: n.Limiter,
 		Outbound: n.Outbound, Expiry: n.Expiry, JobsUI: jobsUI, Plugins: n.Plugins, Captcha: n.Captcha,
 		Files: n.Files, Avatars: n.Avatars, TwoFactor: n.TwoFactor, Metrics: n.Metrics,
+		Now: n.clock,
 	}
 }
 

@@ -39,9 +39,12 @@ const minBatchedLimit = 100
 // what other nodes have not yet written, never more than half the limit
 // each; a request is never refused before the shared count passes the
 // limit.
+//
+// It reads no clock: each hit comes with its time (the API's request
+// time, or the node's clock where a test sets one), so every node computes
+// the same window for the same moment.
 type BatchLimiter struct {
 	db     bun.IDB
-	now    func() time.Time
 	logger *slog.Logger
 
 	mu      sync.Mutex
@@ -68,7 +71,7 @@ func NewBatchLimiter(idb bun.IDB, logger *slog.Logger) *BatchLimiter {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	l := &BatchLimiter{db: idb, now: time.Now, logger: logger, buckets: map[bucketWindow]*bucketCount{}}
+	l := &BatchLimiter{db: idb, logger: logger, buckets: map[bucketWindow]*bucketCount{}}
 	l.flush = delayed.New(flushDelay, func(ctx context.Context) {
 		if err := l.Flush(ctx); err != nil {
 			l.logger.Warn("rate limit: flush counts", "error", err)
@@ -77,12 +80,12 @@ func NewBatchLimiter(idb bun.IDB, logger *slog.Logger) *BatchLimiter {
 	return l
 }
 
-// Hit counts one request in bucket against limit requests per minute.
-func (l *BatchLimiter) Hit(ctx context.Context, bucket string, limit int) (Result, error) {
+// Hit counts one request made at now in bucket against limit requests per
+// minute.
+func (l *BatchLimiter) Hit(ctx context.Context, bucket string, limit int, now time.Time) (Result, error) {
 	if limit < 1 {
 		return Result{}, fmt.Errorf("rate limit: limit %d must be positive", limit)
 	}
-	now := l.now()
 	start := now.Truncate(batchWindow)
 	bw := bucketWindow{bucket: bucket, start: start.Unix()}
 	untilEnd := start.Add(batchWindow).Sub(now)
@@ -127,9 +130,8 @@ func (l *BatchLimiter) Hit(ctx context.Context, bucket string, limit int) (Resul
 }
 
 // Flush writes every pending increment now, in one statement, and forgets
-// windows that have ended.
+// the windows before the latest a hit fell in.
 func (l *BatchLimiter) Flush(ctx context.Context) error {
-	current := l.now().Truncate(batchWindow).Unix()
 	var keys []bucketWindow
 	var adds []int
 	l.mu.Lock()
@@ -139,9 +141,6 @@ func (l *BatchLimiter) Flush(ctx context.Context) error {
 			adds = append(adds, b.pending)
 			b.pending = 0
 		}
-	}
-	if current > l.window {
-		l.window = current
 	}
 	l.forgetEnded()
 	l.mu.Unlock()

@@ -26,11 +26,8 @@ func TestBatchLimiterSmallLimitIsExactAcrossNodes(t *testing.T) {
 	ctx := context.Background()
 	clock := time.Date(2026, 3, 1, 10, 0, 5, 0, time.UTC)
 	nodes := []*BatchLimiter{NewBatchLimiter(d.Bun, nil), NewBatchLimiter(d.Bun, nil)}
-	for _, n := range nodes {
-		n.now = func() time.Time { return clock }
-	}
 	for i := range 7 {
-		r, err := nodes[i%2].Hit(ctx, "b", 5)
+		r, err := nodes[i%2].Hit(ctx, "b", 5, clock)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +41,7 @@ func TestBatchLimiterSmallLimitIsExactAcrossNodes(t *testing.T) {
 	}
 	// The next minute is a new window.
 	clock = clock.Add(time.Minute)
-	if r, _ := nodes[0].Hit(ctx, "b", 5); !r.Allowed || r.Remaining != 4 {
+	if r, _ := nodes[0].Hit(ctx, "b", 5, clock); !r.Allowed || r.Remaining != 4 {
 		t.Fatalf("new window: %+v", r)
 	}
 	// Ended windows are forgotten as the next one starts.
@@ -62,13 +59,12 @@ func TestBatchLimiterBatchesUnderHalfTheLimit(t *testing.T) {
 	ctx := context.Background()
 	clock := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	l := NewBatchLimiter(d.Bun, nil)
-	l.now = func() time.Time { return clock }
 	l.flush.Stop() // flushed by hand below
 	t.Cleanup(func() { _ = l.Close(ctx) })
 
 	const limit = 200
 	for i := range limit / 2 {
-		r, err := l.Hit(ctx, "b", limit)
+		r, err := l.Hit(ctx, "b", limit, clock)
 		if err != nil || !r.Allowed || r.Remaining != limit-(i+1) {
 			t.Fatalf("hit %d: %+v %v", i+1, r, err)
 		}
@@ -77,7 +73,7 @@ func TestBatchLimiterBatchesUnderHalfTheLimit(t *testing.T) {
 		t.Fatalf("batched hits were written at once: %d", n)
 	}
 	// Past half the limit each hit is written with what is pending.
-	if r, err := l.Hit(ctx, "b", limit); err != nil || !r.Allowed || r.Remaining != limit-101 {
+	if r, err := l.Hit(ctx, "b", limit, clock); err != nil || !r.Allowed || r.Remaining != limit-101 {
 		t.Fatalf("hit 101: %+v %v", r, err)
 	}
 	if n := storedHits(t, l, "b"); n != 101 {
@@ -86,9 +82,8 @@ func TestBatchLimiterBatchesUnderHalfTheLimit(t *testing.T) {
 
 	// Another node's hits are seen at its next write.
 	other := NewBatchLimiter(d.Bun, nil)
-	other.now = l.now
 	for range 50 {
-		if _, err := other.Hit(ctx, "b", limit); err != nil {
+		if _, err := other.Hit(ctx, "b", limit, clock); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -100,7 +95,7 @@ func TestBatchLimiterBatchesUnderHalfTheLimit(t *testing.T) {
 	}
 	var last bool
 	for i := 152; i <= 201; i++ {
-		r, err := l.Hit(ctx, "b", limit)
+		r, err := l.Hit(ctx, "b", limit, clock)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,12 +115,13 @@ func TestBatchLimiterFlushesByItself(t *testing.T) {
 	ctx := context.Background()
 	l := NewBatchLimiter(d.Bun, nil)
 	t.Cleanup(func() { _ = l.Close(ctx) })
+	now := time.Now()
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := l.Hit(ctx, "auto", 1000); err != nil {
+			if _, err := l.Hit(ctx, "auto", 1000, now); err != nil {
 				t.Error(err)
 			}
 		}()

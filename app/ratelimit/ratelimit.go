@@ -36,8 +36,9 @@ type Result struct {
 	RetryAfter time.Duration
 }
 
-// New returns a Limiter on db with the real clock.
-func New(db bun.IDB) *Limiter { return &Limiter{DB: db} }
+// New returns a Limiter on db reading now, the node's clock (time.Now
+// when nil).
+func New(db bun.IDB, now func() time.Time) *Limiter { return &Limiter{DB: db, Now: now} }
 
 // Hit counts one hit in bucket's current window and reports whether it is
 // within limit. The increment is a single upsert, so concurrent hits from

@@ -97,6 +97,11 @@ type Deps struct {
 	TwoFactor *twofactor.Service
 	// Metrics is the node's Prometheus registry (nil: no /metrics).
 	Metrics *metrics.Metrics
+	// Now is the node's clock (node.Options.Now) for the console, the
+	// portal and the API's request pipeline, whose rate limits, key
+	// expiry and key use it dates; nil: the real clock, which the API
+	// reads once per request (web.RequestTime).
+	Now func() time.Time
 }
 
 // check reports the first dependency missing: the composition root gives
@@ -240,7 +245,7 @@ func New(deps Deps) (*fiber.App, error) {
 		Settings: deps.Settings, Products: deps.Products, Signing: deps.Signing, Pipeline: deps.Pipeline,
 		Licensing: deps.Licensing, Customers: deps.Customers, Catalog: deps.Catalog, Versions: deps.Versions,
 		Marketplace:  deps.Marketplace,
-		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Metrics: deps.Metrics,
+		MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Metrics: deps.Metrics, Now: deps.Now,
 		// A main file, an SQL file and the fields.
 		MaxUploadBytes: 2*cfg.Uploads.MaxFileBytes + int64(cfg.HTTP.MaxBodyBytes),
 		BaseURL:        cfg.BaseURL,
@@ -276,6 +281,7 @@ func New(deps Deps) (*fiber.App, error) {
 		MaxFileBytes: cfg.Uploads.MaxFileBytes,
 		BaseURL:      cfg.BaseURL,
 		TwoFactor:    deps.TwoFactor,
+		Now:          deps.Now,
 	})
 
 	portalGroup, err := PortalMiddleware(cfg, deps.DB)
@@ -287,7 +293,7 @@ func New(deps Deps) (*fiber.App, error) {
 		Settings: deps.Settings, Outbound: deps.Outbound,
 		Customers: deps.Customers, Licensing: deps.Licensing, Signing: deps.Signing,
 		Captcha: deps.Captcha, Avatars: deps.Avatars, AvatarMaxBytes: avatarLimit(cfg),
-		Files: deps.Files, TwoFactor: deps.TwoFactor,
+		Files: deps.Files, TwoFactor: deps.TwoFactor, Now: deps.Now,
 	})
 	app.Get("/login", func(c fiber.Ctx) error {
 		return c.Redirect().Status(fiber.StatusFound).To("/customer/login")

@@ -144,7 +144,7 @@ func (p *Pipeline) Guard(scope string, h Handler) fiber.Handler {
 		}
 		usable := key != nil && key.Usable(p.group.KeyType, r.Now)
 		if !usable || !key.Special {
-			if ok, err := p.limit(c, r.Settings, key); !ok || err != nil {
+			if ok, err := p.limit(c, r.Settings, key, r.Now); !ok || err != nil {
 				return err
 			}
 		}
@@ -203,19 +203,19 @@ func (p *Pipeline) Public(h fiber.Handler) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		if ok, err := p.limit(c, set, nil); !ok || err != nil {
+		if ok, err := p.limit(c, set, nil, p.now(c)); !ok || err != nil {
 			return err
 		}
 		return h(c)
 	}
 }
 
-// limit counts the request in its bucket
+// limit counts the request, made at now, in its bucket
 // (docs/api/authentication.md#rate-limiting) and sets the rate-limit headers.
 // It answers 429 itself and returns false when over the limit. A limiter that
 // cannot reach the database lets the request through: the limit protects the
 // service, and refusing everything would not.
-func (p *Pipeline) limit(c fiber.Ctx, set *settings.Values, key *apikeys.Key) (bool, error) {
+func (p *Pipeline) limit(c fiber.Ctx, set *settings.Values, key *apikeys.Key, now time.Time) (bool, error) {
 	peer := web.ClientIP(c)
 	bucket := rateLimitBucketPrefix + "ip:" + peer
 	if key != nil {
@@ -227,7 +227,7 @@ func (p *Pipeline) limit(c fiber.Ctx, set *settings.Values, key *apikeys.Key) (b
 			bucket = rateLimitBucketPrefix + "key:" + id + ":ip:" + peer
 		}
 	}
-	res, err := p.deps.Shared.Limiter.Hit(c.Context(), bucket, set.RequestsRateLimitingPeriod)
+	res, err := p.deps.Shared.Limiter.Hit(c.Context(), bucket, set.RequestsRateLimitingPeriod, now)
 	if err != nil {
 		p.deps.Logger.WarnContext(c.Context(), "rate limit unavailable; request let through",
 			"error", err, "request_id", web.RequestIDOf(c))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -103,5 +104,62 @@ func TestInternalGroup(t *testing.T) {
 		if status != tc.status || body != tc.want {
 			t.Errorf("%s %v: %d %s\nwant %d %s", tc.path, tc.headers, status, body, tc.status, tc.want)
 		}
+	}
+}
+
+// The rate limit's windows are minutes of the pipeline's clock (Deps.Now,
+// the node's): a guarded and a public route share the caller's bucket, the
+// 429's Retry-After counts to the end of the clock's minute, and the next
+// minute of the clock starts a new count, whatever the wall clock says.
+func TestRateLimitWindowsFollowTheClock(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	ctx := context.Background()
+	// The last second of a minute: the real clock would be in another
+	// window for the last request, and would not move for the next.
+	now := time.Now().Truncate(time.Minute).Add(-time.Hour + 59*time.Second)
+	key, _, err := apikeys.Create(ctx, d.Bun, apikeys.CreateParams{Name: "shop", Type: apikeys.TypeInternal}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := settings.Set(ctx, d.Bun, audit.Source{Actor: audit.System}, map[string]string{"requests_rate_limiting_period": "2"}); err != nil {
+		t.Fatal(err)
+	}
+	store, err := settings.NewStore(d.Bun, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared, err := pipeline.NewShared(d.Bun, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = shared.Close(ctx) })
+	p := pipeline.New(pipeline.Internal, pipeline.Deps{Settings: store, Shared: shared, Now: func() time.Time { return now }})
+	app := fiber.New(fiber.Config{ErrorHandler: web.ErrorHandler(), JSONEncoder: web.JSONEncoder})
+	app.Get("/api/internal/guarded", p.Guard("products:list", func(c fiber.Ctx, r *pipeline.Request) error { return c.SendString("ok") }))
+	app.Get("/api/public", p.Public(func(c fiber.Ctx) error { return c.SendString("ok") }))
+	get := func(path string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "http://licensor.test"+path, nil)
+		req.Header.Set("X-API-KEY", key)
+		res, err := app.Test(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	for i, path := range []string{"/api/internal/guarded", "/api/public"} {
+		if r := get(path); r.StatusCode != 200 || r.Header.Get("X-RateLimit-Remaining") != strconv.Itoa(1-i) {
+			t.Fatalf("request %d: %d, remaining %q", i+1, r.StatusCode, r.Header.Get("X-RateLimit-Remaining"))
+		}
+	}
+	for _, path := range []string{"/api/internal/guarded", "/api/public"} {
+		if r := get(path); r.StatusCode != 429 || r.Header.Get("Retry-After") != "1" {
+			t.Fatalf("%s over the limit: %d, Retry-After %q; want 429 and 1", path, r.StatusCode, r.Header.Get("Retry-After"))
+		}
+	}
+	now = now.Add(time.Second)
+	if r := get("/api/internal/guarded"); r.StatusCode != 200 || r.Header.Get("X-RateLimit-Remaining") != "1" {
+		t.Fatalf("first request of the clock's next minute: %d, remaining %q", r.StatusCode, r.Header.Get("X-RateLimit-Remaining"))
 	}
 }
