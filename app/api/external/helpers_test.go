@@ -68,7 +68,14 @@ type apiEnv struct {
 
 func newAPIEnv(t testing.TB, configure ...func(*config.Config)) *apiEnv {
 	t.Helper()
-	a := &apiEnv{Env: servertest.New(t, configure...), t: t, lics: licensing.NewService(licensing.Options{})}
+	return newAPIEnvWithClock(t, nil, configure...)
+}
+
+// newAPIEnvWithClock is newAPIEnv with its nodes on the clock now
+// (servertest.NewWithClock).
+func newAPIEnvWithClock(t testing.TB, now func() time.Time, configure ...func(*config.Config)) *apiEnv {
+	t.Helper()
+	a := &apiEnv{Env: servertest.NewWithClock(t, now, configure...), t: t, lics: licensing.NewService(licensing.Options{})}
 	a.key = a.newKey(apikeys.CreateParams{Name: "client", Type: apikeys.TypeExternal})
 	a.product = a.newProduct("ACME", "Acme CMS")
 	return a

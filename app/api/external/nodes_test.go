@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/licensor/licensor/app/apikeys"
+	"github.com/licensor/licensor/app/server/servertest"
 	"github.com/licensor/licensor/test/eventually"
 )
 
@@ -68,21 +69,19 @@ func TestConcurrentActivationsRespectParallelUses(t *testing.T) {
 
 // The rate limit is one count in PostgreSQL: requests alternating between
 // two nodes share it, and the one over the limit gets 429 with its
-// headers, whichever node it reaches. Unknown keys are counted in the
-// caller's IP bucket; special keys are not limited.
+// headers, whichever node it reaches, until the next minute of the nodes'
+// clock. Unknown keys are counted in the caller's IP bucket; special keys
+// are not limited.
 func TestRateLimitSharedAcrossNodes(t *testing.T) {
 	t.Parallel()
-	a := newAPIEnv(t)
+	// The API's windows are minutes of the nodes' clock: it stands at the
+	// start of one until the test moves it.
+	clk := servertest.NewClock(time.Now().Truncate(time.Minute))
+	a := newAPIEnvWithClock(t, clk.Now)
 	second := a.NewApp(t)
 	special := a.newKey(apikeys.CreateParams{Name: "special", Type: apikeys.TypeExternal, Special: true})
 	a.SetSettings(t, map[string]string{"requests_rate_limiting_period": "6", "requests_rate_limiting_method": "api_key"})
 	nodes := a.Nodes
-	// The API's windows are clock-aligned minutes on the real clock
-	// (app/ratelimit): requests that straddled a minute's end would start
-	// a second window. Close to one, wait for it to pass (at most 10 s).
-	if left := time.Until(time.Now().Truncate(time.Minute).Add(time.Minute)); left < 10*time.Second {
-		time.Sleep(left + 100*time.Millisecond)
-	}
 	hit := func(i int, key string) resp {
 		return a.do(nodes[i%2].App, req{method: "GET", path: bothPaths[i%2].connection, headers: []string{bothPaths[i%2].keyHeader, key}})
 	}
@@ -99,9 +98,8 @@ func TestRateLimitSharedAcrossNodes(t *testing.T) {
 	for i := 6; i < 8; i++ {
 		r := hit(i, a.key)
 		expect(t, r, 429, `{"status":false,"is_active":false,"message":"Rate limit exceeded. Try again later."}`)
-		ra, err := strconv.Atoi(r.Header.Get("Retry-After"))
-		if err != nil || ra < 1 || ra > 60 {
-			t.Fatalf("Retry-After %q", r.Header.Get("Retry-After"))
+		if r.Header.Get("Retry-After") != "60" {
+			t.Fatalf("Retry-After %q at the start of the window, want 60", r.Header.Get("Retry-After"))
 		}
 		if r.Header.Get("X-RateLimit-Limit") != "6" || r.Header.Get("X-RateLimit-Remaining") != "0" {
 			t.Fatalf("429 headers: %v", r.Header)
@@ -124,6 +122,20 @@ func TestRateLimitSharedAcrossNodes(t *testing.T) {
 	r := a.do(second, req{method: "GET", path: "/api/external/public-keys"})
 	if r.StatusCode != 429 {
 		t.Fatalf("public keys over the IP limit: %d %s", r.StatusCode, r.Body)
+	}
+	// 59 s on, the window holds; the clock's next minute starts a new one
+	// on both nodes.
+	clk.Add(59 * time.Second)
+	if r := hit(0, a.key); r.StatusCode != 429 || r.Header.Get("Retry-After") != "1" {
+		t.Fatalf("last second of the window: %d, Retry-After %q", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+	clk.Add(time.Second)
+	for i := range 2 {
+		r := hit(i, a.key)
+		expect(t, r, 200, bodyConnected)
+		if r.Header.Get("X-RateLimit-Remaining") != strconv.Itoa(5-i) {
+			t.Fatalf("request %d of the next minute: remaining %q", i+1, r.Header.Get("X-RateLimit-Remaining"))
+		}
 	}
 }
 
@@ -152,7 +164,8 @@ func TestKeyRevocationReachesEveryNode(t *testing.T) {
 // chooses: changing it does not escape the limit.
 func TestRateLimitIgnoresClientSuppliedIP(t *testing.T) {
 	t.Parallel()
-	a := newAPIEnv(t)
+	// One window of the nodes' clock, however long the requests take.
+	a := newAPIEnvWithClock(t, servertest.NewClock(time.Now().Truncate(time.Minute)).Now)
 	a.SetSettings(t, map[string]string{"requests_rate_limiting_period": "3"})
 	for i := range 4 {
 		r := a.do(a.App, req{method: "GET", path: modern.connection, headers: []string{"X-API-KEY", a.key, "X-API-IP", "192.0.2." + strconv.Itoa(i+1)}})

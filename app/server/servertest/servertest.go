@@ -74,6 +74,8 @@ type Env struct {
 	sessions     *fiber.App
 	starts       *sync.Map
 	lastStart    atomic.Int64
+	// now is every node's clock (node.Options.Now); nil: the real one.
+	now func() time.Time
 }
 
 // Node is one node as `licensor serve` composes it (app/node), minus the
@@ -88,6 +90,15 @@ type Node struct {
 // default configuration, changed by each of configure.
 func New(t testing.TB, configure ...func(*config.Config)) *Env {
 	t.Helper()
+	return NewWithClock(t, nil, configure...)
+}
+
+// NewWithClock is New with every node of the Env on the clock now
+// (node.Options.Now, as serve's nodes are on time.Now): their services,
+// rate limits, console, portal and API read it, not the wall clock. Use a
+// Clock to move it.
+func NewWithClock(t testing.TB, now func() time.Time, configure ...func(*config.Config)) *Env {
+	t.Helper()
 	d := dbtest.NewFrom(t, Template)
 	var a admins.Admin
 	if err := d.Bun.NewSelect().Model(&a).Where("email = ?", AdminEmail).Scan(context.Background()); err != nil {
@@ -99,9 +110,33 @@ func New(t testing.TB, configure ...func(*config.Config)) *Env {
 	for _, f := range configure {
 		f(&cfg)
 	}
-	e := &Env{DB: d, Config: &cfg, Admin: &a}
+	e := &Env{DB: d, Config: &cfg, Admin: &a, now: now}
 	e.App = e.NewApp(t)
 	return e
+}
+
+// Clock is a test's clock (NewWithClock): it stands still until the test
+// moves it, and any goroutine may read it.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock standing at t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now is the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Add moves the clock by d.
+func (c *Clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
 
 // NewOn builds the app on d, a migrated database the test made itself (on
@@ -174,7 +209,7 @@ func (e *Env) newApp(t testing.TB, d *db.DB, tweak func(*server.Deps)) *fiber.Ap
 	if len(secret) == 0 {
 		secret = []byte(InstanceSecret)
 	}
-	nd, err := node.Build(ctx, node.Options{Config: e.Config, DB: d, Secret: secret, Logger: logger})
+	nd, err := node.Build(ctx, node.Options{Config: e.Config, DB: d, Secret: secret, Logger: logger, Now: e.now})
 	fail("build node", err)
 	t.Cleanup(func() {
 		stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
