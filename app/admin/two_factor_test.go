@@ -7,39 +7,16 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/gofiber/fiber/v3"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/licensor/licensor/app/admin"
 	"github.com/licensor/licensor/app/admins"
-	"github.com/licensor/licensor/app/server"
 	"github.com/licensor/licensor/app/server/servertest"
-	"github.com/licensor/licensor/app/twofactor"
 	"github.com/licensor/licensor/app/web/webtest"
 )
-
-// clock is a test clock the two-factor service reads.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// twoFactorApp is the Env's app with its two-factor checks on clk.
-func twoFactorApp(t *testing.T, e *servertest.Env, clk *clock) *fiber.App {
-	return e.NewAppWith(t, func(d *server.Deps) {
-		d.TwoFactor = twofactor.New([]byte(servertest.InstanceSecret), clk.now)
-	})
-}
 
 func code(t *testing.T, secret string, at time.Time) string {
 	t.Helper()
@@ -57,7 +34,7 @@ var (
 
 // enrol turns two-factor sign-in on for the signed-in client c at clk's
 // time and returns the secret shown and the recovery codes.
-func enrol(t *testing.T, c *webtest.Client, clk *clock) (string, []string) {
+func enrol(t *testing.T, c *webtest.Client, clk *servertest.Clock) (string, []string) {
 	t.Helper()
 	c.GetCSRF("/admin/account/two-factor")
 	if r := c.PostForm("/admin/account/two-factor", nil); r.StatusCode != http.StatusSeeOther {
@@ -69,7 +46,7 @@ func enrol(t *testing.T, c *webtest.Client, clk *clock) (string, []string) {
 		t.Fatalf("set-up page without the QR code and the key:\n%s", page.Body)
 	}
 	secret := strings.ReplaceAll(m[1], " ", "")
-	r := c.PostForm("/admin/account/two-factor/confirm", url.Values{"code": {code(t, secret, clk.now())}})
+	r := c.PostForm("/admin/account/two-factor/confirm", url.Values{"code": {code(t, secret, clk.Now())}})
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("confirm: %d\n%s", r.StatusCode, r.Body)
 	}
@@ -105,9 +82,11 @@ func signInWithCode(t *testing.T, c *webtest.Client, email, password, code strin
 // drift, recovery codes used once.
 func TestTwoFactorEnrolAndSignIn(t *testing.T) {
 	t.Parallel()
-	e := servertest.New(t)
-	clk := &clock{t: time.Unix(time.Now().Unix()/30*30+5, 0)}
-	app := twoFactorApp(t, e, clk)
+	// The node's clock stands 5 s into a code step, and at the start of
+	// a sign-in window (15 minutes), which the wrong codes below count in.
+	clk := servertest.NewClock(time.Now().Truncate(admin.DefaultLoginLimits.Window).Add(5 * time.Second))
+	e := servertest.NewWithClock(t, clk.Now)
+	app := e.App
 	owner := webtest.New(t, app)
 	owner.GetCSRF("/admin/login")
 	if r := owner.PostForm("/admin/login", signInForm(servertest.AdminEmail, servertest.AdminPassword)); r.StatusCode != http.StatusSeeOther {
@@ -119,9 +98,9 @@ func TestTwoFactorEnrolAndSignIn(t *testing.T) {
 	}
 	owner.PostForm("/admin/logout", nil)
 
-	clk.add(30 * time.Second)
+	clk.Add(30 * time.Second)
 	c := webtest.New(t, app)
-	now := code(t, secret, clk.now())
+	now := code(t, secret, clk.Now())
 	if r := signInWithCode(t, c, servertest.AdminEmail, servertest.AdminPassword, now); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/admin" {
 		t.Fatalf("code step: %d %q\n%s", r.StatusCode, r.Header.Get("Location"), r.Body)
 	}
@@ -139,16 +118,16 @@ func TestTwoFactorEnrolAndSignIn(t *testing.T) {
 	}
 	// A code of an earlier step than the last accepted: refused; the next
 	// step's code (a clock one step ahead) is accepted.
-	if r := replay.PostForm("/admin/login/two-factor", url.Values{"code": {code(t, secret, clk.now().Add(-30*time.Second))}}); r.StatusCode != http.StatusUnprocessableEntity {
+	if r := replay.PostForm("/admin/login/two-factor", url.Values{"code": {code(t, secret, clk.Now().Add(-30*time.Second))}}); r.StatusCode != http.StatusUnprocessableEntity {
 		t.Errorf("an earlier step's code: %d, want 422", r.StatusCode)
 	}
-	if r := replay.PostForm("/admin/login/two-factor", url.Values{"code": {code(t, secret, clk.now().Add(30*time.Second))}}); r.StatusCode != http.StatusSeeOther {
+	if r := replay.PostForm("/admin/login/two-factor", url.Values{"code": {code(t, secret, clk.Now().Add(30*time.Second))}}); r.StatusCode != http.StatusSeeOther {
 		t.Errorf("the next step's code (+1 drift): %d, want 303", r.StatusCode)
 	}
 	// Two steps ahead is too far.
-	clk.add(2 * time.Minute)
+	clk.Add(2 * time.Minute)
 	far := webtest.New(t, app)
-	if r := signInWithCode(t, far, servertest.AdminEmail, servertest.AdminPassword, code(t, secret, clk.now().Add(time.Minute))); r.StatusCode != http.StatusUnprocessableEntity {
+	if r := signInWithCode(t, far, servertest.AdminEmail, servertest.AdminPassword, code(t, secret, clk.Now().Add(time.Minute))); r.StatusCode != http.StatusUnprocessableEntity {
 		t.Errorf("a code two steps ahead: %d, want 422", r.StatusCode)
 	}
 
@@ -166,7 +145,7 @@ func TestTwoFactorEnrolAndSignIn(t *testing.T) {
 	for range 3 {
 		again.PostForm("/admin/login/two-factor", url.Values{"code": {"000000"}})
 	}
-	if r := again.PostForm("/admin/login/two-factor", url.Values{"code": {code(t, secret, clk.now())}}); r.StatusCode != http.StatusTooManyRequests {
+	if r := again.PostForm("/admin/login/two-factor", url.Values{"code": {code(t, secret, clk.Now())}}); r.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("a right code after 5 wrong ones: %d, want 429", r.StatusCode)
 	}
 }
@@ -176,9 +155,9 @@ func TestTwoFactorEnrolAndSignIn(t *testing.T) {
 // owner can reset another admin's (logged).
 func TestTwoFactorRequiredAndReset(t *testing.T) {
 	t.Parallel()
-	e := servertest.New(t)
-	clk := &clock{t: time.Unix(time.Now().Unix()/30*30+5, 0)}
-	app := twoFactorApp(t, e, clk)
+	clk := servertest.NewClock(time.Now().Truncate(30 * time.Second).Add(5 * time.Second))
+	e := servertest.NewWithClock(t, clk.Now)
+	app := e.App
 	e.SetSettings(t, map[string]string{"require_admin_2fa": "1"})
 	a, err := admins.CreateWithRole(context.Background(), e.DB.Bun, "Adam", "adam@example.com", "adam's passphrase 11", roleID(t, e, admins.RoleAdministrator))
 	if err != nil {

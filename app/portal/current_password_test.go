@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/licensor/licensor/app/server/servertest"
 )
@@ -15,7 +16,8 @@ import (
 // is refused (429) until the lockout ends.
 func TestCurrentPasswordGuessesThrottled(t *testing.T) {
 	t.Parallel()
-	e := servertest.New(t)
+	// One window (login_lockout_minutes: 15) of the node's clock.
+	e := servertest.NewWithClock(t, servertest.NewClock(time.Now().Truncate(15*time.Minute)).Now)
 	e.SetSettings(t, map[string]string{"login_max_attempts": "3"})
 	newCustomer(t, e, "cora@example.com", true)
 	c := mustSignIn(t, e, "cora@example.com")

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/jobqueue/jobargs"
@@ -370,9 +371,14 @@ func TestSignInFailuresSameMessage(t *testing.T) {
 	}
 }
 
+// A lockout lasts what is left of its window of the node's clock
+// (login_lockout_minutes, clock-aligned).
 func TestLockout(t *testing.T) {
 	t.Parallel()
-	e := servertest.New(t)
+	// The clock stands at the start of a 15-minute window until the test
+	// moves it.
+	clk := servertest.NewClock(time.Now().Truncate(15 * time.Minute))
+	e := servertest.NewWithClock(t, clk.Now)
 	e.SetSettings(t, map[string]string{"login_max_attempts": "3", "login_lockout_minutes": "15"})
 	cu := newCustomer(t, e, "cora@example.com", true)
 	for _, login := range []string{cu.Email, "ghost@example.com"} {
@@ -383,8 +389,8 @@ func TestLockout(t *testing.T) {
 			}
 		}
 		r := signIn(c, login, password)
-		if r.StatusCode != 429 || !strings.Contains(r.Body, "Too many sign-in attempts") || r.Header.Get("Retry-After") == "" {
-			t.Errorf("%s after 3 failures: %d\n%s", login, r.StatusCode, r.Body)
+		if r.StatusCode != 429 || !strings.Contains(r.Body, "Too many sign-in attempts") || r.Header.Get("Retry-After") != "900" {
+			t.Errorf("%s after 3 failures: %d, Retry-After %q\n%s", login, r.StatusCode, r.Header.Get("Retry-After"), r.Body)
 		}
 	}
 	// The lockout is the account's: its client ID is locked too, from
@@ -395,6 +401,14 @@ func TestLockout(t *testing.T) {
 	if n := countRows(t, e, "SELECT count(*) FROM customer_logins WHERE reason = 'locked_out'"); n != 3 {
 		t.Errorf("locked-out attempts recorded: %d", n)
 	}
+	// Locked to the window's last second; the next window lets the right
+	// password in.
+	clk.Add(15*time.Minute - time.Second)
+	if r := signIn(e.Client(t), cu.Email, password); r.StatusCode != 429 || r.Header.Get("Retry-After") != "1" {
+		t.Errorf("the window's last second: %d, Retry-After %q; want 429 and 1", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+	clk.Add(time.Second)
+	mustSignIn(t, e, cu.Email)
 }
 
 // One address guessing across many accounts, each under its own limit,
@@ -402,7 +416,8 @@ func TestLockout(t *testing.T) {
 // 20): the next attempt is refused, the right password included.
 func TestLockoutPerIP(t *testing.T) {
 	t.Parallel()
-	e := servertest.New(t)
+	// One 15-minute window of the node's clock, however long 21 sign-ins take.
+	e := servertest.NewWithClock(t, servertest.NewClock(time.Now().Truncate(15*time.Minute)).Now)
 	e.SetSettings(t, map[string]string{"login_max_attempts": "3", "login_lockout_minutes": "15"})
 	cu := newCustomer(t, e, "cora@example.com", true)
 	c := e.Client(t)
@@ -625,7 +640,9 @@ func TestLoginFragmentForHTMX(t *testing.T) {
 
 func TestEmailFormsRateLimited(t *testing.T) {
 	t.Parallel()
-	e := servertest.New(t)
+	// The node's clock stands at the start of an hour: one window of the
+	// per-IP (15 minutes) and per-address (1 hour) limits.
+	e := servertest.NewWithClock(t, servertest.NewClock(time.Now().Truncate(time.Hour)).Now)
 	c := e.Client(t)
 	for _, path := range []string{"/customer/email/resend", "/customer/password/forgot"} {
 		c.GetCSRF(path)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/licensor/licensor/app/config"
 	"github.com/licensor/licensor/app/mail"
@@ -20,8 +21,11 @@ import (
 // confirmation email repeats a plain name only.
 func TestRegistrationRateLimited(t *testing.T) {
 	t.Parallel()
-	// X-Forwarded-For names the client (from the test's own peer).
-	e := servertest.New(t, func(cfg *config.Config) { cfg.HTTP.TrustedProxies = []string{"0.0.0.0"} })
+	// The node's clock stands at the start of an hour: one window of the
+	// per-IP (15 minutes) and per-address (1 hour) limits, however long
+	// the test takes. X-Forwarded-For names the client (from the test's
+	// own peer).
+	e := servertest.NewWithClock(t, servertest.NewClock(time.Now().Truncate(time.Hour)).Now, func(cfg *config.Config) { cfg.HTTP.TrustedProxies = []string{"0.0.0.0"} })
 	e.SetSettings(t, map[string]string{"registration_enabled": "true", "email_verification_required": "true"})
 	cu := newCustomer(t, e, "cora@example.com", true)
 
