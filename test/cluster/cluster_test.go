@@ -3,6 +3,7 @@ package cluster
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -115,16 +116,25 @@ func TestTwoNodesBehindNginx(t *testing.T) {
 			_ = res.Body.Close()
 			return res.Header.Get("X-RateLimit-Limit") == "10"
 		})
-		// The API's windows are clock-aligned minutes (app/ratelimit), and
-		// the nodes are processes on the real clock: 20 requests that
-		// straddled a minute's end would start a second window. Close to
-		// one, wait for it to pass (at most 10 s).
-		if left := time.Until(time.Now().Truncate(time.Minute).Add(time.Minute)); left < 10*time.Second {
-			time.Sleep(left + 100*time.Millisecond)
+		// The API's windows are clock-aligned minutes of the nodes' clock
+		// (app/ratelimit), which a test of processes cannot set: requests
+		// that straddle a minute's end are counted in two windows. What
+		// holds whichever way the minute falls: the rate_limits row of
+		// each window counts every request either node served in it, and
+		// of those the first 10 were let through and the rest refused.
+		// 21 requests in at most two windows put 11 in one: some are
+		// refused. Nodes that counted on their own would let up to 10
+		// through each.
+		const limit, sent = 10, 21
+		var keyID int64
+		if err := c.db.QueryRow(`SELECT id FROM api_keys WHERE name = 'cluster limited'`).Scan(&keyID); err != nil {
+			t.Fatal(err)
 		}
 		allowed, refused := 0, 0
-		for range 20 {
+		upstream := map[string]int{}
+		for range sent {
 			res := c.api(t, c.limitedKey, "/api/external/connection-check", nil, nil)
+			upstream[res.Header.Get("X-Upstream")]++
 			switch res.StatusCode {
 			case http.StatusOK:
 				allowed++
@@ -137,8 +147,30 @@ func TestTwoNodesBehindNginx(t *testing.T) {
 				t.Fatalf("connection-check: %d", res.StatusCode)
 			}
 		}
-		if allowed != 10 || refused != 10 {
-			t.Fatalf("20 requests spread over two nodes against 10 a minute: %d allowed, %d refused", allowed, refused)
+		if len(upstream) != 2 {
+			t.Fatalf("requests reached %v, want both nodes", upstream)
+		}
+		// Under 100 a minute every hit is written as it is counted; the
+		// wait only lets a node that batched its hits (which it must not)
+		// write them, so the counts below can show it.
+		var windows []int
+		eventually.Within(3*time.Second, func() bool {
+			windows = windowHits(t, c, "api:key:"+strconv.FormatInt(keyID, 10))
+			n := 0
+			for _, h := range windows {
+				n += h
+			}
+			return n == sent
+		})
+		t.Logf("windows counted %v: %d allowed, %d refused", windows, allowed, refused)
+		counted, want := 0, 0
+		for _, h := range windows {
+			counted += h
+			want += min(h, limit)
+		}
+		if counted != sent || len(windows) > 2 || allowed != want || refused != sent-want {
+			t.Fatalf("%d requests spread over two nodes against %d a minute: %d allowed, %d refused; the shared windows counted %v, so want %d allowed",
+				sent, limit, allowed, refused, windows, want)
 		}
 	})
 
@@ -172,4 +204,27 @@ func TestTwoNodesBehindNginx(t *testing.T) {
 			}
 		}
 	})
+}
+
+// windowHits are the hits rate_limits holds for bucket, a row a window,
+// oldest first.
+func windowHits(t *testing.T, c *cluster, bucket string) []int {
+	t.Helper()
+	rows, err := c.db.Query(`SELECT hits FROM rate_limits WHERE bucket = $1 ORDER BY window_start`, bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	var out []int
+	for rows.Next() {
+		var h int
+		if err := rows.Scan(&h); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, h)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
