@@ -1,11 +1,9 @@
 package cluster
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -59,38 +57,12 @@ func TestTwoNodesBehindNginx(t *testing.T) {
 	})
 
 	t.Run("activations never exceed the license's limit across both nodes", func(t *testing.T) {
-		c.api(t, c.internalKey, "/api/internal/products", map[string]any{"name": "Cluster", "reference_id": "CLUSTER"}, nil)
-		c.api(t, c.internalKey, "/api/internal/product-licenses", map[string]any{"product_reference_id": "CLUSTER", "license_code": "CLUSTER-5", "parallel_uses": 5}, nil)
-		var (
-			wg       sync.WaitGroup
-			mu       sync.Mutex
-			ok       int
-			upstream = map[string]int{}
-		)
-		for i := range 40 {
-			wg.Go(func() {
-				var out struct {
-					Status bool `json:"status"`
-				}
-				res := c.api(t, c.externalKey, "/api/external/license/activate", map[string]any{"product_id": "CLUSTER", "license_code": "CLUSTER-5"}, &out, "X-API-URL", fmt.Sprintf("https://site-%d.example.com", i))
-				mu.Lock()
-				defer mu.Unlock()
-				upstream[res.Header.Get("X-Upstream")]++
-				if out.Status {
-					ok++
-				}
-			})
+		race := c.raceActivations(t, "CLUSTER", 5, 40)
+		if race.made != 5 || race.stored != 5 {
+			t.Fatalf("40 simultaneous activations on parallel_uses = 5: %d answered as made, %d stored", race.made, race.stored)
 		}
-		wg.Wait()
-		if ok != 5 {
-			t.Fatalf("%d of 40 simultaneous activations succeeded on parallel_uses = 5", ok)
-		}
-		if len(upstream) != 2 {
-			t.Fatalf("requests reached %v, want both nodes", upstream)
-		}
-		var n int
-		if err := c.db.QueryRow(`SELECT count(*) FROM activations WHERE license_code = 'CLUSTER-5' AND is_active`).Scan(&n); err != nil || n != 5 {
-			t.Fatalf("active activations stored: %d (%v)", n, err)
+		if len(race.upstream) != 2 {
+			t.Fatalf("requests reached %v, want both nodes", race.upstream)
 		}
 	})
 
@@ -177,27 +149,7 @@ func TestTwoNodesBehindNginx(t *testing.T) {
 	t.Run("each periodic job runs once", func(t *testing.T) {
 		// Every node registers the same periodic jobs with RunOnStart; only
 		// River's elected leader enqueues them, so each ran once.
-		var counts map[string]int
-		if !eventually.Within(15*time.Second, func() bool {
-			rows, err := c.db.Query(`SELECT kind, count(*) FROM river_job
-				WHERE kind IN ('prune_expired', 'expiry_scan', 'blacklist_scan', 'retention') GROUP BY kind`)
-			if err != nil {
-				t.Fatal(err)
-			}
-			counts = map[string]int{}
-			for rows.Next() {
-				var k string
-				var n int
-				if err := rows.Scan(&k, &n); err != nil {
-					t.Fatal(err)
-				}
-				counts[k] = n
-			}
-			_ = rows.Close()
-			return len(counts) == 4
-		}) {
-			t.Fatalf("periodic jobs enqueued: %v", counts)
-		}
+		counts := c.awaitPeriodicJobs(t, 15*time.Second)
 		for k, n := range counts {
 			if n != 1 {
 				t.Fatalf("periodic job %s enqueued %d times by two nodes", k, n)

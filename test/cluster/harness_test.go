@@ -313,6 +313,79 @@ func (c *cluster) api(t *testing.T, key, path string, body, out any, headers ...
 	return res
 }
 
+// activationRace is what raceActivations saw.
+type activationRace struct {
+	// made were answered as made; stored are the license's active
+	// activations after; upstream counts the answers of each node
+	// (X-Upstream).
+	made, stored int
+	upstream     map[string]int
+}
+
+// raceActivations makes product ref and its license ref-seats of seats
+// parallel uses, then sends n activations of it at once through nginx,
+// each from a site of its own.
+func (c *cluster) raceActivations(t *testing.T, ref string, seats, n int) activationRace {
+	t.Helper()
+	code := fmt.Sprintf("%s-%d", ref, seats)
+	c.api(t, c.internalKey, "/api/internal/products", map[string]any{"name": ref, "reference_id": ref}, nil)
+	c.api(t, c.internalKey, "/api/internal/product-licenses", map[string]any{"product_reference_id": ref, "license_code": code, "parallel_uses": seats}, nil)
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex
+	)
+	race := activationRace{upstream: map[string]int{}}
+	for i := range n {
+		wg.Go(func() {
+			var out struct {
+				Status bool `json:"status"`
+			}
+			res := c.api(t, c.externalKey, "/api/external/license/activate", map[string]any{"product_id": ref, "license_code": code}, &out,
+				"X-API-URL", fmt.Sprintf("https://%s-%d.example.com", strings.ToLower(ref), i))
+			mu.Lock()
+			defer mu.Unlock()
+			race.upstream[res.Header.Get("X-Upstream")]++
+			if out.Status {
+				race.made++
+			}
+		})
+	}
+	wg.Wait()
+	if err := c.db.QueryRow(`SELECT count(*) FROM activations WHERE license_code = $1 AND is_active`, code).Scan(&race.stored); err != nil {
+		t.Fatal(err)
+	}
+	return race
+}
+
+// periodicKinds are the periodic jobs every node registers with
+// RunOnStart (jobs.NewClient).
+var periodicKinds = []string{"prune_expired", "expiry_scan", "blacklist_scan", "retention"}
+
+// awaitPeriodicJobs waits up to within until river_job holds every
+// periodic kind, and returns how many jobs of each it holds.
+func (c *cluster) awaitPeriodicJobs(t *testing.T, within time.Duration) map[string]int {
+	t.Helper()
+	counts := map[string]int{}
+	eventually.True(t, within, "every periodic job enqueued", func() bool {
+		rows, err := c.db.Query(`SELECT kind, count(*) FROM river_job WHERE kind = ANY($1) GROUP BY kind`, periodicKinds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = rows.Close() }()
+		clear(counts)
+		for rows.Next() {
+			var k string
+			var n int
+			if err := rows.Scan(&k, &n); err != nil {
+				t.Fatal(err)
+			}
+			counts[k] = n
+		}
+		return len(counts) == len(periodicKinds)
+	})
+	return counts
+}
+
 // A setting saved through one node reaches every node's settings cache by
 // NOTIFY: docs/configuration.md#run-time-settings promises within
 // settingTarget, and on an idle machine it takes milliseconds. The tests

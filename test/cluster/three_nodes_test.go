@@ -45,59 +45,17 @@ func TestThreeNodesWithReplica(t *testing.T) {
 	}})
 
 	t.Run("40 simultaneous activations of a 5-seat license across three nodes: 5", func(t *testing.T) {
-		c.api(t, c.internalKey, "/api/internal/products", map[string]any{"name": "Three", "reference_id": "THREE"}, nil)
-		c.api(t, c.internalKey, "/api/internal/product-licenses", map[string]any{"product_reference_id": "THREE", "license_code": "THREE-5", "parallel_uses": 5}, nil)
-		var (
-			wg       sync.WaitGroup
-			mu       sync.Mutex
-			ok       int
-			upstream = map[string]int{}
-		)
-		for i := range 40 {
-			wg.Go(func() {
-				var out struct {
-					Status bool `json:"status"`
-				}
-				res := c.api(t, c.externalKey, "/api/external/license/activate", map[string]any{"product_id": "THREE", "license_code": "THREE-5"}, &out, "X-API-URL", fmt.Sprintf("https://three-%d.example.com", i))
-				mu.Lock()
-				defer mu.Unlock()
-				upstream[res.Header.Get("X-Upstream")]++
-				if out.Status {
-					ok++
-				}
-			})
+		race := c.raceActivations(t, "THREE", 5, 40)
+		if race.made != 5 || race.stored != 5 {
+			t.Fatalf("40 activations on parallel_uses = 5: %d answered as made, %d stored", race.made, race.stored)
 		}
-		wg.Wait()
-		var n int
-		if err := c.db.QueryRow(`SELECT count(*) FROM activations WHERE license_code = 'THREE-5' AND is_active`).Scan(&n); err != nil || ok != 5 || n != 5 {
-			t.Fatalf("40 activations on parallel_uses = 5: %d answered as made, %d stored (%v)", ok, n, err)
-		}
-		if len(upstream) != 3 {
-			t.Fatalf("requests reached %v, want all three nodes", upstream)
+		if len(race.upstream) != 3 {
+			t.Fatalf("requests reached %v, want all three nodes", race.upstream)
 		}
 	})
 
 	t.Run("each periodic job is enqueued once and run once by three nodes", func(t *testing.T) {
-		counts := map[string]int{}
-		eventually.True(t, 20*time.Second, "every periodic job enqueued", func() bool {
-			rows, err := c.db.Query(`SELECT kind, count(*) FROM river_job
-				WHERE kind IN ('prune_expired', 'expiry_scan', 'blacklist_scan', 'retention') GROUP BY kind`)
-			if err != nil {
-				t.Error(err)
-				return true
-			}
-			defer func() { _ = rows.Close() }()
-			clear(counts)
-			for rows.Next() {
-				var k string
-				var n int
-				if err := rows.Scan(&k, &n); err != nil {
-					t.Error(err)
-				}
-				counts[k] = n
-			}
-			return len(counts) == 4
-		})
+		counts := c.awaitPeriodicJobs(t, 20*time.Second)
 		for k, n := range counts {
 			if n != 1 {
 				t.Errorf("periodic job %s enqueued %d times by three nodes", k, n)
@@ -108,15 +66,15 @@ func TestThreeNodesWithReplica(t *testing.T) {
 		eventually.True(t, 30*time.Second, "every periodic job completed", func() bool {
 			var done int
 			if err := c.db.QueryRow(`SELECT count(*) FROM river_job
-				WHERE kind IN ('prune_expired', 'expiry_scan', 'blacklist_scan', 'retention') AND state = 'completed'`).Scan(&done); err != nil {
+				WHERE kind = ANY($1) AND state = 'completed'`, periodicKinds).Scan(&done); err != nil {
 				t.Error(err)
 				return true
 			}
-			return done == 4
+			return done == len(periodicKinds)
 		})
 		var again int
 		if err := c.db.QueryRow(`SELECT count(*) FROM river_job
-			WHERE kind IN ('prune_expired', 'expiry_scan', 'blacklist_scan', 'retention') AND attempt <> 1`).Scan(&again); err != nil || again != 0 {
+			WHERE kind = ANY($1) AND attempt <> 1`, periodicKinds).Scan(&again); err != nil || again != 0 {
 			t.Errorf("periodic jobs run more than once: %d (%v)", again, err)
 		}
 	})
