@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -151,44 +150,15 @@ func TestFloatingCheckoutCheckin(t *testing.T) {
 func TestConcurrentCheckoutsRespectSeats(t *testing.T) {
 	t.Parallel()
 	a := newAPIEnv(t)
-	second := a.NewApp(t)
+	a.NewApp(t)
 	a.license(nil, "FLOAT-RACE", parallel(5), floating)
-	for _, app := range a.Nodes {
-		a.do(app.App, req{method: "GET", path: modern.connection, headers: []string{"X-API-KEY", a.key}})
-	}
 	const n = 40
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	results := make([]resp, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			app := a.App
-			if i%2 == 1 {
-				app = second
-			}
-			results[i] = a.do(app, req{path: "/api/external/license/checkout", headers: []string{
-				"X-API-KEY", a.key, "X-API-URL", "https://host-" + strconv.Itoa(i) + ".example.com",
-			}, json: map[string]any{"product_id": "ACME", "license_code": "FLOAT-RACE"}})
-		}()
-	}
-	close(start)
-	wg.Wait()
-	ok, full := 0, 0
-	for i, r := range results {
-		switch {
-		case r.StatusCode == 200 && r.JSON["status"] == true:
-			ok++
-		case r.StatusCode == 200 && r.str("status_code") == "ACTIVATED_MAXIMUM_ALLOWED_PRODUCT_INSTANCES":
-			full++
-		default:
-			t.Errorf("request %d: %d %s", i, r.StatusCode, r.Body)
-		}
-	}
-	var active int
-	if err := a.DB.Bun.NewRaw("SELECT count(*) FROM activations WHERE license_code = 'FLOAT-RACE' AND is_active").Scan(context.Background(), &active); err != nil || ok != 5 || full != n-5 || active != 5 {
-		t.Fatalf("%d checked out, %d refused, %d active (%v); want 5, %d, 5", ok, full, active, err, n-5)
+	ok, full, active := a.race("FLOAT-RACE", n, func(i int) req {
+		return req{path: "/api/external/license/checkout", headers: []string{
+			"X-API-KEY", a.key, "X-API-URL", "https://host-" + strconv.Itoa(i) + ".example.com",
+		}, json: map[string]any{"product_id": "ACME", "license_code": "FLOAT-RACE"}}
+	})
+	if ok != 5 || full != n-5 || active != 5 {
+		t.Fatalf("%d checked out, %d refused, %d active; want 5, %d, 5", ok, full, active, n-5)
 	}
 }

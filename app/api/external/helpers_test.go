@@ -182,6 +182,44 @@ func (r resp) str(key string) string {
 	return s
 }
 
+// race sends n requests at once over real HTTP connections, request(i)
+// the i-th, alternating between the Env's first two nodes (warmed first,
+// so the requests overlap), and counts their answers: a seat granted
+// (status true) or refused as ACTIVATED_MAXIMUM_ALLOWED_PRODUCT_INSTANCES;
+// any other answer fails the test. active is the active activations of
+// license code after.
+func (a *apiEnv) race(code string, n int, request func(i int) req) (granted, full, active int) {
+	a.t.Helper()
+	for _, node := range a.Nodes[:2] {
+		a.do(node.App, req{method: "GET", path: modern.connection, headers: []string{"X-API-KEY", a.key}})
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	results := make([]resp, n)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			results[i] = a.do(a.Nodes[i%2].App, request(i))
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, r := range results {
+		switch {
+		case r.StatusCode == 200 && r.JSON["status"] == true:
+			granted++
+		case r.StatusCode == 200 && r.str("status_code") == "ACTIVATED_MAXIMUM_ALLOWED_PRODUCT_INSTANCES":
+			full++
+		default:
+			a.t.Errorf("request %d: %d %s", i, r.StatusCode, r.Body)
+		}
+	}
+	if err := a.DB.Bun.NewRaw("SELECT count(*) FROM activations WHERE license_code = ? AND is_active", code).Scan(context.Background(), &active); err != nil {
+		a.t.Fatal(err)
+	}
+	return granted, full, active
+}
+
 func (a *apiEnv) do(app *fiber.App, rq req) resp {
 	a.t.Helper()
 	method := rq.method

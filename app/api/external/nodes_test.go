@@ -1,9 +1,7 @@
 package external_test
 
 import (
-	"context"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,52 +16,17 @@ import (
 func TestConcurrentActivationsRespectParallelUses(t *testing.T) {
 	t.Parallel()
 	a := newAPIEnv(t)
-	second := a.NewApp(t)
+	a.NewApp(t)
 	a.license(nil, "RACE", parallel(5))
-	// Warm both nodes' connections and caches, so the activations overlap.
-	for _, app := range a.Nodes {
-		a.do(app.App, req{method: "GET", path: modern.connection, headers: []string{"X-API-KEY", a.key}})
-	}
-
 	const n = 40
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	results := make([]resp, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			app := a.App
-			if i%2 == 1 {
-				app = second
-			}
-			p := bothPaths[i%4/2]
-			results[i] = a.do(app, req{path: p.activate, headers: []string{
-				p.keyHeader, a.key, p.urlHeader, "https://host-" + strconv.Itoa(i) + ".example.com",
-			}, json: map[string]any{"product_id": "ACME", "license_code": "RACE"}})
-		}()
-	}
-	close(start)
-	wg.Wait()
-
-	ok, full := 0, 0
-	for i, r := range results {
-		switch {
-		case r.StatusCode == 200 && r.JSON["status"] == true:
-			ok++
-		case r.StatusCode == 200 && r.str("status_code") == "ACTIVATED_MAXIMUM_ALLOWED_PRODUCT_INSTANCES":
-			full++
-		default:
-			t.Errorf("request %d: %d %s", i, r.StatusCode, r.Body)
-		}
-	}
-	if ok != 5 || full != n-5 {
-		t.Fatalf("%d activated, %d refused; want 5 and %d", ok, full, n-5)
-	}
-	var active int
-	if err := a.DB.Bun.NewRaw("SELECT count(*) FROM activations WHERE license_code = 'RACE' AND is_active").Scan(context.Background(), &active); err != nil || active != 5 {
-		t.Fatalf("active activations: %d %v", active, err)
+	ok, full, active := a.race("RACE", n, func(i int) req {
+		p := bothPaths[i%4/2]
+		return req{path: p.activate, headers: []string{
+			p.keyHeader, a.key, p.urlHeader, "https://host-" + strconv.Itoa(i) + ".example.com",
+		}, json: map[string]any{"product_id": "ACME", "license_code": "RACE"}}
+	})
+	if ok != 5 || full != n-5 || active != 5 {
+		t.Fatalf("%d activated, %d refused, %d active; want 5, %d, 5", ok, full, active, n-5)
 	}
 }
 

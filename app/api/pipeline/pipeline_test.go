@@ -14,10 +14,31 @@ import (
 	"github.com/licensor/licensor/app/api/pipeline"
 	"github.com/licensor/licensor/app/apikeys"
 	"github.com/licensor/licensor/app/audit"
+	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/db/dbtest"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/web"
 )
+
+// nodeDeps are a node's settings store, after changes, and pipeline state
+// on d; the state's batches are written when the test ends.
+func nodeDeps(t *testing.T, d *db.DB, changes map[string]string) pipeline.Deps {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := settings.Set(ctx, d.Bun, audit.Source{Actor: audit.System}, changes); err != nil {
+		t.Fatal(err)
+	}
+	store, err := settings.NewStore(d.Bun, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared, err := pipeline.NewShared(d.Bun, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = shared.Close(ctx) })
+	return pipeline.Deps{Settings: store, Shared: shared}
+}
 
 // A group's routes as another API package would build them: the internal
 // group takes internal keys only and ignores the blacklists; the handler
@@ -35,21 +56,9 @@ func TestInternalGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := settings.Set(ctx, d.Bun, audit.Source{Actor: audit.System}, map[string]string{
-		"blacklisted_ips": "203.0.113.0/24", "blacklisted_domains": "evil.test",
-	}); err != nil {
-		t.Fatal(err)
-	}
-	store, err := settings.NewStore(d.Bun, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	shared, err := pipeline.NewShared(d.Bun, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = shared.Close(ctx) })
-	p := pipeline.New(pipeline.Internal, pipeline.Deps{Settings: store, Shared: shared, MaxBodyBytes: 64})
+	deps := nodeDeps(t, d, map[string]string{"blacklisted_ips": "203.0.113.0/24", "blacklisted_domains": "evil.test"})
+	deps.MaxBodyBytes = 64
+	p := pipeline.New(pipeline.Internal, deps)
 
 	app := fiber.New(fiber.Config{ErrorHandler: web.ErrorHandler(), JSONEncoder: web.JSONEncoder})
 	app.Post("/api/internal/things", p.Guard("products:list", func(c fiber.Ctx, r *pipeline.Request) error {
@@ -122,19 +131,9 @@ func TestRateLimitWindowsFollowTheClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := settings.Set(ctx, d.Bun, audit.Source{Actor: audit.System}, map[string]string{"requests_rate_limiting_period": "2"}); err != nil {
-		t.Fatal(err)
-	}
-	store, err := settings.NewStore(d.Bun, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	shared, err := pipeline.NewShared(d.Bun, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = shared.Close(ctx) })
-	p := pipeline.New(pipeline.Internal, pipeline.Deps{Settings: store, Shared: shared, Now: func() time.Time { return now }})
+	deps := nodeDeps(t, d, map[string]string{"requests_rate_limiting_period": "2"})
+	deps.Now = func() time.Time { return now }
+	p := pipeline.New(pipeline.Internal, deps)
 	app := fiber.New(fiber.Config{ErrorHandler: web.ErrorHandler(), JSONEncoder: web.JSONEncoder})
 	app.Get("/api/internal/guarded", p.Guard("products:list", func(c fiber.Ctx, r *pipeline.Request) error { return c.SendString("ok") }))
 	app.Get("/api/public", p.Public(func(c fiber.Ctx) error { return c.SendString("ok") }))
