@@ -60,7 +60,8 @@ type Deps struct {
 	// Avatars holds the customers' avatar thumbnails, served to admins at
 	// /admin/customers/{id}/avatar. Nil: that URL is 404.
 	Avatars avatars.Storage
-	// Now is the clock of the manual auto-blacklist; nil means time.Now.
+	// Now is the node's clock (pages, tokens, the manual auto-blacklist);
+	// nil means time.Now.
 	Now func() time.Time
 	// Signing is the node's key ring: the signing keys page rotates
 	// through it. Nil: the page lists the keys but cannot rotate.
