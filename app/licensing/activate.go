@@ -159,6 +159,27 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 		return nil, nil, fmt.Errorf("lock license: %w", err)
 	}
 	l := &locked.License
+	// The statement that locked the license counted the new activation in
+	// both counters already (lockLicenseSQL); the checks read them as they
+	// were, and a failure rolls the count back with the transaction.
+	l.TotalActivations--
+	l.ActiveActivations--
+	// Deactivate-old and a floating license's release read the license
+	// back for their hooks (the webhooks' license, docs/api/webhooks.md),
+	// which must not count an activation not yet made: on those rare paths
+	// the count is taken back, and the activation's statement adds it
+	// again.
+	counted := true
+	uncount := func() error {
+		if !counted {
+			return nil
+		}
+		counted = false
+		if _, err := run.ExecContext(ctx, uncountLicenseSQL, pgx.QueryExecModeCacheStatement, l.ID); err != nil {
+			return fmt.Errorf("uncount license: %w", err)
+		}
+		return nil
+	}
 	l.ProductHeartbeatInterval, l.ProductHeartbeatTolerance, l.ProductHeartbeatMissed =
 		product.HeartbeatInterval, product.HeartbeatTolerance, product.HeartbeatMissed
 	if l.ProductID != product.ID {
@@ -197,7 +218,7 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 	// deadline are released now, under the license's lock, rather than at
 	// the release job's next run.
 	if l.Floating {
-		released, err := s.releaseLicenseOverdue(ctx, tx, l.ID, now)
+		released, err := s.releaseLicenseOverdue(ctx, tx, l.ID, now, uncount)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -224,6 +245,9 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 
 	// 6.1 deactivate-old: the oldest active activations make room.
 	if free > 0 {
+		if err := uncount(); err != nil {
+			return nil, nil, err
+		}
 		var oldest []*Activation
 		if err := tx.NewSelect().Model(&oldest).Where("license_id = ? AND is_active", l.ID).
 			OrderExpr("activated_at, id").Limit(int64(free)).Scan(ctx); err != nil {
@@ -262,8 +286,8 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 	}
 	due := policy.Due(now)
 
-	// 6.4 the activation, the license's counter (and changes) and, 6.5, the
-	// activity log: one statement, its id drawn with the lock.
+	// 6.4 the activation and, 6.5, the activity log: one statement, its id
+	// drawn, and the license's counters raised, with the lock.
 	a := &Activation{
 		ID: locked.NextActivationID, LicenseID: &l.ID, ProductID: product.ID, LicenseCode: l.LicenseCode,
 		ClientName: nullable(strings.TrimSpace(req.ClientName)), URL: nullable(caller.URL), Domain: nullable(caller.Host),
@@ -293,7 +317,11 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 	if err != nil {
 		return nil, nil, fmt.Errorf("activity data: %w", err)
 	}
-	if _, err := run.ExecContext(ctx, insertActivationSQL, pgx.QueryExecModeCacheStatement,
+	insert := insertActivationSQL
+	if !counted {
+		insert = insertCountedActivationSQL
+	}
+	if _, err := run.ExecContext(ctx, insert, pgx.QueryExecModeCacheStatement,
 		a.ID, l.ID, a.ProductID, a.LicenseCode, a.ClientName, a.URL, a.Domain, a.IP, a.UserAgent, now,
 		logged.Type, logged.ActorType, logged.ActorID, logged.ActorName, logged.IP, logged.SubjectType, logged.SubjectID, logged.Message, string(data),
 		due,
@@ -322,34 +350,50 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 	return &ActivateResult{Activation: a, License: l, Offline: offline, Heartbeat: policy, HeartbeatDue: due}, nil, nil
 }
 
-// lockedLicense is the license as activate locks it, with the id its
-// activation will have, drawn in the same round trip.
 // The statements of activate, prepared once per connection (see
-// preparedRunner). insertActivationSQL writes the activation, the
-// license's counters and the activity log in one round trip. It adds the
-// new row to active_activations itself, in the one update of the license,
-// and names the row in licensor.counted_activation so that the
-// activations insert trigger leaves it out (migration 0135,
-// docs/architecture.md#counting-active-activations): the trigger's own
-// update of the license would cost the statement a quarter of its time.
+// preparedRunner). lockLicenseSQL locks the license by writing it: it
+// raises total_activations and active_activations for the activation to
+// come, draws that activation's id and names it in the transaction-local
+// setting licensor.counted_activation, so that the activations insert
+// trigger leaves the row out (migration 0135,
+// docs/architecture.md#counting-active-activations). One statement locks
+// and counts where a SELECT … FOR UPDATE and a later UPDATE each found,
+// locked and wrote the row (docs/benchmarks.md); activate's checks then
+// read the counters less the one just added, and any failure rolls the
+// count back with the transaction. insertActivationSQL writes the
+// activation and the activity log in one round trip;
+// insertCountedActivationSQL also counts the activation in the license,
+// after uncountLicenseSQL took lockLicenseSQL's count back.
 const (
-	lockLicenseSQL = `SELECT l.*, nextval('activations_id_seq') AS next_activation_id
-	FROM licenses AS l WHERE l.license_code = $1 FOR UPDATE`
+	lockLicenseSQL = `UPDATE licenses AS l
+	SET total_activations = l.total_activations + 1, active_activations = l.active_activations + 1
+	WHERE l.license_code = $1
+	RETURNING l.*, set_config('licensor.counted_activation', nextval('activations_id_seq')::text, true)::bigint AS next_activation_id`
 	insertActivationSQL = `WITH activation AS (
+		INSERT INTO activations (id, license_id, product_id, license_code, client_name, url, domain, ip, user_agent,
+			is_valid, is_active, activated_at, created_at, updated_at, heartbeat_due_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true, true, $10, $10, $10, $20)
+	)
+	INSERT INTO activity_log (type, actor_type, actor_id, actor_name, ip, subject_type, subject_id, message, data)
+	VALUES ($11, $12, $13, $14, $15, $16, $17, $18, $19)`
+	uncountLicenseSQL = `UPDATE licenses
+	SET total_activations = total_activations - 1, active_activations = active_activations - 1
+	WHERE id = $1`
+	insertCountedActivationSQL = `WITH activation AS (
 		INSERT INTO activations (id, license_id, product_id, license_code, client_name, url, domain, ip, user_agent,
 			is_valid, is_active, activated_at, created_at, updated_at, heartbeat_due_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true, true, $10, $10, $10, $20)
 	), counted AS (
 		UPDATE licenses SET total_activations = total_activations + 1, active_activations = active_activations + 1
 		WHERE id = $2
-		RETURNING set_config('licensor.counted_activation', $1::bigint::text, true)
 	)
 	INSERT INTO activity_log (type, actor_type, actor_id, actor_name, ip, subject_type, subject_id, message, data)
 	VALUES ($11, $12, $13, $14, $15, $16, $17, $18, $19)`
 )
 
-// lockLicenseForActivation reads and locks the license with code (sql.ErrNoRows when
-// there is none) and draws the new activation's id.
+// lockLicenseForActivation locks the license with code (sql.ErrNoRows when
+// there is none), counts the activation to come and draws its id
+// (lockLicenseSQL).
 func lockLicenseForActivation(ctx context.Context, tx bun.IDB, run sqlRunner, code string) (*lockedLicense, error) {
 	locked := new(lockedLicense)
 	rows, err := run.QueryContext(ctx, lockLicenseSQL, pgx.QueryExecModeCacheStatement, code)
@@ -359,6 +403,8 @@ func lockLicenseForActivation(ctx context.Context, tx bun.IDB, run sqlRunner, co
 	return locked, tx.NewSelect().DB().ScanRows(ctx, rows, locked)
 }
 
+// lockedLicense is the license as activate locks it, with the id its
+// activation will have, drawn in the same round trip.
 type lockedLicense struct {
 	License          `bun:",extend"`
 	NextActivationID int64 `bun:"next_activation_id,scanonly"`

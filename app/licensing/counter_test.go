@@ -1,9 +1,13 @@
 package licensing
 
 import (
+	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/customers"
@@ -440,4 +444,67 @@ func TestCountedActivationLeavesOutOnlyItsRow(t *testing.T) {
 		t.Errorf("%d active activations, want 5", got)
 	}
 	f.checkCounters("activate and inserts after it")
+}
+
+// Activate's lock statement counts the activation to come in the license
+// (lockLicenseSQL). Deactivate-old and a floating license's release read
+// the license back for their hooks, whose license (the webhooks' payload)
+// must be the license without the activation not yet made: activate takes
+// its count back first, and the activation's statement adds it again.
+func TestReplacedAndReleasedHooksSeeTheLicenseBeforeTheActivation(t *testing.T) {
+	t.Parallel()
+	f := newLicFixture(t)
+	f.set.DeactivateOldActivationsOnNewActivation = true
+	type seen struct {
+		event, code   string
+		active, total int
+	}
+	var mu sync.Mutex
+	var got []seen
+	record := func(event string, l *License) {
+		mu.Lock()
+		got = append(got, seen{event, l.LicenseCode, l.ActiveActivations, l.TotalActivations})
+		mu.Unlock()
+	}
+	f.s = NewService(Options{Now: f.clock, Recorder: f.rec, Hooks: Hooks{
+		ActivationDeactivated: func(_ context.Context, _ bun.IDB, _ *Activation, l *License, reason string) error {
+			record("deactivated "+reason, l)
+			return nil
+		},
+		ActivationReleased: func(_ context.Context, _ bun.IDB, _ *Activation, l *License) error {
+			record("released", l)
+			return nil
+		},
+	}})
+	f.license("CNT-REPLACE", LicenseInput{ParallelUses: fields.Some(intp(1))})
+	f.mustActivate("CNT-REPLACE", "", caller("one.example.com"))
+	f.mustActivate("CNT-REPLACE", "", caller("two.example.com"))
+
+	f.license("CNT-FLOAT", LicenseInput{ParallelUses: fields.Some(intp(1)), Floating: fields.Some(true)})
+	checkout := func(host string) *ActivateResult {
+		t.Helper()
+		res, err := f.s.Activate(f.ctx, f.d.Bun, f.set, ActivateRequest{ProductRef: f.product.ReferenceID, LicenseCode: "CNT-FLOAT", Caller: caller(host), CheckOut: true})
+		if err != nil || res.Failure != nil {
+			t.Fatalf("check-out from %s: %v %+v", host, err, res)
+		}
+		return res
+	}
+	dead := checkout("dead.example.com")
+	f.exec("UPDATE activations SET heartbeat_due_at = ? WHERE id = ?", f.clock().Add(-time.Minute), dead.Activation.ID)
+	checkout("live.example.com")
+
+	// Each hook's license: its activation gone, the new one not yet made.
+	want := []seen{{"deactivated replaced", "CNT-REPLACE", 0, 1}, {"released", "CNT-FLOAT", 0, 1}}
+	if !slices.Equal(got, want) {
+		t.Errorf("hooks saw %+v, want %+v", got, want)
+	}
+	for _, code := range []string{"CNT-REPLACE", "CNT-FLOAT"} {
+		var active, total int
+		if err := f.d.Bun.NewRaw("SELECT active_activations, total_activations FROM licenses WHERE license_code = ?", code).Scan(f.ctx, &active, &total); err != nil {
+			t.Fatal(err)
+		}
+		if active != 1 || total != 2 {
+			t.Errorf("%s: active %d, total %d; want 1, 2", code, active, total)
+		}
+	}
 }

@@ -301,13 +301,20 @@ func (s *Service) release(ctx context.Context, tx bun.IDB, as []*Activation) err
 // releaseLicenseOverdue releases, under the license's lock, the overdue
 // activations of one license: a floating license's checkout frees the
 // seats of dead sessions at once rather than at the job's next run.
-func (s *Service) releaseLicenseOverdue(ctx context.Context, tx bun.IDB, licenseID int64, now time.Time) (int, error) {
+// before, when there is any to release, runs first.
+func (s *Service) releaseLicenseOverdue(ctx context.Context, tx bun.IDB, licenseID int64, now time.Time, before func() error) (int, error) {
 	var stale []*Activation
 	if err := tx.NewSelect().Model(&stale).
 		Where("a.license_id = ? AND a.is_active AND a.heartbeat_due_at < ?", licenseID, now).
 		Where(notOffline).
 		For("UPDATE").Scan(ctx); err != nil {
 		return 0, fmt.Errorf("overdue seats: %w", err)
+	}
+	if len(stale) == 0 {
+		return 0, nil
+	}
+	if err := before(); err != nil {
+		return 0, err
 	}
 	return len(stale), s.release(ctx, tx, stale)
 }

@@ -3,6 +3,7 @@ package external_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -180,6 +181,94 @@ func TestUncachedVerifyIsOneStatement(t *testing.T) {
 			}
 			if statements >= clients*each || batched == 0 {
 				t.Errorf("%d verifies at once sent verify's statement %d times (%d of them batches), want fewer", clients*each, statements, batched)
+			}
+		})
+	}
+}
+
+// TestActivateRoundTrips counts on the wire what an activate sends
+// (docs/benchmarks.md): four round trips, each one statement — BEGIN; one
+// statement that locks the license by raising its counters and draws the
+// activation's id; one that writes the activation and the activity log;
+// COMMIT. The license is written by that one statement only: locking it
+// with SELECT … FOR UPDATE and updating it later found, locked and wrote
+// the row twice.
+func TestActivateRoundTrips(t *testing.T) {
+	t.Parallel()
+	for _, prepared := range []bool{true, false} {
+		t.Run(fmt.Sprintf("prepared=%v", prepared), func(t *testing.T) {
+			t.Parallel()
+			a := newAPIEnv(t, func(c *config.Config) { c.Database.PreparedStatements = prepared })
+			tap := dbtest.StartTap(t, a.DB.DSN)
+			d, err := db.Open(context.Background(), tap.URL, db.PoolOptions{MaxOpenConns: 1, MaxIdleConns: 1, ConnMaxLifetime: time.Hour, DirectURL: a.DB.DSN})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = d.Close() })
+			app := a.NewAppOn(t, d)
+			a.license(nil, "TRIPS-ACT")
+			activate := func(host string) {
+				t.Helper()
+				r := a.do(app, req{path: modern.activate, headers: []string{"X-API-KEY", a.key, "X-API-URL", host},
+					json: map[string]any{"product_id": "ACME", "license_code": "TRIPS-ACT"}})
+				if r.StatusCode != 200 || r.JSON["status"] != true {
+					t.Fatalf("activate: %d %s", r.StatusCode, r.Body)
+				}
+			}
+			// The first activation may also set the license's first domain
+			// or start its clock; the second prepares the statements.
+			// The tap records a message after relaying it, so an activate's
+			// COMMIT may be recorded just after its answer: each activate's
+			// trips are taken up to their COMMIT.
+			var taken []dbtest.Trip
+			untilCommit := func() []dbtest.Trip {
+				t.Helper()
+				eventually.True(t, 10*time.Second, "activate's COMMIT on the wire", func() bool {
+					taken = append(taken, tap.Take()...)
+					return len(taken) > 0 && strings.EqualFold(taken[len(taken)-1].SQL, "commit")
+				})
+				trips := taken
+				taken = nil
+				return trips
+			}
+			activate("https://one.example.com")
+			activate("https://two.example.com")
+			untilCommit()
+			activate("https://three.example.com")
+			var trips []dbtest.Trip
+			for _, trip := range untilCommit() {
+				// Batched bookkeeping (API call counts, key use) is not activate's.
+				if strings.Contains(trip.SQL, "api_call_counts") || strings.Contains(trip.SQL, "api_keys") {
+					continue
+				}
+				trips = append(trips, trip)
+			}
+			var kinds []string
+			licenseWrites := 0
+			for _, trip := range trips {
+				sql := strings.ToUpper(strings.Join(strings.Fields(trip.SQL), " "))
+				switch {
+				case sql == "BEGIN" || sql == "COMMIT":
+					kinds = append(kinds, strings.ToLower(sql))
+				case strings.HasPrefix(sql, "UPDATE LICENSES AS L SET TOTAL_ACTIVATIONS"):
+					kinds = append(kinds, "lock and count")
+				case strings.Contains(sql, "INSERT INTO ACTIVATIONS"):
+					kinds = append(kinds, "activation")
+				default:
+					kinds = append(kinds, trip.SQL)
+				}
+				if strings.Contains(sql, "LICENSES") {
+					licenseWrites++
+				}
+				if trip.Binds > 1 || (prepared && trip.Parsed && !trip.Simple) {
+					t.Errorf("round trip %+v: want one statement, prepared before", trip)
+				}
+			}
+			if want := []string{"begin", "lock and count", "activation", "commit"}; !slices.Equal(kinds, want) || licenseWrites != 1 {
+				t.Errorf("activate sent %q (%d statements naming licenses), want %q (1)", kinds, licenseWrites, want)
+				for _, trip := range trips {
+					t.Logf("%+v", trip)
+				}
 			}
 		})
 	}
