@@ -303,7 +303,10 @@ func (c *cluster) api(t *testing.T, key, path string, body, out any, headers ...
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
 	if res.StatusCode >= 500 {
-		t.Errorf("%s %s: %d %s", method, path, res.StatusCode, raw)
+		// The request id and the node find the cause in that node's log,
+		// which the harness prints and keeps when the test fails.
+		t.Errorf("%s %s: %d %s (request %s on %s)", method, path, res.StatusCode, raw,
+			res.Header.Get("X-Request-Id"), res.Header.Get("X-Upstream"))
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
@@ -570,8 +573,23 @@ func (c *cluster) startNode(t *testing.T, addr string) *exec.Cmd {
 			<-done
 		}
 		if t.Failed() {
-			t.Logf("node %d output:\n%s", i+1, logs.String())
+			t.Logf("node %d (%s) output, kept in %s:\n%s", i+1, addr, keepLog(t, fmt.Sprintf("node%d.log", i+1), logs.Bytes()), logs.String())
 		}
 	})
 	return cmd
+}
+
+// keepLog writes a failed test's log of a process to
+// test-output/cluster/<test>/name (git ignores test-output/), where it
+// outlives output cut short by a terminal or CI, and returns its path.
+func keepLog(t *testing.T, name string, log []byte) string {
+	dir := filepath.Join(repoRoot(t), "test-output", "cluster", strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()))
+	path := filepath.Join(dir, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err.Error()
+	}
+	if err := os.WriteFile(path, log, 0o644); err != nil {
+		return err.Error()
+	}
+	return path
 }
