@@ -90,6 +90,11 @@ type cluster struct {
 	env                                  []string    // every node's environment
 	dir                                  string      // the test's folder
 	firstDataDir                         string      // options.dataDir
+	// conns counts the nodes' connections to a database the harness
+	// made (nil for options.dsn's), and connBudget is the most they may
+	// hold: nodeConnBudget for each node started (conns_test.go).
+	conns      *connCounter
+	connBudget int
 }
 
 func lookNginx(t *testing.T) string {
@@ -121,9 +126,10 @@ func startCluster(t *testing.T, o options) *cluster {
 	t.Helper()
 	dir := t.TempDir()
 	c := &cluster{bin: buildLicensor(t), adminEmail: "ops@example.com", adminPassword: "cluster test password"}
-	dsn := o.dsn
+	dsn, nodeDSN := o.dsn, o.dsn
 	if dsn == "" {
 		dsn = dbtest.NewDSN(t)
+		c.conns, nodeDSN = countConns(t, dsn)
 	}
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
@@ -142,7 +148,8 @@ func startCluster(t *testing.T, o options) *cluster {
 		c.lb = fmt.Sprintf("http://127.0.0.1:%d", nodePorts[0])
 	}
 	env := append(os.Environ(),
-		"LICENSOR_DATABASE_URL="+dsn,
+		"LICENSOR_DATABASE_URL="+nodeDSN,
+		fmt.Sprintf("LICENSOR_DATABASE_MAX_OPEN_CONNS=%d", nodePool),
 		"LICENSOR_INSTANCE_SECRET=cluster test instance secret",
 		"LICENSOR_BASE_URL="+c.lb,
 		"LICENSOR_LOG_LEVEL=warn",
@@ -179,6 +186,9 @@ func startCluster(t *testing.T, o options) *cluster {
 	for _, u := range c.nodes {
 		waitHealthy(t, u)
 	}
+	// Registered after the nodes' own clean-ups, so it runs before them and
+	// a node over its budget has its log printed.
+	t.Cleanup(func() { c.checkConnBudget(t) })
 	if o.nginx != "" {
 		startNginx(t, o.nginx, dir, lbPort, upstreams)
 		waitHealthy(t, c.lb)
@@ -549,6 +559,7 @@ func (c *cluster) startNode(t *testing.T, addr string) *exec.Cmd {
 	t.Helper()
 	i := len(c.nodes)
 	c.nodes = append(c.nodes, "http://"+addr)
+	c.connBudget += nodeConnBudget
 	cmd := exec.Command(c.bin, "serve")
 	dataDir := filepath.Join(c.dir, fmt.Sprintf("node%d", i+1))
 	if i == 0 && c.firstDataDir != "" {
