@@ -99,6 +99,21 @@ func (b *Batcher[K, V]) Read(ctx context.Context, key K) (V, error) {
 	}
 }
 
+// Waiting is how many reads wait for a batch to come back: for tests
+// (this package's and their users') that hold one batch and need the
+// others queued behind it.
+func (b *Batcher[K, V]) Waiting() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, c := range b.queue {
+		if !c.left {
+			n++
+		}
+	}
+	return n
+}
+
 // send reads calls' keys in one statement and sets each call's answer.
 func (b *Batcher[K, V]) send(ctx context.Context, calls []*batchCall[K, V]) {
 	keys := make([]K, len(calls))

@@ -192,6 +192,38 @@ func TestHotReadsMatchDatabaseSQL(t *testing.T) {
 		if _, err := mode.s.loadCodeState(ctx, f.d.Bun, f.product.ID, "HR-INFINITE", "", ""); err == nil {
 			t.Errorf("%s: pgx read an infinite expiry by code", mode.name)
 		}
+
+		// A batch of reads by code (codeStatesSQL) reads each the same:
+		// every key above, one twice, and the infinite expiry, which fails
+		// its own read and no other.
+		keys := []codeKey{{productID: f.product.ID, code: "HR-INFINITE"}}
+		for _, h := range append(hosts, hosts[3]) {
+			keys = append(keys, codeKey{productID: f.product.ID, code: h.code, host: h.host, clientName: strings.TrimSpace(h.client)})
+		}
+		codeStates, codeErrs := make([]*codeState, len(keys)), make([]error, len(keys))
+		if err := db.WithPgx(ctx, f.d.SQL, func(c *pgx.Conn) error {
+			return queryCodeStates(ctx, c, mode.s.execMode(), keys, codeStates, codeErrs)
+		}); err != nil {
+			t.Fatalf("%s: a batch by code: %v", mode.name, err)
+		}
+		for i, k := range keys {
+			if k.code == "HR-INFINITE" {
+				if codeErrs[i] == nil || codeStates[i] != nil {
+					t.Errorf("%s: a batch by code read an infinite expiry: %+v", mode.name, codeStates[i])
+				}
+				continue
+			}
+			want, err := loadCodeStateSQL(ctx, f.d.Bun, mode.r, k.productID, k.code, k.clientName, k.host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if codeErrs[i] != nil || !reflect.DeepEqual(codeStates[i], want) {
+				t.Errorf("%s: code %+v in a batch (%v):\npgx          %+v\ndatabase/sql %+v", mode.name, k, codeErrs[i], codeStates[i], want)
+			}
+		}
+		if codeStates[4] == nil || codeStates[4] == codeStates[len(codeStates)-1] {
+			t.Errorf("%s: a key read twice in a batch shares its state", mode.name)
+		}
 	}
 
 	// A missing activation is nil through either.

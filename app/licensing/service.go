@@ -33,6 +33,9 @@ type Service struct {
 	// stateBatchers batch the reads of activation states, one per pool
 	// (*sql.DB → *db.Batcher, statebatch.go).
 	stateBatchers sync.Map
+	// codeBatchers batch verify by code's reads the same way
+	// (codebatch.go).
+	codeBatchers sync.Map
 }
 
 // Options configure a Service. Zero values mean time.Now and crypto/rand.

@@ -12,7 +12,6 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/licensor/licensor/app/catalog"
-	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/settings"
 )
 
@@ -428,19 +427,15 @@ const codeStateSQL = `SELECT l.id, l.is_valid, l.expires_at, l.customer_id::text
 
 // loadCodeState reads what verify by code checks in one statement
 // (codeStateSQL): through pgx itself on the pool under idb when idb is one,
-// as loadActivationState, else through database/sql in idb's transaction.
-// nil: no license with that code.
+// in a batch with the reads of other requests when the pool is busy
+// (codebatch.go), as loadActivationState, else through database/sql in
+// idb's transaction. nil: no license with that code.
 func (s *Service) loadCodeState(ctx context.Context, idb bun.IDB, productID int64, code, clientName, host string) (*codeState, error) {
 	pool := directPool(idb)
 	if pool == nil {
 		return loadCodeStateSQL(ctx, idb, s.runner(idb), productID, code, clientName, host)
 	}
-	var st *codeState
-	err := db.WithPgx(ctx, pool, func(c *pgx.Conn) error {
-		var err error
-		st, _, err = queryCodeState(ctx, c, s.execMode(), productID, code, clientName, host)
-		return err
-	})
+	st, err := s.codeBatcher(pool).Read(ctx, codeKey{productID: productID, code: code, host: host, clientName: strings.TrimSpace(clientName)})
 	if err != nil {
 		return nil, fmt.Errorf("license %q by code: %w", code, err)
 	}
@@ -457,40 +452,13 @@ func queryCodeState(ctx context.Context, c *pgx.Conn, mode pgx.QueryExecMode, pr
 	defer rows.Close()
 	decoded = true
 	for rows.Next() {
-		var (
-			l             codeState
-			a             codeActivation
-			hasActivation bool
-		)
-		// The activation's columns are NULL when the license has none on
-		// the caller's host (LEFT JOIN); a NULL is_active reads false.
-		r := newBinaryRow(rows.FieldDescriptions(), rows.RawValues())
-		l.licenseID, l.isValid, l.expiresAt, l.customerID, l.entitlements = r.int64(), r.bool(), r.optionalTime(), r.optionalText(), r.text()
-		a.id, hasActivation = r.nullableInt64()
-		a.isActive, _ = r.nullableBool()
-		a.ip, l.expiryDays, l.clockWaits = r.optionalText(), r.optionalInt(), r.bool()
-		if !r.done() {
-			decoded = false
-			var (
-				activationID *int64
-				isActive     *bool
-			)
-			// pgx scans a NULL into a nil pointer.
-			if err := rows.Scan(&l.licenseID, &l.isValid, &l.expiresAt, &l.customerID, &l.entitlements, &activationID, &isActive, &a.ip, &l.expiryDays, &l.clockWaits); err != nil {
-				return nil, false, err
-			}
-			a.id, hasActivation = 0, activationID != nil
-			if hasActivation {
-				a.id = *activationID
-			}
-			a.isActive = isActive != nil && *isActive
+		var row codeRow
+		binary, err := row.scan(rows, false)
+		if err != nil {
+			return nil, false, err
 		}
-		if st == nil {
-			st = &l
-		}
-		if hasActivation {
-			st.activations = append(st.activations, a)
-		}
+		decoded = decoded && binary
+		st = row.add(st)
 	}
 	return st, decoded, rows.Err()
 }
