@@ -220,7 +220,7 @@ func TestVerifyCodeBatchPlanNeedsNoStatistics(t *testing.T) {
 		for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
 			exec("SET plan_cache_mode = " + mode)
 			var lines []string
-			if err := conn.NewRaw("EXPLAIN (ANALYZE, COSTS OFF) EXECUTE verify_codes(" + args + ")").Scan(f.ctx, &lines); err != nil {
+			if err := conn.NewRaw("EXPLAIN (ANALYZE, COSTS OFF) EXECUTE verify_codes("+args+")").Scan(f.ctx, &lines); err != nil {
 				t.Fatal(err)
 			}
 			p := strings.Join(lines, "\n")
