@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -96,42 +97,90 @@ func BenchmarkVerifyPath(b *testing.B) {
 	// The cache off under load: 32 callers at once, as bench/load's
 	// connections, whose reads of the activation's state go out in
 	// batches (app/licensing/statebatch.go) where one caller's go one by
-	// one. All verify the same token, so a batch reads one row however
-	// many it answers: bench/load's phase, over many activations, is the
-	// measure; this one shows the CPU per verify of this process and of
-	// the database's PostgreSQL processes (pg-cpu-ns/op).
-	b.Run("uncached-32", func(b *testing.B) {
-		ctx := context.Background()
-		b.SetParallelism(32)
-		b.ReportAllocs()
-		pg0 := serverCPU(ctx, b, v.env.DB.Bun)
-		cpu0 := processCPU()
-		var mu sync.Mutex
-		b.RunParallel(func(pb *testing.PB) {
+	// one; and verify by code (which no cache serves) in both forms, whose
+	// reads batch the same way (app/licensing/codebatch.go). By token all
+	// verify the same token, so a batch reads one row however many
+	// verifies it answers; by code each caller verifies a license of its
+	// own with its client name, as bench/load's installations do. These
+	// show the CPU per verify of this process and of the database's
+	// PostgreSQL processes (pg-cpu-ns/op).
+	const callers = 32
+	codes, legacies := v.codeRequests(b, callers)
+	for _, c := range []struct {
+		name string
+		h    fasthttp.RequestHandler
+		reqs []*fasthttp.Request
+	}{
+		{"uncached-32", uncached, []*fasthttp.Request{token}},
+		{"code-32", cached, codes},
+		{"legacy-32", cached, legacies},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			ctx := context.Background()
+			b.SetParallelism(callers)
+			b.ReportAllocs()
+			pg0 := serverCPU(ctx, b, v.env.DB.Bun)
+			cpu0 := processCPU()
 			var (
-				rctx fasthttp.RequestCtx
-				req  fasthttp.Request
+				mu   sync.Mutex
+				next int
 			)
-			mu.Lock()
-			token.CopyTo(&req)
-			mu.Unlock()
-			addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
-			setTime := requestTimeSetter(b, &rctx)
-			for pb.Next() {
-				rctx.Init(&req, addr, nil)
-				setTime(time.Now())
-				uncached(&rctx)
-				if rctx.Response.StatusCode() != 200 || !bytes.Contains(rctx.Response.Body(), []byte(`"status":true`)) {
-					b.Errorf("uncached-32: %d %s", rctx.Response.StatusCode(), rctx.Response.Body())
-					return
+			b.RunParallel(func(pb *testing.PB) {
+				var (
+					rctx fasthttp.RequestCtx
+					req  fasthttp.Request
+				)
+				mu.Lock()
+				c.reqs[next%len(c.reqs)].CopyTo(&req)
+				next++
+				mu.Unlock()
+				addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+				setTime := requestTimeSetter(b, &rctx)
+				for pb.Next() {
+					rctx.Init(&req, addr, nil)
+					setTime(time.Now())
+					c.h(&rctx)
+					if rctx.Response.StatusCode() != 200 || !bytes.Contains(rctx.Response.Body(), []byte(`"status":true`)) {
+						b.Errorf("%s: %d %s", c.name, rctx.Response.StatusCode(), rctx.Response.Body())
+						return
+					}
 				}
+			})
+			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+			if pg0 != nil {
+				b.ReportMetric(float64(cpuSince(pg0, serverCPU(ctx, b, v.env.DB.Bun)))/float64(b.N), "pg-cpu-ns/op")
 			}
 		})
-		b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
-		if pg0 != nil {
-			b.ReportMetric(float64(cpuSince(pg0, serverCPU(ctx, b, v.env.DB.Bun)))/float64(b.N), "pg-cpu-ns/op")
-		}
-	})
+	}
+}
+
+// codeRequests adds n licenses of the bench product, each with an
+// activation from benchHost by a client of its own, and returns a verify by
+// code of each in the modern form and in the legacy one.
+func (v *verifyEnv) codeRequests(b *testing.B, n int) (modern, legacy []*fasthttp.Request) {
+	ctx := context.Background()
+	if _, err := v.env.DB.Bun.ExecContext(ctx, `INSERT INTO licenses (product_id, license_code)
+		SELECT p.id, 'BENCH-CODE-' || i FROM products AS p, generate_series(1, ?) AS i WHERE p.reference_id = 'BENCH'
+		ON CONFLICT DO NOTHING`, n); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := v.env.DB.Bun.ExecContext(ctx, `INSERT INTO activations (license_id, product_id, license_code, client_name, url, domain, ip)
+		SELECT l.id, l.product_id, l.license_code, 'client-' || substr(l.license_code, 12), ?, 'bench.example.com', '127.0.0.1'
+		FROM licenses AS l WHERE l.license_code LIKE 'BENCH-CODE-%'
+		AND NOT EXISTS (SELECT FROM activations AS a WHERE a.license_id = l.id)`, benchHost); err != nil {
+		b.Fatal(err)
+	}
+	for i := 1; i <= n; i++ {
+		body, _ := json.Marshal(map[string]string{"product_id": "BENCH", "license_code": fmt.Sprintf("BENCH-CODE-%d", i), "client_name": fmt.Sprintf("client-%d", i)})
+		modern = append(modern, v.newRequest("/api/external/license/verify", body))
+		r := v.newRequest("/api/verify_license", body)
+		r.Header.Del("X-API-KEY")
+		r.Header.Del("X-API-URL")
+		r.Header.Set("LB-API-KEY", v.key)
+		r.Header.Set("LB-URL", benchHost)
+		legacy = append(legacy, r)
+	}
+	return modern, legacy
 }
 
 // requestTimeSetter returns a function setting ctx's request time
