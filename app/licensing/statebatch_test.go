@@ -72,8 +72,9 @@ func TestConcurrentVerifiesReadTheirOwnState(t *testing.T) {
 
 // A batch's read (activationStatesSQL) is index lookups by primary key, of
 // the activations and of their licenses, with and without statistics,
-// custom or generic plan alike: never a read of a whole table, so its cost
-// grows with the batch, not with the table.
+// custom or generic plan alike, a small batch or a full one: never a read
+// of a whole table (a full batch's join once hashed every license), so its
+// cost grows with the batch, not with the table.
 func TestActivationStatesPlanNeedsNoStatistics(t *testing.T) {
 	t.Parallel()
 	f := newLicFixture(t)
@@ -100,19 +101,31 @@ func TestActivationStatesPlanNeedsNoStatistics(t *testing.T) {
 		}
 	}
 	exec("PREPARE verify_states (bigint[]) AS " + activationStatesSQL)
-	batch := fmt.Sprintf("'{%d,%d,%d,%d,-1}'", ids[0], ids[len(ids)/2], ids[len(ids)-1], ids[len(ids)/2])
+	small := fmt.Sprintf("'{%d,%d,%d,%d,-1}'", ids[0], ids[len(ids)/2], ids[len(ids)-1], ids[len(ids)/2])
+	// A full batch (stateBatchMax): 62 activations of as many licenses,
+	// one twice, one missing.
+	full := []string{fmt.Sprint(ids[0]), "-1"}
+	for i := range stateBatchMax - 2 {
+		full = append(full, fmt.Sprint(ids[i*perLicense*31]))
+	}
+	batches := []struct {
+		ids  string
+		rows int
+	}{{small, 3}, {"'{" + strings.Join(full, ",") + "}'", stateBatchMax - 2}}
 	check := func(when string) {
 		t.Helper()
-		for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
-			exec("SET plan_cache_mode = " + mode)
-			var lines []string
-			if err := conn.NewRaw("EXPLAIN (ANALYZE, COSTS OFF) EXECUTE verify_states("+batch+")").Scan(f.ctx, &lines); err != nil {
-				t.Fatal(err)
-			}
-			p := strings.Join(lines, "\n")
-			if !strings.Contains(p, "activations_pkey") || !strings.Contains(p, "licenses_pkey") || strings.Contains(p, "Seq Scan") ||
-				!strings.Contains(p, "rows=3 ") {
-				t.Fatalf("%s, %s:\n%s", when, mode, p)
+		for _, b := range batches {
+			for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
+				exec("SET plan_cache_mode = " + mode)
+				var lines []string
+				if err := conn.NewRaw("EXPLAIN (ANALYZE, COSTS OFF) EXECUTE verify_states("+b.ids+")").Scan(f.ctx, &lines); err != nil {
+					t.Fatal(err)
+				}
+				p := strings.Join(lines, "\n")
+				if !strings.Contains(p, "activations_pkey") || !strings.Contains(p, "licenses_pkey") || strings.Contains(p, "Seq Scan") ||
+					strings.Contains(p, "Hash") || !strings.Contains(lines[0], fmt.Sprintf(" rows=%d ", b.rows)) {
+					t.Fatalf("%s, %s, %d rows:\n%s", when, mode, b.rows, p)
+				}
 			}
 		}
 	}

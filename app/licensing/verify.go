@@ -130,15 +130,27 @@ const activationStateSQL = activationStateSelect + `
 
 // activationStatesSQL is activationStateSQL for many ids at once: a batch
 // of the states verify reads (statebatch.go). An id with no activation has
-// no row; an id given twice has one.
-const activationStatesSQL = activationStateSelect + `
+// no row; an id given twice has one. Each activation's license is read in
+// a LATERAL subquery that OFFSET 0 keeps from being flattened into a join:
+// it refers to the activation's license_id, so the only plan is a nested
+// loop, a primary-key lookup of the license per activation. As a plain
+// join, once the licenses table has statistics and is small beside a
+// batch (bench/load's 1,000 licenses, 32 ids), the planner hashed the
+// whole licenses table for every batch, a sequential scan costing
+// PostgreSQL more than the batch's lookups (docs/benchmarks.md).
+const activationStatesSQL = `SELECT ` + activationStateColumns + `
+	FROM activations AS a CROSS JOIN LATERAL (
+		SELECT l.is_valid, l.expires_at, l.entitlements, l.expiry_days, l.expiry_start, l.heartbeat_interval, l.heartbeat_missed, l.floating
+		FROM licenses AS l WHERE l.id = a.license_id OFFSET 0) AS l
 	WHERE a.id = ANY($1::bigint[])`
 
-const activationStateSelect = `SELECT a.id, a.product_id, a.license_id, a.client_name, a.domain, a.ip, a.is_valid, a.is_active,
+const activationStateSelect = `SELECT ` + activationStateColumns + `
+	FROM activations AS a JOIN licenses AS l ON l.id = a.license_id`
+
+const activationStateColumns = `a.id, a.product_id, a.license_id, a.client_name, a.domain, a.ip, a.is_valid, a.is_active,
 		l.is_valid AS license_valid, l.expires_at, array_to_string(l.entitlements, ',') AS entitlements,
 		` + clockColumns + `,
-		a.deactivation_reason, l.heartbeat_interval, l.heartbeat_missed, l.floating
-	FROM activations AS a JOIN licenses AS l ON l.id = a.license_id`
+		a.deactivation_reason, l.heartbeat_interval, l.heartbeat_missed, l.floating`
 
 // clockColumns are the expiry clock's columns verify reads: the license's
 // expiry days when it has a clock, and whether the clock waits for the
