@@ -160,9 +160,10 @@ func (t *Tap) relay(server io.Writer, client io.Reader) error {
 		if _, err := io.ReadFull(r, body); err != nil {
 			return err
 		}
-		if _, err := server.Write(append(head[:], body...)); err != nil {
-			return err
-		}
+		// Recorded before it goes on: once the server has it, its answer
+		// can reach the client, and the client's test take the trips,
+		// before this goroutine runs again (under load a trip then
+		// landed in the next Take, one statement too many there).
 		switch head[0] {
 		case 'P': // Parse: name, text, parameter types
 			name, text := cstrings(body)
@@ -189,7 +190,11 @@ func (t *Tap) relay(server io.Writer, client io.Reader) error {
 			t.record(trip)
 			trip = Trip{}
 		case 'X': // Terminate
-			return nil
+			_, err := server.Write(append(head[:], body...))
+			return err
+		}
+		if _, err := server.Write(append(head[:], body...)); err != nil {
+			return err
 		}
 	}
 }
