@@ -127,6 +127,14 @@ func sharedBrowser(t *testing.T) context.Context {
 			chromedp.Flag("disable-sync", true),
 			chromedp.Flag("disable-dev-shm-usage", true),
 			chromedp.Flag("disable-extensions", true),
+			// The tests run side by side, each in a tab of this one browser,
+			// and only one tab is in front: without these Chromium would
+			// throttle the timers and rendering of the others (htmx's
+			// settle delays, the pages' own setTimeouts), and their waits
+			// would run into Timeout on a loaded machine.
+			chromedp.Flag("disable-background-timer-throttling", true),
+			chromedp.Flag("disable-backgrounding-occluded-windows", true),
+			chromedp.Flag("disable-renderer-backgrounding", true),
 			chromedp.Flag("disable-default-apps", true),
 			chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter"),
 			chromedp.Flag("hide-scrollbars", true),

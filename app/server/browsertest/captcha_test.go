@@ -73,6 +73,7 @@ func (f *fakeRecaptcha) lastToken() string {
 // token for the action "login" on submit and posts it in the hidden field;
 // a score under the threshold refuses the form.
 func TestPortalRecaptchaV3(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	hosttest.Install(t, dir, "captcha-recaptcha")
 	fake := newFakeRecaptcha(t)

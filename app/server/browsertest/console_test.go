@@ -17,6 +17,7 @@ import (
 // customers, create a license and block it, import a CSV with a bad row,
 // and see the dashboard's charts.
 func TestConsole(t *testing.T) {
+	t.Parallel()
 	e := browsertest.New(t)
 	product := newProduct(t, e, "Widget Pro", "WIDGETPRO")
 	newCustomer(t, e, "Bulk One", "bulk1@example.com", "plum river anchor 11")

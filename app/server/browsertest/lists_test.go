@@ -144,6 +144,7 @@ func checkFits(t *testing.T, b *browsertest.Browser, name string) {
 // and the first row's actions are on screen. Screenshots of each list at
 // both sizes go to test-output/screenshots/TestListsFit_<size>/.
 func TestListsFit(t *testing.T) {
+	t.Parallel()
 	e := browsertest.New(t)
 	seed := seedLists(t, e)
 	for _, size := range []struct {

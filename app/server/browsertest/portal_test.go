@@ -44,6 +44,7 @@ func link(t *testing.T, e *browsertest.Env, text, path string) string {
 // download the license file and verify its signature with the published
 // public key, deactivate an activation, change the avatar, and sign out.
 func TestPortal(t *testing.T) {
+	t.Parallel()
 	e := browsertest.New(t)
 	e.SetSettings(t, map[string]string{
 		"registration_enabled": "true", "email_verification_required": "true", "allow_customer_deactivation": "true",
@@ -165,6 +166,7 @@ func TestPortal(t *testing.T) {
 // the email, choose a new password, sign in with it (the old one no longer
 // works).
 func TestPortalPasswordReset(t *testing.T) {
+	t.Parallel()
 	e := browsertest.New(t)
 	const email, oldPassword, newPassword = "olga@example.com", "amber lantern orchard 7", "quiet copper meadow 19"
 	newCustomer(t, e, "Olga Old", email, oldPassword)

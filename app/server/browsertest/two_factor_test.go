@@ -16,6 +16,7 @@ import (
 // shown), signs out, and signs in with the password and a code computed
 // from the key shown.
 func TestConsoleTwoFactor(t *testing.T) {
+	t.Parallel()
 	e := browsertest.New(t)
 	b := e.Browser(t)
 	b.SignInAdmin()
