@@ -17,13 +17,19 @@ import (
 	"github.com/licensor/licensor/app/fields"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/server/browsertest"
+	"github.com/licensor/licensor/app/server/servertest"
 	"github.com/licensor/licensor/app/settings"
 )
 
 var system = audit.Source{Actor: audit.System}
 
-// TestMain stops the package's one Chromium after the tests.
+// TestMain runs four tests at a time unless -parallel says otherwise
+// (each its own node, database and tab: they wait on PostgreSQL and on the
+// browser more than they use the CPU; at eight the browser's windows
+// starved each other on a loaded machine, every first page timing out
+// once), and stops the package's one Chromium after the tests.
 func TestMain(m *testing.M) {
+	servertest.SetParallel(4)
 	code := m.Run()
 	browsertest.Shutdown()
 	os.Exit(code)
