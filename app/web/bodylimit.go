@@ -1,8 +1,11 @@
 package web
 
 import (
+	"errors"
 	"io"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gofiber/fiber/v3"
 )
@@ -109,10 +112,23 @@ func ReadBody(c fiber.Ctx) error {
 	return readBoundedBody(c, max)
 }
 
+// bodyBufs are the buffers a body of known length is read into before it
+// is copied into the request's own (pooled) body buffer: the usual API
+// body costs no allocation. Buffers grown past maxPooledBody are dropped.
+var bodyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxPooledBody = 64 << 10
+
 func readBoundedBody(c fiber.Ctx, max int) error {
 	req := c.Request()
-	if req.Header.ContentLength() > max {
+	n := req.Header.ContentLength()
+	if n > max {
 		return fiber.ErrRequestEntityTooLarge
+	}
+	if n >= 0 {
+		// The stream of a body of known length ends after n bytes (<= max),
+		// so reading it to its end is bounded.
+		return readKnownBody(c, n)
 	}
 	body, err := io.ReadAll(io.LimitReader(req.BodyStream(), int64(max)+1))
 	if err != nil {
@@ -123,4 +139,28 @@ func readBoundedBody(c fiber.Ctx, max int) error {
 	}
 	req.SetBodyRaw(body)
 	return c.Next()
+}
+
+// readKnownBody reads a stream of n bytes to its end, as io.ReadAll would
+// (a stream ending early leaves the bytes that came), into a pooled
+// buffer, and makes it the request's body.
+func readKnownBody(c fiber.Ctx, n int) error {
+	req := c.Request()
+	bp := bodyBufs.Get().(*[]byte)
+	buf := slices.Grow((*bp)[:0], n)[:n]
+	got, err := io.ReadFull(req.BodyStream(), buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		putBodyBuf(bp, buf)
+		return fiber.ErrBadRequest
+	}
+	req.SetBody(buf[:got])
+	putBodyBuf(bp, buf)
+	return c.Next()
+}
+
+func putBodyBuf(bp *[]byte, buf []byte) {
+	if cap(buf) <= maxPooledBody {
+		*bp = buf[:0]
+		bodyBufs.Put(bp)
+	}
 }

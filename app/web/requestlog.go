@@ -32,8 +32,7 @@ func RequestLogger(logger *slog.Logger, mask func(string) string, quietPaths ...
 			c.Locals(logPathKey{}, logged) // LogPath's answer; else c.Path()
 		}
 		err := c.Next()
-		var answered answeredError
-		if err != nil && !errors.As(err, &answered) {
+		if err != nil && !isAnswered(err) {
 			if herr := c.App().ErrorHandler(c, err); herr != nil {
 				// The error page itself failed; answer plainly.
 				_ = c.Status(fiber.StatusInternalServerError).SendString("Internal Server Error")
@@ -84,6 +83,14 @@ func Answered(err error) error {
 }
 
 type answeredError struct{ error }
+
+// isAnswered reports whether err is marked by Answered. Its own function:
+// errors.As's target escapes, and declared where every request passes it
+// would cost an allocation per request.
+func isAnswered(err error) bool {
+	var answered answeredError
+	return errors.As(err, &answered)
+}
 
 func (e answeredError) Unwrap() error { return e.error }
 
