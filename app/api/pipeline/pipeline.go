@@ -13,7 +13,9 @@ import (
 	"log/slog"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/gofiber/fiber/v3"
 
@@ -129,9 +131,10 @@ type Handler func(c fiber.Ctx, r *Request) error
 // then h. The first failing step answers.
 func (p *Pipeline) Guard(scope string, h Handler) fiber.Handler {
 	return func(c fiber.Ctx) error {
-		r := &Request{Now: p.now(c), Language: language(c)}
+		hs := readHeaders(c)
+		r := &Request{Now: p.now(c), Language: language(hs)}
 
-		plain := header(c, headerKey, legacyKey)
+		plain := hs.key.get()
 		if plain == "" {
 			return Error(c, fiber.StatusBadRequest, MessageMissingKey)
 		}
@@ -161,7 +164,7 @@ func (p *Pipeline) Guard(scope string, h Handler) fiber.Handler {
 		r.Key = key
 
 		peer := canonicalPeer(web.ClientIP(c))
-		ip, ok := callerIP(c, peer)
+		ip, ok := callerIP(hs, peer)
 		if !ok {
 			return Error(c, fiber.StatusBadRequest, MessageInvalidIP)
 		}
@@ -169,7 +172,7 @@ func (p *Pipeline) Guard(scope string, h Handler) fiber.Handler {
 			return Error(c, fiber.StatusForbidden, MessageBlacklistedIP)
 		}
 		var host, url string
-		if raw := header(c, headerURL, legacyURL); raw != "" {
+		if raw := hs.url.get(); raw != "" {
 			var ok bool
 			if host, url, ok = p.deps.Shared.hosts.normalize(raw, r.Settings.NormalizeDomainVariants); !ok {
 				return Error(c, fiber.StatusBadRequest, MessageInvalidURL)
@@ -180,7 +183,7 @@ func (p *Pipeline) Guard(scope string, h Handler) fiber.Handler {
 		}
 		r.Caller = licensing.Caller{
 			IP: ip, Peer: peer, Host: host, URL: url,
-			UserAgent: c.Get(fiber.HeaderUserAgent),
+			UserAgent: hs.userAgent,
 			Key:       audit.Actor{Type: audit.ActorAPIKey, ID: &key.ID, Name: key.Name},
 		}
 		return answerError(c, h(c, r))
@@ -243,28 +246,93 @@ func (p *Pipeline) limit(c fiber.Ctx, set *settings.Values, key *apikeys.Key, no
 	return true, nil
 }
 
-// header reads a header of docs/api/authentication.md#headers: the modern name,
-// else the legacy alias. Empty counts as absent.
-func header(c fiber.Ctx, modern, legacy string) string {
-	if v := c.Get(modern); v != "" {
-		return v
-	}
-	return c.Get(legacy)
+// headers are the request headers of docs/api/authentication.md#headers the
+// pipeline reads, found in one pass over the request's headers instead of
+// a lookup (a copy and a normalisation of the name, then a scan) per name
+// and alias. Values are the request's bytes, as Fiber's c.Get gives them:
+// valid until the handler returns.
+type headers struct {
+	key, url, ip, lang aliased
+	userAgent          string
 }
+
+// aliased is a header's value under its modern name and its legacy alias;
+// each is the first occurrence of its name, as a lookup would find it.
+type aliased struct {
+	modern, legacy         string
+	seenModern, seenLegacy bool
+}
+
+// get is the modern name's value, else the legacy alias's: empty counts
+// as absent.
+func (a *aliased) get() string {
+	if a.modern != "" {
+		return a.modern
+	}
+	return a.legacy
+}
+
+func (a *aliased) setModern(v []byte) {
+	if !a.seenModern {
+		a.seenModern, a.modern = true, bytesString(v)
+	}
+}
+
+func (a *aliased) setLegacy(v []byte) {
+	if !a.seenLegacy {
+		a.seenLegacy, a.legacy = true, bytesString(v)
+	}
+}
+
+// readHeaders reads the pipeline's headers in one pass. Header names are
+// matched without regard to case, as fasthttp's normalised lookup does.
+func readHeaders(c fiber.Ctx) headers {
+	var hs headers
+	h := &c.Request().Header
+	hs.userAgent = bytesString(h.UserAgent())
+	for k, v := range h.All() {
+		if len(k) < 5 || (k[0]|0x20 != 'x' && k[0]|0x20 != 'l') {
+			continue
+		}
+		switch ks := bytesString(k); {
+		case strings.EqualFold(ks, headerKey):
+			hs.key.setModern(v)
+		case strings.EqualFold(ks, legacyKey):
+			hs.key.setLegacy(v)
+		case strings.EqualFold(ks, headerURL):
+			hs.url.setModern(v)
+		case strings.EqualFold(ks, legacyURL):
+			hs.url.setLegacy(v)
+		case strings.EqualFold(ks, headerIP):
+			hs.ip.setModern(v)
+		case strings.EqualFold(ks, legacyIP):
+			hs.ip.setLegacy(v)
+		case strings.EqualFold(ks, headerLang):
+			hs.lang.setModern(v)
+		case strings.EqualFold(ks, legacyLang):
+			hs.lang.setLegacy(v)
+		}
+	}
+	return hs
+}
+
+// bytesString is b as a string without a copy, as Fiber's c.Get returns
+// header values: only for values read while the request is handled.
+func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // language resolves X-API-LANGUAGE (docs/api/authentication.md#headers).
 // Licensor ships English, and an unknown language falls back to it, so every
 // request reads "en"; the header is still read here, the one place a
 // translation would hook in.
-func language(c fiber.Ctx) string {
-	_ = header(c, headerLang, legacyLang)
+func language(hs headers) string {
+	_ = hs.lang.get()
 	return defaultLanguage
 }
 
 // callerIP is X-API-IP when sent (false when it is not an IP), else the
 // peer address (canonicalPeer's), in canonical form.
-func callerIP(c fiber.Ctx, peer string) (string, bool) {
-	raw := header(c, headerIP, legacyIP)
+func callerIP(hs headers, peer string) (string, bool) {
+	raw := hs.ip.get()
 	if raw == "" {
 		return peer, true
 	}
