@@ -60,9 +60,12 @@ func (c *Cache) ByRef(ctx context.Context, ref string) (*Product, error) {
 	if !fields.IsIdentifier(ref) || len(ref) > referenceIDMax {
 		return nil, ErrNotFound
 	}
-	key := cacheKey(ref)
+	// The lookup folds case into a buffer on the stack: a reference id
+	// sent in upper case (most are) costs no allocation per request.
+	var buf [referenceIDMax]byte
+	folded := appendLower(buf[:0], ref)
 	c.mu.RLock()
-	e, ok := c.entries[key]
+	e, ok := c.entries[string(folded)]
 	gen := c.gen
 	c.mu.RUnlock()
 	if ok && (c.listening() || c.now().Sub(e.loadedAt) < staleAfter) {
@@ -74,7 +77,7 @@ func (c *Cache) ByRef(ctx context.Context, ref string) (*Product, error) {
 	}
 	c.mu.Lock()
 	if c.gen == gen {
-		c.entries[key] = cacheEntry{product: p, loadedAt: c.now()}
+		c.entries[cacheKey(ref)] = cacheEntry{product: p, loadedAt: c.now()}
 	}
 	c.mu.Unlock()
 	return p, nil
@@ -109,3 +112,16 @@ func (c *Cache) listening() bool { return c.listener != nil && c.listener.Listen
 // cacheKey folds case the way citext compares reference ids (they are
 // ASCII identifiers).
 func cacheKey(ref string) string { return strings.ToLower(ref) }
+
+// appendLower appends ref folded as cacheKey folds it (ASCII: ByRef has
+// checked it is an identifier).
+func appendLower(dst []byte, ref string) []byte {
+	for i := 0; i < len(ref); i++ {
+		ch := ref[i]
+		if 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		dst = append(dst, ch)
+	}
+	return dst
+}
