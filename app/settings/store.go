@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -46,18 +47,26 @@ func Load(ctx context.Context, idb bun.IDB) (*Values, error) {
 func Defaults() *Values { return build(Definitions(), nil) }
 
 // Store serves the current snapshot from memory. It is safe for concurrent
-// use; Get costs a mutex when the snapshot is cached.
+// use; Get costs an atomic load when the snapshot is cached (every API
+// request reads it, some twice: a mutex there made the requests on both
+// cores queue for each other).
 type Store struct {
 	db       bun.IDB
 	listener *pgnotify.Listener
 	now      func() time.Time
 
-	mu       sync.Mutex
-	cur      *Values
-	loadedAt time.Time
+	// cur is the cached snapshot, nil when there is none; written under mu.
+	cur atomic.Pointer[snapshot]
+	mu  sync.Mutex
 	// gen counts invalidations, so a load that raced with a change is not
 	// cached (it may hold the values from before the change).
 	gen uint64
+}
+
+// snapshot is a cached Values and when it was read.
+type snapshot struct {
+	values   *Values
+	loadedAt time.Time
 }
 
 // NewStore returns a store reading from idb. With a listener (subscribed
@@ -79,12 +88,12 @@ func NewStore(idb bun.IDB, listener *pgnotify.Listener) (*Store, error) {
 
 // Get returns the current snapshot. Do not modify it.
 func (s *Store) Get(ctx context.Context) (*Values, error) {
-	s.mu.Lock()
-	if s.cur != nil && (s.listening() || s.now().Sub(s.loadedAt) < staleAfter) {
-		v := s.cur
-		s.mu.Unlock()
-		return v, nil
+	if snap := s.cur.Load(); snap != nil && (s.listening() || s.now().Sub(snap.loadedAt) < staleAfter) {
+		return snap.values, nil
 	}
+	// gen is read before the load starts: an invalidation after this
+	// point changes it, and the load is then not cached.
+	s.mu.Lock()
 	gen := s.gen
 	s.mu.Unlock()
 
@@ -94,7 +103,7 @@ func (s *Store) Get(ctx context.Context) (*Values, error) {
 	}
 	s.mu.Lock()
 	if s.gen == gen {
-		s.cur, s.loadedAt = v, s.now()
+		s.cur.Store(&snapshot{values: v, loadedAt: s.now()})
 	}
 	s.mu.Unlock()
 	return v, nil
@@ -103,7 +112,7 @@ func (s *Store) Get(ctx context.Context) (*Values, error) {
 // Invalidate drops the cached snapshot.
 func (s *Store) Invalidate() {
 	s.mu.Lock()
-	s.cur = nil
+	s.cur.Store(nil)
 	s.gen++
 	s.mu.Unlock()
 }
