@@ -78,6 +78,15 @@ type second struct {
 	// this second: most answers of a second are the same few bytes
 	// (verify's "Verified."), whose SHA-256 is then taken once.
 	digest atomic.Pointer[digestMemo]
+	// last is the signature made last in this second: most answers of a
+	// second share it, and find it with an atomic load, where the read
+	// lock of sigs is a write to memory both cores share.
+	last atomic.Pointer[signedMsg]
+}
+
+// signedMsg is a signing string and its Licensor-Signature value.
+type signedMsg struct {
+	msg, value string
 }
 
 // digestMemo is a body and its Digest header's value.
@@ -170,19 +179,27 @@ func (s *Signer) sign(c fiber.Ctx, memo bool) error {
 	msg := buf[digestLen:]
 	*bp = buf
 
-	sec.mu.RLock()
-	value, ok := sec.sigs[string(msg)]
-	sec.mu.RUnlock()
-	if !ok {
-		var err error
-		if value, err = s.ring.SignResponse(msg, sec.date); err != nil {
-			return err
+	var value string
+	if last := sec.last.Load(); last != nil && last.msg == string(msg) {
+		value = last.value
+	} else {
+		sec.mu.RLock()
+		v, ok := sec.sigs[string(msg)]
+		sec.mu.RUnlock()
+		if !ok {
+			var err error
+			if v, err = s.ring.SignResponse(msg, sec.date); err != nil {
+				return err
+			}
+			key := string(msg)
+			sec.mu.Lock()
+			if len(sec.sigs) < maxCached {
+				sec.sigs[key] = v
+			}
+			sec.mu.Unlock()
+			sec.last.Store(&signedMsg{msg: key, value: v})
 		}
-		sec.mu.Lock()
-		if len(sec.sigs) < maxCached {
-			sec.sigs[string(msg)] = value
-		}
-		sec.mu.Unlock()
+		value = v
 	}
 	tail := len(buf)
 	buf = append(buf, value...)
