@@ -30,7 +30,8 @@ func (p *Pipeline) ReadFields(c fiber.Ctx) (*apirequest.Fields, error) {
 			query.Add(string(k), string(v))
 		}
 	}
-	return apirequest.Parse(c.Get(fiber.HeaderContentType), body, query, nil)
+	// The header's own field: c.Get would look its name up among them all.
+	return apirequest.Parse(bytesString(c.Request().Header.ContentType()), body, query, nil)
 }
 
 // answerError answers the errors every keyed handler may return (steps
