@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http/httptest"
+	"net/netip"
 	"testing"
 
 	"github.com/gofiber/fiber/v3"
@@ -49,5 +50,26 @@ func TestClientIP(t *testing.T) {
 	}
 	if _, err := ClientIPs([]string{"10.0.0.0/33"}); err == nil {
 		t.Error("bad CIDR accepted")
+	}
+}
+
+// TestAddrTextsKeepEachAddress: the remembered texts of client addresses
+// are each address's own, whatever slots the addresses share (more
+// addresses than slots, so many collide) and however often they are
+// asked for.
+func TestAddrTextsKeepEachAddress(t *testing.T) {
+	t.Parallel()
+	var addrs []netip.Addr
+	for i := range 3 * len(addrTexts) {
+		addrs = append(addrs,
+			netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}),
+			netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)}))
+	}
+	for round := range 2 {
+		for _, a := range addrs {
+			if got := addrText(a); got.text != a.String() || got.addr != a {
+				t.Fatalf("round %d: %v remembered as %q (%v)", round, a, got.text, got.addr)
+			}
+		}
 	}
 }
