@@ -30,6 +30,20 @@ const (
 	activationsPerLicense = 1000
 )
 
+// activateFixture is the statements that make BenchmarkActivatePath's
+// product and licenses, each with its active activations.
+func activateFixture() []string {
+	return []string{
+		`INSERT INTO products (name, reference_id) VALUES ('Bench', 'BENCH')`,
+		fmt.Sprintf(`INSERT INTO licenses (product_id, license_code)
+			SELECT p.id, 'BENCH-' || g FROM products AS p, generate_series(0, %d) AS g`, activateLicenses-1),
+		fmt.Sprintf(`INSERT INTO activations (license_id, product_id, license_code, client_name, url, domain, ip)
+			SELECT l.id, l.product_id, l.license_code, 'filler', 'https://filler-' || g || '.example.com', 'filler-' || g || '.example.com', '127.0.0.1'
+			FROM licenses AS l, generate_series(1, %d) AS g`, activationsPerLicense),
+		"ANALYZE",
+	}
+}
+
 // BenchmarkActivatePath runs activate through a whole app's handler on one
 // goroutine, round-robin over licenses that each have a thousand active
 // activations, a new host per call, as bench/load's activate phase does.
@@ -46,15 +60,7 @@ func BenchmarkActivatePath(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, q := range []string{
-		`INSERT INTO products (name, reference_id) VALUES ('Bench', 'BENCH')`,
-		fmt.Sprintf(`INSERT INTO licenses (product_id, license_code)
-			SELECT p.id, 'BENCH-' || g FROM products AS p, generate_series(0, %d) AS g`, activateLicenses-1),
-		fmt.Sprintf(`INSERT INTO activations (license_id, product_id, license_code, client_name, url, domain, ip)
-			SELECT l.id, l.product_id, l.license_code, 'filler', 'https://filler-' || g || '.example.com', 'filler-' || g || '.example.com', '127.0.0.1'
-			FROM licenses AS l, generate_series(1, %d) AS g`, activationsPerLicense),
-		"ANALYZE",
-	} {
+	for _, q := range activateFixture() {
 		if _, err := e.DB.Bun.ExecContext(ctx, q); err != nil {
 			b.Fatal(err)
 		}
