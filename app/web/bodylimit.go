@@ -125,9 +125,12 @@ func readBoundedBody(c fiber.Ctx, max int) error {
 	if n > max {
 		return fiber.ErrRequestEntityTooLarge
 	}
-	if n >= 0 {
+	if n >= 0 && n <= maxPooledBody {
 		// The stream of a body of known length ends after n bytes (<= max),
-		// so reading it to its end is bounded.
+		// so reading it to its end is bounded. Only small bodies: a larger
+		// Content-Length is a claim, and a buffer of its size made before
+		// the bytes arrive would let a client that never sends them hold
+		// that memory; io.ReadAll below grows with what really arrives.
 		return readKnownBody(c, n)
 	}
 	body, err := io.ReadAll(io.LimitReader(req.BodyStream(), int64(max)+1))
