@@ -191,8 +191,22 @@ func (r *VerifyRecorder) Flush(ctx context.Context) error {
 	// without a policy keep heartbeat_due_at NULL, so these stay HOT
 	// updates (migration 0024). An offline activation never gets a
 	// deadline (docs/licensing.md#offline-activations-and-heartbeats).
+	//
+	// The rows are locked in id order first (locked): the UPDATE's join
+	// would lock them in whatever order its plan meets them, the order of
+	// the arrays (a Go map's, random) under a nested loop, so two nodes'
+	// flushes of the same activations, or a flush and any writer locking
+	// several activations in id order, could each hold a row the other
+	// waits for and PostgreSQL would fail one with a deadlock
+	// (docs/architecture.md#lock-order). The filter is the UPDATE's, so a
+	// row with nothing to write is not locked (a lock writes the row too).
 	_, err := r.db.NewRaw(`WITH v AS (
 			SELECT * FROM unnest(?::bigint[], ?::timestamptz[], ?::timestamptz[], ?::text[]) AS v (id, at, verified_at, ip)
+		), locked AS MATERIALIZED (
+			SELECT a.id FROM activations AS a JOIN v ON v.id = a.id
+			WHERE a.last_heartbeat_at IS NULL OR a.last_heartbeat_at < v.at
+				OR (v.verified_at IS NOT NULL AND (a.last_verified_at IS NULL OR a.last_verified_at < v.verified_at))
+			ORDER BY a.id FOR NO KEY UPDATE OF a
 		), updated AS (
 			UPDATE activations AS a SET
 				last_verified_at = CASE WHEN v.verified_at IS NOT NULL AND (a.last_verified_at IS NULL OR a.last_verified_at < v.verified_at)
@@ -201,7 +215,8 @@ func (r *VerifyRecorder) Flush(ctx context.Context) error {
 				heartbeat_due_at = CASE WHEN a.is_active AND oa.activation_id IS NULL THEN licensor_heartbeat_due(greatest(a.last_heartbeat_at, v.at), a.activated_at,
 					l.heartbeat_interval, l.floating, p.heartbeat_interval, p.heartbeat_tolerance) END,
 				heartbeat_missed_at = CASE WHEN a.is_active THEN NULL ELSE a.heartbeat_missed_at END
-			FROM v JOIN activations AS prev ON prev.id = v.id
+			FROM v JOIN locked ON locked.id = v.id
+				JOIN activations AS prev ON prev.id = v.id
 				JOIN licenses AS l ON l.id = prev.license_id
 				JOIN products AS p ON p.id = l.product_id
 				LEFT JOIN offline_activations AS oa ON oa.activation_id = prev.id

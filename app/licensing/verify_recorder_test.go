@@ -2,6 +2,8 @@ package licensing
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -113,5 +115,71 @@ func TestRecorderMergesHeartbeatsAndVerifies(t *testing.T) {
 	}
 	if got := merge(beat, verification{at: t0.Add(2 * time.Minute)}); got.verified || !got.at.Equal(t0.Add(2*time.Minute)) {
 		t.Fatalf("two heartbeats %+v", got)
+	}
+}
+
+// Two nodes' recorders flush the same activations at once, each in its own
+// (a Go map's) order: the flush locks its rows in id order
+// (docs/architecture.md#lock-order), so one waits for the other instead of
+// both failing on a deadlock. Several rounds, since a round whose flushes
+// do not overlap proves nothing.
+func TestConcurrentFlushesOfTheSameActivationsDoNotDeadlock(t *testing.T) {
+	t.Parallel()
+	f := newLicFixture(t)
+	var ids []int64
+	for i := range 40 {
+		code := fmt.Sprintf("LOCK-%02d", i)
+		f.license(code, LicenseInput{})
+		ids = append(ids, f.mustActivate(code, "", caller(fmt.Sprintf("h%d.example.com", i))).ID)
+	}
+	// Each node on a session planning as for a production-sized table:
+	// nested loops driven by the batch's arrays, which lock in their
+	// order. Forty rows alone would be a hash join over a scan of the
+	// table, locking in its physical order, the same for both.
+	var nodes [2]*VerifyRecorder
+	for n := range nodes {
+		conn, err := f.d.Bun.Conn(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		if _, err := conn.ExecContext(f.ctx, "SET enable_hashjoin = off; SET enable_mergejoin = off; SET enable_seqscan = off"); err != nil {
+			t.Fatal(err)
+		}
+		nodes[n] = NewVerifyRecorder(conn, RecorderOptions{})
+	}
+	var last time.Time
+	for round := range 50 {
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		errs := make(chan error, len(nodes))
+		for n, r := range nodes {
+			// Each node's time is later than the other's last, so both
+			// flushes update every row.
+			at := f.now.Add(time.Duration(2*round+n+1) * time.Second)
+			last = at
+			for _, id := range ids {
+				r.Record(id, at, "203.0.113.9")
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				errs <- r.Flush(f.ctx)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+	}
+	for _, id := range ids {
+		if got := f.activation(id).LastVerifiedAt; got == nil || !got.Equal(last) {
+			t.Fatalf("activation %d: last verified %v, want %v", id, got, last)
+		}
 	}
 }
