@@ -1,9 +1,12 @@
 package ratelimit
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -147,6 +150,10 @@ func (l *BatchLimiter) Flush(ctx context.Context) error {
 	if len(keys) == 0 {
 		return nil
 	}
+	// The upsert locks rows in the arrays' order: in key order, not the
+	// map's, so two nodes' flushes of the same buckets never wait on each
+	// other in opposite orders (docs/architecture.md#lock-order).
+	sortByKey(keys, adds)
 	hits, err := l.write(ctx, keys, adds)
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -208,4 +215,21 @@ func (l *BatchLimiter) write(ctx context.Context, keys []bucketWindow, adds []in
 		out[bucketWindow{bucket: r.Bucket, start: r.Start}] = r.Hits
 	}
 	return out, nil
+}
+
+// sortByKey sorts keys by bucket and window, keeping adds[i] with keys[i].
+func sortByKey(keys []bucketWindow, adds []int) {
+	idx := make([]int, len(keys))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		return cmp.Or(strings.Compare(keys[a].bucket, keys[b].bucket), cmp.Compare(keys[a].start, keys[b].start))
+	})
+	k2, a2 := make([]bucketWindow, len(keys)), make([]int, len(adds))
+	for i, j := range idx {
+		k2[i], a2[i] = keys[j], adds[j]
+	}
+	copy(keys, k2)
+	copy(adds, a2)
 }
