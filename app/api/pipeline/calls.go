@@ -1,9 +1,13 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,8 +114,14 @@ func (cc *CallCounter) Flush(ctx context.Context) error {
 	}
 	ctx = db.Bookkeeping(ctx)
 	days, scopes, calls := make([]string, 0, len(batch)), make([]string, 0, len(batch)), make([]int64, 0, len(batch))
-	for k, n := range batch {
-		days, scopes, calls = append(days, k.day), append(scopes, k.scope), append(calls, n.Load())
+	// The upsert locks rows in the arrays' order: in key order, not the
+	// map's, so two nodes' flushes of the same counters never wait on each
+	// other in opposite orders (docs/architecture.md#lock-order).
+	keys := slices.SortedFunc(maps.Keys(batch), func(a, b dayScope) int {
+		return cmp.Or(strings.Compare(a.day, b.day), strings.Compare(a.scope, b.scope))
+	})
+	for _, k := range keys {
+		days, scopes, calls = append(days, k.day), append(scopes, k.scope), append(calls, batch[k].Load())
 	}
 	_, err := cc.db.NewRaw(`INSERT INTO api_call_counts (day, scope, calls)
 		SELECT * FROM unnest(?::date[], ?::text[], ?::bigint[])

@@ -95,13 +95,31 @@ func (u *KeyUsage) Flush(ctx context.Context) error {
 		ats = append(ats, at)
 	}
 	// The api_keys table is app/apikeys'; this is its only column written
-	// from the request path, and no cache reads it.
+	// from the request path, and no cache reads it. The rows are locked
+	// in id order first: the UPDATE's join would lock them in its plan's
+	// order (the map's under a nested loop), and two nodes' flushes of
+	// the same keys could deadlock (docs/architecture.md#lock-order).
 	ctx = db.Bookkeeping(ctx)
-	_, err := u.db.NewRaw(`UPDATE api_keys AS k SET last_used_at = v.at
-		FROM unnest(?::bigint[], ?::timestamptz[]) AS v (id, at)
+	_, err := u.db.NewRaw(`WITH v AS (
+			SELECT * FROM unnest(?::bigint[], ?::timestamptz[]) AS v (id, at)
+		), locked AS MATERIALIZED (
+			SELECT k.id FROM api_keys AS k JOIN v ON v.id = k.id
+			WHERE k.last_used_at IS NULL OR k.last_used_at < v.at
+			ORDER BY k.id FOR NO KEY UPDATE OF k
+		)
+		UPDATE api_keys AS k SET last_used_at = v.at
+		FROM v JOIN locked ON locked.id = v.id
 		WHERE k.id = v.id AND (k.last_used_at IS NULL OR k.last_used_at < v.at)`,
 		pgdialect.Array(ids), pgdialect.Array(ats)).Exec(ctx)
 	if err != nil {
+		// Put back for the next flush, unless a later use is waiting.
+		u.mu.Lock()
+		for id, at := range batch {
+			if cur, ok := u.pending[id]; !ok || cur.Before(at) {
+				u.pending[id] = at
+			}
+		}
+		u.mu.Unlock()
 		return fmt.Errorf("write last use of %d keys: %w", len(batch), err)
 	}
 	return nil
