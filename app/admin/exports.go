@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
@@ -21,6 +22,10 @@ func (h *handlers) customersExport(c fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// The stream's goroutine can outlive the request (a client gone
+	// mid-export), and the query's strings are the request's buffer,
+	// which fasthttp reuses (Fiber runs without Immutable): its own copies.
+	f.Search = strings.Clone(f.Search)
 	return h.stream(c, "customers", func(ctx context.Context, w *bufio.Writer, format imports.Format) error {
 		return h.imports.ExportCustomers(ctx, w, format, f)
 	})
@@ -33,6 +38,15 @@ func (h *handlers) licensesExport(c fiber.Ctx) error {
 		return err
 	}
 	f := q.domain()
+	// As customersExport: copies the stream's goroutine may keep.
+	for _, s := range []*string{&f.Search, &f.Code, &f.ProductReferenceID, &f.CustomerID, &f.Email, &f.Type, &f.Status, &f.Entitlement} {
+		*s = strings.Clone(*s)
+	}
+	if f.Customer != nil {
+		cu := *f.Customer
+		cu.ClientID, cu.Email = strings.Clone(cu.ClientID), strings.Clone(cu.Email)
+		f.Customer = &cu
+	}
 	return h.stream(c, "licenses", func(ctx context.Context, w *bufio.Writer, format imports.Format) error {
 		return h.imports.ExportLicenses(ctx, w, format, f)
 	})
