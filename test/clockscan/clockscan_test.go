@@ -4,14 +4,13 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"path"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/licensor/licensor/test/sourcescan"
 )
 
 // The suite must pass on any date up to the end of lastYear. A fixed date
@@ -242,71 +241,15 @@ func dedupe(in []finding) []finding {
 	return out
 }
 
-// repoRoot is the folder holding go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's folder")
-		}
-		dir = parent
-	}
-}
-
-// walk parses every Go file under the repository's code folders for
-// which keep says yes, handing each to fn with its "<folder>/<file>" and
+// walk parses the repository's Go files for which keep says yes, handing
+// each to fn with its "<folder>/<file>" (the allow-lists' key: the
+// package's last path element, so moving a package keeps its keys) and
 // its path from the root.
 func walk(t *testing.T, keep func(rel string) bool, fn func(fset *token.FileSet, f *ast.File, where, rel string)) int {
 	t.Helper()
-	root := repoRoot(t)
-	fset := token.NewFileSet()
-	files := 0
-	for _, dir := range []string{"app", "jobs", "plugins", "bench", "test"} {
-		if _, err := os.Stat(filepath.Join(root, dir)); err != nil {
-			continue
-		}
-		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if d.Name() == "testdata" || d.Name() == "node_modules" {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, ".pb.go") {
-				return nil
-			}
-			rel, err := filepath.Rel(root, path)
-			if err != nil {
-				return err
-			}
-			rel = filepath.ToSlash(rel)
-			if !keep(rel) {
-				return nil
-			}
-			f, err := parser.ParseFile(fset, path, nil, 0)
-			if err != nil {
-				return err
-			}
-			files++
-			fn(fset, f, filepath.Base(filepath.Dir(path))+"/"+filepath.Base(path), rel)
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	return files
+	return sourcescan.Walk(t, sourcescan.Root(t), keep, func(fset *token.FileSet, f *ast.File, rel string) {
+		fn(fset, f, path.Base(path.Dir(rel))+"/"+path.Base(rel), rel)
+	})
 }
 
 // TestFixedDates fails on a fixed date in a test that is not on
@@ -337,7 +280,7 @@ func TestFixedDates(t *testing.T) {
 	if files < 100 {
 		t.Fatalf("only %d test files read: is the walk rooted at the repository?", files)
 	}
-	stale(t, fixedDates, used)
+	sourcescan.CheckAllowList(t, fixedDates, used)
 }
 
 // TestWallClock fails on a time.Now() in plugins/ or jobs/ (their code,
@@ -362,24 +305,7 @@ func TestWallClock(t *testing.T) {
 	if files < 20 {
 		t.Fatalf("only %d files read: is the walk rooted at the repository?", files)
 	}
-	stale(t, wallClock, used)
-}
-
-func stale(t *testing.T, allowed map[string]string, used map[string]bool) {
-	t.Helper()
-	var keys []string
-	for k, why := range allowed {
-		if strings.TrimSpace(why) == "" {
-			t.Errorf("allow-list entry %q gives no reason", k)
-		}
-		if !used[k] {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		t.Errorf("allow-list entry %q matches nothing any more: remove it", k)
-	}
+	sourcescan.CheckAllowList(t, wallClock, used)
 }
 
 // TestScanFlags shows the scans catch what they are for, and let pass

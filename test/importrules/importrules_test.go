@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/licensor/licensor/test/sourcescan"
 )
 
 // module is this repository's module path.
@@ -88,7 +90,7 @@ func TestForbiddenImportsFailLint(t *testing.T) {
 	if len(lint) == 0 {
 		t.Skip("make lint runs this test (LICENSOR_GOLANGCI_LINT unset)")
 	}
-	root := repoRoot(t)
+	root := sourcescan.Root(t)
 	checkEveryRuleHasACase(t, root)
 
 	copyDir := t.TempDir()
@@ -246,24 +248,5 @@ func write(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// repoRoot is the folder holding go.mod.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the working directory")
-		}
-		dir = parent
 	}
 }

@@ -4,13 +4,11 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
+
+	"github.com/licensor/licensor/test/sourcescan"
 )
 
 // secretName matches identifiers that hold a secret or something derived
@@ -138,73 +136,27 @@ func exprString(fset *token.FileSet, n ast.Node) string {
 	return b.String()
 }
 
-// repoRoot is two directories up: test/secretcmp.
-const repoRoot = "../.."
-
 func TestSecretsComparedInConstantTime(t *testing.T) {
-	fset := token.NewFileSet()
 	used := map[string]bool{}
-	files := 0
-	for _, dir := range []string{"app", "jobs", "plugins", "bench", "test"} {
-		err := filepath.WalkDir(filepath.Join(repoRoot, dir), func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() {
-				if d.Name() == "testdata" || d.Name() == "node_modules" {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			name := d.Name()
-			// Tests compare what they made themselves; generated code
-			// compares protocol fields.
-			if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") || strings.HasSuffix(name, ".pb.go") {
-				return nil
-			}
-			rel, err := filepath.Rel(repoRoot, path)
-			if err != nil {
-				return err
-			}
-			rel = filepath.ToSlash(rel)
-			if strings.Contains(rel, "test/") { // helper packages such as dbtest, webtest, mailtest
-				return nil
-			}
-			src, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			f, err := parser.ParseFile(fset, path, src, 0)
-			if err != nil {
-				return err
-			}
-			files++
-			for _, fd := range check(fset, f, rel) {
-				if _, ok := allowed[fd.key]; ok {
-					used[fd.key] = true
-					continue
-				}
-				t.Errorf("%s: %q compares a secret in variable time: use crypto/subtle.ConstantTimeCompare or hmac.Equal, or look it up by its hash (or add it to the allow-list with the reason it is safe)", fd.pos, fd.key)
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+	// Tests compare what they made themselves, and so do the test helper
+	// packages (dbtest, webtest, mailtest); generated code, which the walk
+	// passes over, compares protocol fields.
+	keep := func(rel string) bool {
+		return !strings.HasSuffix(rel, "_test.go") && !strings.Contains(rel, "test/")
 	}
+	files := sourcescan.Walk(t, sourcescan.Root(t), keep, func(fset *token.FileSet, f *ast.File, rel string) {
+		for _, fd := range check(fset, f, rel) {
+			if _, ok := allowed[fd.key]; ok {
+				used[fd.key] = true
+				continue
+			}
+			t.Errorf("%s: %q compares a secret in variable time: use crypto/subtle.ConstantTimeCompare or hmac.Equal, or look it up by its hash (or add it to the allow-list with the reason it is safe)", fd.pos, fd.key)
+		}
+	})
 	if files < 200 {
 		t.Fatalf("only %d files read: is the walk rooted at the repository?", files)
 	}
-	var stale []string
-	for k := range allowed {
-		if !used[k] {
-			stale = append(stale, k)
-		}
-	}
-	sort.Strings(stale)
-	for _, k := range stale {
-		t.Errorf("allow-list entry %q matches nothing any more: remove it", k)
-	}
+	sourcescan.CheckAllowList(t, allowed, used)
 }
 
 // TestCheckFlags shows the check catches what it is for, and lets pass
