@@ -15,10 +15,15 @@ import (
 type BatchRead[K, V any] func(ctx context.Context, c *pgx.Conn, keys []K, vals []V, errs []error) error
 
 // Batcher coalesces one hot read (verify's activation state) on one pool:
-// a read sent while fewer than maxInFlight batches are on their way is
-// sent at once, alone; otherwise it waits, and when a batch comes back the
-// reads that waited meanwhile go together, up to maxBatch, in one
-// statement on one connection. Under load a round trip then answers many
+// a read sent while no batch is on its way is sent at once, alone;
+// otherwise it waits, and when a batch comes back the reads that waited
+// meanwhile go together, up to maxBatch, in one statement on one
+// connection. Another batch goes out beside those on their way (up to
+// maxInFlight at once) only when minOverlap reads wait: a second batch
+// sent for every read that finds one out (the first policy, two batches
+// in flight) made half the round trips carry a read or two, and PostgreSQL
+// and the server paid a round trip's fixed cost for each
+// (docs/benchmarks.md#batch-sizes). Under load a round trip then answers many
 // reads, so the database parses, binds and wakes up once for all of them
 // and the server writes and reads its socket once, where one round trip
 // per read costs more than the read itself (docs/benchmarks.md). No timer
@@ -32,6 +37,7 @@ type Batcher[K, V any] struct {
 	pool        *sql.DB
 	read        BatchRead[K, V]
 	maxInFlight int
+	minOverlap  int
 	maxBatch    int
 
 	mu sync.Mutex
@@ -42,10 +48,10 @@ type Batcher[K, V any] struct {
 }
 
 // NewBatcher returns a Batcher reading through pool with read, with at most
-// maxInFlight batches (hence connections) at once and maxBatch reads in
-// one.
-func NewBatcher[K, V any](pool *sql.DB, maxInFlight, maxBatch int, read BatchRead[K, V]) *Batcher[K, V] {
-	return &Batcher[K, V]{pool: pool, read: read, maxInFlight: max(1, maxInFlight), maxBatch: max(1, maxBatch)}
+// maxInFlight batches (hence connections) at once, a batch beside another
+// only once minOverlap reads wait for it, and maxBatch reads in one.
+func NewBatcher[K, V any](pool *sql.DB, maxInFlight, minOverlap, maxBatch int, read BatchRead[K, V]) *Batcher[K, V] {
+	return &Batcher[K, V]{pool: pool, read: read, maxInFlight: max(1, maxInFlight), minOverlap: max(1, minOverlap), maxBatch: max(1, maxBatch)}
 }
 
 // batchCall is one read: its key, and its answer once done is closed.
@@ -73,10 +79,10 @@ type batchRun struct {
 // ctx's error at once; the batch goes on for the others.
 func (b *Batcher[K, V]) Read(ctx context.Context, key K) (V, error) {
 	b.mu.Lock()
-	if b.running < b.maxInFlight {
-		// The queue is empty while fewer batches than maxInFlight are
-		// out (one coming back takes the queue with it): sent at once,
-		// alone, on the caller's goroutine and context.
+	if b.running == 0 {
+		// The queue is empty while no batch is out (one coming back
+		// takes the queue with it): sent at once, alone, on the
+		// caller's goroutine and context.
 		b.running++
 		b.mu.Unlock()
 		c := &batchCall[K, V]{ctx: ctx, key: key}
@@ -88,7 +94,18 @@ func (b *Batcher[K, V]) Read(ctx context.Context, key K) (V, error) {
 	}
 	c := &batchCall[K, V]{ctx: ctx, key: key, done: make(chan struct{})}
 	b.queue = append(b.queue, c)
+	// Enough reads wait to be worth a round trip of their own: they go
+	// now, beside the batches out, rather than after one comes back.
+	var calls []*batchCall[K, V]
+	if b.running < b.maxInFlight && len(b.queue) >= b.minOverlap {
+		if calls = b.take(); calls != nil {
+			b.running++
+		}
+	}
 	b.mu.Unlock()
+	if calls != nil {
+		go b.drain(calls)
+	}
 	select {
 	case <-c.done:
 		return c.val, c.err
@@ -140,6 +157,16 @@ func (b *Batcher[K, V]) send(ctx context.Context, calls []*batchCall[K, V]) {
 func (b *Batcher[K, V]) next() []*batchCall[K, V] {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	calls := b.take()
+	if calls == nil {
+		b.running--
+	}
+	return calls
+}
+
+// take takes the waiting reads (up to maxBatch) as a batch, nil when none
+// waits; b.mu is held.
+func (b *Batcher[K, V]) take() []*batchCall[K, V] {
 	var calls []*batchCall[K, V]
 	taken := 0
 	for _, c := range b.queue {
@@ -154,7 +181,6 @@ func (b *Batcher[K, V]) next() []*batchCall[K, V] {
 	clear(b.queue[:taken])
 	b.queue = b.queue[taken:]
 	if len(calls) == 0 {
-		b.running--
 		return nil
 	}
 	// Not the first caller's context: its end must not end the others'

@@ -123,7 +123,7 @@ func TestBatcherSendsWaitingReadsTogether(t *testing.T) {
 	d := dbtest.New(t)
 	ctx := context.Background()
 	p := newBatchProbe(1)
-	b := db.NewBatcher(d.SQL, 1, 4, p.read)
+	b := db.NewBatcher(d.SQL, 1, 1, 4, p.read)
 
 	first := readAsync(ctx, b, 1)
 	if k := <-p.started; k != 1 {
@@ -168,13 +168,50 @@ func TestBatcherSendsWaitingReadsTogether(t *testing.T) {
 	}
 }
 
+// While a batch is out, a read waits even when another batch could go
+// beside it: only once minOverlap reads wait do they go together,
+// without waiting for the first to come back. Sent one by one, as
+// soon as a place was free, most batches beside the first held a read
+// or two, and each paid a round trip (docs/benchmarks.md#batch-sizes).
+func TestBatcherOverlapsOnlyAFullEnoughBatch(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	ctx := context.Background()
+	p := newBatchProbe(1)
+	b := db.NewBatcher(d.SQL, 2, 3, 10, p.read)
+
+	first := readAsync(ctx, b, 1)
+	<-p.started
+	var waiting []<-chan batchAnswer
+	for i, k := range []int64{2, 3} {
+		waiting = append(waiting, readAsync(ctx, b, k))
+		// With a place free beside batch {1}, the read still waits.
+		eventually.True(t, 5*time.Second, "the read queued", func() bool { return b.Waiting() == i+1 })
+	}
+	// The third waiting read sends the three together, while {1} is
+	// still held.
+	waiting = append(waiting, readAsync(ctx, b, 4))
+	for i, ch := range waiting {
+		if a := answer(t, ch); a.val != int64(i+2)*10 || a.err != nil {
+			t.Errorf("key %d: %+v", i+2, a)
+		}
+	}
+	if got, want := p.sent(), [][]int64{{1}, {2, 3, 4}}; !slices.EqualFunc(got, want, slices.Equal) {
+		t.Fatalf("batches sent %v, want %v", got, want)
+	}
+	close(p.gates[1])
+	if a := answer(t, first); a.val != 10 || a.err != nil {
+		t.Fatalf("first read: %+v", a)
+	}
+}
+
 // A batch's error is each of its reads'.
 func TestBatcherErrorIsEveryReads(t *testing.T) {
 	t.Parallel()
 	d := dbtest.New(t)
 	ctx := context.Background()
 	p := newBatchProbe(1)
-	b := db.NewBatcher(d.SQL, 1, 10, p.read)
+	b := db.NewBatcher(d.SQL, 1, 1, 10, p.read)
 	first := readAsync(ctx, b, 1)
 	<-p.started
 	var waiting []<-chan batchAnswer
@@ -200,7 +237,7 @@ func TestBatcherCallerLeaves(t *testing.T) {
 	d := dbtest.New(t)
 	ctx := context.Background()
 	p := newBatchProbe(1, 2, 8, 7)
-	b := db.NewBatcher(d.SQL, 1, 10, p.read)
+	b := db.NewBatcher(d.SQL, 1, 1, 10, p.read)
 
 	first := readAsync(ctx, b, 1)
 	<-p.started

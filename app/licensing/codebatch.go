@@ -59,7 +59,7 @@ func (s *Service) codeBatcher(pool *sql.DB) *db.Batcher[codeKey, *codeState] {
 		return b.(*db.Batcher[codeKey, *codeState])
 	}
 	mode := s.execMode()
-	b, _ := s.codeBatchers.LoadOrStore(pool, db.NewBatcher(pool, stateReadsInFlight, stateBatchMax,
+	b, _ := s.codeBatchers.LoadOrStore(pool, db.NewBatcher(pool, stateReadsInFlight, stateMinOverlap, stateBatchMax,
 		func(ctx context.Context, c *pgx.Conn, keys []codeKey, states []*codeState, errs []error) error {
 			return queryCodeStates(ctx, c, mode, keys, states, errs)
 		}))

@@ -22,6 +22,14 @@ const (
 	// database's cores to work while the server decodes a batch, few
 	// enough that the reads arriving meanwhile make batches.
 	stateReadsInFlight = 2
+	// stateMinOverlap reads must wait before a batch goes beside the one
+	// out: fewer go after it, together with those coming meanwhile.
+	// Under bench/load's cache-off verify (32 connections, 2 cores) a
+	// second batch for any waiting read made about 60% of the round
+	// trips a single read, 4.2-6.3 reads a batch; waiting for 16 made
+	// 6.2 and cost PostgreSQL 12-13 µs per verify instead of 16-17
+	// (docs/benchmarks.md#batch-sizes).
+	stateMinOverlap = 16
 	// stateBatchMax caps a batch, so that one round trip's rows stay
 	// small and its waiters' wait short.
 	stateBatchMax = 64
@@ -35,7 +43,7 @@ func (s *Service) stateBatcher(pool *sql.DB) *db.Batcher[int64, *activationState
 		return b.(*db.Batcher[int64, *activationState])
 	}
 	mode := s.execMode()
-	b, _ := s.stateBatchers.LoadOrStore(pool, db.NewBatcher(pool, stateReadsInFlight, stateBatchMax,
+	b, _ := s.stateBatchers.LoadOrStore(pool, db.NewBatcher(pool, stateReadsInFlight, stateMinOverlap, stateBatchMax,
 		func(ctx context.Context, c *pgx.Conn, ids []int64, states []*activationState, errs []error) error {
 			return queryActivationStates(ctx, c, mode, ids, states, errs)
 		}))
