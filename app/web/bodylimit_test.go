@@ -36,7 +36,7 @@ func TestBodyLimitReadsStreamedBodies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	r := bufio.NewReader(conn)
 	roundTrip := func(req string) (status int, body string) {
 		t.Helper()

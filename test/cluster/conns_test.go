@@ -83,12 +83,12 @@ func (cc *connCounter) accept() {
 // relay copies one connection both ways and counts it open until either
 // side closes.
 func (cc *connCounter) relay(client net.Conn) {
-	defer client.Close()
+	defer func() { _ = client.Close() }()
 	server, err := net.Dial("tcp", cc.upstream)
 	if err != nil {
 		return
 	}
-	defer server.Close()
+	defer func() { _ = server.Close() }()
 	cc.mu.Lock()
 	if cc.closed {
 		cc.mu.Unlock()
