@@ -3,6 +3,8 @@ package bench_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,8 +14,10 @@ import (
 )
 
 // activateLockSQL and activateInsertSQL are app/licensing's lockLicenseSQL
-// and insertActivationSQL (activate.go), copied (change them together):
-// what an activate sends on its hot path, without the app around it.
+// and insertActivationSQL (activate.go), copied, since the package keeps
+// them unexported (TestActivateStatementsAreActivates fails when they
+// drift apart): what an activate sends on its hot path, without the app
+// around it.
 const (
 	activateLockSQL = `UPDATE licenses AS l
 	SET total_activations = l.total_activations + 1, active_activations = l.active_activations + 1
@@ -27,6 +31,22 @@ const (
 	INSERT INTO activity_log (type, actor_type, actor_id, actor_name, ip, subject_type, subject_id, message, data)
 	VALUES ($11, $12, $13, $14, $15, $16, $17, $18, $19)`
 )
+
+// TestActivateStatementsAreActivates: the statements
+// BenchmarkActivateRoundTrips sends are, byte for byte, the ones activate.go
+// sends, so its figures price activate's round trips and not an old copy.
+func TestActivateStatementsAreActivates(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("../app/licensing/activate.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, q := range map[string]string{"activateLockSQL": activateLockSQL, "activateInsertSQL": activateInsertSQL} {
+		if !strings.Contains(string(src), "`"+q+"`") {
+			t.Errorf("%s is not a statement of app/licensing/activate.go any more: copy it again", name)
+		}
+	}
+}
 
 // BenchmarkActivateRoundTrips prices the round trips of an activate's
 // transaction apart from the app (docs/benchmarks.md, "Where an

@@ -55,15 +55,14 @@ const codeStatesSQL = `SELECT k.i, s.* FROM unnest($1::text[], $2::bigint[], $3:
 // codeBatcher is pool's batcher of verify by code's reads, made at its
 // first read; as stateBatcher, a batch never mixes pools.
 func (s *Service) codeBatcher(pool *sql.DB) *db.Batcher[codeKey, *codeState] {
-	if b, ok := s.codeBatchers.Load(pool); ok {
-		return b.(*db.Batcher[codeKey, *codeState])
+	return poolBatcher(&s.codeBatchers, pool, s, codeStatesRead)
+}
+
+// codeStatesRead is codeBatcher's read in exec mode mode.
+func codeStatesRead(mode pgx.QueryExecMode) db.BatchRead[codeKey, *codeState] {
+	return func(ctx context.Context, c *pgx.Conn, keys []codeKey, states []*codeState, errs []error) error {
+		return queryCodeStates(ctx, c, mode, keys, states, errs)
 	}
-	mode := s.execMode()
-	b, _ := s.codeBatchers.LoadOrStore(pool, db.NewBatcher(pool, stateReadsInFlight, stateMinOverlap, stateBatchMax,
-		func(ctx context.Context, c *pgx.Conn, keys []codeKey, states []*codeState, errs []error) error {
-			return queryCodeStates(ctx, c, mode, keys, states, errs)
-		}))
-	return b.(*db.Batcher[codeKey, *codeState])
 }
 
 // queryCodeStates reads keys' code states on c in one statement:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -39,15 +40,26 @@ const (
 // read. The pool is chosen before (the primary's, or the replicas' when
 // the write fence lets verify read them): a batch never mixes pools.
 func (s *Service) stateBatcher(pool *sql.DB) *db.Batcher[int64, *activationState] {
-	if b, ok := s.stateBatchers.Load(pool); ok {
-		return b.(*db.Batcher[int64, *activationState])
+	return poolBatcher(&s.stateBatchers, pool, s, activationStatesRead)
+}
+
+// activationStatesRead is stateBatcher's read in exec mode mode.
+func activationStatesRead(mode pgx.QueryExecMode) db.BatchRead[int64, *activationState] {
+	return func(ctx context.Context, c *pgx.Conn, ids []int64, states []*activationState, errs []error) error {
+		return queryActivationStates(ctx, c, mode, ids, states, errs)
 	}
-	mode := s.execMode()
-	b, _ := s.stateBatchers.LoadOrStore(pool, db.NewBatcher(pool, stateReadsInFlight, stateMinOverlap, stateBatchMax,
-		func(ctx context.Context, c *pgx.Conn, ids []int64, states []*activationState, errs []error) error {
-			return queryActivationStates(ctx, c, mode, ids, states, errs)
-		}))
-	return b.(*db.Batcher[int64, *activationState])
+}
+
+// poolBatcher is pool's batcher in m (pool → *db.Batcher[K, V]), made at
+// the pool's first read with the limits above and the read newRead makes
+// for s's exec mode. newRead is a plain function, so a read of a pool
+// whose batcher exists allocates nothing here.
+func poolBatcher[K, V any](m *sync.Map, pool *sql.DB, s *Service, newRead func(pgx.QueryExecMode) db.BatchRead[K, V]) *db.Batcher[K, V] {
+	if b, ok := m.Load(pool); ok {
+		return b.(*db.Batcher[K, V])
+	}
+	b, _ := m.LoadOrStore(pool, db.NewBatcher(pool, stateReadsInFlight, stateMinOverlap, stateBatchMax, newRead(s.execMode())))
+	return b.(*db.Batcher[K, V])
 }
 
 // queryActivationStates reads the states of ids on c in one statement:
