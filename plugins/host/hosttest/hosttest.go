@@ -5,6 +5,7 @@ package hosttest
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -168,7 +169,7 @@ func Install(t testing.TB, pluginsDir, pkg string) string {
 	if err := os.WriteFile(bin, data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	manifest, err := exec.Command(bin, "manifest").Output()
+	manifest, err := manifestOf(bin)
 	if err != nil {
 		t.Fatalf("%s manifest: %v", name, err)
 	}
@@ -176,4 +177,23 @@ func Install(t testing.TB, pluginsDir, pkg string) string {
 		t.Fatal(err)
 	}
 	return target
+}
+
+// manifestOf runs bin's manifest command. An executable just written by
+// this process can fail to start with ETXTBSY: a child that another test
+// forked while the write was open holds a copy of the write descriptor
+// until it execs (golang.org/issue/22315). That copy goes away within
+// milliseconds, so the start is retried for a while; once bin has run,
+// no write descriptor to it is left anywhere and later starts (the
+// host's) cannot meet it.
+func manifestOf(bin string) ([]byte, error) {
+	wait := time.Millisecond
+	for attempt := 1; ; attempt++ {
+		out, err := exec.Command(bin, "manifest").Output()
+		if !errors.Is(err, syscall.ETXTBSY) || attempt == 100 {
+			return out, err
+		}
+		time.Sleep(wait) // at most about 10 s in all
+		wait = min(2*wait, 100*time.Millisecond)
+	}
 }
