@@ -22,7 +22,10 @@ func scriptPlugin(t *testing.T, dir, name string, rightSum bool) {
 	pdir := filepath.Join(dir, name)
 	_ = os.MkdirAll(pdir, 0o755)
 	exe := filepath.Join(pdir, name)
-	if err := os.WriteFile(exe, []byte("#!/bin/sh\necho not a plugin >&2\nexit 1\n"), 0o755); err != nil {
+	// The host starts it with no retry: a write descriptor inherited by a
+	// child forked meanwhile would make that start fail (ETXTBSY), "crashed"
+	// for the wrong reason.
+	if err := hosttest.WriteExecutable(exe, []byte("#!/bin/sh\necho not a plugin >&2\nexit 1\n")); err != nil {
 		t.Fatal(err)
 	}
 	sum, _ := sdk.FileSHA256(exe)

@@ -3,10 +3,12 @@
 package hosttest
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -166,10 +168,10 @@ func Install(t testing.TB, pluginsDir, pkg string) string {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(target, name)
-	if err := os.WriteFile(bin, data, 0o755); err != nil {
+	if err := WriteExecutable(bin, data); err != nil {
 		t.Fatal(err)
 	}
-	manifest, err := manifestOf(bin)
+	manifest, err := manifestOf(bin, nil)
 	if err != nil {
 		t.Fatalf("%s manifest: %v", name, err)
 	}
@@ -179,19 +181,59 @@ func Install(t testing.TB, pluginsDir, pkg string) string {
 	return target
 }
 
-// manifestOf runs bin's manifest command. An executable just written by
-// this process can fail to start with ETXTBSY: a child that another test
-// forked while the write was open holds a copy of the write descriptor
-// until it execs (golang.org/issue/22315). That copy goes away within
-// milliseconds, so the start is retried for a while; once bin has run,
-// no write descriptor to it is left anywhere and later starts (the
-// host's) cannot meet it.
-func manifestOf(bin string) ([]byte, error) {
+// WriteExecutable writes data to the executable path (created with mode
+// 0755) so that this process and its children can start it at once.
+//
+// A plain os.WriteFile can leave a new executable unstartable for a while:
+// a child that another goroutine forks while the file is open for writing
+// inherits the write descriptor and holds it until the child execs
+// (golang.org/issue/22315), and the kernel refuses to execute a file that
+// any descriptor can still write to (ETXTBSY: "text file busy"). Writing
+// elsewhere and renaming into place does not help, since the inherited
+// descriptor is the same file's. So the file is opened, written and closed
+// holding syscall.ForkLock for reading: every fork of this process
+// (os/exec, os.StartProcess) holds it for writing, so none can happen
+// while the descriptor is open, and once WriteExecutable returns no
+// process has one. (data must not come from a child started meanwhile:
+// the fork would wait for the lock.)
+func WriteExecutable(path string, data []byte) error {
+	return writeExecutable(path, bytes.NewReader(data))
+}
+
+func writeExecutable(path string, r io.Reader) error {
+	syscall.ForkLock.RLock()
+	defer syscall.ForkLock.RUnlock()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o755)
+	if err != nil {
+		return fmt.Errorf("create executable: %w", err)
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("write executable %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write executable %s: %w", path, err)
+	}
+	return nil
+}
+
+// manifestOf runs bin's manifest command. If bin cannot start because a
+// descriptor open for writing to it is left somewhere (ETXTBSY), the start
+// is retried for a while, calling busy (if not nil) after each refusal.
+// WriteExecutable leaves no such descriptor in this process's children;
+// the retry covers one forked outside Go's ForkLock (cgo, a raw clone),
+// which goes away as soon as that child execs or exits. Once bin has run,
+// no write descriptor to it is left anywhere, so later starts (the host's)
+// cannot meet it.
+func manifestOf(bin string, busy func()) ([]byte, error) {
 	wait := time.Millisecond
 	for attempt := 1; ; attempt++ {
 		out, err := exec.Command(bin, "manifest").Output()
 		if !errors.Is(err, syscall.ETXTBSY) || attempt == 100 {
 			return out, err
+		}
+		if busy != nil {
+			busy()
 		}
 		time.Sleep(wait) // at most about 10 s in all
 		wait = min(2*wait, 100*time.Millisecond)
