@@ -21,7 +21,8 @@ import (
 //
 // River's own pool (DB.Pool) is not counted: its queue bookkeeping changes
 // nothing a cache holds. Batches and COPY, which database/sql cannot send,
-// are not seen.
+// are not seen. Writes marked NoCacheChange move Last (the read replicas'
+// fence) but not Count (the caches').
 type Writes struct {
 	n     atomic.Uint64
 	wrote chan struct{}
@@ -52,14 +53,30 @@ func (w *Writes) Count() uint64 { return w.n.Load() }
 // Wrote receives (coalesced) after writes: a waiter then reads Count.
 func (w *Writes) Wrote() <-chan struct{} { return w.wrote }
 
-func (w *Writes) add() {
+// add counts a finished write of the given level: every write moves Last;
+// only a write that may have notified a cache moves Count.
+func (w *Writes) add(level int) {
 	w.last.Store(int64(time.Since(epoch)))
+	if level < fenced {
+		return
+	}
 	w.n.Add(1)
 	select {
 	case w.wrote <- struct{}{}:
 	default:
 	}
 }
+
+// The levels of a write, kept per connection for a transaction (dirtyKey):
+// the highest of its statements' counts at its commit.
+const (
+	// replicaOnly: a write that notifies no cache (NoCacheChange): only
+	// the read replicas' fence (Last) waits for it.
+	replicaOnly = 1
+	// fenced: any other write; the caches' fence (Count) waits for the
+	// notifications it may have caused.
+	fenced = 2
+)
 
 type bookkeepingKey struct{}
 
@@ -75,7 +92,36 @@ func isBookkeeping(ctx context.Context) bool {
 	return b
 }
 
-// dirtyKey is the per-connection flag (pgconn's CustomData) of a
+type noCacheChangeKey struct{}
+
+// NoCacheChange marks ctx's writes as changing nothing that any node's
+// cache holds: no trigger or statement NOTIFYs a cache's channel for them
+// (an activation's insert, a license's counters, the activity log). They
+// still move Last, so the read replicas wait for them as for any write,
+// but not Count: the caches' fence has no notification to wait for, so
+// the listener sends no barrier for them (pgnotify.Listener.FollowWrites)
+// and the node's caches stay trusted. A transaction that also writes
+// through an unmarked ctx counts as any other.
+func NoCacheChange(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noCacheChangeKey{}, true)
+}
+
+// level is the level of a write sent with ctx.
+func level(ctx context.Context) int {
+	if b, _ := ctx.Value(noCacheChangeKey{}).(bool); b {
+		return replicaOnly
+	}
+	return fenced
+}
+
+// markDirty raises the level of pc's open transaction to at least lvl.
+func markDirty(data map[string]any, lvl int) {
+	if cur, _ := data[dirtyKey].(int); lvl > cur {
+		data[dirtyKey] = lvl
+	}
+}
+
+// dirtyKey is the per-connection level (pgconn's CustomData) of a
 // transaction that has written and not yet ended.
 const dirtyKey = "licensor.db.wrote"
 
@@ -84,7 +130,7 @@ const dirtyKey = "licensor.db.wrote"
 // command tag that tells nothing of it).
 func (w *Writes) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
 	if strings.IndexByte(data.SQL, ';') >= 0 && !isBookkeeping(ctx) {
-		conn.PgConn().CustomData()[dirtyKey] = true
+		markDirty(conn.PgConn().CustomData(), level(ctx))
 	}
 	return ctx
 }
@@ -100,22 +146,24 @@ func (w *Writes) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data pgx.Tra
 			return
 		}
 		if inTx {
-			pc.CustomData()[dirtyKey] = true
+			markDirty(pc.CustomData(), level(ctx))
 			return
 		}
+		w.add(level(ctx))
 	case inTx:
 		return
 	default:
 		// A statement ended outside a transaction: COMMIT, ROLLBACK, or
 		// anything else (a multi-statement text).
 		data := pc.CustomData()
-		if dirty, _ := data[dirtyKey].(bool); !dirty {
+		lvl, _ := data[dirtyKey].(int)
+		if lvl == 0 {
 			return
 		}
 		delete(data, dirtyKey)
 		if tag.String() == "ROLLBACK" {
 			return
 		}
+		w.add(lvl)
 	}
-	w.add()
 }

@@ -85,4 +85,46 @@ func TestWritesCountCommittedChanges(t *testing.T) {
 	default:
 		t.Error("Wrote never signalled")
 	}
+
+	// A write that changes nothing a cache holds moves the replicas'
+	// fence (Last) and not the caches' (Count), alone or in a
+	// transaction; one unmarked write in the transaction counts it.
+	uncached := db.NoCacheChange(ctx)
+	moved := func(what string, do func()) {
+		t.Helper()
+		before := d.Writes.Last()
+		do()
+		if !d.Writes.Last().After(before) {
+			t.Errorf("%s: the replicas' fence (Last) did not move", what)
+		}
+	}
+	moved("autocommit, no cache change", func() {
+		counted("autocommit, no cache change", 0, func() { exec(uncached, "UPDATE fence_probe SET v = 10 WHERE id = 1") })
+	})
+	inTx := func(marks ...bool) func() {
+		return func() {
+			err := d.Bun.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+				for i, mark := range marks {
+					c := ctx
+					if mark {
+						c = db.NoCacheChange(ctx)
+					}
+					if _, err := tx.ExecContext(c, "UPDATE fence_probe SET v = ? WHERE id = 1", 11+i); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	moved("transaction, no cache change", func() { counted("transaction, no cache change", 0, inTx(true, true)) })
+	moved("transaction, one write unmarked", func() { counted("transaction, one write unmarked", 1, inTx(true, false, true)) })
+	moved("several statements in one text, no cache change", func() {
+		counted("several statements in one text, no cache change", 0, func() {
+			exec(uncached, "BEGIN; UPDATE fence_probe SET v = 20 WHERE id = 1; COMMIT")
+		})
+	})
 }
