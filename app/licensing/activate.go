@@ -114,14 +114,22 @@ func (s *Service) activeProduct(ctx context.Context, idb bun.IDB, ref string) (*
 func (s *Service) activateProduct(ctx context.Context, idb bun.IDB, set *settings.Values, product *catalog.Product, req ActivateRequest) (*ActivateResult, error) {
 	var res *ActivateResult
 	var failedLicense *int64
-	err := idb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	attempt := func(ctx context.Context, tx bun.IDB) error {
 		var err error
 		res, failedLicense, err = s.activate(ctx, tx, set, product, req)
 		if err == nil && res.Failure != nil {
 			return errActivationFailed
 		}
 		return err
-	})
+	}
+	var err error
+	if pool, ok := idb.(*bun.DB); ok {
+		// On a pool, activate's own statements go through pgx on the
+		// transaction's connection (activateStatements).
+		err = db.RunInTx(ctx, pool, func(ctx context.Context, tx db.Tx) error { return attempt(ctx, tx) })
+	} else {
+		err = idb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return attempt(ctx, tx) })
+	}
 	switch {
 	case errors.Is(err, errActivationFailed):
 		if set.AddEntriesForFailedActivationAttempts {
@@ -148,8 +156,8 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 
 	// a: the license must exist, be this product's, and when it is issued
 	// to a customer be activated under that name.
-	run := s.runner(tx)
-	if run == nil {
+	st, tx := s.activateStatements(tx)
+	if st == nil {
 		return nil, nil, fmt.Errorf("activate: %T has no database/sql handle", tx)
 	}
 	// What activate writes on every call (the license's counters, the
@@ -158,7 +166,7 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 	// on the rarer paths (deactivate-old, a release, the first domain, the
 	// expiry clock, the hooks) goes through ctx and does.
 	plain := db.NoCacheChange(ctx)
-	locked, err := lockLicenseForActivation(plain, tx, run, req.LicenseCode)
+	locked, err := st.lock(plain, tx, req.LicenseCode)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fail(FailActivateInvalid, nil)
 	}
@@ -182,7 +190,7 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 			return nil
 		}
 		counted = false
-		if _, err := run.ExecContext(plain, uncountLicenseSQL, pgx.QueryExecModeCacheStatement, l.ID); err != nil {
+		if err := st.exec(plain, uncountLicenseSQL, l.ID); err != nil {
 			return fmt.Errorf("uncount license: %w", err)
 		}
 		return nil
@@ -328,7 +336,7 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 	if !counted {
 		insert = insertCountedActivationSQL
 	}
-	if _, err := run.ExecContext(plain, insert, pgx.QueryExecModeCacheStatement,
+	if err := st.exec(plain, insert,
 		a.ID, l.ID, a.ProductID, a.LicenseCode, a.ClientName, a.URL, a.Domain, a.IP, a.UserAgent, now,
 		logged.Type, logged.ActorType, logged.ActorID, logged.ActorName, logged.IP, logged.SubjectType, logged.SubjectID, logged.Message, string(data),
 		due,
@@ -398,9 +406,62 @@ const (
 	VALUES ($11, $12, $13, $14, $15, $16, $17, $18, $19)`
 )
 
-// lockLicenseForActivation locks the license with code (sql.ErrNoRows when
-// there is none), counts the activation to come and draws its id
-// (lockLicenseSQL).
+// activateStatements sends activate's own statements (lockLicenseSQL and
+// the activation's), prepared once per connection unless the service was
+// built with Unprepared: through pgx itself on the transaction's connection
+// when db.RunInTx began the transaction, which spares database/sql's
+// conversion of every argument and column and bun's scan of the license by
+// reflection (scanLockedLicense); else through database/sql (runner).
+type activateStatements struct {
+	run     sqlRunner
+	withPgx func(func(*pgx.Conn) error) error
+	mode    pgx.QueryExecMode
+}
+
+// activateStatements returns how to send activate's statements in tx, and
+// the bun transaction for everything else (nil when tx has no database/sql
+// handle).
+func (s *Service) activateStatements(tx bun.IDB) (*activateStatements, bun.IDB) {
+	if t, ok := tx.(db.Tx); ok {
+		return &activateStatements{withPgx: t.WithPgx, mode: s.execMode()}, t.Tx
+	}
+	if run := s.runner(tx); run != nil {
+		return &activateStatements{run: run}, tx
+	}
+	return nil, tx
+}
+
+// lock locks the license with code (sql.ErrNoRows when there is none),
+// counts the activation to come and draws its id (lockLicenseSQL).
+func (st *activateStatements) lock(ctx context.Context, tx bun.IDB, code string) (*lockedLicense, error) {
+	if st.withPgx == nil {
+		return lockLicenseForActivation(ctx, tx, st.run, code)
+	}
+	var locked *lockedLicense
+	err := st.withPgx(func(c *pgx.Conn) error {
+		rows, err := c.Query(ctx, lockLicenseSQL, st.mode, code)
+		if err != nil {
+			return err
+		}
+		locked, err = scanLockedLicense(rows)
+		return err
+	})
+	return locked, err
+}
+
+// exec runs one of activate's statements that returns no rows.
+func (st *activateStatements) exec(ctx context.Context, query string, args ...any) error {
+	if st.withPgx == nil {
+		_, err := st.run.ExecContext(ctx, query, append([]any{pgx.QueryExecModeCacheStatement}, args...)...)
+		return err
+	}
+	return st.withPgx(func(c *pgx.Conn) error {
+		_, err := c.Exec(ctx, query, append([]any{st.mode}, args...)...)
+		return err
+	})
+}
+
+// lockLicenseForActivation is lock through database/sql and bun's scan.
 func lockLicenseForActivation(ctx context.Context, tx bun.IDB, run sqlRunner, code string) (*lockedLicense, error) {
 	locked := new(lockedLicense)
 	rows, err := run.QueryContext(ctx, lockLicenseSQL, pgx.QueryExecModeCacheStatement, code)
@@ -415,6 +476,102 @@ func lockLicenseForActivation(ctx context.Context, tx bun.IDB, run sqlRunner, co
 type lockedLicense struct {
 	License          `bun:",extend"`
 	NextActivationID int64 `bun:"next_activation_id,scanonly"`
+}
+
+// scanLockedLicense reads lockLicenseSQL's row from pgx itself
+// (sql.ErrNoRows when there is none), as bun's scan of it through
+// database/sql would (TestLockedLicenseScansAsBun): the driver adapter
+// converts every column to a driver.Value and bun converts it again by
+// reflection, about 95 allocations per activate for this one row. A
+// column it does not know is an error, as it is for bun.
+func scanLockedLicense(rows pgx.Rows) (*lockedLicense, error) {
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		return nil, sql.ErrNoRows
+	}
+	k := new(lockedLicense)
+	fields := rows.FieldDescriptions()
+	dest := make([]any, len(fields))
+	for i, f := range fields {
+		if dest[i] = k.column(f.Name); dest[i] == nil {
+			return nil, fmt.Errorf("scan locked license: no field for column %q", f.Name)
+		}
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return nil, fmt.Errorf("scan locked license: %w", err)
+	}
+	rows.Close()
+	return k, rows.Err()
+}
+
+// column is where lockLicenseSQL's column name is scanned to, nil for
+// none.
+func (k *lockedLicense) column(name string) any {
+	l := &k.License
+	switch name {
+	case "id":
+		return &l.ID
+	case "product_id":
+		return &l.ProductID
+	case "license_code":
+		return &l.LicenseCode
+	case "type":
+		return &l.Type
+	case "customer_id":
+		return &l.CustomerID
+	case "email":
+		return &l.Email
+	case "invoice":
+		return &l.Invoice
+	case "uses":
+		return &l.Uses
+	case "parallel_uses":
+		return &l.ParallelUses
+	case "expires_at":
+		return &l.ExpiresAt
+	case "expiry_days":
+		return &l.ExpiryDays
+	case "expiry_start":
+		return &l.ExpiryStart
+	case "expiry_started_at":
+		return &l.ExpiryStartedAt
+	case "updates_until":
+		return &l.UpdatesUntil
+	case "support_until":
+		return &l.SupportUntil
+	case "domains":
+		return &l.Domains
+	case "ips":
+		return &l.IPs
+	case "entitlements":
+		return &l.Entitlements
+	case "comments":
+		return &l.Comments
+	case "heartbeat_interval":
+		return &l.HeartbeatInterval
+	case "heartbeat_missed":
+		return &l.HeartbeatMissed
+	case "floating":
+		return &l.Floating
+	case "is_valid":
+		return &l.IsValid
+	case "is_envato":
+		return &l.IsEnvato
+	case "total_activations":
+		return &l.TotalActivations
+	case "active_activations":
+		return &l.ActiveActivations
+	case "created_at":
+		return &l.CreatedAt
+	case "updated_at":
+		return &l.UpdatedAt
+	case "next_activation_id":
+		return &k.NextActivationID
+	}
+	return nil
 }
 
 // recordFailedAttempt writes the failed row that feeds the console and the
