@@ -50,6 +50,10 @@ type EmbeddedOptions struct {
 	Dir    string // cluster folder, e.g. <data_dir>/postgres (created if missing)
 	BinDir string // folder with initdb/pg_ctl/postgres; "" = search PATH, then /usr/lib/postgresql/*/bin (newest version first)
 	Logger *slog.Logger
+
+	// freePort, when set, picks the TCP ports to try instead of freePort
+	// (tests).
+	freePort func() (int, error)
 }
 
 // Cluster is Licensor's private PostgreSQL cluster. Its folder holds data/
@@ -65,6 +69,7 @@ type Cluster struct {
 	cred     *syscall.Credential // nil: run the binaries as ourselves
 	owned    bool                // false: another process started it; Stop leaves it running
 	log      *slog.Logger
+	freePort func() (int, error)
 
 	mu      sync.Mutex
 	stopped bool
@@ -94,7 +99,10 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Cluster, error) {
 	if strings.ContainsAny(dir, "\"$`\\\n") {
 		return nil, fmt.Errorf("postgres cluster: folder %q must not contain any of \" $ ` \\ or a newline", dir)
 	}
-	c := &Cluster{dir: dir, dataDir: filepath.Join(dir, "data"), log: log}
+	c := &Cluster{dir: dir, dataDir: filepath.Join(dir, "data"), log: log, freePort: o.freePort}
+	if c.freePort == nil {
+		c.freePort = freePort
+	}
 
 	c.bin, err = c.findBin(o.BinDir)
 	if err != nil {
@@ -520,32 +528,44 @@ func processExited(pid int) bool {
 // path would be too long for a socket, on a free port of 127.0.0.1.
 func (c *Cluster) start(ctx context.Context) error {
 	sock := c.socketDir()
-	opts := []string{"-c", "shared_buffers=128MB", "-c", "max_connections=100"}
-	if len(filepath.Join(sock, ".s.PGSQL.65535")) <= maxSocketPath {
-		c.host, c.port = sock, socketPort
-		// Double quotes keep a folder with commas or spaces one list entry.
-		opts = append(opts, "-p", strconv.Itoa(c.port), "-c", "listen_addresses=",
-			"-c", `unix_socket_directories="`+sock+`"`)
-	} else {
-		port, err := freePort()
-		if err != nil {
-			return fmt.Errorf("postgres cluster: find a free port: %w", err)
+	tcp := len(filepath.Join(sock, ".s.PGSQL.65535")) > maxSocketPath
+	for attempt := 1; ; attempt++ {
+		opts := []string{"-c", "shared_buffers=128MB", "-c", "max_connections=100"}
+		if !tcp {
+			c.host, c.port = sock, socketPort
+			// Double quotes keep a folder with commas or spaces one list entry.
+			opts = append(opts, "-p", strconv.Itoa(c.port), "-c", "listen_addresses=",
+				"-c", `unix_socket_directories="`+sock+`"`)
+		} else {
+			port, err := c.freePort()
+			if err != nil {
+				return fmt.Errorf("postgres cluster: find a free port: %w", err)
+			}
+			c.host, c.port = "127.0.0.1", port
+			opts = append(opts, "-p", strconv.Itoa(c.port), "-c", "listen_addresses=127.0.0.1",
+				"-c", "unix_socket_directories=")
 		}
-		c.host, c.port = "127.0.0.1", port
-		opts = append(opts, "-p", strconv.Itoa(c.port), "-c", "listen_addresses=127.0.0.1",
-			"-c", "unix_socket_directories=")
-	}
-	quoted := make([]string, len(opts))
-	for i, o := range opts {
-		quoted[i] = shellQuote(o)
-	}
+		quoted := make([]string, len(opts))
+		for i, o := range opts {
+			quoted[i] = shellQuote(o)
+		}
 
-	logStart := fileSize(c.logFile())
-	out, err := c.run(ctx, "pg_ctl", "start", "-w", "-t", pgCtlTimeout,
-		"-D", c.dataDir, "-l", c.logFile(), "-o", strings.Join(quoted, " "))
-	if err != nil {
+		logStart := fileSize(c.logFile())
+		out, err := c.run(ctx, "pg_ctl", "start", "-w", "-t", pgCtlTimeout,
+			"-D", c.dataDir, "-l", c.logFile(), "-o", strings.Join(quoted, " "))
+		if err == nil {
+			break
+		}
+		logged := c.logTail(logStart)
+		// The port was free when picked, but a port of the ephemeral range
+		// can become the local port of an outgoing connection (any client
+		// on the machine) before the server binds it: pick another.
+		if tcp && attempt < 3 && strings.Contains(logged, "Address already in use") {
+			c.log.Warn("postgres: port taken before the server bound it; trying another", "port", c.port)
+			continue
+		}
 		return fmt.Errorf("postgres cluster: start in %s: %w: %s\n%s:\n%s",
-			c.dir, err, strings.TrimSpace(out), c.logFile(), c.logTail(logStart))
+			c.dir, err, strings.TrimSpace(out), c.logFile(), logged)
 	}
 	c.owned = true
 	c.writeOwner()
