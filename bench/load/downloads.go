@@ -103,8 +103,9 @@ func downloads(serverURL, bin string, o options, d downloadOptions) error {
 	}); err != nil {
 		return err
 	}
-	verifyWork := func(int) func(*fasthttp.Request, int64) *fasthttp.Request {
-		return func(_ *fasthttp.Request, i int64) *fasthttp.Request { return verifyReqs[i%int64(len(verifyReqs))] }
+	verifyT, err := newTraffic(verifyReqs)
+	if err != nil {
+		return err
 	}
 
 	fmt.Fprintf(os.Stderr, "bench: making a %d MB sparse release file\n", d.fileBytes>>20)
@@ -163,13 +164,13 @@ func downloads(serverURL, bin string, o options, d downloadOptions) error {
 	var served []float64
 	var failed int64
 	for range d.rounds {
-		alone = append(alone, load(hc, pid, o, verifyWork))
+		alone = append(alone, o.gen.run(hc.Addr, pid, o, verifyT))
 		dl, err := startDownloadClient(downloadURL, externalKey, d)
 		if err != nil {
 			return err
 		}
 		time.Sleep(time.Second) // every download under way
-		busy = append(busy, load(hc, pid, o, verifyWork))
+		busy = append(busy, o.gen.run(hc.Addr, pid, o, verifyT))
 		rate, failures, err := dl.stop()
 		if err != nil {
 			return err

@@ -105,21 +105,22 @@ func heartbeats(serverURL, bin string, o options, h heartbeatOptions) error {
 		return err
 	}
 
-	verifyWork := func(int) func(*fasthttp.Request, int64) *fasthttp.Request {
-		return func(_ *fasthttp.Request, i int64) *fasthttp.Request { return verifyReqs[i%int64(len(verifyReqs))] }
+	verifyT, err := newTraffic(verifyReqs)
+	if err != nil {
+		return err
 	}
 	pid := srv.Process.Pid
 	var alone, busy []result
 	var beats []float64
 	var failed int64
 	for range h.rounds {
-		alone = append(alone, load(hc, pid, o, verifyWork))
+		alone = append(alone, o.gen.run(hc.Addr, pid, o, verifyT))
 		storm, err := startStorm(base, externalKey, tokens.Name(), h)
 		if err != nil {
 			return err
 		}
 		time.Sleep(time.Second) // the storm under way
-		busy = append(busy, load(hc, pid, o, verifyWork))
+		busy = append(busy, o.gen.run(hc.Addr, pid, o, verifyT))
 		rate, failures, err := storm.stop()
 		if err != nil {
 			return err

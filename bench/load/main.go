@@ -15,7 +15,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -32,7 +32,6 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,6 +53,9 @@ func main() {
 	installs := flag.Int("installs", 100, "activations verify spreads over, round-robin")
 	soakFor := flag.Duration("soak", 0, "instead of the benchmark, soak two nodes with a mixed load for this long (make soak)")
 	procs := flag.Int("procs", 1, "GOMAXPROCS of this load client (it shares the cores with the server and PostgreSQL)")
+	client := flag.String("client", "auto", "load generator: wrk (the C generator the issue's outside check uses), go (a lean Go client), fasthttp (the one before 2026-12-07), or auto: wrk when installed, else go")
+	wrkThreads := flag.Int("wrk-threads", 2, "threads of wrk (as pgbench's -j 2)")
+	only := flag.String("phases", "", "run only the phases whose names match this regular expression (the others print zeros), e.g. 'bare|cache off|pgbench -S'")
 	downloadsMode := flag.Bool("downloads", false, "instead of the benchmark, measure update downloads: one large file's effect on the server's RSS, and verify beside concurrent downloads (make bench-downloads)")
 	fileMB := flag.Int64("file-mb", 1024, "size of the release file the download measurements serve, in MB")
 	downloaders := flag.Int("downloaders", 50, "concurrent downloads beside verify")
@@ -94,7 +96,17 @@ func main() {
 		return
 	}
 	runtime.GOMAXPROCS(*procs)
-	o := options{duration: *duration, warmup: *warmup, conns: *conns, licenses: max(*licenses, 1), installs: max(*installs, 1),
+	gen, err := newGenerator(*client, *wrkThreads)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	phaseRe, err := regexp.Compile(*only)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: -phases:", err)
+		os.Exit(2)
+	}
+	o := options{gen: gen, phases: phaseRe, duration: *duration, warmup: *warmup, conns: *conns, licenses: max(*licenses, 1), installs: max(*installs, 1),
 		rounds: max(*rounds, 1), filler: max(*filler, 0), startups: max(*startups, 1)}
 	o.installs = min(o.installs, o.licenses)
 	run := run
@@ -128,6 +140,9 @@ type options struct {
 	rounds, filler, startups int
 	// db is the benchmark's database, whose backends' CPU is measured.
 	db string
+	// gen sends the load phases' requests; phases selects those to run.
+	gen    generator
+	phases *regexp.Regexp
 }
 
 func run(serverURL, bin string, o options) error {
@@ -201,22 +216,12 @@ func run(serverURL, bin string, o options) error {
 	if err := seedActivations(dsn, o.licenses, o.filler); err != nil {
 		return err
 	}
-	// activate: license i mod licenses from a new host each time; the
-	// request's bodies are built here, the host header per request.
-	activateBodies := make([][]byte, o.licenses)
-	for i := range activateBodies {
-		activateBodies[i] = []byte(`{"product_id":"BENCH","license_code":"` + licenseCode(i) + `"}`)
-	}
-	activateWork := func(int) func(*fasthttp.Request, int64) *fasthttp.Request {
-		req := newRequest(base+"/api/external/license/activate", externalKey, nil, "")
-		var host []byte
-		return func(_ *fasthttp.Request, i int64) *fasthttp.Request {
-			req.SetBodyRaw(activateBodies[i%int64(len(activateBodies))])
-			host = strconv.AppendInt(append(host[:0], "https://host-"...), i, 10)
-			host = append(host, ".example.com"...)
-			req.Header.SetBytesV("X-API-URL", host)
-			return req
-		}
+	// activate: license i mod licenses from a new host each time (request
+	// i's number in its host), never one an earlier round used.
+	activateReqs := make([]*fasthttp.Request, o.licenses)
+	for i := range activateReqs {
+		activateReqs[i] = newRequest(base+"/api/external/license/activate", externalKey,
+			[]byte(`{"product_id":"BENCH","license_code":"`+licenseCode(i)+`"}`), "https://host-"+seqMarker+".example.com")
 	}
 
 	// The same verifications on a node whose activation cache is off:
@@ -259,15 +264,23 @@ func run(serverURL, bin string, o options) error {
 		name string
 		run  func() result
 	}
-	cycle := func(reqs []*fasthttp.Request) func(int) func(*fasthttp.Request, int64) *fasthttp.Request {
-		return func(int) func(*fasthttp.Request, int64) *fasthttp.Request {
-			return func(_ *fasthttp.Request, i int64) *fasthttp.Request { return reqs[i%int64(len(reqs))] }
-		}
+	// Each phase's requests in their wire form, for the load generator.
+	var wireErr error
+	wire := func(reqs []*fasthttp.Request) *traffic {
+		t, err := newTraffic(reqs)
+		wireErr = cmp.Or(wireErr, err)
+		return t
 	}
+	bareT, verifyT, uncachedT, legacyT, codeT, heartbeatT, activateT := wire(bareReqs), wire(verifyReqs), wire(uncachedReqs),
+		wire(legacyReqs), wire(codeReqs), wire(heartbeatReqs), wire(activateReqs)
+	if wireErr != nil {
+		return wireErr
+	}
+	bareAddr, addr, uncachedAddr := bareHC.Addr, hc.Addr, uncachedHC.Addr
 	pid := srv.Process.Pid
 	phases := []phase{
-		{"bare Fiber endpoint", func() result { return load(bareHC, bare.Process.Pid, o, cycle(bareReqs)) }},
-		{"verify (cached)", func() result { return load(hc, pid, o, cycle(verifyReqs)) }},
+		{"bare Fiber endpoint", func() result { return o.gen.run(bareAddr, bare.Process.Pid, o, bareT) }},
+		{"verify (cached)", func() result { return o.gen.run(addr, pid, o, verifyT) }},
 		// The same verifications answered unsigned (sign_api_responses off
 		// for the phase): what signing every answer costs.
 		{"verify, unsigned", func() result {
@@ -280,13 +293,13 @@ func run(serverURL, bin string, o options) error {
 					fmt.Fprintln(os.Stderr, "bench:", err)
 				}
 			}()
-			return load(hc, pid, o, cycle(verifyReqs))
+			return o.gen.run(addr, pid, o, verifyT)
 		}},
-		{"verify, cache off", func() result { return load(uncachedHC, uncachedSrv.Process.Pid, o, cycle(uncachedReqs)) }},
-		{"verify by code, legacy", func() result { return load(hc, pid, o, cycle(legacyReqs)) }},
-		{"verify by code, modern", func() result { return load(hc, pid, o, cycle(codeReqs)) }},
-		{"heartbeat storm", func() result { return load(hc, pid, o, cycle(heartbeatReqs)) }},
-		{"activate", func() result { return load(hc, pid, o, activateWork) }},
+		{"verify, cache off", func() result { return o.gen.run(uncachedAddr, uncachedSrv.Process.Pid, o, uncachedT) }},
+		{"verify by code, legacy", func() result { return o.gen.run(addr, pid, o, legacyT) }},
+		{"verify by code, modern", func() result { return o.gen.run(addr, pid, o, codeT) }},
+		{"heartbeat storm", func() result { return o.gen.run(addr, pid, o, heartbeatT) }},
+		{"activate", func() result { return o.gen.run(addr, pid, o, activateT) }},
 		{"pgbench -S -M prepared", func() result { return pgb.run(ctx, o, "-S", "-M", "prepared") }},
 		{"pgbench (default TPC-B)", func() result { return pgb.run(ctx, o) }},
 	}
@@ -297,6 +310,10 @@ func run(serverURL, bin string, o options) error {
 	results := make([][]result, len(phases))
 	for round := range o.rounds {
 		for i, p := range phases {
+			if !o.phases.MatchString(p.name) {
+				results[i] = append(results[i], result{})
+				continue
+			}
 			fmt.Fprintf(os.Stderr, "bench: round %d/%d: %s\n", round+1, o.rounds, p.name)
 			results[i] = append(results[i], p.run())
 		}
@@ -311,8 +328,9 @@ func run(serverURL, bin string, o options) error {
 	fmt.Printf("\nLicensor hot paths beside a bare Fiber endpoint and pgbench on the same server\n")
 	fmt.Printf("%d connections, %d interleaved rounds of %s per phase after %s warm-up, medians; %d cores, load average %s at the start\n",
 		o.conns, o.rounds, o.duration, o.warmup, runtime.NumCPU(), loadAverage())
-	fmt.Printf("verify: %d activations round-robin (by token; by code in the legacy and modern forms), %d activations in the table; activate: %d licenses round-robin, a new host per request\n\n",
+	fmt.Printf("verify: %d activations round-robin (by token; by code in the legacy and modern forms), %d activations in the table; activate: %d licenses round-robin, a new host per request\n",
 		o.installs, o.installs+o.filler, o.licenses)
+	fmt.Printf("load generator: %s; pgbench -j 2\n\n", o.gen.describe())
 	fmt.Printf("%-26s %10s %9s %9s %7s %16s %14s %16s %6s\n", "", "per second", "p50", "p99", "errors", "server CPU/op", "client CPU/op", "postgres CPU/op", "busy")
 	for i, p := range phases {
 		r := med[i]
@@ -613,77 +631,6 @@ type result struct {
 	// PostgreSQL included), clientShare this client's part of the machine.
 	serverCPU, clientCPU, dbCPU float64
 	busy, clientShare           float64
-}
-
-// load runs o.conns workers sending requests for o.warmup (not measured),
-// then for o.duration, and reports throughput and latency percentiles of
-// successful (HTTP 200, status true) answers. work(w) returns worker w's
-// request maker, called with a global sequence number.
-func load(hc *fasthttp.HostClient, serverPid int, o options, work func(w int) func(*fasthttp.Request, int64) *fasthttp.Request) result {
-	var (
-		seq       atomic.Int64
-		errs      atomic.Int64
-		measuring atomic.Bool
-		mu        sync.Mutex
-		samples   []time.Duration
-		wg        sync.WaitGroup
-	)
-	var startCPU, startSrv, startSelf cpuTimes
-	var db *dbCPU
-	start := time.Now()
-	measureAt := start.Add(o.warmup)
-	deadline := measureAt.Add(o.duration)
-	for w := range o.conns {
-		mk := work(w)
-		wg.Go(func() {
-			resp := fasthttp.AcquireResponse()
-			defer fasthttp.ReleaseResponse(resp)
-			local := make([]time.Duration, 0, 8192)
-			for {
-				t0 := time.Now()
-				if !t0.Before(deadline) {
-					break
-				}
-				on := measuring.Load()
-				req := mk(nil, seq.Add(1))
-				err := hc.DoTimeout(req, resp, 10*time.Second)
-				if !on {
-					continue
-				}
-				if err != nil || resp.StatusCode() != 200 || !bytes.Contains(resp.Body(), []byte(`"status":true`)) {
-					errs.Add(1)
-					continue
-				}
-				local = append(local, time.Since(t0))
-			}
-			mu.Lock()
-			samples = append(samples, local...)
-			mu.Unlock()
-		})
-	}
-	time.Sleep(time.Until(measureAt))
-	startCPU, startSrv, startSelf, db = machineCPU(), processCPU(serverPid), selfCPU(), trackDBCPU(o.db)
-	t0 := time.Now()
-	measuring.Store(true)
-	time.Sleep(time.Until(deadline))
-	elapsed := time.Since(t0)
-	endCPU, endSrv, endSelf, dbBusy := machineCPU(), processCPU(serverPid), selfCPU(), db.stop()
-	wg.Wait()
-	sort.Slice(samples, func(i, j int) bool { return samples[i] < samples[j] })
-	n := float64(len(samples))
-	r := result{errors: errs.Load(), rps: n / elapsed.Seconds()}
-	if len(samples) > 0 {
-		r.p50 = samples[len(samples)/2].Round(10 * time.Microsecond)
-		r.p99 = samples[len(samples)*99/100].Round(10 * time.Microsecond)
-		r.serverCPU = float64(endSrv.busy-startSrv.busy) / n / float64(time.Microsecond)
-		r.clientCPU = float64(endSelf.busy-startSelf.busy) / n / float64(time.Microsecond)
-		r.dbCPU = float64(dbBusy) / n / float64(time.Microsecond)
-	}
-	if total := endCPU.total - startCPU.total; total > 0 {
-		r.busy = float64(endCPU.busy-startCPU.busy) / float64(total)
-		r.clientShare = float64(endSelf.busy-startSelf.busy) / float64(total)
-	}
-	return r
 }
 
 var tpsRe = regexp.MustCompile(`tps = ([0-9.]+)`)
