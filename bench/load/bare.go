@@ -71,13 +71,18 @@ func startBareServer(conns int) (*exec.Cmd, *fasthttp.HostClient, string, error)
 	}
 	var addr string
 	if _, err := fmt.Fscanln(out, &addr); err != nil {
-		stopServer(cmd)
+		stopBareServer(cmd)
 		return nil, nil, "", fmt.Errorf("bare endpoint: %w", err)
 	}
 	hc := &fasthttp.HostClient{Addr: addr, MaxConns: conns * 2, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
 	if err := waitHealthy(apiClient{hc: hc}, 10*time.Second); err != nil {
-		stopServer(cmd)
+		stopBareServer(cmd)
 		return nil, nil, "", errors.New("bare endpoint did not answer")
 	}
 	return cmd, hc, "http://" + addr, nil
 }
+
+// stopBareServer kills the bare endpoint's process, which has nothing to
+// finish: an interrupt would not end it when bench/load was started with
+// SIGINT ignored (a shell's background job), as its children then are.
+func stopBareServer(cmd *exec.Cmd) { _ = cmd.Process.Kill(); _ = cmd.Wait() }

@@ -442,7 +442,9 @@ func writeRequests(t *traffic) (string, error) {
 // compare with the figures measured with it.
 type fasthttpClient struct{}
 
-func (fasthttpClient) describe() string { return "fasthttp's HostClient (the generator before 2026-12-07)" }
+func (fasthttpClient) describe() string {
+	return "fasthttp's HostClient (the generator before 2026-12-07)"
+}
 
 func (fasthttpClient) run(addr string, serverPid int, o options, t *traffic) result {
 	hc := &fasthttp.HostClient{Addr: addr, MaxConns: o.conns * 2, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}

@@ -2,8 +2,11 @@ package main
 
 import (
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"sync"
@@ -174,5 +177,31 @@ func TestTrafficWithoutMarkerSendsRequestsAsTheyAre(t *testing.T) {
 	reqs[1].Header.Set("X-Seq", seqMarker)
 	if _, err := newTraffic(reqs); err == nil {
 		t.Fatal("a phase with the marker in some requests only was accepted")
+	}
+}
+
+// -cpuprofile: the profile a server's profiler writes after the warm-up
+// lands in the file named.
+func TestProfileServerWritesTheServersProfile(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	srv := &http.Server{Handler: mux}
+	go func() { _ = srv.Serve(ln) }()
+	defer func() { _ = srv.Close() }()
+
+	file := filepath.Join(t.TempDir(), "verify-cache-off-round0.pprof")
+	if err := <-profileServer(ln.Addr().String(), 0, time.Second, file); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) < 2 || raw[0] != 0x1f || raw[1] != 0x8b { // pprof's profiles are gzipped
+		t.Fatalf("%s holds %d bytes, not a gzipped profile", file, len(raw))
 	}
 }

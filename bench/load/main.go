@@ -26,9 +26,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
@@ -55,6 +57,7 @@ func main() {
 	procs := flag.Int("procs", 1, "GOMAXPROCS of this load client (it shares the cores with the server and PostgreSQL)")
 	client := flag.String("client", "auto", "load generator: wrk (the C generator the issue's outside check uses), go (a lean Go client), fasthttp (the one before 2026-12-07), or auto: wrk when installed, else go")
 	wrkThreads := flag.Int("wrk-threads", 2, "threads of wrk (as pgbench's -j 2)")
+	profileDir := flag.String("cpuprofile", "", "write a CPU profile of the server in each measured phase (after its warm-up) to this directory, named after the phase and round (go tool pprof)")
 	only := flag.String("phases", "", "run only the phases whose names match this regular expression (the others print zeros), e.g. 'bare|cache off|pgbench -S'")
 	downloadsMode := flag.Bool("downloads", false, "instead of the benchmark, measure update downloads: one large file's effect on the server's RSS, and verify beside concurrent downloads (make bench-downloads)")
 	fileMB := flag.Int64("file-mb", 1024, "size of the release file the download measurements serve, in MB")
@@ -101,12 +104,18 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
+	if *profileDir != "" {
+		if err := os.MkdirAll(*profileDir, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: -cpuprofile:", err)
+			os.Exit(2)
+		}
+	}
 	phaseRe, err := regexp.Compile(*only)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench: -phases:", err)
 		os.Exit(2)
 	}
-	o := options{gen: gen, phases: phaseRe, duration: *duration, warmup: *warmup, conns: *conns, licenses: max(*licenses, 1), installs: max(*installs, 1),
+	o := options{gen: gen, phases: phaseRe, profileDir: *profileDir, duration: *duration, warmup: *warmup, conns: *conns, licenses: max(*licenses, 1), installs: max(*installs, 1),
 		rounds: max(*rounds, 1), filler: max(*filler, 0), startups: max(*startups, 1)}
 	o.installs = min(o.installs, o.licenses)
 	run := run
@@ -143,6 +152,9 @@ type options struct {
 	// gen sends the load phases' requests; phases selects those to run.
 	gen    generator
 	phases *regexp.Regexp
+	// profileDir receives the servers' CPU profiles, one per phase and
+	// round ("": none).
+	profileDir string
 }
 
 func run(serverURL, bin string, o options) error {
@@ -168,11 +180,27 @@ func run(serverURL, bin string, o options) error {
 		return err
 	}
 
-	srv, hc, base, err := startServer(bin, env, o.conns)
+	// With -cpuprofile each server exposes Go's profiler on a port of its
+	// own, by its process id.
+	pprofAddrs := map[int]string{}
+	withPprof := func(env []string) ([]string, string, error) {
+		if o.profileDir == "" {
+			return env, "", nil
+		}
+		port, err := freePort()
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		return append(env, "LICENSOR_PPROF_ADDR="+addr), addr, err
+	}
+	cachedEnv, pprofAddr, err := withPprof(env)
+	if err != nil {
+		return err
+	}
+	srv, hc, base, err := startServer(bin, cachedEnv, o.conns)
 	if err != nil {
 		return err
 	}
 	defer stopServer(srv)
+	pprofAddrs[srv.Process.Pid] = pprofAddr
 	api := apiClient{hc: hc}
 
 	fmt.Fprintf(os.Stderr, "bench: setting up %d licenses and %d activations\n", o.licenses, o.installs)
@@ -227,11 +255,16 @@ func run(serverURL, bin string, o options) error {
 	// The same verifications on a node whose activation cache is off:
 	// every verify reads the database, as for installations that verify
 	// rarely (the cache holds those that verify often).
-	uncachedSrv, uncachedHC, uncachedBase, err := startServer(bin, append(env, "LICENSOR_API_VERIFY_CACHE_SIZE=0"), o.conns)
+	uncachedEnv, pprofAddr, err := withPprof(append(env, "LICENSOR_API_VERIFY_CACHE_SIZE=0"))
+	if err != nil {
+		return err
+	}
+	uncachedSrv, uncachedHC, uncachedBase, err := startServer(bin, uncachedEnv, o.conns)
 	if err != nil {
 		return fmt.Errorf("start the cache-off server: %w", err)
 	}
 	defer stopServer(uncachedSrv)
+	pprofAddrs[uncachedSrv.Process.Pid] = pprofAddr
 	uncachedReqs := moveRequests(verifyReqs, base, uncachedBase)
 	// A heartbeat storm: every installation's heartbeat (its token) at
 	// once, as after a network outage (docs/api/external.md).
@@ -246,7 +279,7 @@ func run(serverURL, bin string, o options) error {
 	if err != nil {
 		return err
 	}
-	defer stopServer(bare)
+	defer stopBareServer(bare)
 	bareReqs := make([]*fasthttp.Request, len(verifyReqs))
 	for i, r := range verifyReqs {
 		bareReqs[i] = newRequest(bareBase+"/verify", externalKey, r.Body(), "")
@@ -264,6 +297,21 @@ func run(serverURL, bin string, o options) error {
 		name string
 		run  func() result
 	}
+	// gen is o.gen's run, profiling the server when asked.
+	round := 0
+	gen := func(name, addr string, pid int, t *traffic) result {
+		if pprofAddrs[pid] == "" {
+			return o.gen.run(addr, pid, o, t)
+		}
+		file := filepath.Join(o.profileDir, fmt.Sprintf("%s-round%d.pprof", strings.NewReplacer(" ", "-", ",", "", "(", "", ")", "").Replace(name), round))
+		done := profileServer(pprofAddrs[pid], o.warmup, o.duration, file)
+		defer func() {
+			if err := <-done; err != nil {
+				fmt.Fprintln(os.Stderr, "bench: profile:", err)
+			}
+		}()
+		return o.gen.run(addr, pid, o, t)
+	}
 	// Each phase's requests in their wire form, for the load generator.
 	var wireErr error
 	wire := func(reqs []*fasthttp.Request) *traffic {
@@ -280,7 +328,7 @@ func run(serverURL, bin string, o options) error {
 	pid := srv.Process.Pid
 	phases := []phase{
 		{"bare Fiber endpoint", func() result { return o.gen.run(bareAddr, bare.Process.Pid, o, bareT) }},
-		{"verify (cached)", func() result { return o.gen.run(addr, pid, o, verifyT) }},
+		{"verify (cached)", func() result { return gen("verify (cached)", addr, pid, verifyT) }},
 		// The same verifications answered unsigned (sign_api_responses off
 		// for the phase): what signing every answer costs.
 		{"verify, unsigned", func() result {
@@ -293,13 +341,13 @@ func run(serverURL, bin string, o options) error {
 					fmt.Fprintln(os.Stderr, "bench:", err)
 				}
 			}()
-			return o.gen.run(addr, pid, o, verifyT)
+			return gen("verify, unsigned", addr, pid, verifyT)
 		}},
-		{"verify, cache off", func() result { return o.gen.run(uncachedAddr, uncachedSrv.Process.Pid, o, uncachedT) }},
-		{"verify by code, legacy", func() result { return o.gen.run(addr, pid, o, legacyT) }},
-		{"verify by code, modern", func() result { return o.gen.run(addr, pid, o, codeT) }},
-		{"heartbeat storm", func() result { return o.gen.run(addr, pid, o, heartbeatT) }},
-		{"activate", func() result { return o.gen.run(addr, pid, o, activateT) }},
+		{"verify, cache off", func() result { return gen("verify, cache off", uncachedAddr, uncachedSrv.Process.Pid, uncachedT) }},
+		{"verify by code, legacy", func() result { return gen("verify by code, legacy", addr, pid, legacyT) }},
+		{"verify by code, modern", func() result { return gen("verify by code, modern", addr, pid, codeT) }},
+		{"heartbeat storm", func() result { return gen("heartbeat storm", addr, pid, heartbeatT) }},
+		{"activate", func() result { return gen("activate", addr, pid, activateT) }},
 		{"pgbench -S -M prepared", func() result { return pgb.run(ctx, o, "-S", "-M", "prepared") }},
 		{"pgbench (default TPC-B)", func() result { return pgb.run(ctx, o) }},
 	}
@@ -308,7 +356,7 @@ func run(serverURL, bin string, o options) error {
 		return err
 	}
 	results := make([][]result, len(phases))
-	for round := range o.rounds {
+	for round = range o.rounds {
 		for i, p := range phases {
 			if !o.phases.MatchString(p.name) {
 				results[i] = append(results[i], result{})
@@ -930,4 +978,30 @@ func randHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// profileServer fetches a CPU profile of duration from the profiler at
+// addr once warmup has passed, into file; the channel gets its error.
+func profileServer(addr string, warmup, duration time.Duration, file string) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		time.Sleep(warmup)
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, max(1, int(duration.Seconds()))))
+		if err != nil {
+			done <- err
+			return
+		}
+		defer func() { _ = resp.Body.Close() }()
+		if resp.StatusCode != http.StatusOK {
+			done <- fmt.Errorf("GET %s: %s", resp.Request.URL, resp.Status)
+			return
+		}
+		f, err := os.Create(file)
+		if err == nil {
+			_, err = io.Copy(f, resp.Body)
+			err = cmp.Or(err, f.Close())
+		}
+		done <- err
+	}()
+	return done
 }
