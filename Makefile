@@ -74,6 +74,7 @@ lint: assets
 	LICENSOR_GOLANGCI_LINT="$(GO) run $(GOLANGCI_LINT)" $(GO) test -count=1 ./test/importrules/
 
 ## bench: Go benchmarks, then the HTTP load script beside a bare Fiber endpoint and pgbench on the same server
+## (its load generator is wrk when installed, apt-get install -y wrk, else a lean Go client: docs/benchmarks.md#load-generators)
 ## (BENCH_ROUNDS interleaved rounds of BENCH_DURATION per phase, medians; BENCH_ACTIVATIONS rows in the table)
 BENCH_DURATION ?= 5s
 BENCH_ROUNDS ?= 3
