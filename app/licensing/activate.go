@@ -3,6 +3,7 @@ package licensing
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
 
@@ -493,18 +496,188 @@ func scanLockedLicense(rows pgx.Rows) (*lockedLicense, error) {
 		return nil, sql.ErrNoRows
 	}
 	k := new(lockedLicense)
+	if !k.decode(rows.FieldDescriptions(), rows.RawValues()) {
+		*k = lockedLicense{}
+		if err := k.scan(rows); err != nil {
+			return nil, err
+		}
+	}
+	rows.Close()
+	return k, rows.Err()
+}
+
+// scan reads the current row of rows with pgx's Scan.
+func (k *lockedLicense) scan(rows pgx.Rows) error {
 	fields := rows.FieldDescriptions()
 	dest := make([]any, len(fields))
 	for i, f := range fields {
 		if dest[i] = k.column(f.Name); dest[i] == nil {
-			return nil, fmt.Errorf("scan locked license: no field for column %q", f.Name)
+			return fmt.Errorf("scan locked license: no field for column %q", f.Name)
 		}
 	}
 	if err := rows.Scan(dest...); err != nil {
-		return nil, fmt.Errorf("scan locked license: %w", err)
+		return fmt.Errorf("scan locked license: %w", err)
 	}
-	rows.Close()
-	return k, rows.Err()
+	return nil
+}
+
+// decode reads lockLicenseSQL's row from the values pgx received, by
+// column name, as pgx's Scan would (binaryRow), when each column comes in
+// the form the prepared statement returns it: binary, and text-like
+// columns as text (citext, which pgx does not know, comes as text). Scan
+// plans every column of every row again, about 40 allocations for this
+// one. Any other form (text results, unprepared behind a pooler; an
+// unexpected type; a NULL where none is allowed) reports false, and the
+// caller scans the row with pgx instead.
+func (k *lockedLicense) decode(fields []pgconn.FieldDescription, values [][]byte) bool {
+	if len(fields) != len(values) {
+		return false
+	}
+	l := &k.License
+	for i, f := range fields {
+		r := binaryRow{fields: fields, values: values, i: i, ok: true}
+		ok := true
+		switch f.Name {
+		case "id":
+			l.ID = r.int64()
+		case "product_id":
+			l.ProductID = r.int64()
+		case "license_code":
+			l.LicenseCode, ok = textValue(f, values[i], false)
+		case "type":
+			l.Type, ok = optionalTextValue(f, values[i])
+		case "customer_id":
+			l.CustomerID, ok = optionalTextValue(f, values[i])
+		case "email":
+			l.Email, ok = optionalTextValue(f, values[i])
+		case "invoice":
+			l.Invoice, ok = optionalTextValue(f, values[i])
+		case "uses":
+			l.Uses = r.optionalInt()
+		case "parallel_uses":
+			l.ParallelUses = r.optionalInt()
+		case "expires_at":
+			l.ExpiresAt = r.optionalTime()
+		case "expiry_days":
+			l.ExpiryDays = r.optionalInt()
+		case "expiry_start":
+			l.ExpiryStart, ok = textValue(f, values[i], false)
+		case "expiry_started_at":
+			l.ExpiryStartedAt = r.optionalTime()
+		case "updates_until":
+			l.UpdatesUntil = r.optionalTime()
+		case "support_until":
+			l.SupportUntil = r.optionalTime()
+		case "domains":
+			l.Domains, ok = textArray(f, values[i])
+		case "ips":
+			l.IPs, ok = textArray(f, values[i])
+		case "entitlements":
+			l.Entitlements, ok = textArray(f, values[i])
+		case "comments":
+			l.Comments, ok = optionalTextValue(f, values[i])
+		case "heartbeat_interval":
+			l.HeartbeatInterval = r.optionalInt()
+		case "heartbeat_missed":
+			l.HeartbeatMissed, ok = optionalTextValue(f, values[i])
+		case "floating":
+			l.Floating = r.bool()
+		case "is_valid":
+			l.IsValid = r.bool()
+		case "is_envato":
+			l.IsEnvato = r.bool()
+		case "total_activations":
+			ok = requiredInt(&r, &l.TotalActivations)
+		case "active_activations":
+			ok = requiredInt(&r, &l.ActiveActivations)
+		case "created_at":
+			ok = requiredTime(&r, &l.CreatedAt)
+		case "updated_at":
+			ok = requiredTime(&r, &l.UpdatedAt)
+		case "next_activation_id":
+			k.NextActivationID = r.int64()
+		default:
+			return false
+		}
+		if !ok || !r.ok {
+			return false
+		}
+	}
+	return true
+}
+
+func requiredInt(r *binaryRow, dst *int) bool {
+	v := r.optionalInt()
+	if v == nil {
+		return false
+	}
+	*dst = *v
+	return true
+}
+
+func requiredTime(r *binaryRow, dst *time.Time) bool {
+	v := r.optionalTime()
+	if v == nil {
+		return false
+	}
+	*dst = *v
+	return true
+}
+
+// textValue is a text-like column's value: text or varchar in either
+// format (their binary form is their text), or any type sent as text (a
+// citext). A NULL is "" and null: refused unless the column allows it.
+func textValue(f pgconn.FieldDescription, v []byte, null bool) (string, bool) {
+	if f.Format != pgtype.TextFormatCode && f.DataTypeOID != pgtype.TextOID && f.DataTypeOID != pgtype.VarcharOID {
+		return "", false
+	}
+	if v == nil {
+		return "", null
+	}
+	return string(v), true
+}
+
+func optionalTextValue(f pgconn.FieldDescription, v []byte) (*string, bool) {
+	s, ok := textValue(f, v, true)
+	if !ok || v == nil {
+		return nil, ok
+	}
+	return &s, true
+}
+
+// textArray is a text[] column's value in binary format (one dimension,
+// no NULL element): an empty array is an empty slice, as pgx scans it.
+func textArray(f pgconn.FieldDescription, v []byte) ([]string, bool) {
+	if f.Format != pgtype.BinaryFormatCode || f.DataTypeOID != pgtype.TextArrayOID || len(v) < 12 {
+		return nil, false
+	}
+	ndim := int32(binary.BigEndian.Uint32(v[0:]))
+	elem := binary.BigEndian.Uint32(v[8:])
+	if ndim == 0 {
+		return []string{}, len(v) == 12
+	}
+	if ndim != 1 || (elem != pgtype.TextOID && elem != pgtype.VarcharOID) || len(v) < 20 {
+		return nil, false
+	}
+	n := int32(binary.BigEndian.Uint32(v[12:]))
+	if n < 0 || int(n) > len(v) {
+		return nil, false
+	}
+	out := make([]string, n)
+	rest := v[20:]
+	for i := range out {
+		if len(rest) < 4 {
+			return nil, false
+		}
+		size := int32(binary.BigEndian.Uint32(rest))
+		rest = rest[4:]
+		if size < 0 || int(size) > len(rest) {
+			return nil, false // a NULL element, or a short value
+		}
+		out[i] = string(rest[:size])
+		rest = rest[size:]
+	}
+	return out, len(rest) == 0
 }
 
 // column is where lockLicenseSQL's column name is scanned to, nil for

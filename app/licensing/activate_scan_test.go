@@ -16,8 +16,10 @@ import (
 // scanLockedLicense gives the license bun's scan of lockLicenseSQL's row
 // gives, field for field: every column set (times with microseconds and an
 // offset, arrays, citext) and every nullable one NULL with empty arrays.
-// A column added to licenses that it does not read fails here (and in every
-// activate) rather than being left zero.
+// Prepared, the row comes in binary and decode reads it; unprepared (behind
+// a pooler) it comes as text, decode declines, and pgx's Scan reads it:
+// both are compared. A column added to licenses that neither reads fails
+// here (and in every activate) rather than being left zero.
 func TestLockedLicenseScansAsBun(t *testing.T) {
 	t.Parallel()
 	f := newLicFixture(t)
@@ -33,48 +35,64 @@ func TestLockedLicenseScansAsBun(t *testing.T) {
 	f.license("EMPTY", LicenseInput{})
 	f.exec(`UPDATE licenses SET domains = '{}', ips = '{}', entitlements = '{}' WHERE license_code = 'EMPTY'`)
 
-	for _, code := range []string{"FULL", "EMPTY", "NONE"} {
-		var viaPgx, viaBun *lockedLicense
-		var pgxErr, bunErr error
-		rollback := errors.New("roll back")
-		err := db.WithPgx(f.ctx, f.d.SQL, func(c *pgx.Conn) error {
-			return pgx.BeginFunc(f.ctx, c, func(tx pgx.Tx) error {
-				rows, err := tx.Query(f.ctx, lockLicenseSQL, pgx.QueryExecModeCacheStatement, code)
-				if err != nil {
-					return err
-				}
-				viaPgx, pgxErr = scanLockedLicense(rows)
+	rollback := errors.New("roll back")
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, pgx.QueryExecModeExec} {
+		for _, code := range []string{"FULL", "EMPTY", "NONE"} {
+			var viaPgx, viaBun *lockedLicense
+			var pgxErr, bunErr error
+			err := db.WithPgx(f.ctx, f.d.SQL, func(c *pgx.Conn) error {
+				return pgx.BeginFunc(f.ctx, c, func(tx pgx.Tx) error {
+					rows, err := tx.Query(f.ctx, lockLicenseSQL, mode, code)
+					if err != nil {
+						return err
+					}
+					defer rows.Close()
+					if !rows.Next() {
+						pgxErr = sql.ErrNoRows
+						return rollback
+					}
+					k := new(lockedLicense)
+					decoded := k.decode(rows.FieldDescriptions(), rows.RawValues())
+					if want := mode == pgx.QueryExecModeCacheStatement; decoded != want {
+						t.Errorf("%s in mode %v: decode read the row: %v, want %v", code, mode, decoded, want)
+					}
+					if !decoded {
+						*k = lockedLicense{}
+						pgxErr = k.scan(rows)
+					}
+					viaPgx = k
+					return rollback
+				})
+			})
+			if !errors.Is(err, rollback) {
+				t.Fatal(err)
+			}
+			err = f.d.Bun.RunInTx(f.ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+				viaBun, bunErr = lockLicenseForActivation(ctx, tx, f.s.runner(tx), code)
 				return rollback
 			})
-		})
-		if !errors.Is(err, rollback) {
-			t.Fatal(err)
-		}
-		err = f.d.Bun.RunInTx(f.ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-			viaBun, bunErr = lockLicenseForActivation(ctx, tx, f.s.runner(tx), code)
-			return rollback
-		})
-		if !errors.Is(err, rollback) {
-			t.Fatal(err)
-		}
-		if code == "NONE" {
-			// bun scans no row as a zero license, which activate's
-			// product check refused; pgx says there is none.
-			if !errors.Is(pgxErr, sql.ErrNoRows) || bunErr != nil || viaBun.ID != 0 {
-				t.Errorf("no license: pgx %v, bun %v %+v", pgxErr, bunErr, viaBun)
+			if !errors.Is(err, rollback) {
+				t.Fatal(err)
 			}
-			continue
-		}
-		if pgxErr != nil || bunErr != nil {
-			t.Fatalf("%s: pgx %v, bun %v", code, pgxErr, bunErr)
-		}
-		// Each drew its own activation id.
-		if viaPgx.NextActivationID == 0 || viaBun.NextActivationID == 0 {
-			t.Errorf("%s: no activation id drawn: pgx %d, bun %d", code, viaPgx.NextActivationID, viaBun.NextActivationID)
-		}
-		viaPgx.NextActivationID, viaBun.NextActivationID = 0, 0
-		if !reflect.DeepEqual(viaPgx, viaBun) {
-			t.Errorf("%s: scanned through pgx\n%#v\nthrough bun\n%#v", code, viaPgx.License, viaBun.License)
+			if code == "NONE" {
+				// bun scans no row as a zero license, which activate's
+				// product check refused.
+				if !errors.Is(pgxErr, sql.ErrNoRows) || bunErr != nil || viaBun.ID != 0 {
+					t.Errorf("no license: pgx %v, bun %v %+v", pgxErr, bunErr, viaBun)
+				}
+				continue
+			}
+			if pgxErr != nil || bunErr != nil {
+				t.Fatalf("%s in mode %v: pgx %v, bun %v", code, mode, pgxErr, bunErr)
+			}
+			// Each drew its own activation id.
+			if viaPgx.NextActivationID == 0 || viaBun.NextActivationID == 0 {
+				t.Errorf("%s: no activation id drawn: pgx %d, bun %d", code, viaPgx.NextActivationID, viaBun.NextActivationID)
+			}
+			viaPgx.NextActivationID, viaBun.NextActivationID = 0, 0
+			if !reflect.DeepEqual(viaPgx, viaBun) {
+				t.Errorf("%s in mode %v: read through pgx\n%#v\nthrough bun\n%#v", code, mode, viaPgx.License, viaBun.License)
+			}
 		}
 	}
 }
