@@ -76,12 +76,14 @@ func WhereLinked(q *bun.SelectQuery, alias string, c *Customer) *bun.SelectQuery
 // LinkedTo returns the customer a license with these customer_id and email
 // values belongs to, or nil when it belongs to none.
 func LinkedTo(ctx context.Context, idb bun.IDB, customerID, email *string) (*Customer, error) {
-	q := idb.NewSelect().Model((*Customer)(nil))
+	// Most licenses name no customer: no query is built for them (every
+	// activate asks).
+	var q *bun.SelectQuery
 	switch {
 	case customerID != nil && *customerID != "":
-		q = q.Where("c.client_id = ?", *customerID)
+		q = idb.NewSelect().Model((*Customer)(nil)).Where("c.client_id = ?", *customerID)
 	case email != nil && *email != "":
-		q = q.Where("c.email = ? AND c.email_proven_at IS NOT NULL", *email)
+		q = idb.NewSelect().Model((*Customer)(nil)).Where("c.email = ? AND c.email_proven_at IS NOT NULL", *email)
 	default:
 		return nil, nil
 	}
