@@ -74,7 +74,7 @@ func startBareServer(conns int) (*exec.Cmd, *fasthttp.HostClient, string, error)
 		stopBareServer(cmd)
 		return nil, nil, "", fmt.Errorf("bare endpoint: %w", err)
 	}
-	hc := &fasthttp.HostClient{Addr: addr, MaxConns: conns * 2, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+	hc := newHostClient(addr, conns)
 	if err := waitHealthy(apiClient{hc: hc}, 10*time.Second); err != nil {
 		stopBareServer(cmd)
 		return nil, nil, "", errors.New("bare endpoint did not answer")

@@ -72,7 +72,7 @@ func downloads(serverURL, bin string, o options, d downloadOptions) error {
 	}
 	defer func() { _ = srv.Process.Signal(os.Interrupt); _ = srv.Wait() }()
 	pid := srv.Process.Pid
-	hc := &fasthttp.HostClient{Addr: addr, MaxConns: o.conns * 2, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+	hc := newHostClient(addr, o.conns)
 	api := apiClient{hc: hc}
 	if err := waitHealthy(api, 60*time.Second); err != nil {
 		return err
@@ -83,7 +83,7 @@ func downloads(serverURL, bin string, o options, d downloadOptions) error {
 		return fmt.Errorf("create product: %w", err)
 	}
 	verifyReqs := make([]*fasthttp.Request, o.installs)
-	if err := parallel(o.installs, 8, func(i int) error {
+	if err := parallel(o.installs, setupWorkers, func(i int) error {
 		if err := api.call("/api/internal/product-licenses", internalKey, map[string]any{"product_reference_id": "BENCH", "license_code": licenseCode(i)}, nil); err != nil {
 			return err
 		}

@@ -205,3 +205,42 @@ func TestProfileServerWritesTheServersProfile(t *testing.T) {
 		t.Fatalf("%s holds %d bytes, not a gzipped profile", file, len(raw))
 	}
 }
+
+// The set-up's setupWorkers calls at once fit in the client of a server
+// whatever -conns is: with -conns 1 its two connections refused the
+// third call ("no free connections available to host").
+func TestSetupCallsFitInTheHostClientWithFewConnections(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every call waits until setupWorkers are in at once.
+	var (
+		mu      sync.Mutex
+		arrived int
+		all     = make(chan struct{})
+		ended   = make(chan struct{})
+	)
+	srv := &fasthttp.Server{Handler: func(c *fasthttp.RequestCtx) {
+		mu.Lock()
+		if arrived++; arrived == setupWorkers {
+			close(all)
+		}
+		mu.Unlock()
+		select {
+		case <-all:
+		case <-ended: // the test failed: Shutdown waits for the handlers
+		}
+		c.SetBodyString(`{"status":true}`)
+	}}
+	go func() { _ = srv.Serve(ln) }()
+	defer func() { _ = srv.Shutdown() }()
+	defer close(ended)
+
+	api := apiClient{hc: newHostClient(ln.Addr().String(), 1)}
+	if err := parallel(setupWorkers*4, setupWorkers, func(int) error {
+		return api.call("/", "key", map[string]any{}, nil)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -62,7 +62,7 @@ func heartbeats(serverURL, bin string, o options, h heartbeatOptions) error {
 
 	// Verify traffic: one activation per install, as the main benchmark.
 	verifyReqs := make([]*fasthttp.Request, o.installs)
-	if err := parallel(o.installs, 8, func(i int) error {
+	if err := parallel(o.installs, setupWorkers, func(i int) error {
 		if err := api.call("/api/internal/product-licenses", internalKey, map[string]any{"product_reference_id": "BENCH", "license_code": licenseCode(i)}, nil); err != nil {
 			return err
 		}
@@ -85,7 +85,7 @@ func heartbeats(serverURL, bin string, o options, h heartbeatOptions) error {
 		return err
 	}
 	lines := make([]string, h.activations)
-	if err := parallel(h.activations, 8, func(i int) error {
+	if err := parallel(h.activations, setupWorkers, func(i int) error {
 		host := fmt.Sprintf("https://storm-%d.example.com", i)
 		token, err := activateToken(api, externalKey, "STORM", host)
 		lines[i] = host + " " + token

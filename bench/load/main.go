@@ -207,7 +207,7 @@ func run(serverURL, bin string, o options) error {
 	if err := api.call("/api/internal/products", internalKey, map[string]any{"name": "Bench", "reference_id": "BENCH"}, nil); err != nil {
 		return fmt.Errorf("create product: %w", err)
 	}
-	if err := parallel(o.licenses, 8, func(i int) error {
+	if err := parallel(o.licenses, setupWorkers, func(i int) error {
 		return api.call("/api/internal/product-licenses", internalKey, map[string]any{"product_reference_id": "BENCH", "license_code": licenseCode(i), "parallel_uses": nil}, nil)
 	}); err != nil {
 		return fmt.Errorf("create license: %w", err)
@@ -220,7 +220,7 @@ func run(serverURL, bin string, o options) error {
 	verifyReqs := make([]*fasthttp.Request, o.installs)
 	legacyReqs := make([]*fasthttp.Request, o.installs)
 	codeReqs := make([]*fasthttp.Request, o.installs)
-	if err := parallel(o.installs, 8, func(i int) error {
+	if err := parallel(o.installs, setupWorkers, func(i int) error {
 		host := fmt.Sprintf("https://install-%d.example.com", i)
 		client := fmt.Sprintf("client-%d", i)
 		var act struct {
@@ -611,7 +611,7 @@ func startServer(bin string, env []string, conns int) (*exec.Cmd, *fasthttp.Host
 	if err := srv.Start(); err != nil {
 		return nil, nil, "", err
 	}
-	hc := &fasthttp.HostClient{Addr: addr, MaxConns: conns * 2, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
+	hc := newHostClient(addr, conns)
 	if err := waitHealthy(apiClient{hc: hc}, 60*time.Second); err != nil {
 		stopServer(srv)
 		return nil, nil, "", err
@@ -645,6 +645,16 @@ func newRequest(uri, key string, body []byte, apiURL string) *fasthttp.Request {
 	}
 	req.SetBodyRaw(body)
 	return req
+}
+
+// setupWorkers make a benchmark's licenses and activations at once.
+const setupWorkers = 8
+
+// newHostClient is a client of the server at addr for the set-up's calls
+// and the probes, with room for setupWorkers calls at once however few
+// connections (-conns) the phases use.
+func newHostClient(addr string, conns int) *fasthttp.HostClient {
+	return &fasthttp.HostClient{Addr: addr, MaxConns: max(conns, setupWorkers) * 2, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}
 }
 
 // parallel runs f(0..n-1) on workers goroutines and returns the first error.

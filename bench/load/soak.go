@@ -114,7 +114,7 @@ func soak(serverURL, bin string, o options, length time.Duration) error {
 			return err
 		}
 		defer func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() }()
-		n := &node{cmd: cmd, base: "http://" + addr, hc: &fasthttp.HostClient{Addr: addr, MaxConns: o.conns * 2, ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second}}
+		n := &node{cmd: cmd, base: "http://" + addr, hc: newHostClient(addr, o.conns)}
 		if err := waitHealthy(apiClient{n.hc}, 60*time.Second); err != nil {
 			return err
 		}
@@ -130,13 +130,13 @@ func soak(serverURL, bin string, o options, length time.Duration) error {
 	if err := api.call("/api/internal/customers", internalKey, map[string]any{"name": "Buyer", "email": customerEmail, "password": customerPassword}, nil); err != nil {
 		return fmt.Errorf("create customer: %w", err)
 	}
-	if err := parallel(o.licenses, 8, func(i int) error {
+	if err := parallel(o.licenses, setupWorkers, func(i int) error {
 		return api.call("/api/internal/product-licenses", internalKey, map[string]any{"product_reference_id": "SOAK", "license_code": licenseCode(i), "parallel_uses": nil, "email": customerEmail}, nil)
 	}); err != nil {
 		return fmt.Errorf("create license: %w", err)
 	}
 	verifyBodies := make([][]byte, o.installs)
-	if err := parallel(o.installs, 8, func(i int) error {
+	if err := parallel(o.installs, setupWorkers, func(i int) error {
 		token, err := activate(api, externalKey, i, fmt.Sprintf("https://install-%d.example.com", i))
 		verifyBodies[i] = []byte(fmt.Sprintf(`{"product_id":"SOAK","license_data":%q}`, token))
 		return err
