@@ -244,3 +244,30 @@ func TestSetupCallsFitInTheHostClientWithFewConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// wrk checks every answer's body in the warm-up (its Lua check costs wrk
+// CPU the outside check's wrk does not spend) and, while measuring, the
+// status codes: a 200 with "status":false in the warm-up and a 500 while
+// measuring both count as errors.
+func TestWrkChecksBodiesInTheWarmUpAndStatusesWhileMeasuring(t *testing.T) {
+	gen, ok := generators(t)["wrk"]
+	if !ok {
+		t.Skip("wrk is not installed")
+	}
+	s := startAnswerServer(t, 1)
+	tr := seqTraffic(t, s.addr, 1)
+	o := options{conns: 4, warmup: time.Second, duration: time.Second}
+
+	failed := `{"status":false,"is_active":false,"message":"Invalid license.","data":null}`
+	s.answer.Store(&failed)
+	if r := gen.run(s.addr, os.Getpid(), o, tr); r.errors == 0 {
+		t.Fatalf("every answer a 200 with status false: %+v, want the warm-up's errors", r)
+	}
+
+	ok200 := `{"status":true}`
+	s.answer.Store(&ok200)
+	s.status.Store(500)
+	if r := gen.run(s.addr, os.Getpid(), o, tr); r.rps != 0 || r.errors == 0 {
+		t.Fatalf("every answer a 500: %+v, want none served and errors", r)
+	}
+}
