@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -34,6 +35,23 @@ type CustomerActivity struct {
 func RecordCustomer(ctx context.Context, idb bun.IDB, a CustomerActivity) error {
 	a.ID = 0
 	if _, err := idb.NewInsert().Model(&a).Exec(ctx); err != nil {
+		return fmt.Errorf("record customer activity %s: %w", a.Type, err)
+	}
+	return nil
+}
+
+// RecordCustomerWhere writes a's entry (its CustomerID and CreatedAt
+// ignored: the database's now()) for the customer of customers AS c that
+// cond matches with args, if any, in one statement: a linked license's
+// activity needs no read of its customer first. cond must match at most
+// one customer.
+func RecordCustomerWhere(ctx context.Context, idb bun.IDB, a CustomerActivity, cond string, args ...any) error {
+	data, err := json.Marshal(a.Data)
+	if err != nil {
+		return fmt.Errorf("record customer activity %s: %w", a.Type, err)
+	}
+	q := "INSERT INTO customer_activity (type, ip, data, customer_id) SELECT ?, ?, ?::jsonb, c.id FROM customers AS c WHERE " + cond
+	if _, err := idb.ExecContext(ctx, q, append([]any{a.Type, a.IP, string(data)}, args...)...); err != nil {
 		return fmt.Errorf("record customer activity %s: %w", a.Type, err)
 	}
 	return nil

@@ -73,20 +73,31 @@ func WhereLinked(q *bun.SelectQuery, alias string, c *Customer) *bun.SelectQuery
 	return q.Where("(?.customer_id = ? OR (?.customer_id IS NULL AND ?.email = ?))", a, c.ClientID, a, a, c.Email)
 }
 
+// LinkedCondition is LinkedTo's rule as a condition on customers AS c
+// with its one argument: the customer whose client id is customerID, else
+// the one whose proven email is email (both unique); ok is false when
+// neither is given. Writes that only need the customer's id use it in one
+// statement (audit.RecordCustomerWhere).
+func LinkedCondition(customerID, email *string) (cond, arg string, ok bool) {
+	switch {
+	case customerID != nil && *customerID != "":
+		return "c.client_id = ?", *customerID, true
+	case email != nil && *email != "":
+		return "c.email = ? AND c.email_proven_at IS NOT NULL", *email, true
+	}
+	return "", "", false
+}
+
 // LinkedTo returns the customer a license with these customer_id and email
 // values belongs to, or nil when it belongs to none.
 func LinkedTo(ctx context.Context, idb bun.IDB, customerID, email *string) (*Customer, error) {
 	// Most licenses name no customer: no query is built for them (every
 	// activate asks).
-	var q *bun.SelectQuery
-	switch {
-	case customerID != nil && *customerID != "":
-		q = idb.NewSelect().Model((*Customer)(nil)).Where("c.client_id = ?", *customerID)
-	case email != nil && *email != "":
-		q = idb.NewSelect().Model((*Customer)(nil)).Where("c.email = ? AND c.email_proven_at IS NOT NULL", *email)
-	default:
+	cond, arg, ok := LinkedCondition(customerID, email)
+	if !ok {
 		return nil, nil
 	}
+	q := idb.NewSelect().Model((*Customer)(nil)).Where(cond, arg)
 	c := new(Customer)
 	if err := q.Model(c).Scan(ctx); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {

@@ -3,12 +3,15 @@ package licensing
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/licensor/licensor/app/audit"
 	"github.com/licensor/licensor/app/customers"
+	"github.com/licensor/licensor/app/db"
+	"github.com/licensor/licensor/app/db/dbtest"
 	"github.com/licensor/licensor/app/fields"
 )
 
@@ -425,5 +428,62 @@ func TestMarketplaceFailure(t *testing.T) {
 	}
 	if FailActivateInvalid.Kind != Declined {
 		t.Fatal("the package's own failure was changed")
+	}
+}
+
+// A license linked to a customer records the customer's activity with one
+// statement that finds the customer itself: an activate of it sends BEGIN,
+// the lock, the activation, the customer's activity and COMMIT, where
+// reading the customer first took a round trip more.
+func TestLinkedActivateRecordsCustomerActivityInOneRoundTrip(t *testing.T) {
+	t.Parallel()
+	f := newLicFixture(t)
+	c, err := customers.NewService(f.clock, customers.Hooks{}).Create(f.ctx, f.d.Bun, testAdmin, f.set,
+		customers.CreateParams{Name: "Ann", Email: "ann@example.com", ClientID: "CUST-001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.license("LINKED", LicenseInput{Email: fields.Some(strp("ANN@example.com"))})
+	tap := dbtest.StartTap(t, f.d.DSN)
+	d, err := db.Open(f.ctx, tap.URL, db.PoolOptions{MaxOpenConns: 1, MaxIdleConns: 1, ConnMaxLifetime: time.Hour, DirectURL: f.d.DSN})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	activate := func(host string) []string {
+		t.Helper()
+		tap.Take()
+		res, err := f.s.Activate(f.ctx, d.Bun, f.set, ActivateRequest{ProductRef: f.product.ReferenceID, LicenseCode: "LINKED", Caller: caller(host)})
+		if err != nil || res.Failure != nil {
+			t.Fatalf("activate: %v %+v", err, res)
+		}
+		var kinds []string
+		for _, trip := range tap.Take() {
+			q := strings.ToUpper(strings.Join(strings.Fields(trip.SQL), " "))
+			switch {
+			case strings.Contains(q, `FROM "PRODUCTS"`):
+				// The product, which a node's product cache answers.
+			case q == "BEGIN" || q == "COMMIT":
+				kinds = append(kinds, strings.ToLower(q))
+			case strings.HasPrefix(q, "UPDATE LICENSES AS L SET TOTAL_ACTIVATIONS"):
+				kinds = append(kinds, "lock")
+			case strings.Contains(q, "INSERT INTO ACTIVATIONS"):
+				kinds = append(kinds, "activation")
+			case strings.Contains(q, "CUSTOMER_ACTIVITY"):
+				kinds = append(kinds, "customer activity")
+			default:
+				kinds = append(kinds, trip.SQL)
+			}
+		}
+		return kinds
+	}
+	activate("one.example.com") // the first may start the clock
+	got := activate("two.example.com")
+	if want := []string{"begin", "lock", "activation", "customer activity", "commit"}; !slices.Equal(got, want) {
+		t.Errorf("a linked license's activate sent %q, want %q", got, want)
+	}
+	acts, err := audit.CustomerActivities(f.ctx, f.d.Bun, c.ID, 10)
+	if err != nil || len(acts) != 2 || acts[0].Type != audit.CustomerLicenseActivated || acts[0].Data["domain"] != "two.example.com" {
+		t.Fatalf("%v %+v", err, acts)
 	}
 }

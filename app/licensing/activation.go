@@ -414,9 +414,9 @@ func (s *Service) deactivate(ctx context.Context, tx bun.IDB, as []*Activation, 
 // recordCustomerActivity writes a customer activity entry when l links to a
 // customer (linking rule).
 func recordCustomerActivity(ctx context.Context, tx bun.IDB, l *License, typ, ip string, a *Activation) error {
-	c, err := customers.LinkedTo(ctx, tx, l.CustomerID, l.Email)
-	if err != nil || c == nil {
-		return err
+	cond, arg, ok := customers.LinkedCondition(l.CustomerID, l.Email)
+	if !ok {
+		return nil
 	}
 	data := map[string]any{"license_code": l.LicenseCode, "product": l.ProductReferenceID}
 	if a != nil {
@@ -425,7 +425,8 @@ func recordCustomerActivity(ctx context.Context, tx bun.IDB, l *License, typ, ip
 			data["domain"] = *a.Domain
 		}
 	}
-	return audit.RecordCustomer(ctx, tx, audit.CustomerActivity{CustomerID: c.ID, Type: typ, IP: nullable(ip), Data: data})
+	// One round trip: the customer is found by the insert itself.
+	return audit.RecordCustomerWhere(ctx, tx, audit.CustomerActivity{Type: typ, IP: nullable(ip), Data: data}, cond, arg)
 }
 
 // CustomerActivation returns activation id when its license is c's
