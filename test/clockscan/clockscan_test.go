@@ -30,6 +30,7 @@ const (
 // code under test runs on a clock the test stopped at or near that date,
 // or the date is only parsed, formatted or stored and read back.
 var fixedDates = map[string]string{
+	"licensing/activate_scan_test.go: TestLockedLicenseScansAsBun": "the dates are only stored and read back, by pgx's decoder and bun's scan, and compared with each other",
 	// The code under test runs on a clock the test stopped at the date.
 	"apikeys/apikeys_test.go: TestCreateValidation":                               "apikeys.Create takes the test's now",
 	"apirequest/apirequest_test.go: TestDate":                                     "After(now) takes the test's now; the other cases only parse",
