@@ -20,8 +20,9 @@ import (
 // command-tag test otherwise.
 //
 // River's own pool (DB.Pool) is not counted: its queue bookkeeping changes
-// nothing a cache holds. Batches and COPY, which database/sql cannot send,
-// are not seen. Writes marked NoCacheChange move Last (the read replicas'
+// nothing a cache holds. A pgx batch (RunPipelined's) is counted at its
+// end, as its COMMIT may be in it; COPY, which database/sql cannot send,
+// is not seen. Writes marked NoCacheChange move Last (the read replicas'
 // fence) but not Count (the caches').
 type Writes struct {
 	n     atomic.Uint64
@@ -166,4 +167,43 @@ func (w *Writes) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data pgx.Tra
 		}
 		w.add(lvl)
 	}
+}
+
+// TraceBatchStart: a batch (RunPipelined's) is counted as its statements
+// end (TraceBatchQuery) and as it ends (TraceBatchEnd).
+func (w *Writes) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	return ctx
+}
+
+// TraceBatchQuery marks the connection dirty for a write of the batch.
+// Whether it was inside a transaction cannot be told yet: the connection's
+// transaction status is the one of before the batch until the batch's
+// end, so every write waits for TraceBatchEnd.
+func (w *Writes) TraceBatchQuery(ctx context.Context, conn *pgx.Conn, data pgx.TraceBatchQueryData) {
+	tag := data.CommandTag
+	if data.Err != nil || isBookkeeping(ctx) {
+		return
+	}
+	if (tag.Insert() || tag.Update() || tag.Delete() || strings.HasPrefix(tag.String(), "MERGE")) && tag.RowsAffected() > 0 {
+		markDirty(conn.PgConn().CustomData(), level(ctx))
+	}
+}
+
+// TraceBatchEnd counts the connection's writes when the batch left it
+// outside a transaction: its statements ran on their own or its COMMIT
+// (RunPipelined's ExecCommit) ended the transaction they were part of. A
+// batch that failed part-way may have written nothing; it is counted all
+// the same, as a fence waiting for a write that did not happen only waits.
+func (w *Writes) TraceBatchEnd(_ context.Context, conn *pgx.Conn, _ pgx.TraceBatchEndData) {
+	pc := conn.PgConn()
+	if pc.TxStatus() != 'I' {
+		return
+	}
+	data := pc.CustomData()
+	lvl, _ := data[dirtyKey].(int)
+	if lvl == 0 {
+		return
+	}
+	delete(data, dirtyKey)
+	w.add(lvl)
 }

@@ -44,6 +44,17 @@ type Trip struct {
 	SQL string
 	// Simple: sent with the simple protocol (Query).
 	Simple bool
+	// Statements are the texts of what the trip ran, one per Bind (or the
+	// simple Query's text): a pipeline's statements, in order.
+	Statements []string
+}
+
+// Last is the text of the trip's last statement.
+func (t Trip) Last() string {
+	if len(t.Statements) == 0 {
+		return t.SQL
+	}
+	return t.Statements[len(t.Statements)-1]
 }
 
 // StartTap starts a Tap in front of dsn's server for t and returns it;
@@ -147,6 +158,7 @@ func (t *Tap) relay(server io.Writer, client io.Reader) error {
 		}
 	}
 	var trip Trip
+	unnamed := ""
 	for {
 		var head [5]byte
 		if _, err := io.ReadFull(r, head[:]); err != nil {
@@ -169,6 +181,9 @@ func (t *Tap) relay(server io.Writer, client io.Reader) error {
 			name, text := cstrings(body)
 			trip.Parsed = true
 			trip.SQL = text
+			if name == "" {
+				unnamed = text
+			}
 			if name != "" {
 				t.mu.Lock()
 				t.statements[name] = text
@@ -178,14 +193,19 @@ func (t *Tap) relay(server io.Writer, client io.Reader) error {
 			_, name := cstrings(body)
 			trip.Binds++
 			trip.Statement = name
-			if name != "" && trip.SQL == "" {
+			text := unnamed
+			if name != "" {
 				t.mu.Lock()
-				trip.SQL = t.statements[name]
+				text = t.statements[name]
 				t.mu.Unlock()
 			}
+			if trip.SQL == "" {
+				trip.SQL = text
+			}
+			trip.Statements = append(trip.Statements, text)
 		case 'Q': // Query: text
 			text, _ := cstrings(body)
-			t.record(Trip{SQL: text, Simple: true})
+			t.record(Trip{SQL: text, Simple: true, Statements: []string{text}})
 		case 'S': // Sync
 			t.record(trip)
 			trip = Trip{}

@@ -1,0 +1,147 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/licensor/licensor/app/db"
+	"github.com/licensor/licensor/app/db/dbtest"
+)
+
+// db.RunPipelined sends BEGIN with the transaction's first statement and
+// COMMIT with its last (two round trips on the wire, prepared or not); its
+// bun statements run in the same transaction; it commits or rolls back as
+// one, counted as one write once committed (at the batch's end, which
+// holds the COMMIT); and a failed last statement leaves no transaction
+// open on the pooled connection.
+func TestRunPipelinedSendsBeginAndCommitWithStatements(t *testing.T) {
+	t.Parallel()
+	for _, prepared := range []bool{true, false} {
+		t.Run(fmt.Sprintf("prepared=%v", prepared), func(t *testing.T) {
+			t.Parallel()
+			base := dbtest.New(t)
+			ctx := context.Background()
+			if _, err := base.Bun.ExecContext(ctx, "CREATE TABLE pipe_probe (id int PRIMARY KEY, via text)"); err != nil {
+				t.Fatal(err)
+			}
+			tap := dbtest.StartTap(t, base.DSN)
+			d, err := db.Open(ctx, tap.URL, db.PoolOptions{MaxOpenConns: 1, MaxIdleConns: 1, ConnMaxLifetime: time.Hour, DirectURL: base.DSN})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = d.Close() })
+			rows := func() int {
+				var n int
+				if err := base.Bun.NewRaw("SELECT count(*) FROM pipe_probe").Scan(ctx, &n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			// run inserts id through pgx with the BEGIN, id+1 through bun,
+			// and id+2 through pgx with the COMMIT, then fails with fail.
+			run := func(id int, fail error) error {
+				return db.RunPipelined(ctx, d.Bun, prepared, func(ctx context.Context, p *db.Pipe) error {
+					var pid int
+					if err := p.Query(ctx, "INSERT INTO pipe_probe VALUES ($1, 'pgx') RETURNING pg_backend_pid()", func(r pgx.Rows) error {
+						defer r.Close()
+						if !r.Next() {
+							return errors.New("no row")
+						}
+						return r.Scan(&pid)
+					}, id); err != nil {
+						return err
+					}
+					var bunPID int
+					var xid *int64
+					if err := p.Bun().NewRaw("SELECT pg_backend_pid(), txid_current_if_assigned()").Scan(ctx, &bunPID, &xid); err != nil {
+						return err
+					}
+					if bunPID != pid || xid == nil {
+						t.Errorf("bun's statement on backend %d (pgx's %d), in a transaction: %v", bunPID, pid, xid != nil)
+					}
+					if _, err := p.Bun().ExecContext(ctx, "INSERT INTO pipe_probe VALUES (?, 'bun')", id+1); err != nil {
+						return err
+					}
+					if fail != nil {
+						return fail
+					}
+					return p.ExecCommit(ctx, "INSERT INTO pipe_probe VALUES ($1, 'pgx')", id+2)
+				})
+			}
+
+			// Prepares the statements (prepared) and checks the commit.
+			count := d.Writes.Count()
+			if err := run(1, nil); err != nil {
+				t.Fatal(err)
+			}
+			if n := rows(); n != 3 || d.Writes.Count() != count+1 {
+				t.Fatalf("after a commit: %d rows (want 3), %d writes counted (want 1)", n, d.Writes.Count()-count)
+			}
+
+			tap.Take()
+			if err := run(10, nil); err != nil {
+				t.Fatal(err)
+			}
+			var kinds []string
+			for _, trip := range tap.Take() {
+				var kind []string
+				for _, s := range trip.Statements {
+					s = strings.ToLower(s)
+					if i := strings.IndexAny(s, " ("); i > 0 {
+						s = s[:i] // insert, select
+					}
+					kind = append(kind, s)
+				}
+				kinds = append(kinds, strings.Join(kind, " + "))
+				// bun's statements are never prepared.
+				if prepared && trip.Parsed && len(kind) > 1 {
+					t.Errorf("round trip %+v parsed a statement, want all prepared before", trip)
+				}
+			}
+			if want := []string{"begin + insert", "select", "insert", "insert + commit"}; !slices.Equal(kinds, want) {
+				t.Errorf("round trips %q, want %q", kinds, want)
+			}
+
+			failed := errors.New("failed")
+			count = d.Writes.Count()
+			if err := run(20, failed); !errors.Is(err, failed) {
+				t.Fatalf("rolled back: %v", err)
+			}
+			if n := rows(); n != 6 || d.Writes.Count() != count {
+				t.Fatalf("after a rollback: %d rows (want 6), %d writes counted", n, d.Writes.Count()-count)
+			}
+
+			// The last statement fails (a duplicate key): nothing is
+			// committed, and the connection goes back to the pool with no
+			// transaction open.
+			var pgErr *pgconn.PgError
+			if err := run(30, nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := run(28, nil); !errors.As(err, &pgErr) || pgErr.Code != "23505" {
+				t.Fatalf("a duplicate in the COMMIT's batch: %v", err)
+			}
+			if n := rows(); n != 9 {
+				t.Fatalf("after a failed last statement: %d rows, want 9", n)
+			}
+			var status byte
+			if err := db.WithPgx(ctx, d.SQL, func(c *pgx.Conn) error {
+				status = c.PgConn().TxStatus()
+				return nil
+			}); err != nil || status != 'I' {
+				t.Fatalf("the pooled connection after a failed pipeline: status %q %v", status, err)
+			}
+			if s := d.SQL.Stats(); s.InUse != 0 {
+				t.Fatalf("%d connections still in use", s.InUse)
+			}
+		})
+	}
+}
