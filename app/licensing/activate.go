@@ -126,11 +126,27 @@ func (s *Service) activateProduct(ctx context.Context, idb bun.IDB, set *setting
 		return err
 	}
 	var err error
-	if pool, ok := idb.(*bun.DB); ok {
+	pool, onPool := idb.(*bun.DB)
+	done := false
+	if onPool && s.hooks.quietOnActivate(set) {
+		// No hook will write: BEGIN goes with the lock and COMMIT with
+		// the activation's statement, two round trips where a database/sql
+		// transaction takes four (docs/benchmarks.md#activate). A hook
+		// that writes after all (settings changed meanwhile) cannot
+		// enqueue there: the activate runs again below, as before.
+		err = db.RunPipelined(ctx, pool, !s.unprepared, func(ctx context.Context, p *db.Pipe) error {
+			return attempt(ctx, pipelined{Conn: p.Bun(), pipe: p})
+		})
+		var hook *hookError
+		done = !errors.As(err, &hook)
+	}
+	switch {
+	case done:
+	case onPool:
 		// On a pool, activate's own statements go through pgx on the
 		// transaction's connection (activateStatements).
 		err = db.RunInTx(ctx, pool, func(ctx context.Context, tx db.Tx) error { return attempt(ctx, tx) })
-	} else {
+	default:
 		err = idb.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error { return attempt(ctx, tx) })
 	}
 	switch {
@@ -339,31 +355,49 @@ func (s *Service) activate(ctx context.Context, tx bun.IDB, set *settings.Values
 	if !counted {
 		insert = insertCountedActivationSQL
 	}
-	if err := st.exec(plain, insert,
+	args := []any{
 		a.ID, l.ID, a.ProductID, a.LicenseCode, a.ClientName, a.URL, a.Domain, a.IP, a.UserAgent, now,
 		logged.Type, logged.ActorType, logged.ActorID, logged.ActorName, logged.IP, logged.SubjectType, logged.SubjectID, logged.Message, string(data),
 		due,
-	); err != nil {
-		return nil, nil, fmt.Errorf("insert activation: %w", err)
-	}
-	if offline != nil {
-		if err := insertOffline(ctx, tx, offline); err != nil {
-			return nil, nil, err
-		}
 	}
 	l.TotalActivations++
 	l.ProductReferenceID, l.ProductName = product.ReferenceID, product.Name
 	l.ActiveActivations = active - free + 1
 
 	// 6.6 customer activity and hooks.
-	if err := recordCustomerActivity(ctx, tx, l, audit.CustomerLicenseActivated, caller.IP, a); err != nil {
-		return nil, nil, err
+	after := func() error {
+		if err := recordCustomerActivity(ctx, tx, l, audit.CustomerLicenseActivated, caller.IP, a); err != nil {
+			return err
+		}
+		if err := s.hooks.licenseUpdated(ctx, tx, l, changed); err != nil {
+			return err
+		}
+		return s.hooks.activationCreated(ctx, tx, a, l)
 	}
-	if err := s.hooks.licenseUpdated(ctx, tx, l, changed); err != nil {
-		return nil, nil, err
-	}
-	if err := s.hooks.activationCreated(ctx, tx, a, l); err != nil {
-		return nil, nil, err
+	if st.pipe != nil && offline == nil {
+		// Pipelined (db.RunPipelined): the activation's statement goes
+		// with COMMIT, so what else the transaction writes goes before
+		// it. The customer's activity row does not refer to the
+		// activation's; the hooks write nothing (Hooks.Quiet), or fail
+		// and the activate runs again in a database/sql transaction.
+		if err := after(); err != nil {
+			return nil, nil, err
+		}
+		if err := st.pipe.ExecCommit(plain, insert, args...); err != nil {
+			return nil, nil, fmt.Errorf("insert activation: %w", err)
+		}
+	} else {
+		if err := st.exec(plain, insert, args...); err != nil {
+			return nil, nil, fmt.Errorf("insert activation: %w", err)
+		}
+		if offline != nil {
+			if err := insertOffline(ctx, tx, offline); err != nil {
+				return nil, nil, err
+			}
+		}
+		if err := after(); err != nil {
+			return nil, nil, err
+		}
 	}
 	return &ActivateResult{Activation: a, License: l, Offline: offline, Heartbeat: policy, HeartbeatDue: due}, nil, nil
 }
@@ -419,12 +453,26 @@ type activateStatements struct {
 	run     sqlRunner
 	withPgx func(func(*pgx.Conn) error) error
 	mode    pgx.QueryExecMode
+	// pipe, when set, sends them instead, BEGIN with the first and COMMIT
+	// with the activation's (pipelined).
+	pipe *db.Pipe
+}
+
+// pipelined is activate's transaction under db.RunPipelined: bun's
+// statements on its connection (no *sql.Tx: the hooks are quiet), activate's
+// own through the pipe.
+type pipelined struct {
+	bun.Conn
+	pipe *db.Pipe
 }
 
 // activateStatements returns how to send activate's statements in tx, and
 // the bun transaction for everything else (nil when tx has no database/sql
 // handle).
 func (s *Service) activateStatements(tx bun.IDB) (*activateStatements, bun.IDB) {
+	if t, ok := tx.(pipelined); ok {
+		return &activateStatements{pipe: t.pipe}, t.Conn
+	}
 	if t, ok := tx.(db.Tx); ok {
 		return &activateStatements{withPgx: t.WithPgx, mode: s.execMode()}, t.Tx
 	}
@@ -437,6 +485,15 @@ func (s *Service) activateStatements(tx bun.IDB) (*activateStatements, bun.IDB) 
 // lock locks the license with code (sql.ErrNoRows when there is none),
 // counts the activation to come and draws its id (lockLicenseSQL).
 func (st *activateStatements) lock(ctx context.Context, tx bun.IDB, code string) (*lockedLicense, error) {
+	if st.pipe != nil {
+		var locked *lockedLicense
+		err := st.pipe.Query(ctx, lockLicenseSQL, func(rows pgx.Rows) error {
+			var err error
+			locked, err = scanLockedLicense(rows)
+			return err
+		}, code)
+		return locked, err
+	}
 	if st.withPgx == nil {
 		return lockLicenseForActivation(ctx, tx, st.run, code)
 	}
@@ -454,6 +511,9 @@ func (st *activateStatements) lock(ctx context.Context, tx bun.IDB, code string)
 
 // exec runs one of activate's statements that returns no rows.
 func (st *activateStatements) exec(ctx context.Context, query string, args ...any) error {
+	if st.pipe != nil {
+		return st.pipe.Exec(ctx, query, args...)
+	}
 	if st.withPgx == nil {
 		_, err := st.run.ExecContext(ctx, query, append([]any{pgx.QueryExecModeCacheStatement}, args...)...)
 		return err

@@ -1,6 +1,7 @@
 package licensing
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -8,11 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/uptrace/bun"
+
 	"github.com/licensor/licensor/app/audit"
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/db/dbtest"
 	"github.com/licensor/licensor/app/fields"
+	"github.com/licensor/licensor/app/settings"
 )
 
 func TestActivateSuccess(t *testing.T) {
@@ -432,9 +436,10 @@ func TestMarketplaceFailure(t *testing.T) {
 }
 
 // A license linked to a customer records the customer's activity with one
-// statement that finds the customer itself: an activate of it sends BEGIN,
-// the lock, the activation, the customer's activity and COMMIT, where
-// reading the customer first took a round trip more.
+// statement that finds the customer itself: an activate of it sends BEGIN
+// with the lock, the customer's activity, and the activation with COMMIT
+// (db.RunPipelined), where reading the customer first took a round trip
+// more and BEGIN and COMMIT one each.
 func TestLinkedActivateRecordsCustomerActivityInOneRoundTrip(t *testing.T) {
 	t.Parallel()
 	f := newLicFixture(t)
@@ -459,31 +464,80 @@ func TestLinkedActivateRecordsCustomerActivityInOneRoundTrip(t *testing.T) {
 		}
 		var kinds []string
 		for _, trip := range tap.Take() {
-			q := strings.ToUpper(strings.Join(strings.Fields(trip.SQL), " "))
-			switch {
-			case strings.Contains(q, `FROM "PRODUCTS"`):
-				// The product, which a node's product cache answers.
-			case q == "BEGIN" || q == "COMMIT":
-				kinds = append(kinds, strings.ToLower(q))
-			case strings.HasPrefix(q, "UPDATE LICENSES AS L SET TOTAL_ACTIVATIONS"):
-				kinds = append(kinds, "lock")
-			case strings.Contains(q, "INSERT INTO ACTIVATIONS"):
-				kinds = append(kinds, "activation")
-			case strings.Contains(q, "CUSTOMER_ACTIVITY"):
-				kinds = append(kinds, "customer activity")
-			default:
-				kinds = append(kinds, trip.SQL)
+			var kind []string
+			for _, text := range trip.Statements {
+				q := strings.ToUpper(strings.Join(strings.Fields(text), " "))
+				switch {
+				case strings.Contains(q, `FROM "PRODUCTS"`):
+					// The product, which a node's product cache answers.
+				case q == "BEGIN" || q == "COMMIT":
+					kind = append(kind, strings.ToLower(q))
+				case strings.HasPrefix(q, "UPDATE LICENSES AS L SET TOTAL_ACTIVATIONS"):
+					kind = append(kind, "lock")
+				case strings.Contains(q, "INSERT INTO ACTIVATIONS"):
+					kind = append(kind, "activation")
+				case strings.Contains(q, "CUSTOMER_ACTIVITY"):
+					kind = append(kind, "customer activity")
+				default:
+					kind = append(kind, text)
+				}
+			}
+			if len(kind) > 0 {
+				kinds = append(kinds, strings.Join(kind, " + "))
 			}
 		}
 		return kinds
 	}
 	activate("one.example.com") // the first may start the clock
 	got := activate("two.example.com")
-	if want := []string{"begin", "lock", "activation", "customer activity", "commit"}; !slices.Equal(got, want) {
+	if want := []string{"begin + lock", "customer activity", "activation + commit"}; !slices.Equal(got, want) {
 		t.Errorf("a linked license's activate sent %q, want %q", got, want)
 	}
 	acts, err := audit.CustomerActivities(f.ctx, f.d.Bun, c.ID, 10)
 	if err != nil || len(acts) != 2 || acts[0].Type != audit.CustomerLicenseActivated || acts[0].Data["domain"] != "two.example.com" {
 		t.Fatalf("%v %+v", err, acts)
+	}
+}
+
+// Hooks that write (a node with a webhook of activate's enabled) get a
+// database/sql transaction, as River's enqueue needs one: when they say so
+// (Hooks.Quiet false) activate runs in one from the start; when they said
+// they would not and write all the same (the settings changed between the
+// two readings), the pipelined attempt fails in the hook, is rolled back,
+// and the activate runs again in one: one activation, its hook's write
+// committed once, the counters right (checked at the fixture's end).
+func TestActivateGivesWritingHooksATransaction(t *testing.T) {
+	t.Parallel()
+	for _, quiet := range []bool{false, true} {
+		t.Run(fmt.Sprintf("quiet=%v", quiet), func(t *testing.T) {
+			t.Parallel()
+			f := newLicFixture(t)
+			calls := 0
+			hooks := f.recordingHooks()
+			hooks.Quiet = func(*settings.Values) bool { return quiet }
+			hooks.ActivationCreated = func(ctx context.Context, tx bun.IDB, a *Activation, l *License) error {
+				calls++
+				// As jobqueue.Add: only a transaction of database/sql's.
+				if _, ok := tx.(bun.Tx); !ok {
+					return fmt.Errorf("cannot enqueue through a %T", tx)
+				}
+				return audit.Record(ctx, tx, audit.Entry{Type: "hook.wrote", Actor: audit.System, Message: fmt.Sprintf("activation %d", a.ID)})
+			}
+			f.s = NewService(Options{Now: f.clock, Hooks: hooks, Recorder: f.rec})
+			l := f.license("HOOKED", LicenseInput{ParallelUses: fields.Some(intp(1)), Uses: fields.Some(intp(10))})
+			a := f.mustActivate("HOOKED", "", caller("one.example.com"))
+			if want := map[bool]int{false: 1, true: 2}[quiet]; calls != want {
+				t.Errorf("the hook ran %d times, want %d", calls, want)
+			}
+			if n := f.count("SELECT count(*) FROM activity_log WHERE type = 'hook.wrote' AND message = ?", fmt.Sprintf("activation %d", a.ID)); n != 1 {
+				t.Fatalf("the hook's row committed %d times, want once", n)
+			}
+			if n := f.count("SELECT count(*) FROM activations WHERE license_id = ?", l.ID); n != 1 {
+				t.Fatalf("%d activations, want 1", n)
+			}
+			if got := f.reload(l.ID); got.TotalActivations != 1 || got.ActiveActivations != 1 {
+				t.Fatalf("counters %d/%d, want 1/1", got.TotalActivations, got.ActiveActivations)
+			}
+		})
 	}
 }

@@ -2,9 +2,10 @@ package licensing
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/uptrace/bun"
+
+	"github.com/licensor/licensor/app/settings"
 )
 
 // Deactivation reasons, stored on the activation and carried by the
@@ -39,6 +40,24 @@ type Hooks struct {
 	// ActivationReleased: a for want of heartbeats (LastSignOfLife is its
 	// last sign of life).
 	ActivationReleased func(ctx context.Context, tx bun.IDB, a *Activation, l *License) error
+	// Quiet, when set, reports whether under set the hooks an activate may
+	// call (ActivationCreated, LicenseUpdated, ActivationDeactivated,
+	// ActivationReleased) write nothing (no webhook of theirs enabled).
+	// Activate then runs its transaction pipelined (db.RunPipelined: two
+	// round trips, not four), which has no *sql.Tx to enqueue jobs
+	// through. A hook that writes after all (the settings changed since)
+	// fails there, and activate runs again as before. Unset, activate
+	// assumes the hooks write unless all four are nil.
+	Quiet func(set *settings.Values) bool
+}
+
+// quietOnActivate reports whether no hook an activate calls writes
+// anything under set (Hooks.Quiet).
+func (h Hooks) quietOnActivate(set *settings.Values) bool {
+	if h.ActivationCreated == nil && h.LicenseUpdated == nil && h.ActivationDeactivated == nil && h.ActivationReleased == nil {
+		return true
+	}
+	return h.Quiet != nil && set != nil && h.Quiet(set)
 }
 
 func (h Hooks) activationReleased(ctx context.Context, tx bun.IDB, a *Activation, l *License) error {
@@ -104,7 +123,18 @@ func (h Hooks) activationsDeactivated(ctx context.Context, tx bun.IDB, as []*Act
 
 func wrapHook(event string, err error) error {
 	if err != nil {
-		return fmt.Errorf("%s hook: %w", event, err)
+		return &hookError{event: event, err: err}
 	}
 	return nil
 }
+
+// hookError is a hook's failure, told apart so that a pipelined activate
+// whose hooks turned out to write runs again in a transaction they can
+// enqueue in (Hooks.Quiet).
+type hookError struct {
+	event string
+	err   error
+}
+
+func (e *hookError) Error() string { return e.event + " hook: " + e.err.Error() }
+func (e *hookError) Unwrap() error { return e.err }

@@ -8,6 +8,7 @@ import (
 	"github.com/licensor/licensor/app/customers"
 	"github.com/licensor/licensor/app/licensing"
 	"github.com/licensor/licensor/app/resources"
+	"github.com/licensor/licensor/app/settings"
 )
 
 // LicensingHooks returns the licensing.Hooks that emit license.created,
@@ -40,8 +41,21 @@ func (e *Emitter) LicensingHooks() licensing.Hooks {
 		ActivationReleased: func(ctx context.Context, tx bun.IDB, a *licensing.Activation, l *licensing.License) error {
 			return e.emitActivation(ctx, tx, EventActivationReleased, a, l, "")
 		},
+		// Each hook above writes only when its event is enabled.
+		Quiet: func(set *settings.Values) bool {
+			for _, ev := range activateEvents {
+				if set.WebhookEventEnabled(ev) {
+					return false
+				}
+			}
+			return true
+		},
 	}
 }
+
+// activateEvents are the events whose hooks an activate may call
+// (licensing.Hooks.Quiet).
+var activateEvents = []string{EventActivationCreated, EventLicenseUpdated, EventActivationDeactivated, EventActivationReleased}
 
 // CustomerCreated emits customer.created (`{"customer":{…}}`) in the
 // transaction that created c. It is the webhook half of customers.Hooks

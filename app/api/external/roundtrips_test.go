@@ -189,18 +189,35 @@ func TestUncachedVerifyIsOneStatement(t *testing.T) {
 }
 
 // TestActivateRoundTrips counts on the wire what an activate sends
-// (docs/benchmarks.md): four round trips, each one statement — BEGIN; one
+// (docs/benchmarks.md#activate): two round trips, BEGIN sent with the
 // statement that locks the license by raising its counters and draws the
-// activation's id; one that writes the activation and the activity log;
-// COMMIT. The license is written by that one statement only: locking it
-// with SELECT … FOR UPDATE and updating it later found, locked and wrote
-// the row twice.
+// activation's id, and the statement that writes the activation and the
+// activity log sent with COMMIT (db.RunPipelined). The license is written
+// by that one statement only: locking it with SELECT … FOR UPDATE and
+// updating it later found, locked and wrote the row twice. Prepared, every
+// statement of both trips is bound by name, prepared on an earlier trip;
+// behind a pooler (prepared statements off) each is parsed unnamed in its
+// trip. With a webhook of activate's enabled, its hooks enqueue River jobs,
+// which need a database/sql transaction: activate then sends BEGIN and
+// COMMIT on their own, four round trips and the webhook's, and the
+// webhook is queued.
 func TestActivateRoundTrips(t *testing.T) {
 	t.Parallel()
-	for _, prepared := range []bool{true, false} {
-		t.Run(fmt.Sprintf("prepared=%v", prepared), func(t *testing.T) {
+	for _, tc := range []struct {
+		prepared, webhooks bool
+		want               []string
+	}{
+		{true, false, []string{"begin + lock and count", "activation + commit"}},
+		{false, false, []string{"begin + lock and count", "activation + commit"}},
+		{true, true, []string{"begin", "lock and count", "activation", "webhook", "commit"}},
+	} {
+		t.Run(fmt.Sprintf("prepared=%v,webhooks=%v", tc.prepared, tc.webhooks), func(t *testing.T) {
 			t.Parallel()
+			prepared := tc.prepared
 			a := newAPIEnv(t, func(c *config.Config) { c.Database.PreparedStatements = prepared })
+			if tc.webhooks {
+				a.SetSettings(t, map[string]string{"enable_webhooks": "true", "webhook_url": "https://hooks.example.com/licensor", "webhook_events": "activation.created"})
+			}
 			tap := dbtest.StartTap(t, a.DB.DSN)
 			d, err := db.Open(context.Background(), tap.URL, db.PoolOptions{MaxOpenConns: 1, MaxIdleConns: 1, ConnMaxLifetime: time.Hour, DirectURL: a.DB.DSN})
 			if err != nil {
@@ -227,7 +244,7 @@ func TestActivateRoundTrips(t *testing.T) {
 				t.Helper()
 				eventually.True(t, 10*time.Second, "activate's COMMIT on the wire", func() bool {
 					taken = append(taken, tap.Take()...)
-					return len(taken) > 0 && strings.EqualFold(taken[len(taken)-1].SQL, "commit")
+					return len(taken) > 0 && strings.EqualFold(taken[len(taken)-1].Last(), "commit")
 				})
 				trips := taken
 				taken = nil
@@ -248,28 +265,52 @@ func TestActivateRoundTrips(t *testing.T) {
 			var kinds []string
 			licenseWrites := 0
 			for _, trip := range trips {
-				sql := strings.ToUpper(strings.Join(strings.Fields(trip.SQL), " "))
-				switch {
-				case sql == "BEGIN" || sql == "COMMIT":
-					kinds = append(kinds, strings.ToLower(sql))
-				case strings.HasPrefix(sql, "UPDATE LICENSES AS L SET TOTAL_ACTIVATIONS"):
-					kinds = append(kinds, "lock and count")
-				case strings.Contains(sql, "INSERT INTO ACTIVATIONS"):
-					kinds = append(kinds, "activation")
-				default:
-					kinds = append(kinds, trip.SQL)
+				var kind []string
+				for _, text := range trip.Statements {
+					sql := strings.ToUpper(strings.Join(strings.Fields(text), " "))
+					switch {
+					case sql == "BEGIN" || sql == "COMMIT":
+						kind = append(kind, strings.ToLower(sql))
+					case strings.HasPrefix(sql, "UPDATE LICENSES AS L SET TOTAL_ACTIVATIONS"):
+						kind = append(kind, "lock and count")
+					case strings.Contains(sql, "INSERT INTO ACTIVATIONS"):
+						kind = append(kind, "activation")
+					case strings.Contains(sql, "WEBHOOK_DELIVERIES") || strings.Contains(sql, "RIVER_JOB"):
+						kind = append(kind, "webhook")
+					default:
+						kind = append(kind, text)
+					}
+					if strings.Contains(sql, "LICENSES") {
+						licenseWrites++
+					}
 				}
-				if strings.Contains(sql, "LICENSES") {
-					licenseWrites++
+				k := strings.Join(kind, " + ")
+				if k == "webhook" {
+					// bun's and River's statements, unprepared: the
+					// delivery's row and its job are one.
+					if len(kinds) == 0 || kinds[len(kinds)-1] != k {
+						kinds = append(kinds, k)
+					}
+					continue
 				}
-				if trip.Binds > 1 || (prepared && trip.Parsed && !trip.Simple) {
-					t.Errorf("round trip %+v: want one statement, prepared before", trip)
+				kinds = append(kinds, k)
+				if prepared && trip.Parsed && !trip.Simple {
+					t.Errorf("round trip %+v: want its statements prepared before", trip)
+				}
+				if !prepared && !trip.Simple && trip.Binds != len(trip.Statements) {
+					t.Errorf("round trip %+v: want each statement bound once", trip)
 				}
 			}
-			if want := []string{"begin", "lock and count", "activation", "commit"}; !slices.Equal(kinds, want) || licenseWrites != 1 {
-				t.Errorf("activate sent %q (%d statements naming licenses), want %q (1)", kinds, licenseWrites, want)
+			if !slices.Equal(kinds, tc.want) || licenseWrites != 1 {
+				t.Errorf("activate sent %q (%d statements naming licenses), want %q (1)", kinds, licenseWrites, tc.want)
 				for _, trip := range trips {
 					t.Logf("%+v", trip)
+				}
+			}
+			if tc.webhooks {
+				var n int
+				if err := a.DB.Bun.NewRaw("SELECT count(*) FROM webhook_deliveries WHERE event = 'activation.created'").Scan(context.Background(), &n); err != nil || n != 3 {
+					t.Errorf("%d activation.created deliveries (%v), want 3", n, err)
 				}
 			}
 		})
