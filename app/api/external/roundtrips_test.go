@@ -57,6 +57,7 @@ func TestUncachedVerifyIsOneStatement(t *testing.T) {
 				t.Fatalf("activate: %s", r.Body)
 			}
 			byToken := map[string]any{"product_id": "ACME", "license_data": r.str("lic_response")}
+			startReads := false
 			byCode := map[string]any{"product_id": "ACME", "license_code": "TRIPS"}
 
 			for _, form := range []struct {
@@ -106,6 +107,15 @@ func TestUncachedVerifyIsOneStatement(t *testing.T) {
 					t.Errorf("%s: %d verifies sent %d other round trips:", form.name, n, len(others))
 				}
 				for _, trip := range others {
+					if !startReads && strings.Contains(trip.SQL, "plugin_settings") {
+						// The node's plugin settings, read again once
+						// after its listener starts (app/plugins
+						// Subscribe: Reset, in a goroutine of its own),
+						// may reach the wire only now on a busy machine:
+						// the node's start-up, not verify's.
+						startReads = true
+						continue
+					}
 					if strings.HasPrefix(strings.TrimSpace(strings.ToUpper(trip.SQL)), "SELECT") {
 						t.Errorf("%s: a read beside verify's: %+v", form.name, trip)
 					}
