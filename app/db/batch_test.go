@@ -205,6 +205,60 @@ func TestBatcherOverlapsOnlyAFullEnoughBatch(t *testing.T) {
 	}
 }
 
+// A batch coming back while another is out leaves fewer than minOverlap
+// waiting reads to that one: they go when it comes back, together with
+// those coming meanwhile, not at once in a small batch beside it. Taken
+// at once, half to three quarters of bench/load's cache-off batches went
+// beside another (docs/benchmarks.md#cache-off-hand-off).
+func TestBatcherComingBackLeavesAFewReadsToTheOneOut(t *testing.T) {
+	t.Parallel()
+	d := dbtest.New(t)
+	ctx := context.Background()
+	p := newBatchProbe(1, 2)
+	b := db.NewBatcher(d.SQL, 2, 3, 10, p.read)
+
+	first := readAsync(ctx, b, 1)
+	<-p.started
+	var overlap []<-chan batchAnswer
+	for _, k := range []int64{2, 3, 4} {
+		overlap = append(overlap, readAsync(ctx, b, k))
+		eventually.True(t, 5*time.Second, "the read queued or went", func() bool { return b.Waiting() == len(overlap)%3 })
+	}
+	// {2, 3, 4} went beside {1}; two more wait behind both.
+	if k := <-p.started; k != 2 {
+		t.Fatalf("started %d", k)
+	}
+	var waiting []<-chan batchAnswer
+	for i, k := range []int64{5, 6} {
+		waiting = append(waiting, readAsync(ctx, b, k))
+		eventually.True(t, 5*time.Second, "the read queued", func() bool { return b.Waiting() == i+1 })
+	}
+	close(p.gates[2])
+	for i, ch := range overlap {
+		if a := answer(t, ch); a.val != int64(i+2)*10 || a.err != nil {
+			t.Errorf("key %d: %+v", i+2, a)
+		}
+	}
+	// {2, 3, 4} is back and {1} still out: the two reads wait for it.
+	eventually.True(t, 5*time.Second, "the batch back gave up its place", func() bool { return b.Out() == 1 })
+	if n := b.Waiting(); n != 2 {
+		t.Fatalf("%d reads wait, want 2", n)
+	}
+	close(p.gates[1])
+	if a := answer(t, first); a.val != 10 || a.err != nil {
+		t.Fatalf("first read: %+v", a)
+	}
+	for i, ch := range waiting {
+		if a := answer(t, ch); a.val != int64(i+5)*10 || a.err != nil {
+			t.Errorf("key %d: %+v", i+5, a)
+		}
+	}
+	if got, want := p.sent(), [][]int64{{1}, {2, 3, 4}, {5, 6}}; !slices.EqualFunc(got, want, slices.Equal) {
+		t.Fatalf("batches sent %v, want %v", got, want)
+	}
+	eventually.True(t, 5*time.Second, "every batch back", func() bool { return b.Out() == 0 })
+}
+
 // A batch's error is each of its reads'.
 func TestBatcherErrorIsEveryReads(t *testing.T) {
 	t.Parallel()

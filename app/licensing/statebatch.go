@@ -29,7 +29,9 @@ const (
 	// second batch for any waiting read made about 60% of the round
 	// trips a single read, 4.2-6.3 reads a batch; waiting for 16 made
 	// 6.2 and cost PostgreSQL 12-13 µs per verify instead of 16-17
-	// (docs/benchmarks.md#batch-sizes).
+	// (docs/benchmarks.md#batch-sizes). A batch coming back while
+	// another is out leaves fewer than this many to that one
+	// (docs/benchmarks.md#cache-off-hand-off).
 	stateMinOverlap = 16
 	// stateBatchMax caps a batch, so that one round trip's rows stay
 	// small and its waiters' wait short.
