@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -81,10 +82,7 @@ func queryCodeStates(ctx context.Context, c *pgx.Conn, mode pgx.QueryExecMode, k
 		states[0] = st
 		return err
 	}
-	codes, products, hosts, clients := make([]string, len(keys)), make([]int64, len(keys)), make([]string, len(keys)), make([]string, len(keys))
-	for i, k := range keys {
-		codes[i], products[i], hosts[i], clients[i] = k.code, k.productID, k.host, k.clientName
-	}
+	codes, products, hosts, clients := codeKeyArrays(keys)
 	rows, err := c.Query(ctx, codeStatesSQL, mode, codes, products, hosts, clients)
 	if err != nil {
 		return err
@@ -182,4 +180,38 @@ func (r *codeRow) scan(rows pgx.Rows, keyed bool) (decoded bool, err error) {
 		l.expiresAt = &expiresAt.Time
 	}
 	return false, nil
+}
+
+// codeKeyArrays are keys' codes, products, hosts and client names as
+// PostgreSQL's text form of an array each, which pgx sends as it is (a
+// string parameter goes in text format). Given slices, pgx encoded each
+// element through its generic array plan, boxing every string: about a
+// fifth of the batch goroutine's CPU under bench/load's verify by code
+// (docs/benchmarks.md#cache-off-hand-off). Every element is quoted, so
+// spaces at its ends stay and a code NULL is not a null.
+func codeKeyArrays(keys []codeKey) (codes, products, hosts, clients string) {
+	var c, p, h, n []byte
+	for i, k := range keys {
+		if i == 0 {
+			c, p, h, n = append(c, '{'), append(p, '{'), append(h, '{'), append(n, '{')
+		} else {
+			c, p, h, n = append(c, ','), append(p, ','), append(h, ','), append(n, ',')
+		}
+		c, h, n = appendArrayText(c, k.code), appendArrayText(h, k.host), appendArrayText(n, k.clientName)
+		p = strconv.AppendInt(p, k.productID, 10)
+	}
+	return string(append(c, '}')), string(append(p, '}')), string(append(h, '}')), string(append(n, '}'))
+}
+
+// appendArrayText appends s as an array element in text form: quoted, its
+// quotes and backslashes escaped.
+func appendArrayText(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return append(b, '"')
 }

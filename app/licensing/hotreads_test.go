@@ -87,6 +87,16 @@ func TestHotReadsMatchDatabaseSQL(t *testing.T) {
 	ids = append(ids, activation(started, "HR-STARTED", "", ""), -1)
 	hosts = append(hosts, host{"HR-STARTED", "", ""})
 
+	// Codes, hosts and client names holding what an array's text form
+	// quotes or escapes (a batch by code sends its keys so,
+	// codeKeyArrays): quotes, backslashes, braces, commas, spaces at the
+	// ends, a bare NULL; each reads its own rows.
+	odd := `HR-"Q"\{a,b}`
+	ids = append(ids, activation(license(odd, "", ""), odd, "client_name, domain", `'Cl "x" \ {,}', ' h"o\st{,}.example '`))
+	ids = append(ids, activation(license("NULL", "", ""), "NULL", "client_name, domain", "'NULL', 'NULL'"))
+	hosts = append(hosts, host{odd, `cl "x" \ {,}`, ` h"o\st{,}.example `}, host{odd, "", ""}, host{"NULL", "NULL", "NULL"}, host{"NULL", "", ""},
+		host{" NULL ", "", ""})
+
 	// An infinite expiry: no time.Time holds it, and both paths refuse it.
 	infinite := license("HR-INFINITE", "expires_at", "'infinity'")
 	infiniteID := activation(infinite, "HR-INFINITE", "", "")
