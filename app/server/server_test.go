@@ -21,11 +21,23 @@ var securityHeaders = map[string]string{
 	"Referrer-Policy":        "same-origin",
 }
 
+// apiSecurityHeaders are the API's (docs/api/conventions.md#responses):
+// the headers that mean something for an answer that is not a page, and
+// none of the pages' document policies, whose bytes every verify would pay.
+var apiSecurityHeaders = map[string]string{
+	"X-Content-Type-Options":     "nosniff",
+	"X-Frame-Options":            "DENY",
+	"Content-Security-Policy":    "default-src 'none'; frame-ancestors 'none'",
+	"Referrer-Policy":            "",
+	"Cross-Origin-Opener-Policy": "",
+	"Permissions-Policy":         "",
+}
+
 func TestSecurityHeadersAndRequestIDOnEveryResponse(t *testing.T) {
 	t.Parallel()
 	e := servertest.New(t)
 	c := e.Client(t)
-	for _, path := range []string{"/admin/login", "/admin", "/api/health-check", "/api/nope", "/nope", "/static/css/app.css"} {
+	for _, path := range []string{"/admin/login", "/admin", "/nope", "/static/css/app.css", "/api-docs", "/apix"} {
 		r := c.Get(path)
 		for h, want := range securityHeaders {
 			if got := r.Header.Get(h); got != want {
@@ -36,6 +48,20 @@ func TestSecurityHeadersAndRequestIDOnEveryResponse(t *testing.T) {
 		if !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "style-src 'self'") || strings.Contains(csp, "unsafe-inline") {
 			t.Errorf("GET %s: Content-Security-Policy %q", path, csp)
 		}
+		if r.Header.Get("Permissions-Policy") == "" || r.Header.Get("Cross-Origin-Opener-Policy") == "" {
+			t.Errorf("GET %s: a page without Permissions-Policy or Cross-Origin-Opener-Policy", path)
+		}
+	}
+	for _, path := range []string{"/api", "/api/health-check", "/api/nope", "/api/openapi.json", "/api_internal/nope", "/api/download/nope"} {
+		r := c.Get(path)
+		for h, want := range apiSecurityHeaders {
+			if got := r.Header.Get(h); got != want {
+				t.Errorf("GET %s: %s = %q, want %q", path, h, got, want)
+			}
+		}
+	}
+	for _, path := range []string{"/admin/login", "/nope", "/static/css/app.css", "/api/health-check", "/api/nope"} {
+		r := c.Get(path)
 		if r.Header.Get("X-Request-Id") == "" {
 			t.Errorf("GET %s: no X-Request-Id", path)
 		}
@@ -56,9 +82,10 @@ func TestSecurityHeadersAndRequestIDOnEveryResponse(t *testing.T) {
 func TestHSTSOnHTTPS(t *testing.T) {
 	t.Parallel()
 	e := servertest.New(t, func(cfg *config.Config) { cfg.BaseURL = "https://licensor.example" })
-	r := e.Client(t).Get("/api/health-check")
-	if r.Header.Get("Strict-Transport-Security") == "" {
-		t.Error("no Strict-Transport-Security with an https base URL")
+	for _, path := range []string{"/api/health-check", "/admin/login"} {
+		if r := e.Client(t).Get(path); r.Header.Get("Strict-Transport-Security") == "" {
+			t.Errorf("GET %s: no Strict-Transport-Security with an https base URL", path)
+		}
 	}
 }
 

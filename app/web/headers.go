@@ -13,14 +13,29 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 	"img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; " +
 	"base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 
+// apiContentSecurityPolicy is the JSON API's policy: its answers are data,
+// never a document, so nothing may load from them and no page may frame
+// them.
+const apiContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'"
+
 // SecurityHeaders sets the security headers of every response. hsts adds
 // Strict-Transport-Security, which only makes sense when the site is served
 // over HTTPS.
+//
+// Pages get the whole set. The API's paths (IsAPIPath: JSON answers and
+// file downloads, never a page) get only the headers that mean something
+// for a response that is not a document: nosniff, and framing refused by
+// X-Frame-Options and a Content-Security-Policy that allows nothing.
+// Referrer-Policy, Cross-Origin-Opener-Policy, Permissions-Policy and the
+// pages' script and style sources govern what a document loads and does,
+// and cost every verify about 300 bytes that the server writes and the
+// client reads (docs/benchmarks.md, 2026-12-07 session 3); the API's
+// reference names none of them (docs/api/conventions.md#responses).
 func SecurityHeaders(hsts bool) fiber.Handler {
 	// Names already in canonical form, as bytes made once: set on every
 	// answer, verify's included, without normalising or converting them
 	// each time.
-	headers := [][2][]byte{
+	pages := [][2][]byte{
 		{[]byte("X-Content-Type-Options"), []byte("nosniff")},
 		{[]byte("X-Frame-Options"), []byte("DENY")},
 		{[]byte("Referrer-Policy"), []byte("same-origin")},
@@ -28,10 +43,21 @@ func SecurityHeaders(hsts bool) fiber.Handler {
 		{[]byte("Cross-Origin-Opener-Policy"), []byte("same-origin")},
 		{[]byte("Permissions-Policy"), []byte("camera=(), microphone=(), geolocation=()")},
 	}
+	api := [][2][]byte{
+		{[]byte("X-Content-Type-Options"), []byte("nosniff")},
+		{[]byte("X-Frame-Options"), []byte("DENY")},
+		{[]byte("Content-Security-Policy"), []byte(apiContentSecurityPolicy)},
+	}
 	if hsts {
-		headers = append(headers, [2][]byte{[]byte("Strict-Transport-Security"), []byte("max-age=31536000")})
+		sts := [2][]byte{[]byte("Strict-Transport-Security"), []byte("max-age=31536000")}
+		pages = append(pages, sts)
+		api = append(api, sts)
 	}
 	return func(c fiber.Ctx) error {
+		headers := pages
+		if IsAPIPath(c.Path()) {
+			headers = api
+		}
 		h := &c.Response().Header
 		for _, kv := range headers {
 			h.SetCanonical(kv[0], kv[1])
