@@ -330,8 +330,13 @@ var secretPaths = web.SecretPaths(
 // edit forms.
 var uploadPaths = regexp.MustCompile(`^(/api/internal/products/[^/]+/versions(/[^/]+)?|/api(_internal)?/edit_or_create_version|/admin/products/[^/]+/versions(/[^/]+/edit)?)/?$`)
 
+// streamedUpload runs for every request with a body (web.BodyLimit), so the
+// regular expression runs only for paths holding "version", as each of its
+// matches does: a verify's path is refused by a substring search, not the
+// expression's backtracker (about 0.6 µs a request, docs/benchmarks.md).
 func streamedUpload(method, path string) bool {
-	return method != fiber.MethodGet && method != fiber.MethodHead && method != fiber.MethodDelete && uploadPaths.MatchString(path)
+	return method != fiber.MethodGet && method != fiber.MethodHead && method != fiber.MethodDelete &&
+		strings.Contains(path, "version") && uploadPaths.MatchString(path)
 }
 
 // bodyRules are each route's request body rule (web.BodyLimit): the
