@@ -3,11 +3,16 @@ package licensing
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/licensor/licensor/app/catalog"
 	"github.com/licensor/licensor/app/customers"
@@ -506,5 +511,78 @@ func TestReplacedAndReleasedHooksSeeTheLicenseBeforeTheActivation(t *testing.T) 
 		if active != 1 || total != 2 {
 			t.Errorf("%s: active %d, total %d; want 1, 2", code, active, total)
 		}
+	}
+}
+
+// The counting trigger returns before its aggregate when an insert's rows
+// are only the one activate counted itself (migration 0155): auto_explain,
+// logging the trigger's nested statements to this connection, sees no
+// GROUP BY over the transition table for activate's statement, and sees it
+// for a plain insert after it in the same transaction, which is counted.
+func TestCountingTriggerPassesOverActivatesRowAtOnce(t *testing.T) {
+	t.Parallel()
+	f := newLicFixture(t)
+	l := f.license("CNT-FAST", LicenseInput{})
+	cfg, err := pgx.ParseConfig(f.d.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var logged []string
+	cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
+		mu.Lock()
+		logged = append(logged, n.Message)
+		mu.Unlock()
+	}
+	// taken is what auto_explain logged since the last call.
+	taken := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := logged
+		logged = nil
+		return out
+	}
+	sqldb := stdlib.OpenDB(*cfg)
+	sqldb.SetMaxOpenConns(1) // LOAD and SET hold for the session
+	bdb := bun.NewDB(sqldb, pgdialect.New())
+	defer func() { _ = bdb.Close() }()
+	for _, q := range []string{"LOAD 'auto_explain'", "SET auto_explain.log_min_duration = 0",
+		"SET auto_explain.log_nested_statements = on", "SET client_min_messages = log"} {
+		if _, err := bdb.ExecContext(f.ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx, err := bdb.BeginTx(f.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	aggregates := func(what string) bool {
+		t.Helper()
+		seen := taken()
+		if len(seen) == 0 {
+			t.Fatalf("%s: auto_explain logged nothing", what)
+		}
+		return slices.ContainsFunc(seen, func(m string) bool { return strings.Contains(m, "GROUP BY license_id") })
+	}
+	taken()
+	res, _, err := f.s.activate(f.ctx, tx, f.set, f.product, ActivateRequest{ProductRef: f.product.ReferenceID, LicenseCode: "CNT-FAST", Caller: caller("fast.example.com")})
+	if err != nil || res.Failure != nil {
+		t.Fatalf("activate: %v %+v", err, res)
+	}
+	if aggregates("activate") {
+		t.Error("the counting trigger aggregated activate's own counted row")
+	}
+	if _, err := tx.NewRaw(`INSERT INTO activations (license_id, product_id, license_code) VALUES (?0, ?1, 'CNT-FAST')`, l.ID, f.product.ID).Exec(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !aggregates("a plain insert") {
+		t.Error("the counting trigger did not aggregate a plain insert after activate's")
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.reload(l.ID).ActiveActivations; got != 2 {
+		t.Errorf("%d active activations, want 2", got)
 	}
 }
