@@ -8,5 +8,5 @@
 -- matching is exactly citext's = (the same operator; the index only finds
 -- the candidates). The unique btree stays: it enforces the uniqueness, which
 -- a hash index cannot, and the console sorts by it.
--- docs/benchmarks.md#verify-by-code-s-license-lookup.
+-- docs/benchmarks.md#verify-by-codes-license-lookup.
 CREATE INDEX licenses_license_code_hash_idx ON licenses USING hash (license_code);

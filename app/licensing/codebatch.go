@@ -36,8 +36,8 @@ type codeKey struct {
 // Each key's lookup is codeStateSQL's, in a LATERAL subquery that OFFSET 0
 // keeps from being flattened into the join: the subquery refers to the
 // key's columns, so the only plan is a nested loop over the keys, in their
-// order, running the subquery's index lookups (licenses' unique
-// license_code, then activations_license_host_idx) once per key, whatever
+// order, running the subquery's index lookups (licenses' license_code
+// hash index, then activations_license_host_idx) once per key, whatever
 // the statistics say (flattened, the planner could hash the keys against
 // a sequential scan of licenses). A nested loop hands out each key's rows
 // in the subquery's own order (activated_at, id), which verifyCode's

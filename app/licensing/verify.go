@@ -422,9 +422,11 @@ type codeActivation struct {
 }
 
 // codeStateSQL is the code path's one query. Its lookups are equalities on
-// the leading columns of indexes made for them: licenses' unique
-// license_code, then activations_license_host_idx (license, product,
-// host) over valid rows (migration 0070). So its plan does not depend on
+// the leading columns of indexes made for them: licenses' license_code
+// through its hash index (migration 0150: the probe lowercased once, not
+// in each of the unique btree's comparisons; the match is citext's = all
+// the same), then activations_license_host_idx (license, product, host)
+// over valid rows (migration 0070). So its plan does not depend on
 // statistics (a database after a bulk import, or with autovacuum off,
 // plans it the same) and its cost does not grow with the product's
 // activations. $3 is the caller's host, "" when none: an absent domain
