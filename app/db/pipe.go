@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -129,6 +130,115 @@ func (p *Pipe) Exec(ctx context.Context, query string, args ...any) error {
 // round trip; nothing may follow it.
 func (p *Pipe) ExecCommit(ctx context.Context, query string, args ...any) error {
 	return p.send(ctx, query, args, nil, true)
+}
+
+// Prepared reports whether the pipeline's statements are prepared (not
+// behind a transaction pooler): QueryRaw needs them.
+func (p *Pipe) Prepared() bool { return p.prepared }
+
+// QueryRaw runs query, a prepared statement, with BEGIN before it when it is
+// the transaction's first, and hands scan each row's fields and raw values
+// (valid only until scan returns); args are its parameters in text form
+// (nil for NULL). The statement is bound with the description
+// Conn.Prepare keeps for it: a pgx.Batch in bun's connections' exec mode
+// asks the server to describe it again on every call, and decodes its
+// column names anew (23 allocations for activate's lock). Results come in
+// the form pgx would ask for (binary where its type map can). Its writes
+// are counted at the transaction's commit as Query's are (Writes).
+func (p *Pipe) QueryRaw(ctx context.Context, query string, scan func(fields []pgconn.FieldDescription, values [][]byte) error, args ...[]byte) error {
+	if !p.prepared {
+		return errors.New("db: QueryRaw without prepared statements")
+	}
+	if p.committed {
+		return errors.New("db: a statement after the pipeline's COMMIT")
+	}
+	first := !p.begun
+	err := p.raw(func(c *pgx.Conn) error {
+		if first && c.IsClosed() {
+			return retryPipe{driver.ErrBadConn}
+		}
+		var begin *pgconn.StatementDescription
+		if first {
+			var err error
+			if begin, err = c.Prepare(ctx, "begin", "begin"); err != nil {
+				if pgconn.SafeToRetry(err) {
+					return retryPipe{err}
+				}
+				return fmt.Errorf("prepare %q: %w", "begin", err)
+			}
+		}
+		sd, err := c.Prepare(ctx, query, query)
+		if err != nil {
+			if first && pgconn.SafeToRetry(err) {
+				return retryPipe{err}
+			}
+			return fmt.Errorf("prepare %.40q: %w", query, err)
+		}
+		formats := make([]int16, len(sd.Fields))
+		for i, f := range sd.Fields {
+			formats[i] = c.TypeMap().FormatCodeForOID(f.DataTypeOID)
+		}
+		var b pgconn.Batch
+		if first {
+			b.ExecStatement(begin, nil, nil, nil)
+		}
+		b.ExecStatement(sd, args, nil, formats)
+		mrr := c.PgConn().ExecBatch(ctx, &b)
+		err = rawResults(ctx, c.PgConn(), mrr, first, scan)
+		if cerr := mrr.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil && first && pgconn.SafeToRetry(err) {
+			return retryPipe{err}
+		}
+		return err
+	})
+	if !errors.Is(err, errPipeRetry) {
+		p.begun = true
+	}
+	return err
+}
+
+// rawResults reads QueryRaw's results: BEGIN's when first, then the
+// statement's rows, and marks the connection for a write (Writes: no
+// tracer sees a pgconn batch) to be counted at the commit.
+func rawResults(ctx context.Context, pc *pgconn.PgConn, mrr *pgconn.MultiResultReader, first bool, scan func([]pgconn.FieldDescription, [][]byte) error) error {
+	if first {
+		if !mrr.NextResult() {
+			return fmt.Errorf("begin: %w", errNoResult(mrr))
+		}
+		if _, err := mrr.ResultReader().Close(); err != nil {
+			return err
+		}
+	}
+	if !mrr.NextResult() {
+		return errNoResult(mrr)
+	}
+	rr := mrr.ResultReader()
+	fields := rr.FieldDescriptions()
+	var err error
+	for rr.NextRow() {
+		if err = scan(fields, rr.Values()); err != nil {
+			break
+		}
+	}
+	tag, cerr := rr.Close()
+	if err == nil {
+		err = cerr
+	}
+	if err == nil && !isBookkeeping(ctx) && tag.RowsAffected() > 0 &&
+		(tag.Insert() || tag.Update() || tag.Delete() || strings.HasPrefix(tag.String(), "MERGE")) {
+		markDirty(pc.CustomData(), level(ctx))
+	}
+	return err
+}
+
+// errNoResult is the error of a batch that ended before a result it sent.
+func errNoResult(mrr *pgconn.MultiResultReader) error {
+	if err := mrr.Close(); err != nil {
+		return err
+	}
+	return errors.New("db: a pipelined statement without a result")
 }
 
 // send sends query, BEGIN before it when nothing was sent yet and COMMIT

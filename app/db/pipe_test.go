@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -143,5 +144,71 @@ func TestRunPipelinedSendsBeginAndCommitWithStatements(t *testing.T) {
 				t.Fatalf("%d connections still in use", s.InUse)
 			}
 		})
+	}
+}
+
+// Pipe.QueryRaw binds a prepared statement with the description pgx keeps
+// for it (no Describe on the wire once prepared), sends BEGIN with it when
+// it is first, hands over its rows in pgx's formats (binary int4 here),
+// and its write is counted at the commit (Writes), not at a rollback.
+func TestPipeQueryRawBindsWithTheKeptDescription(t *testing.T) {
+	t.Parallel()
+	base := dbtest.New(t)
+	ctx := context.Background()
+	if _, err := base.Bun.ExecContext(ctx, "CREATE TABLE pipe_raw (id int PRIMARY KEY, n int NOT NULL, name text NOT NULL); INSERT INTO pipe_raw VALUES (1, 0, 'one')"); err != nil {
+		t.Fatal(err)
+	}
+	tap := dbtest.StartTap(t, base.DSN)
+	d, err := db.Open(ctx, tap.URL, db.PoolOptions{MaxOpenConns: 1, MaxIdleConns: 1, ConnMaxLifetime: time.Hour, DirectURL: base.DSN})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	const raise = "UPDATE pipe_raw SET n = n + 1 WHERE id = $1 RETURNING n, name"
+	fail := errors.New("roll back")
+	// run raises row 1's n and returns what the statement returned.
+	run := func(rollback bool) (n int, name string, err error) {
+		err = db.RunPipelined(ctx, d.Bun, true, func(ctx context.Context, p *db.Pipe) error {
+			if err := p.QueryRaw(ctx, raise, func(fields []pgconn.FieldDescription, values [][]byte) error {
+				if len(fields) != 2 || fields[0].Format != pgx.BinaryFormatCode || len(values[0]) != 4 || fields[1].Format != pgx.TextFormatCode {
+					return fmt.Errorf("fields %+v, values %q", fields, values)
+				}
+				n, name = int(int32(binary.BigEndian.Uint32(values[0]))), string(values[1])
+				return nil
+			}, []byte("1")); err != nil {
+				return err
+			}
+			if rollback {
+				return fail
+			}
+			return nil
+		})
+		return n, name, err
+	}
+	if n, name, err := run(false); err != nil || n != 1 || name != "one" {
+		t.Fatalf("first run: %d %q %v, want 1 \"one\"", n, name, err)
+	}
+	tap.Take()
+	count := d.Writes.Count()
+	if n, _, err := run(false); err != nil || n != 2 {
+		t.Fatalf("second run: %d %v, want 2", n, err)
+	}
+	if got := d.Writes.Count(); got != count+1 {
+		t.Errorf("writes counted %d, want %d: QueryRaw's update, committed", got, count+1)
+	}
+	trips := tap.Take()
+	if len(trips) != 2 || !slices.Equal(trips[0].Statements, []string{"begin", raise}) || trips[0].Parsed || len(trips[0].Described) > 1 ||
+		slices.Contains(trips[0].Described, raise) {
+		t.Errorf("trips %+v: want BEGIN and the update bound by name, the update not described, then COMMIT", trips)
+	}
+	if _, _, err := run(true); !errors.Is(err, fail) {
+		t.Fatalf("rolled back run: %v", err)
+	}
+	if got := d.Writes.Count(); got != count+1 {
+		t.Errorf("writes counted %d after a rollback, want %d", got, count+1)
+	}
+	var n int
+	if err := base.Bun.NewRaw("SELECT n FROM pipe_raw WHERE id = 1").Scan(ctx, &n); err != nil || n != 2 {
+		t.Errorf("n = %d (%v), want 2", n, err)
 	}
 }

@@ -47,6 +47,10 @@ type Trip struct {
 	// Statements are the texts of what the trip ran, one per Bind (or the
 	// simple Query's text): a pipeline's statements, in order.
 	Statements []string
+	// Described are the texts of the statements whose Bind was followed by
+	// a Describe of its portal: the server sends their row's description
+	// (column names and types) with the rows, and the client decodes it.
+	Described []string
 }
 
 // Last is the text of the trip's last statement.
@@ -203,6 +207,10 @@ func (t *Tap) relay(server io.Writer, client io.Reader) error {
 				trip.SQL = text
 			}
 			trip.Statements = append(trip.Statements, text)
+		case 'D': // Describe: 'P' (portal) or 'S' (statement), name
+			if len(body) > 0 && body[0] == 'P' && len(trip.Statements) > 0 {
+				trip.Described = append(trip.Described, trip.Statements[len(trip.Statements)-1])
+			}
 		case 'Q': // Query: text
 			text, _ := cstrings(body)
 			t.record(Trip{SQL: text, Simple: true, Statements: []string{text}})
