@@ -485,6 +485,23 @@ func (s *Service) activateStatements(tx bun.IDB) (*activateStatements, bun.IDB) 
 // lock locks the license with code (sql.ErrNoRows when there is none),
 // counts the activation to come and draws its id (lockLicenseSQL).
 func (st *activateStatements) lock(ctx context.Context, tx bun.IDB, code string) (*lockedLicense, error) {
+	if st.pipe != nil && st.pipe.Prepared() {
+		// Bound with its kept description (no Describe, no column names
+		// decoded per call); the row comes binary, as decode reads it.
+		var locked *lockedLicense
+		err := st.pipe.QueryRaw(ctx, lockLicenseSQL, func(fields []pgconn.FieldDescription, values [][]byte) error {
+			k := new(lockedLicense)
+			if !k.decode(fields, values) {
+				return errors.New("lock license: its row is not in the form decode reads")
+			}
+			locked = k
+			return nil
+		}, []byte(code))
+		if err == nil && locked == nil {
+			err = sql.ErrNoRows
+		}
+		return locked, err
+	}
 	if st.pipe != nil {
 		var locked *lockedLicense
 		err := st.pipe.Query(ctx, lockLicenseSQL, func(rows pgx.Rows) error {

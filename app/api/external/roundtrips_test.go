@@ -210,7 +210,8 @@ func TestUncachedVerifyIsOneStatement(t *testing.T) {
 // trip. With a webhook of activate's enabled, its hooks enqueue River jobs,
 // which need a database/sql transaction: activate then sends BEGIN and
 // COMMIT on their own, four round trips and the webhook's, and the
-// webhook is queued.
+// webhook is queued. Prepared and pipelined, the lock is bound with the
+// description pgx keeps for it, not described again (db.Pipe.QueryRaw).
 func TestActivateRoundTrips(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -304,6 +305,9 @@ func TestActivateRoundTrips(t *testing.T) {
 					continue
 				}
 				kinds = append(kinds, k)
+				if prepared && slices.ContainsFunc(trip.Described, func(text string) bool { return strings.Contains(text, "RETURNING l.*") }) {
+					t.Errorf("round trip %+v: the prepared lock was described again (its kept description is enough)", trip)
+				}
 				if prepared && trip.Parsed && !trip.Simple {
 					t.Errorf("round trip %+v: want its statements prepared before", trip)
 				}
