@@ -281,7 +281,20 @@ func (p *Pipe) send(ctx context.Context, query string, args []any, scan func(pgx
 		}
 		br := c.SendBatch(ctx, b)
 		err = p.results(br, first, scan, commit)
-		if cerr := br.Close(); err == nil {
+		cerr := br.Close()
+		switch {
+		case err == nil && commit && cerr != nil:
+			// COMMIT answered: the transaction is committed, though the
+			// connection ended before it was ready again (a server shutting
+			// down reads the batch's Sync after running its COMMIT, and
+			// may end there). Reporting a failure would make the caller
+			// answer "not done" for what is stored. The lost connection
+			// is discarded by the pool; its writes are counted here, as
+			// TraceBatchEnd saw no idle connection.
+			if w, ok := c.Config().Tracer.(*Writes); ok {
+				w.countCommitted(c)
+			}
+		case err == nil:
 			err = cerr
 		}
 		if err != nil && first && pgconn.SafeToRetry(err) {

@@ -212,3 +212,58 @@ func TestPipeQueryRawBindsWithTheKeptDescription(t *testing.T) {
 		t.Errorf("n = %d (%v), want 2", n, err)
 	}
 }
+
+// A pipelined transaction whose COMMIT was answered is committed, even when
+// the connection ends before the server is ready again: PostgreSQL shutting
+// down reads the batch's Sync after running its COMMIT and may end there
+// (test/cluster's TestPostgresRestartUnderLoad saw an activate answered 503
+// and stored). RunPipelined reports it done, counts its write, and the next
+// transaction runs on a new connection.
+func TestRunPipelinedCommitAnsweredBeforeTheConnectionEnds(t *testing.T) {
+	t.Parallel()
+	for _, prepared := range []bool{true, false} {
+		t.Run(fmt.Sprintf("prepared=%v", prepared), func(t *testing.T) {
+			t.Parallel()
+			base := dbtest.New(t)
+			ctx := context.Background()
+			if _, err := base.Bun.ExecContext(ctx, "CREATE TABLE pipe_cut (id int PRIMARY KEY)"); err != nil {
+				t.Fatal(err)
+			}
+			tap := dbtest.StartTap(t, base.DSN)
+			d, err := db.Open(ctx, tap.URL, db.PoolOptions{MaxOpenConns: 1, MaxIdleConns: 1, ConnMaxLifetime: time.Hour, DirectURL: base.DSN})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = d.Close() })
+			run := func(id int) error {
+				return db.RunPipelined(ctx, d.Bun, prepared, func(ctx context.Context, p *db.Pipe) error {
+					if err := p.Exec(ctx, "INSERT INTO pipe_cut VALUES ($1)", id); err != nil {
+						return err
+					}
+					return p.ExecCommit(ctx, "INSERT INTO pipe_cut VALUES ($1)", id+1)
+				})
+			}
+			if err := run(1); err != nil {
+				t.Fatal(err)
+			}
+			count := d.Writes.Count()
+			tap.CutAfterNextCommit()
+			if err := run(3); err != nil {
+				t.Errorf("a transaction whose COMMIT was answered: %v, want it reported committed", err)
+			}
+			if got := d.Writes.Count() - count; got != 1 {
+				t.Errorf("%d writes counted for it, want 1", got)
+			}
+			if err := run(5); err != nil {
+				t.Fatalf("the next transaction, on a new connection: %v", err)
+			}
+			var n int
+			if err := base.Bun.NewRaw("SELECT count(*) FROM pipe_cut").Scan(ctx, &n); err != nil {
+				t.Fatal(err)
+			}
+			if n != 6 {
+				t.Errorf("%d rows stored, want 6", n)
+			}
+		})
+	}
+}

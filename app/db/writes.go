@@ -189,6 +189,19 @@ func (w *Writes) TraceBatchQuery(ctx context.Context, conn *pgx.Conn, data pgx.T
 	}
 }
 
+// countCommitted counts the connection's writes of a transaction whose
+// COMMIT was answered on a connection lost before it was ready again
+// (RunPipelined's ExecCommit), which TraceBatchEnd does not count.
+func (w *Writes) countCommitted(conn *pgx.Conn) {
+	data := conn.PgConn().CustomData()
+	lvl, _ := data[dirtyKey].(int)
+	if lvl == 0 {
+		return
+	}
+	delete(data, dirtyKey)
+	w.add(lvl)
+}
+
 // TraceBatchEnd counts the connection's writes when the batch left it
 // outside a transaction: its statements ran on their own or its COMMIT
 // (RunPipelined's ExecCommit) ended the transaction they were part of. A

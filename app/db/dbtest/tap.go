@@ -3,12 +3,14 @@ package dbtest
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -27,7 +29,17 @@ type Tap struct {
 	// statements are the texts of named prepared statements, by name
 	// (pgx names them after their text, the same on every connection).
 	statements map[string]string
+	// cutAfterCommit: the next COMMIT's answer is followed by a FATAL
+	// error and the end of the connection (CutAfterNextCommit).
+	cutAfterCommit atomic.Bool
 }
+
+// CutAfterNextCommit makes the proxy pass on the next COMMIT's answer
+// (CommandComplete), then, where the server's ReadyForQuery would follow,
+// send the client a FATAL error (57P01) and close its connection: what a
+// client sees when PostgreSQL shuts down right after committing a
+// pipelined transaction, whose Sync is read after the COMMIT has run.
+func (t *Tap) CutAfterNextCommit() { t.cutAfterCommit.Store(true) }
 
 // Trip is one round trip: the messages a client sent up to a Sync, or one
 // simple-protocol Query.
@@ -103,7 +115,7 @@ func StartTap(t testing.TB, dsn string) *Tap {
 				defer conns.Done()
 				done := make(chan struct{})
 				go func() {
-					_, _ = io.Copy(client, server)
+					_ = tap.answer(client, server)
 					_ = client.Close()
 					close(done)
 				}()
@@ -225,6 +237,71 @@ func (t *Tap) relay(server io.Writer, client io.Reader) error {
 			return err
 		}
 	}
+}
+
+// answer copies the server's messages to the client, cutting the
+// connection after a COMMIT's answer when CutAfterNextCommit asked for it.
+func (t *Tap) answer(client io.Writer, server io.Reader) error {
+	r := bufio.NewReader(server)
+	// The answer to an encryption request is one byte, not a message.
+	startup := true
+	for {
+		if startup {
+			b, err := r.Peek(1)
+			if err != nil {
+				return err
+			}
+			if b[0] == 'N' || b[0] == 'S' || b[0] == 'G' {
+				if _, err := r.Discard(1); err != nil {
+					return err
+				}
+				if _, err := client.Write(b[:1:1]); err != nil {
+					return err
+				}
+				continue
+			}
+			startup = false
+		}
+		var head [5]byte
+		if _, err := io.ReadFull(r, head[:]); err != nil {
+			return err
+		}
+		n := binary.BigEndian.Uint32(head[1:])
+		if n < 4 || n > 1<<30 {
+			return fmt.Errorf("dbtest: tap: server message of %d bytes", n)
+		}
+		msg := make([]byte, 5+n-4)
+		copy(msg, head[:])
+		if _, err := io.ReadFull(r, msg[5:]); err != nil {
+			return err
+		}
+		if _, err := client.Write(msg); err != nil {
+			return err
+		}
+		if head[0] == 'C' && strings.HasPrefix(string(msg[5:]), "COMMIT\x00") && t.cutAfterCommit.CompareAndSwap(true, false) {
+			_, err := client.Write(fatalShutdown())
+			if err == nil {
+				err = errors.New("dbtest: tap: connection cut after COMMIT")
+			}
+			return err
+		}
+	}
+}
+
+// fatalShutdown is the ErrorResponse of a backend terminated by a fast
+// shutdown.
+func fatalShutdown() []byte {
+	var body []byte
+	for _, f := range []struct {
+		code byte
+		text string
+	}{{'S', "FATAL"}, {'V', "FATAL"}, {'C', "57P01"}, {'M', "terminating connection due to administrator command"}} {
+		body = append(append(append(body, f.code), f.text...), 0)
+	}
+	body = append(body, 0)
+	msg := []byte{'E', 0, 0, 0, 0}
+	binary.BigEndian.PutUint32(msg[1:], uint32(4+len(body)))
+	return append(msg, body...)
 }
 
 func (t *Tap) record(trip Trip) {
