@@ -152,26 +152,16 @@ func (p *Pipe) QueryRaw(ctx context.Context, query string, scan func(fields []pg
 	if p.committed {
 		return errors.New("db: a statement after the pipeline's COMMIT")
 	}
-	first := !p.begun
-	err := p.raw(func(c *pgx.Conn) error {
-		if first && c.IsClosed() {
-			return retryPipe{driver.ErrBadConn}
-		}
+	return p.trip(func(c *pgx.Conn, first bool) error {
 		var begin *pgconn.StatementDescription
 		if first {
 			var err error
 			if begin, err = c.Prepare(ctx, "begin", "begin"); err != nil {
-				if pgconn.SafeToRetry(err) {
-					return retryPipe{err}
-				}
 				return fmt.Errorf("prepare %q: %w", "begin", err)
 			}
 		}
 		sd, err := c.Prepare(ctx, query, query)
 		if err != nil {
-			if first && pgconn.SafeToRetry(err) {
-				return retryPipe{err}
-			}
 			return fmt.Errorf("prepare %.40q: %w", query, err)
 		}
 		formats := make([]int16, len(sd.Fields))
@@ -188,6 +178,22 @@ func (p *Pipe) QueryRaw(ctx context.Context, query string, scan func(fields []pg
 		if cerr := mrr.Close(); err == nil {
 			err = cerr
 		}
+		return err
+	})
+}
+
+// trip runs one round trip of the pipeline on its connection, first when
+// it is the one to send BEGIN. A first trip that failed before reaching
+// the server (a closed connection, an error pgconn deems safe to retry)
+// is marked for RunPipelined to try again on another connection; any
+// other trip's error is the transaction's.
+func (p *Pipe) trip(f func(c *pgx.Conn, first bool) error) error {
+	first := !p.begun
+	err := p.raw(func(c *pgx.Conn) error {
+		if first && c.IsClosed() {
+			return retryPipe{driver.ErrBadConn}
+		}
+		err := f(c, first)
 		if err != nil && first && pgconn.SafeToRetry(err) {
 			return retryPipe{err}
 		}
@@ -247,16 +253,9 @@ func (p *Pipe) send(ctx context.Context, query string, args []any, scan func(pgx
 	if p.committed {
 		return errors.New("db: a statement after the pipeline's COMMIT")
 	}
-	first := !p.begun
-	err := p.raw(func(c *pgx.Conn) error {
-		if first && c.IsClosed() {
-			return retryPipe{driver.ErrBadConn}
-		}
+	err := p.trip(func(c *pgx.Conn, first bool) error {
 		begin, stmt, end, err := p.statements(ctx, c, query, first, commit)
 		if err != nil {
-			if first && pgconn.SafeToRetry(err) {
-				return retryPipe{err}
-			}
 			return err
 		}
 		if !first && !commit {
@@ -297,14 +296,8 @@ func (p *Pipe) send(ctx context.Context, query string, args []any, scan func(pgx
 		case err == nil:
 			err = cerr
 		}
-		if err != nil && first && pgconn.SafeToRetry(err) {
-			return retryPipe{err}
-		}
 		return err
 	})
-	if !errors.Is(err, errPipeRetry) {
-		p.begun = true
-	}
 	if commit && err == nil {
 		p.committed = true
 	}

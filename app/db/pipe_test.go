@@ -28,17 +28,8 @@ func TestRunPipelinedSendsBeginAndCommitWithStatements(t *testing.T) {
 	for _, prepared := range []bool{true, false} {
 		t.Run(fmt.Sprintf("prepared=%v", prepared), func(t *testing.T) {
 			t.Parallel()
-			base := dbtest.New(t)
 			ctx := context.Background()
-			if _, err := base.Bun.ExecContext(ctx, "CREATE TABLE pipe_probe (id int PRIMARY KEY, via text)"); err != nil {
-				t.Fatal(err)
-			}
-			tap := dbtest.StartTap(t, base.DSN)
-			d, err := db.Open(ctx, tap.URL, db.PoolOptions{MaxOpenConns: 1, MaxIdleConns: 1, ConnMaxLifetime: time.Hour, DirectURL: base.DSN})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = d.Close() })
+			base, tap, d := pipeDB(t, "CREATE TABLE pipe_probe (id int PRIMARY KEY, via text)")
 			rows := func() int {
 				var n int
 				if err := base.Bun.NewRaw("SELECT count(*) FROM pipe_probe").Scan(ctx, &n); err != nil {
@@ -153,17 +144,8 @@ func TestRunPipelinedSendsBeginAndCommitWithStatements(t *testing.T) {
 // and its write is counted at the commit (Writes), not at a rollback.
 func TestPipeQueryRawBindsWithTheKeptDescription(t *testing.T) {
 	t.Parallel()
-	base := dbtest.New(t)
 	ctx := context.Background()
-	if _, err := base.Bun.ExecContext(ctx, "CREATE TABLE pipe_raw (id int PRIMARY KEY, n int NOT NULL, name text NOT NULL); INSERT INTO pipe_raw VALUES (1, 0, 'one')"); err != nil {
-		t.Fatal(err)
-	}
-	tap := dbtest.StartTap(t, base.DSN)
-	d, err := db.Open(ctx, tap.URL, db.PoolOptions{MaxOpenConns: 1, MaxIdleConns: 1, ConnMaxLifetime: time.Hour, DirectURL: base.DSN})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = d.Close() })
+	base, tap, d := pipeDB(t, "CREATE TABLE pipe_raw (id int PRIMARY KEY, n int NOT NULL, name text NOT NULL); INSERT INTO pipe_raw VALUES (1, 0, 'one')")
 	const raise = "UPDATE pipe_raw SET n = n + 1 WHERE id = $1 RETURNING n, name"
 	fail := errors.New("roll back")
 	// run raises row 1's n and returns what the statement returned.
@@ -224,17 +206,8 @@ func TestRunPipelinedCommitAnsweredBeforeTheConnectionEnds(t *testing.T) {
 	for _, prepared := range []bool{true, false} {
 		t.Run(fmt.Sprintf("prepared=%v", prepared), func(t *testing.T) {
 			t.Parallel()
-			base := dbtest.New(t)
 			ctx := context.Background()
-			if _, err := base.Bun.ExecContext(ctx, "CREATE TABLE pipe_cut (id int PRIMARY KEY)"); err != nil {
-				t.Fatal(err)
-			}
-			tap := dbtest.StartTap(t, base.DSN)
-			d, err := db.Open(ctx, tap.URL, db.PoolOptions{MaxOpenConns: 1, MaxIdleConns: 1, ConnMaxLifetime: time.Hour, DirectURL: base.DSN})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = d.Close() })
+			base, tap, d := pipeDB(t, "CREATE TABLE pipe_cut (id int PRIMARY KEY)")
 			run := func(id int) error {
 				return db.RunPipelined(ctx, d.Bun, prepared, func(ctx context.Context, p *db.Pipe) error {
 					if err := p.Exec(ctx, "INSERT INTO pipe_cut VALUES ($1)", id); err != nil {
@@ -266,4 +239,21 @@ func TestRunPipelinedCommitAnsweredBeforeTheConnectionEnds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// pipeDB is a test database set up by setup, and pools of one connection
+// opened on it through a Tap, as RunPipelined's tests need.
+func pipeDB(t *testing.T, setup string) (*db.DB, *dbtest.Tap, *db.DB) {
+	t.Helper()
+	base := dbtest.New(t)
+	if _, err := base.Bun.ExecContext(context.Background(), setup); err != nil {
+		t.Fatal(err)
+	}
+	tap := dbtest.StartTap(t, base.DSN)
+	d, err := db.Open(context.Background(), tap.URL, db.PoolOptions{MaxOpenConns: 1, MaxIdleConns: 1, ConnMaxLifetime: time.Hour, DirectURL: base.DSN})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	return base, tap, d
 }
