@@ -168,7 +168,7 @@ func New(deps Deps) (*fiber.App, error) {
 		logger = slog.Default()
 	}
 
-	engine, err := loadViews()
+	views, err := loadViews()
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +193,7 @@ func New(deps Deps) (*fiber.App, error) {
 		TrustProxyConfig:  web.TrustProxyConfig(cfg.HTTP.TrustedProxies),
 		ErrorHandler:      web.ErrorHandler(),
 		JSONEncoder:       web.JSONEncoder,
-		Views:             engine,
+		Views:             views,
 	})
 	// A refused body's rest is never taken for the next request, and its
 	// answer reaches the client still sending it.

@@ -20,7 +20,6 @@ var requiredTemplates = []string{
 	"admin/login", "admin/login/form", "admin/dashboard",
 }
 
-// newViews compiles the embedded templates once, at start-up.
 // loadViews parses the templates once per process: the nodes of a process
 // (the test harness builds many) share them, and PreloadViews starts the
 // parse before the node needs it.
@@ -31,7 +30,10 @@ var loadViews = sync.OnceValues(newViews)
 // after: New then takes the parsed templates (or their error).
 func PreloadViews() { go func() { _, _ = loadViews() }() }
 
-func newViews() (*html.Engine, error) {
+// newViews parses the embedded templates with gofiber/template's engine and
+// draws them with web.Views, which is safe for concurrent use where the
+// engine's own Render is not (see web.Views).
+func newViews() (*web.Views, error) {
 	assets, err := newAssetURLs()
 	if err != nil {
 		return nil, err
@@ -53,5 +55,5 @@ func newViews() (*html.Engine, error) {
 			return nil, fmt.Errorf("server: template %q is missing", name)
 		}
 	}
-	return engine, nil
+	return web.NewViews(engine.Templates), nil
 }

@@ -3,13 +3,11 @@ package web
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"testing/fstest"
 
 	"github.com/gofiber/fiber/v3"
-	"github.com/gofiber/template/html/v2"
 
 	"github.com/licensor/licensor/app/errkind"
 	"github.com/licensor/licensor/app/fields"
@@ -20,14 +18,14 @@ import (
 func TestErrorHandlerMapsDomainKinds(t *testing.T) {
 	t.Parallel()
 	views := fstest.MapFS{
-		"layouts/auth.html":   {Data: []byte(`{{embed}}`)},
-		"layouts/portal.html": {Data: []byte(`{{embed}}`)},
+		"layouts/auth.html":   {Data: []byte(`{{.Embed}}`)},
+		"layouts/portal.html": {Data: []byte(`{{.Embed}}`)},
 		"errors/404.html":     {Data: []byte(`404 {{.Message}}`)},
 		"errors/403.html":     {Data: []byte(`403 {{.Message}}`)},
 		"errors/4xx.html":     {Data: []byte(`{{.Status}} {{.Message}}`)},
 		"errors/500.html":     {Data: []byte(`500 {{.Message}}`)},
 	}
-	app := fiber.New(fiber.Config{Views: html.NewFileSystem(http.FS(views), ".html"), ErrorHandler: ErrorHandler()})
+	app := fiber.New(fiber.Config{Views: parseViews(t, views), ErrorHandler: ErrorHandler()})
 	errs := map[string]error{
 		"missing":   fmt.Errorf("load widget 7: %w", errkind.New(errkind.NotFound, "widget not found")),
 		"forbidden": errkind.New(errkind.Forbidden, "not yours"),

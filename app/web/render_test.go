@@ -15,15 +15,14 @@ import (
 
 // testViews is a tiny template set shaped like views/.
 var testViews = fstest.MapFS{
-	"layouts/main.html":     {Data: []byte(`<html><body>{{template "partials/flashes" .}}{{embed}}</body></html>`)},
+	"layouts/main.html":     {Data: []byte(`<html><body>{{template "partials/flashes" .}}{{.Embed}}</body></html>`)},
 	"partials/flashes.html": {Data: []byte(`<div id="flashes"{{if .FlashesOOB}} hx-swap-oob="true"{{end}}>{{range .Flashes}}<p>{{.Message}}</p>{{end}}</div>`)},
 	"page.html":             {Data: []byte(`<h1>{{.Title}}</h1>{{template "page/list" .}}{{define "page/list"}}<ul id="list" data-csrf="{{.CSRF}}">{{.Who}}</ul>{{end}}`)},
 }
 
 func newRenderApp(t *testing.T) *fiber.App {
 	t.Helper()
-	engine := html.NewFileSystem(http.FS(testViews), ".html")
-	app := fiber.New(fiber.Config{Views: engine})
+	app := fiber.New(fiber.Config{Views: parseViews(t, testViews)})
 	sessions, _ := Sessions(SessionConfig{CookieName: "s", IdleTimeout: time.Minute})
 	app.Use(sessions)
 	app.Get("/flash", func(c fiber.Ctx) error {
@@ -36,6 +35,17 @@ func newRenderApp(t *testing.T) *fiber.App {
 	})
 	app.Get("/go", func(c fiber.Ctx) error { return Redirect(c, 303, "/there") })
 	return app
+}
+
+// parseViews parses files as the server parses views/ and draws them
+// with Views.
+func parseViews(t testing.TB, files fstest.MapFS) *Views {
+	t.Helper()
+	engine := html.NewFileSystem(http.FS(files), ".html")
+	if err := engine.Load(); err != nil {
+		t.Fatal(err)
+	}
+	return NewViews(engine.Templates)
 }
 
 func do(t *testing.T, app *fiber.App, path, cookie string, headers ...string) (*http.Response, string) {
