@@ -17,6 +17,7 @@ import (
 	"github.com/licensor/licensor/app/db"
 	"github.com/licensor/licensor/app/node"
 	"github.com/licensor/licensor/app/server"
+	"github.com/licensor/licensor/app/web"
 	"github.com/licensor/licensor/jobs"
 )
 
@@ -120,7 +121,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	}
 	served := make(chan error, 1)
 	go func() {
-		served <- app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true})
+		served <- app.Listener(web.LazyDeadlines(ln), fiber.ListenConfig{DisableStartupMessage: true})
 	}()
 	if err := startWorkers(ctx, river, log); err != nil {
 		_ = app.ShutdownWithTimeout(cfg.HTTP.ShutdownTimeout)
