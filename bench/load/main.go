@@ -363,7 +363,10 @@ func run(serverURL, bin string, o options) error {
 				continue
 			}
 			fmt.Fprintf(os.Stderr, "bench: round %d/%d: %s\n", round+1, o.rounds, p.name)
-			results[i] = append(results[i], p.run())
+			r := p.run()
+			results[i] = append(results[i], r)
+			fmt.Fprintf(os.Stderr, "bench: round %d/%d: %s: %.0f/s, CPU per op %.1f / %.1f / %.1f µs (server / client / PostgreSQL), machine %.0f%% busy\n",
+				round+1, o.rounds, p.name, r.rps, r.serverCPU, r.clientCPU, r.dbCPU, r.busy*100)
 		}
 	}
 	peakRSS := readPeakRSS(pid)
