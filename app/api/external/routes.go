@@ -29,7 +29,8 @@ func Register(router fiber.Router, deps Deps) {
 	}
 	h := &handlers{Deps: deps, tokens: newTokenChecker(deps.Signing)}
 	p := deps.Pipeline
-	r := signedRoutes{router: router, signer: deps.Signer}
+	r := signedRoutes{router: router, signer: deps.Signer, guarded: true}
+	public := signedRoutes{router: router, signer: deps.Signer}
 
 	connection := p.Guard(scopeConnection, h.connectionCheck)
 	activate := h.counted("activate", p.Guard(scopeActivate, h.activate(modernPaths)))
@@ -49,7 +50,7 @@ func Register(router fiber.Router, deps Deps) {
 	r.add(post, "/external/license/heartbeat", heartbeat)
 	r.add(post, "/external/license/checkout", checkout)
 	r.add(post, "/external/license/checkin", checkin)
-	r.add(get, "/external/public-keys", p.Public(h.publicKeys))
+	public.add(get, "/external/public-keys", p.Public(h.publicKeys))
 
 	updateCheck := p.Guard(scopeUpdate, h.updateCheck(modernPaths))
 	latest := p.Guard(scopeLatest, h.latestVersion(modernPaths))
@@ -60,7 +61,7 @@ func Register(router fiber.Router, deps Deps) {
 	r.add(post, "/external/update/latest", latest)
 	r.add(post, "/external/update/:version_id/download/:type", download)
 	r.add(get+head, "/external/update/:version_id/download/:type/size", size)
-	r.add(get+head, "/download/:token", link)
+	public.add(get+head, "/download/:token", link)
 
 	// Legacy aliases (docs/api/external.md). Those whose "nothing found" answers
 	// differ (docs/api/legacy.md) run their handler's legacy variant.
@@ -92,12 +93,19 @@ const (
 type signedRoutes struct {
 	router fiber.Router
 	signer *signature.Signer
+	// guarded: every handler added is a pipeline.Guard (maybe counted),
+	// whose pass over the headers reads the nonce header for the signer.
+	guarded bool
 }
 
 func (r signedRoutes) add(methods int, path string, h fiber.Handler) {
 	handlers := []any{h}
 	if r.signer != nil {
-		handlers = []any{r.signer.Handle, h}
+		sign := r.signer.Handle
+		if r.guarded {
+			sign = r.signer.Guarded
+		}
+		handlers = []any{sign, h}
 	}
 	for _, m := range []struct {
 		bit int

@@ -112,6 +112,11 @@ func TestNonceIsEchoedInsideTheSignature(t *testing.T) {
 		{"in query", modern.chk + "?nonce=in+query", a.call(modern, modern.chk+"?nonce=in+query", body, "")},
 		{`"quoted" <html>`, modern.chk, a.call(modern, modern.chk, map[string]any{}, "", "X-Licensor-Nonce", `"quoted" <html>`)},
 		{"error", modern.chk, a.do(a.App, req{path: modern.chk, json: map[string]any{}, headers: []string{"X-Licensor-Nonce", "error"}})},
+		// The header wins over the field; sent empty, it is absent.
+		{"header-wins", modern.chk, a.call(modern, modern.chk, withNonce, "", "X-Licensor-Nonce", "header-wins")},
+		{"in-json", modern.chk, a.call(modern, modern.chk, withNonce, "", "X-Licensor-Nonce", "")},
+		{"legacy-header", legacy.chk, a.do(a.App, req{path: legacy.chk, headers: []string{"LB-API-KEY", a.key, "X-Licensor-Nonce", "legacy-header"}, form: form})},
+		{"verify", modern.verify, a.call(modern, modern.verify, body, "", "X-Licensor-Nonce", "verify")},
 	}
 	for _, c := range cases {
 		if c.r.JSON["nonce"] != c.nonce || !strings.HasSuffix(c.r.Body, `}`) {
@@ -121,6 +126,14 @@ func TestNonceIsEchoedInsideTheSignature(t *testing.T) {
 		if _, err := signing.VerifyResponse(signed(c.r, "POST", path), keys); err != nil {
 			t.Errorf("nonce %q: %v", c.nonce, err)
 		}
+	}
+	// A route without the pipeline's guard reads the header itself.
+	pub := a.do(a.App, req{method: http.MethodGet, path: "/api/external/public-keys", headers: []string{"X-Licensor-Nonce", "public"}})
+	if pub.JSON["nonce"] != "public" {
+		t.Errorf("public keys: body %s", pub.Body)
+	}
+	if _, err := signing.VerifyResponse(signed(pub, "GET", "/api/external/public-keys"), keys); err != nil {
+		t.Errorf("public keys: %v", err)
 	}
 	// An answer without the nonce it was asked for is the client's to refuse:
 	// a replayed answer carries another or none.

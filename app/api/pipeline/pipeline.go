@@ -64,6 +64,7 @@ const (
 	headerURL, legacyURL   = "X-API-URL", "LB-URL"
 	headerIP, legacyIP     = "X-API-IP", "LB-IP"
 	headerLang, legacyLang = "X-API-LANGUAGE", "LB-LANG"
+	headerNonce            = "X-Licensor-Nonce" // signature.NonceHeader
 	headerRateLimitLimit   = "X-RateLimit-Limit"
 	headerRateLimitRemain  = "X-RateLimit-Remaining"
 	headerRetryAfter       = "Retry-After"
@@ -132,6 +133,9 @@ type Handler func(c fiber.Ctx, r *Request) error
 func (p *Pipeline) Guard(scope string, h Handler) fiber.Handler {
 	return func(c fiber.Ctx) error {
 		hs := readHeaders(c)
+		if hs.nonce != "" {
+			c.RequestCtx().SetUserValue(nonceKey{}, hs.nonce) // as ClientIPs: no variadic to escape
+		}
 		r := &Request{Now: p.now(c), Language: language(hs)}
 
 		plain := hs.key.get()
@@ -254,6 +258,10 @@ func (p *Pipeline) limit(c fiber.Ctx, set *settings.Values, key *apikeys.Key, no
 type headers struct {
 	key, url, ip, lang aliased
 	userAgent          string
+	// nonce is the first X-Licensor-Nonce, for the response signer
+	// (HeaderNonce), whose own lookup would scan the headers again.
+	nonce     string
+	seenNonce bool
 }
 
 // aliased is a header's value under its modern name and its legacy alias;
@@ -311,9 +319,26 @@ func readHeaders(c fiber.Ctx) headers {
 			hs.lang.setModern(v)
 		case strings.EqualFold(ks, legacyLang):
 			hs.lang.setLegacy(v)
+		case strings.EqualFold(ks, headerNonce):
+			if !hs.seenNonce {
+				hs.seenNonce, hs.nonce = true, bytesString(v)
+			}
 		}
 	}
 	return hs
+}
+
+// nonceKey holds the X-Licensor-Nonce a guard read, when not empty.
+type nonceKey struct{}
+
+// HeaderNonce is the X-Licensor-Nonce header's value as a lookup of it
+// would give it (the first, empty when absent), read by the Guard of c's
+// route in its one pass over the headers: for the response signer
+// (app/api/signature), which runs around the guard and otherwise scans
+// the headers again. Only for routes behind a Guard, once it has run.
+func HeaderNonce(c fiber.Ctx) string {
+	v, _ := c.Locals(nonceKey{}).(string)
+	return v
 }
 
 // bytesString is b as a string without a copy, as Fiber's c.Get returns

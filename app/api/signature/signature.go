@@ -27,6 +27,7 @@ import (
 	"github.com/gofiber/fiber/v3"
 
 	"github.com/licensor/licensor/app/api/apirequest"
+	"github.com/licensor/licensor/app/api/pipeline"
 	"github.com/licensor/licensor/app/settings"
 	"github.com/licensor/licensor/app/signing"
 	"github.com/licensor/licensor/app/web"
@@ -128,15 +129,34 @@ func SetDigest(c fiber.Ctx, sha256Hex string) {
 // Handle runs the rest of the route and signs its answer, whatever it is:
 // an error is answered here by the app's error handler (and handed on as
 // web.Answered, for the request log), a panic by web.Recover's.
-func (s *Signer) Handle(c fiber.Ctx) error {
+func (s *Signer) Handle(c fiber.Ctx) error { return s.handle(c, false) }
+
+// Guarded is Handle for a route whose handler is a pipeline.Guard: the
+// nonce header is the one the guard read in its pass over the request's
+// headers (pipeline.HeaderNonce), not looked up again.
+func (s *Signer) Guarded(c fiber.Ctx) error { return s.handle(c, true) }
+
+func (s *Signer) handle(c fiber.Ctx, guarded bool) error {
 	if s.settings != nil {
 		if set, err := s.settings.Get(c.Context()); err == nil && !set.SignAPIResponses {
 			return c.Next()
 		}
 	}
-	// Read before the handler: it may reuse the request's buffers.
-	nonce := requestNonce(c)
+	// Read before the handler: it may reuse the request's buffers. The
+	// header, when sent, wins over the field.
+	var nonce string
+	if !guarded {
+		nonce = c.Get(NonceHeader)
+	}
+	if nonce == "" {
+		nonce = fieldNonce(c)
+	}
 	err := s.recover(c)
+	if guarded {
+		if h := pipeline.HeaderNonce(c); h != "" {
+			nonce = h
+		}
+	}
 	if err != nil {
 		if herr := c.App().ErrorHandler(c, err); herr != nil {
 			_ = c.Status(fiber.StatusInternalServerError).SendString("Internal Server Error")
@@ -255,13 +275,10 @@ func (s *Signer) current(c fiber.Ctx) *second {
 	return next
 }
 
-// requestNonce is the X-Licensor-Nonce header, else the request's nonce
-// field (JSON, form or query, as any field is read). The fields are
-// parsed only when "nonce" appears in the body or query at all.
-func requestNonce(c fiber.Ctx) string {
-	if v := c.Get(NonceHeader); v != "" {
-		return v
-	}
+// fieldNonce is the request's nonce field (JSON, form or query, as any
+// field is read), which an X-Licensor-Nonce header overrides. The fields
+// are parsed only when "nonce" appears in the body or query at all.
+func fieldNonce(c fiber.Ctx) string {
 	req := c.Request()
 	body, query := req.Body(), req.URI().QueryString()
 	if !bytes.Contains(body, []byte(nonceField)) && !bytes.Contains(query, []byte(nonceField)) {
