@@ -225,7 +225,7 @@ func New(deps Deps) (*fiber.App, error) {
 	}
 	app.Use(
 		clientIPs,
-		web.RequestLogger(logger, secretPaths, "/api/health-check"),
+		web.RequestLogger(app, logger, secretPaths, "/api/health-check"),
 		web.Recover(logger),
 		web.SecurityHeaders(strings.HasPrefix(cfg.BaseURL, "https://")),
 		web.BodyLimit(bodyRules(cfg)),

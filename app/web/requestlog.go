@@ -16,21 +16,20 @@ import (
 // balancers) log at debug level. mask (may be nil) rewrites each logged
 // path, and any error text repeating it, so that secrets carried in paths
 // (reset and confirmation tokens, download links, store webhook secrets)
-// never reach the log: see SecretPaths.
-func RequestLogger(logger *slog.Logger, mask func(string) string, quietPaths ...string) fiber.Handler {
+// never reach the log: see SecretPaths. The path is masked only for a
+// line written and when LogPath asks (a refusal, a panic), not for every
+// request: app is where LogPath finds mask.
+func RequestLogger(app *fiber.App, logger *slog.Logger, mask func(string) string, quietPaths ...string) fiber.Handler {
 	if mask == nil {
 		mask = func(p string) string { return p }
 	}
+	app.State().Set(pathMaskKey, mask)
 	quiet := make(map[string]bool, len(quietPaths))
 	for _, p := range quietPaths {
 		quiet[p] = true
 	}
 	return func(c fiber.Ctx) error {
 		path := c.Path()
-		logged := mask(path)
-		if logged != path {
-			c.Locals(logPathKey{}, logged) // LogPath's answer; else c.Path()
-		}
 		err := c.Next()
 		if err != nil && !isAnswered(err) {
 			if herr := c.App().ErrorHandler(c, err); herr != nil {
@@ -50,6 +49,7 @@ func RequestLogger(logger *slog.Logger, mask func(string) string, quietPaths ...
 		if !logger.Enabled(c.Context(), level) {
 			return nil
 		}
+		logged := mask(path)
 		attrs := []slog.Attr{
 			slog.String("method", c.Method()),
 			slog.String("path", logged),
@@ -94,13 +94,19 @@ func isAnswered(err error) bool {
 
 func (e answeredError) Unwrap() error { return e.error }
 
-type logPathKey struct{}
+// pathMaskKey holds RequestLogger's mask in its app's State, for LogPath.
+const pathMaskKey = "licensor.web.pathMask"
 
 // LogPath is the request's path as logs and the activity log may show it:
-// its secret segments masked by RequestLogger's mask.
+// its secret segments masked by RequestLogger's mask (the path as it is
+// in an app without RequestLogger). Asked for by the few requests that
+// log it, it masks the path itself rather than every request paying for
+// a masked path kept for it.
 func LogPath(c fiber.Ctx) string {
-	if p, ok := c.Locals(logPathKey{}).(string); ok {
-		return p
+	if mask, ok := c.App().State().Get(pathMaskKey); ok {
+		if mask, ok := mask.(func(string) string); ok {
+			return mask(c.Path())
+		}
 	}
 	return c.Path()
 }
