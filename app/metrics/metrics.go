@@ -6,10 +6,12 @@
 // when Prometheus scrapes.
 //
 // On the hot paths a count is one atomic add: each labelled child is looked
-// up once and kept in a sync.Map (lock-free reads), never through the
-// vector's own locked lookup per request. Labels come from bounded sets
-// (route patterns, the API's status codes, job kinds), never from raw
-// paths or input.
+// up once and kept where the next count finds it without the vector's own
+// locked lookup (a request's by its route pattern in a map read without a
+// lock, a license operation's usual "OK" on the operation's handle), and
+// with no hashing of an interface key per request. Labels come from
+// bounded sets (route patterns, the API's status codes, job kinds), never
+// from raw paths or input.
 package metrics
 
 import (
@@ -36,7 +38,10 @@ type Metrics struct {
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	httpKids sync.Map // httpKey → *httpChild
+	// routes is each route pattern's children, read without a lock and
+	// replaced by a copy, under httpMu, when a route is first counted.
+	routes atomic.Pointer[map[string]*routeKids]
+	httpMu sync.Mutex
 
 	api     *prometheus.CounterVec
 	apiKids sync.Map // apiKey → prometheus.Counter
@@ -47,14 +52,18 @@ type Metrics struct {
 	webhooks *prometheus.CounterVec
 }
 
-type httpKey struct {
-	route, method string
-	status        int
+// routeKids are one route pattern's children by method and status: a
+// route answers few of them, so they are a short list scanned in order,
+// replaced by a longer copy (under Metrics.httpMu) when one is new.
+type routeKids struct {
+	kids atomic.Pointer[[]httpChild]
 }
 
 type httpChild struct {
-	count prometheus.Counter
-	took  prometheus.Observer
+	method string
+	status int
+	count  prometheus.Counter
+	took   prometheus.Observer
 }
 
 type apiKey struct{ operation, result string }
@@ -116,17 +125,66 @@ func (m *Metrics) Request(route, method string, status int, took time.Duration) 
 	if m == nil {
 		return
 	}
-	k := httpKey{route, method, status}
-	v, ok := m.httpKids.Load(k)
-	if !ok {
-		v, _ = m.httpKids.LoadOrStore(k, &httpChild{
-			count: m.requests.WithLabelValues(route, method, strconv.Itoa(status)),
-			took:  m.duration.WithLabelValues(route, method),
-		})
+	var c *httpChild
+	if routes := m.routes.Load(); routes != nil {
+		if r := (*routes)[route]; r != nil {
+			c = r.find(method, status)
+		}
 	}
-	c := v.(*httpChild)
+	if c == nil {
+		c = m.addHTTPChild(route, method, status)
+	}
 	c.count.Inc()
 	c.took.Observe(took.Seconds())
+}
+
+// find is the child of method and status, nil when there is none yet.
+func (r *routeKids) find(method string, status int) *httpChild {
+	kids := *r.kids.Load()
+	for i := range kids {
+		if kids[i].status == status && kids[i].method == method {
+			return &kids[i]
+		}
+	}
+	return nil
+}
+
+// addHTTPChild returns the child of route, method and status, adding it
+// (and the route) when it is new.
+func (m *Metrics) addHTTPChild(route, method string, status int) *httpChild {
+	m.httpMu.Lock()
+	defer m.httpMu.Unlock()
+	var r *routeKids
+	if routes := m.routes.Load(); routes != nil {
+		r = (*routes)[route]
+	}
+	if r == nil {
+		r = &routeKids{}
+		r.kids.Store(new([]httpChild))
+		old := m.routes.Load()
+		routes := make(map[string]*routeKids, 1)
+		if old != nil {
+			routes = make(map[string]*routeKids, len(*old)+1)
+			for k, v := range *old {
+				routes[k] = v
+			}
+		}
+		routes[route] = r
+		m.routes.Store(&routes)
+	}
+	if c := r.find(method, status); c != nil {
+		return c
+	}
+	old := *r.kids.Load()
+	kids := make([]httpChild, len(old), len(old)+1)
+	copy(kids, old)
+	kids = append(kids, httpChild{
+		method: method, status: status,
+		count: m.requests.WithLabelValues(route, method, strconv.Itoa(status)),
+		took:  m.duration.WithLabelValues(route, method),
+	})
+	r.kids.Store(&kids)
+	return &kids[len(kids)-1]
 }
 
 // License counts an external API license operation's answer: result is
@@ -141,6 +199,44 @@ func (m *Metrics) License(operation, result string) {
 		v, _ = m.apiKids.LoadOrStore(k, m.api.WithLabelValues(operation, result))
 	}
 	v.(prometheus.Counter).Inc()
+}
+
+// LicenseCounter counts one license operation's answers as License does,
+// the usual one ("OK") without a look-up: a handle a route keeps.
+type LicenseCounter struct {
+	m         *Metrics
+	operation string
+	// ok is the "OK" child, made at the first such answer: the series
+	// appears on /metrics when first counted, as License's do.
+	ok atomic.Pointer[okCounter]
+}
+
+type okCounter struct{ prometheus.Counter }
+
+// LicenseCounter returns operation's counter; nil (counting nothing)
+// when m is nil.
+func (m *Metrics) LicenseCounter(operation string) *LicenseCounter {
+	if m == nil {
+		return nil
+	}
+	return &LicenseCounter{m: m, operation: operation}
+}
+
+// Count counts an answer: result is "OK" or the answer's status_code.
+func (l *LicenseCounter) Count(result string) {
+	if l == nil {
+		return
+	}
+	if result != "OK" {
+		l.m.License(l.operation, result)
+		return
+	}
+	ok := l.ok.Load()
+	if ok == nil {
+		ok = &okCounter{l.m.api.WithLabelValues(l.operation, result)}
+		l.ok.Store(ok)
+	}
+	ok.Inc()
 }
 
 // Job kinds whose runs are deliveries (jobqueue/jobargs).

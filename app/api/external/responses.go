@@ -229,6 +229,7 @@ func (h *handlers) counted(operation string, next fiber.Handler) fiber.Handler {
 	if h.Metrics == nil {
 		return next
 	}
+	counter := h.Metrics.LicenseCounter(operation)
 	return func(c fiber.Ctx) error {
 		err := next(c)
 		result := "OK"
@@ -237,7 +238,7 @@ func (h *handlers) counted(operation string, next fiber.Handler) fiber.Handler {
 		} else if err != nil {
 			result = "ERROR"
 		}
-		h.Metrics.License(operation, result)
+		counter.Count(result)
 		return err
 	}
 }
