@@ -46,7 +46,8 @@ func RequestLogger(app *fiber.App, logger *slog.Logger, mask func(string) string
 		case quiet[c.Path()]:
 			level = slog.LevelDebug
 		}
-		if !logger.Enabled(c.Context(), level) {
+		ctx := c.Context() // once: each call scans the request's user values
+		if !logger.Enabled(ctx, level) {
 			return nil
 		}
 		logged := mask(path)
@@ -66,7 +67,7 @@ func RequestLogger(app *fiber.App, logger *slog.Logger, mask func(string) string
 			}
 			attrs = append(attrs, slog.String("error", msg))
 		}
-		logger.LogAttrs(c.Context(), level, "http request", attrs...)
+		logger.LogAttrs(ctx, level, "http request", attrs...)
 		return nil
 	}
 }

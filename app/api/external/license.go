@@ -186,7 +186,8 @@ func (h *handlers) verifyOn(c fiber.Ctx, r *pipeline.Request, paths legacy) erro
 		return err
 	}
 
-	product, err := h.Products.ActiveByRef(c.Context(), productRef)
+	ctx := c.Context() // once: each call scans the request's user values
+	product, err := h.Products.ActiveByRef(ctx, productRef)
 	if f, ok := productFailure(err); ok {
 		return verifyFailure(c, f)
 	}
@@ -199,12 +200,12 @@ func (h *handlers) verifyOn(c fiber.Ctx, r *pipeline.Request, paths legacy) erro
 	case proof.token != "" && !tok.ok:
 		v.Failure = &licensing.FailVerifyInvalid
 	case proof.token != "" && !tok.legacy:
-		v, err = h.Licensing.VerifyActivation(c.Context(), h.DB, r.Settings, licensing.VerifyRequest{
+		v, err = h.Licensing.VerifyActivation(ctx, h.DB, r.Settings, licensing.VerifyRequest{
 			Product: product, ActivationID: tok.activationID, TokenProductRef: tok.productRef,
 			ClientName: proof.clientName, Caller: r.Caller, Grace: grace,
 		})
 	case proof.code != "":
-		v, err = h.Licensing.VerifyCode(c.Context(), h.DB, r.Settings, licensing.VerifyCodeRequest{
+		v, err = h.Licensing.VerifyCode(ctx, h.DB, r.Settings, licensing.VerifyCodeRequest{
 			Product: product, LicenseCode: proof.code, ClientName: proof.clientName, Caller: r.Caller, Grace: grace,
 		})
 	default:

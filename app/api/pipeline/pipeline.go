@@ -10,6 +10,7 @@
 package pipeline
 
 import (
+	"context"
 	"log/slog"
 	"net/netip"
 	"strconv"
@@ -142,16 +143,19 @@ func (p *Pipeline) Guard(scope string, h Handler) fiber.Handler {
 		if plain == "" {
 			return Error(c, fiber.StatusBadRequest, MessageMissingKey)
 		}
-		key, err := p.deps.Shared.Keys.Lookup(c.Context(), plain, r.Now)
+		// Asked for once: each c.Context() is a scan of the request's
+		// user values.
+		ctx := c.Context()
+		key, err := p.deps.Shared.Keys.Lookup(ctx, plain, r.Now)
 		if err != nil {
 			return err
 		}
-		if r.Settings, err = p.deps.Settings.Get(c.Context()); err != nil {
+		if r.Settings, err = p.deps.Settings.Get(ctx); err != nil {
 			return err
 		}
 		usable := key != nil && key.Usable(p.group.KeyType, r.Now)
 		if !usable || !key.Special {
-			if ok, err := p.limit(c, r.Settings, key, r.Now); !ok || err != nil {
+			if ok, err := p.limit(c, ctx, r.Settings, key, r.Now); !ok || err != nil {
 				return err
 			}
 		}
@@ -206,23 +210,24 @@ func (p *Pipeline) now(c fiber.Ctx) time.Time {
 // peer IP (docs/api/authentication.md#rate-limiting).
 func (p *Pipeline) Public(h fiber.Handler) fiber.Handler {
 	return func(c fiber.Ctx) error {
-		set, err := p.deps.Settings.Get(c.Context())
+		ctx := c.Context()
+		set, err := p.deps.Settings.Get(ctx)
 		if err != nil {
 			return err
 		}
-		if ok, err := p.limit(c, set, nil, p.now(c)); !ok || err != nil {
+		if ok, err := p.limit(c, ctx, set, nil, p.now(c)); !ok || err != nil {
 			return err
 		}
 		return h(c)
 	}
 }
 
-// limit counts the request, made at now, in its bucket
+// limit counts the request, made at now, in its bucket (ctx: c's)
 // (docs/api/authentication.md#rate-limiting) and sets the rate-limit headers.
 // It answers 429 itself and returns false when over the limit. A limiter that
 // cannot reach the database lets the request through: the limit protects the
 // service, and refusing everything would not.
-func (p *Pipeline) limit(c fiber.Ctx, set *settings.Values, key *apikeys.Key, now time.Time) (bool, error) {
+func (p *Pipeline) limit(c fiber.Ctx, ctx context.Context, set *settings.Values, key *apikeys.Key, now time.Time) (bool, error) {
 	peer := web.ClientIP(c)
 	bucket := rateLimitBucketPrefix + "ip:" + peer
 	if key != nil {
@@ -234,9 +239,9 @@ func (p *Pipeline) limit(c fiber.Ctx, set *settings.Values, key *apikeys.Key, no
 			bucket = rateLimitBucketPrefix + "key:" + id + ":ip:" + peer
 		}
 	}
-	res, err := p.deps.Shared.Limiter.Hit(c.Context(), bucket, set.RequestsRateLimitingPeriod, now)
+	res, err := p.deps.Shared.Limiter.Hit(ctx, bucket, set.RequestsRateLimitingPeriod, now)
 	if err != nil {
-		p.deps.Logger.WarnContext(c.Context(), "rate limit unavailable; request let through",
+		p.deps.Logger.WarnContext(ctx, "rate limit unavailable; request let through",
 			"error", err, "request_id", web.RequestIDOf(c))
 		return true, nil
 	}
