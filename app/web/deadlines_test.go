@@ -29,12 +29,18 @@ const (
 // reports each connection the server closes.
 func lazyServer(t *testing.T) (addr string, closed <-chan struct{}) {
 	t.Helper()
+	return lazyServerWriting(t, lazyWriteTimeout)
+}
+
+// lazyServerWriting is lazyServer with its write timeout.
+func lazyServerWriting(t *testing.T, writeTimeout time.Duration) (addr string, closed <-chan struct{}) {
+	t.Helper()
 	big := make([]byte, 32<<20)
 	file := filepath.Join(t.TempDir(), "big")
 	if err := os.WriteFile(file, big, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	app := fiber.New(fiber.Config{ReadTimeout: lazyReadTimeout, WriteTimeout: lazyWriteTimeout, IdleTimeout: lazyIdleTimeout})
+	app := fiber.New(fiber.Config{ReadTimeout: lazyReadTimeout, WriteTimeout: writeTimeout, IdleTimeout: lazyIdleTimeout})
 	app.Get("/small", func(c fiber.Ctx) error { return c.SendString("ok") })
 	// Too large for the sockets' buffers: its writing waits for the client.
 	app.Get("/big", func(c fiber.Ctx) error { return c.Send(big) })
@@ -177,11 +183,17 @@ func TestLazyDeadlinesCloseIdleConnection(t *testing.T) {
 // a request and between two.
 func TestLazyDeadlinesKeepActiveClient(t *testing.T) {
 	t.Parallel()
-	addr, _ := lazyServer(t)
+	// Each answer must be written within the write timeout, 32 MB of
+	// /big as well: 400 ms was seen to run out under make test's load,
+	// a cut-off that was the timeout's, not an early deadline's. With
+	// 2 s the write deadlines an earlier request armed still pass, and
+	// fire, during the later requests and their writing.
+	const writeTimeout = 2 * time.Second
+	addr, _ := lazyServerWriting(t, writeTimeout)
 	c := dialLazy(t, addr)
 	gaps := []time.Duration{0, 10 * time.Millisecond, lazyReadTimeout / 3, lazyReadTimeout * 4 / 3}
 	start := time.Now()
-	for i := 0; time.Since(start) < 5*lazyWriteTimeout; i++ {
+	for i := 0; time.Since(start) < 2*writeTimeout+lazyReadTimeout; i++ {
 		c.get("/small")
 		if i%7 == 0 {
 			c.get("/big") // writes long enough for a write deadline to pass
