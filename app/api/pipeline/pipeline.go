@@ -155,7 +155,7 @@ func (p *Pipeline) Guard(scope string, h Handler) fiber.Handler {
 		}
 		usable := key != nil && key.Usable(p.group.KeyType, r.Now)
 		if !usable || !key.Special {
-			if ok, err := p.limit(c, ctx, r.Settings, key, r.Now); !ok || err != nil {
+			if ok, err := p.limit(ctx, c, r.Settings, key, r.Now); !ok || err != nil {
 				return err
 			}
 		}
@@ -215,7 +215,7 @@ func (p *Pipeline) Public(h fiber.Handler) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		if ok, err := p.limit(c, ctx, set, nil, p.now(c)); !ok || err != nil {
+		if ok, err := p.limit(ctx, c, set, nil, p.now(c)); !ok || err != nil {
 			return err
 		}
 		return h(c)
@@ -227,7 +227,7 @@ func (p *Pipeline) Public(h fiber.Handler) fiber.Handler {
 // It answers 429 itself and returns false when over the limit. A limiter that
 // cannot reach the database lets the request through: the limit protects the
 // service, and refusing everything would not.
-func (p *Pipeline) limit(c fiber.Ctx, ctx context.Context, set *settings.Values, key *apikeys.Key, now time.Time) (bool, error) {
+func (p *Pipeline) limit(ctx context.Context, c fiber.Ctx, set *settings.Values, key *apikeys.Key, now time.Time) (bool, error) {
 	peer := web.ClientIP(c)
 	bucket := rateLimitBucketPrefix + "ip:" + peer
 	if key != nil {
