@@ -168,10 +168,6 @@ func New(deps Deps) (*fiber.App, error) {
 		logger = slog.Default()
 	}
 
-	views, err := loadViews()
-	if err != nil {
-		return nil, err
-	}
 	clientIPs, err := web.ClientIPs(cfg.HTTP.TrustedProxies)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -193,7 +189,7 @@ func New(deps Deps) (*fiber.App, error) {
 		TrustProxyConfig:  web.TrustProxyConfig(cfg.HTTP.TrustedProxies),
 		ErrorHandler:      web.ErrorHandler(),
 		JSONEncoder:       web.JSONEncoder,
-		Views:             views,
+		Views:             parsedViews{},
 	})
 	// A refused body's rest is never taken for the next request, and its
 	// answer reaches the client still sending it.

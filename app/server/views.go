@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"sync"
 
@@ -21,14 +22,33 @@ var requiredTemplates = []string{
 }
 
 // loadViews parses the templates once per process: the nodes of a process
-// (the test harness builds many) share them, and PreloadViews starts the
-// parse before the node needs it.
+// (the test harness builds many) share them.
 var loadViews = sync.OnceValues(newViews)
 
-// PreloadViews parses the templates in the background, so `serve` does it
-// on the other core while it opens and checks the database instead of
-// after: New then takes the parsed templates (or their error).
-func PreloadViews() { go func() { _, _ = loadViews() }() }
+// ParseViews parses the templates (once per process) and returns their
+// error. `serve` calls it once it listens, beside the API's first answers:
+// the parse is a good share of a start's CPU and memory, and only a page
+// needs it, so the first page drawn waits for it instead of the start-up.
+// A broken set still stops the server, a moment after it began listening.
+func ParseViews() error {
+	_, err := loadViews()
+	return err
+}
+
+// parsedViews is the app's fiber.Views: it draws with the set once parsed,
+// parsing it at the first draw when ParseViews has not run yet.
+type parsedViews struct{}
+
+// Load does nothing: the set is parsed by ParseViews or the first Render.
+func (parsedViews) Load() error { return nil }
+
+func (parsedViews) Render(out io.Writer, name string, binding any, layout ...string) error {
+	v, err := loadViews()
+	if err != nil {
+		return err
+	}
+	return v.Render(out, name, binding, layout...)
+}
 
 // newViews parses the embedded templates with gofiber/template's engine and
 // draws them with web.Views, which is safe for concurrent use where the

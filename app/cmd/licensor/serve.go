@@ -35,8 +35,6 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	}
 	log := newLogger(c.stderr, cfg.Log)
 	phase := startupPhases(log)
-	// The templates parse on the other core while the database opens.
-	server.PreloadViews()
 	restoreGC := raiseGCPercent(startupGCPercent)
 	if err := startPprof(c.getenv(pprofEnv)); err != nil {
 		return fmt.Errorf("%s: %w", pprofEnv, err)
@@ -123,7 +121,15 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	go func() {
 		served <- app.Listener(web.LazyDeadlines(ln), fiber.ListenConfig{DisableStartupMessage: true})
 	}()
+	// The pages' templates parse on the other core while River starts.
+	views := make(chan error, 1)
+	go func() { views <- server.ParseViews() }()
 	if err := startWorkers(ctx, river, log); err != nil {
+		_ = app.ShutdownWithTimeout(cfg.HTTP.ShutdownTimeout)
+		return err
+	}
+	if err := <-views; err != nil {
+		stopWorkers(river, cfg.HTTP.ShutdownTimeout, log)
 		_ = app.ShutdownWithTimeout(cfg.HTTP.ShutdownTimeout)
 		return err
 	}
