@@ -81,10 +81,10 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		defer cancel()
 		n.Close(stop)
 	}()
-	if err := n.Start(ctx); err != nil {
-		return err
-	}
-	phase("start node")
+	// River's client is made before the node starts: it reads the settings
+	// Build has just loaded, where after Start (whose listener drops them
+	// when it connects) it would read them again, on a second connection
+	// while the plugins use the first.
 	transport, err := node.MailTransport(&cfg)
 	if err != nil {
 		return err
@@ -94,6 +94,10 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	phase("workers")
+	if err := n.Start(ctx); err != nil {
+		return err
+	}
+	phase("start node")
 	uiCtx, stopUI := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopUI()
 	jobsUI, err := jobs.NewUI(uiCtx, river, jobLog)
