@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/licensor/licensor/plugins/sdk"
@@ -23,7 +24,11 @@ type Captcha struct {
 // runs is found out at each call.
 func (h *Host) Captcha(name string) *Captcha { return &Captcha{h: h, name: name} }
 
-var formFieldName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
+// formFieldName compiles at first use, as cspOrigin: its counted
+// repetition makes a program every start of the server would build.
+var formFieldName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,63}$`)
+})
 
 // Widget asks the plugin for a form's widget. Script URLs must be absolute
 // http(s) URLs and the response field a plain field name.
@@ -51,7 +56,7 @@ func (c *Captcha) Widget(ctx context.Context, req sdk.WidgetRequest) (sdk.Widget
 // response field must be a plain field name, script URLs absolute http(s)
 // URLs and origins fit for a Content-Security-Policy header.
 func checkWidget(w sdk.Widget) string {
-	if !formFieldName.MatchString(w.ResponseField) {
+	if !formFieldName().MatchString(w.ResponseField) {
 		return fmt.Sprintf("response field %q is not a form field name", w.ResponseField)
 	}
 	for _, s := range w.ScriptURLs {
@@ -61,7 +66,7 @@ func checkWidget(w sdk.Widget) string {
 		}
 	}
 	for _, o := range w.Origins {
-		if !cspOrigin.MatchString(o) {
+		if !cspOrigin().MatchString(o) {
 			return fmt.Sprintf("origin %q is not scheme://host", o)
 		}
 	}
@@ -70,7 +75,9 @@ func checkWidget(w sdk.Widget) string {
 
 // cspOrigin is an origin a Content-Security-Policy may list: https or
 // http, a host name (a leading *. allowed) and an optional port.
-var cspOrigin = regexp.MustCompile(`^https?://(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?$`)
+var cspOrigin = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^https?://(\*\.)?[A-Za-z0-9.-]+(:[0-9]{1,5})?$`)
+})
 
 // Verify asks the plugin to check a response token.
 func (c *Captcha) Verify(ctx context.Context, req sdk.VerifyRequest) (sdk.Verdict, error) {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // ManifestFile is the manifest's file name inside a plugin's directory.
@@ -87,18 +88,25 @@ type ConfigField struct {
 	Secret bool `json:"secret,omitempty"`
 }
 
+// The manifest's patterns compile at first use: their counted repetitions
+// make programs of a few dozen kilobytes, which every process importing
+// the SDK (the server, each plugin) would otherwise build at start-up.
 var (
-	namePattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-	fieldPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,62}$`)
-	hexSHA256    = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	extPattern   = regexp.MustCompile(`^\.[a-z0-9]{1,15}$`)
-	verifyType   = regexp.MustCompile(`^[a-z][a-z0-9_]{0,39}$`)
+	namePattern  = lazyRegexp(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	fieldPattern = lazyRegexp(`^[A-Za-z][A-Za-z0-9_]{0,62}$`)
+	hexSHA256    = lazyRegexp(`^[0-9a-f]{64}$`)
+	extPattern   = lazyRegexp(`^\.[a-z0-9]{1,15}$`)
+	verifyType   = lazyRegexp(`^[a-z][a-z0-9_]{0,39}$`)
 )
+
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // Validate checks the manifest's fields, but not the checksum.
 func (m *Manifest) Validate() error {
 	var problems []string
-	if !namePattern.MatchString(m.Name) {
+	if !namePattern().MatchString(m.Name) {
 		problems = append(problems, fmt.Sprintf("name %q must be lower case letters, digits and dashes", m.Name))
 	}
 	if !m.Kind.Valid() {
@@ -110,15 +118,15 @@ func (m *Manifest) Validate() error {
 	if m.Executable == "" || m.Executable != filepath.Base(m.Executable) || strings.HasPrefix(m.Executable, ".") {
 		problems = append(problems, fmt.Sprintf("executable %q must be a file name in the plugin's directory", m.Executable))
 	}
-	if !hexSHA256.MatchString(m.SHA256) {
+	if !hexSHA256().MatchString(m.SHA256) {
 		problems = append(problems, "sha256 must be 64 lower-case hex digits")
 	}
 	for _, ext := range m.Extensions {
-		if !extPattern.MatchString(ext) {
+		if !extPattern().MatchString(ext) {
 			problems = append(problems, fmt.Sprintf("extension %q must be a dot and lower-case letters or digits", ext))
 		}
 	}
-	if m.VerifyType != "" && (m.Kind != KindOrderSync || !verifyType.MatchString(m.VerifyType)) {
+	if m.VerifyType != "" && (m.Kind != KindOrderSync || !verifyType().MatchString(m.VerifyType)) {
 		problems = append(problems, fmt.Sprintf("verify_type %q must be lower-case letters, digits and underscores, on an ordersync plugin", m.VerifyType))
 	}
 	if len(m.Marketplace) > 60 || strings.ContainsAny(m.Marketplace, "<>&\"\n") {
@@ -126,7 +134,7 @@ func (m *Manifest) Validate() error {
 	}
 	seen := map[string]bool{}
 	for _, f := range m.Config {
-		if !fieldPattern.MatchString(f.Name) {
+		if !fieldPattern().MatchString(f.Name) {
 			problems = append(problems, fmt.Sprintf("config field %q: name must be letters, digits and underscores", f.Name))
 		}
 		if seen[f.Name] {
