@@ -123,6 +123,15 @@ func selectKeys(idb bun.IDB, rows *[]keyRow) *bun.SelectQuery {
 // starting at once take turns on an advisory lock, so exactly one key is
 // made.
 func EnsureKey(ctx context.Context, idb bun.IDB, secret []byte, now time.Time) (created bool, err error) {
+	// Every start of every node calls this, and but for the first a key
+	// exists: one read answers it, with no key generated for nothing and
+	// no locked transaction. Without one, the lock decides who creates it.
+	if exists, err := activeKeyExists(ctx, idb); err != nil || exists {
+		if err != nil {
+			return false, fmt.Errorf("ensure signing key: %w", err)
+		}
+		return false, nil
+	}
 	row, err := newKeyRow(secret, now)
 	if err != nil {
 		return false, err
@@ -131,7 +140,7 @@ func EnsureKey(ctx context.Context, idb bun.IDB, secret []byte, now time.Time) (
 		if err := lockKeys(ctx, tx); err != nil {
 			return err
 		}
-		exists, err := tx.NewSelect().Model((*keyRow)(nil)).Where("status = ?", StatusActive).Exists(ctx)
+		exists, err := activeKeyExists(ctx, tx)
 		if err != nil || exists {
 			return err
 		}
@@ -145,6 +154,10 @@ func EnsureKey(ctx context.Context, idb bun.IDB, secret []byte, now time.Time) (
 		return false, fmt.Errorf("ensure signing key: %w", err)
 	}
 	return created, nil
+}
+
+func activeKeyExists(ctx context.Context, idb bun.IDB) (bool, error) {
+	return idb.NewSelect().Model((*keyRow)(nil)).Where("status = ?", StatusActive).Exists(ctx)
 }
 
 // Rotate makes a new active key and retires the previous one at now; the
