@@ -5,6 +5,7 @@ import (
 
 	"github.com/licensor/licensor/app/api/external"
 	"github.com/licensor/licensor/app/api/internalapi"
+	"github.com/licensor/licensor/app/api/openapi"
 	"github.com/licensor/licensor/app/api/pipeline"
 	"github.com/licensor/licensor/app/api/signature"
 )
@@ -14,12 +15,13 @@ import (
 // its operations to the OpenAPI document.
 func Register(app fiber.Router, deps Deps) {
 	h := &handlers{deps: deps}
-	docs := Document(deps.MoreOperations...)
 	api := app.Group("/api")
 	externalPipeline := deps.pipeline(pipeline.External)
 
 	api.Get("/health-check", h.healthCheck)
-	api.Get("/openapi.json", externalPipeline.Public(docs.Handler()))
+	api.Get("/openapi.json", externalPipeline.Public(openapi.Serve(func() *openapi.Registry {
+		return Document(deps.MoreOperations...)
+	})))
 
 	external.Register(api, external.Deps{
 		DB: deps.Bun, Reader: deps.Reader, Pipeline: externalPipeline, Products: deps.Products,

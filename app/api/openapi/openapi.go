@@ -250,6 +250,14 @@ func (r *Registry) Handler() fiber.Handler {
 	}
 }
 
+// Serve serves the document of the registry build returns, calling build
+// at the first request: the operations' schemas are many maps, and a
+// start of the server need not make them.
+func Serve(build func() *Registry) fiber.Handler {
+	handler := sync.OnceValue(func() fiber.Handler { return build().Handler() })
+	return func(c fiber.Ctx) error { return handler()(c) }
+}
+
 // Object is an object schema with properties and required keys.
 func Object(props map[string]Schema, required ...string) Schema {
 	s := Schema{"type": "object", "properties": props}
