@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -542,3 +543,35 @@ func keys(m map[string]mailtest.Received) []string {
 var listingAll = listing.Page{Number: 1, PerPage: 100}
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// The templates parse at the first email, not in NewMailer (a start sends
+// none): a set without them makes a Mailer whose emails fail, each with
+// the template's name and nothing queued.
+func TestTemplatesParseAtFirstEmail(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	q, err := jobqueue.New(e.db.SQL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken, err := mail.NewMailer(mail.Options{Queue: q, Views: fstest.MapFS{}, BaseURL: baseURL})
+	if err != nil {
+		t.Fatalf("NewMailer over a set without emails: %v", err)
+	}
+	ann := e.customer("Ann Lee", "ann@example.com")
+	for range 2 {
+		err := e.db.Bun.RunInTx(context.Background(), nil, func(ctx context.Context, tx bun.Tx) error {
+			return broken.PasswordReset(ctx, tx, e.set, ann)
+		})
+		if err == nil || !strings.Contains(err.Error(), "emails/layout.html") {
+			t.Fatalf("an email without its templates: %v", err)
+		}
+	}
+	var rows int
+	if err := e.db.Bun.NewRaw("SELECT count(*) FROM mail_messages").Scan(context.Background(), &rows); err != nil || rows != 0 {
+		t.Fatalf("%d messages queued (%v)", rows, err)
+	}
+	if _, err := mail.NewMailer(mail.Options{Queue: q, BaseURL: baseURL}); err == nil {
+		t.Fatal("NewMailer without views: no error")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -22,7 +23,7 @@ import (
 // that causes them, or not at all.
 type Mailer struct {
 	queue   *jobqueue.Queue
-	tmpl    *templates
+	tmpl    func() (*templates, error) // parsed at the first email
 	baseURL string
 	host    string
 	now     func() time.Time
@@ -39,7 +40,8 @@ type Options struct {
 	Now     func() time.Time
 }
 
-// NewMailer parses the templates and returns a Mailer.
+// NewMailer returns a Mailer. Its templates parse at its first email,
+// not at start-up: a start sends none, and a broken set fails that email.
 func NewMailer(o Options) (*Mailer, error) {
 	if o.Queue == nil {
 		return nil, errors.New("mail: a job queue is required")
@@ -48,14 +50,15 @@ func NewMailer(o Options) (*Mailer, error) {
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("mail: base url %q is not absolute", o.BaseURL)
 	}
-	t, err := parseTemplates(o.Views)
-	if err != nil {
-		return nil, err
+	if o.Views == nil {
+		return nil, errors.New("mail: the views (emails/) are required")
 	}
+	views := o.Views
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Mailer{queue: o.Queue, tmpl: t, baseURL: strings.TrimSuffix(o.BaseURL, "/"), host: u.Hostname(), now: o.Now}, nil
+	tmpl := sync.OnceValues(func() (*templates, error) { return parseTemplates(views) })
+	return &Mailer{queue: o.Queue, tmpl: tmpl, baseURL: strings.TrimSuffix(o.BaseURL, "/"), host: u.Hostname(), now: o.Now}, nil
 }
 
 // draft is one email to queue.
@@ -88,11 +91,15 @@ func (m *Mailer) send(ctx context.Context, idb bun.IDB, set *settings.Values, dr
 	if len(drafts) == 0 {
 		return nil, nil
 	}
+	tmpl, err := m.tmpl()
+	if err != nil {
+		return nil, err
+	}
 	from, fromName := set.SenderAddress(m.host), set.SenderName()
 	now := m.now()
 	rows := make([]Message, len(drafts))
 	for i, d := range drafts {
-		html, text, err := m.tmpl.render(d.kind, layoutData{AppName: set.AppName, BaseURL: m.baseURL, Subject: d.subject}, d.data)
+		html, text, err := tmpl.render(d.kind, layoutData{AppName: set.AppName, BaseURL: m.baseURL, Subject: d.subject}, d.data)
 		if err != nil {
 			return nil, err
 		}
