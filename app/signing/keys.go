@@ -126,10 +126,11 @@ func EnsureKey(ctx context.Context, idb bun.IDB, secret []byte, now time.Time) (
 	// Every start of every node calls this, and but for the first a key
 	// exists: one read answers it, with no key generated for nothing and
 	// no locked transaction. Without one, the lock decides who creates it.
-	if exists, err := activeKeyExists(ctx, idb); err != nil || exists {
-		if err != nil {
-			return false, fmt.Errorf("ensure signing key: %w", err)
-		}
+	exists, err := activeKeyExists(ctx, idb)
+	if err != nil {
+		return false, fmt.Errorf("ensure signing key: %w", err)
+	}
+	if exists {
 		return false, nil
 	}
 	row, err := newKeyRow(secret, now)
