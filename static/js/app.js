@@ -345,6 +345,7 @@
   function openSearch() {
     var dialog = document.getElementById("search-dialog");
     if (!dialog) return false;
+    dialog.removeAttribute("data-opening");
     openDialog(dialog);
     var input = dialog.querySelector("input[name=q]");
     if (input) { input.focus(); input.select(); }
@@ -392,6 +393,25 @@
     dialog.close();
     go.click();
   }, true);
+  // While a hit opens, its results stay as they are. Enter also fires the
+  // box's "search" event, and a typed query may still be on its delay:
+  // were that search to answer first and replace the results, htmx would
+  // forget that the clicked link was boosted, and draw its page without
+  // putting its URL in the address bar.
+  document.addEventListener("click", function (e) {
+    var hit = e.target.closest && e.target.closest("#search-dialog [data-search-hit]");
+    // A click with a modifier opens a new tab, and this page stays.
+    if (!hit || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+    hit.closest("dialog").setAttribute("data-opening", "");
+  }, true);
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var elt = e.detail && e.detail.elt;
+    if (elt && elt.id === "global-search" && elt.closest("[data-opening]")) e.preventDefault();
+  });
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var t = e.detail && e.detail.target;
+    if (t && t.id === "global-search-results" && t.closest("[data-opening]")) e.detail.shouldSwap = false;
+  });
   document.addEventListener("htmx:afterSwap", function (e) {
     var t = e.detail && e.detail.target;
     if (t && t.id === "global-search-results") {
