@@ -64,7 +64,7 @@ func main() {
 	downloaders := flag.Int("downloaders", 50, "concurrent downloads beside verify")
 	downloadRate := flag.Int64("download-rate-kb", 0, "cap per concurrent download in KB/s (0: unthrottled)")
 	rounds := flag.Int("rounds", 3, "interleaved rounds of every phase (download mode: of verify alone and beside the downloads)")
-	filler := flag.Int("activations", 0, "activations added to the table before measuring (e.g. 1000000: verify's cost must not grow with it)")
+	filler := flag.Int("activations", 0, "activations added to the table before measuring (e.g. 1000000: verify's cost must not grow with it); with 0 the cache-off verify plans on a table of a few rows, and the activate phase's rows can make that plan slow before autovacuum replans them (docs/benchmarks.md)")
 	startups := flag.Int("startups", 5, "times the server is started on the migrated database to time its start-up")
 	startupOnly := flag.Bool("startup-only", false, "instead of the benchmark, only time -startups start-ups of the server on a migrated database (a few seconds)")
 	compareBin := flag.String("compare-bin", "", "with -startup-only: another licensor binary, started alternately with -bin, so both meet the same neighbours")
