@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -19,9 +20,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 
 	"github.com/licensor/licensor/app/db"
@@ -77,6 +80,51 @@ func WithDatabase(u, name string) string {
 	return parsed.String()
 }
 
+// ScratchTablespace is the tablespace a test's own databases are created
+// in when the server has it: scripts/ensure-test-postgres.sh makes it on a
+// tmpfs on a server it administers. A database is hundreds of files, made
+// when a test starts and deleted when it ends; on a disk the file system's
+// work for them (ext4 searching its inode bitmap past the inodes just
+// freed) is a large share of PostgreSQL's CPU in a test run, on a tmpfs
+// little (docs/testing.md#how-long-it-takes). The templates stay in the
+// server's default tablespace: they outlive a reboot, which empties a tmpfs.
+const ScratchTablespace = "licensor_test"
+
+// scratchSpace is a tablespace test databases are created in when the
+// server has it: looked up once; off for good when it could not take a
+// database.
+type scratchSpace struct {
+	name string
+	once sync.Once
+	on   atomic.Bool
+}
+
+// scratch is this process's ScratchTablespace.
+var scratch = &scratchSpace{name: ScratchTablespace}
+
+// create runs create, a CREATE DATABASE of a test's own database, in the
+// tablespace when the server has it. When the tablespace cannot take it
+// (its directory gone with a reboot, until ensure-test-postgres.sh makes it
+// again: SQLSTATE class 58; or dropped: 42704), the database is created in
+// the server's default tablespace, as are the process's later ones.
+func (s *scratchSpace) create(ctx context.Context, admin *sql.DB, create string) error {
+	s.once.Do(func() {
+		var ok bool
+		err := admin.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_tablespace WHERE spcname = $1)", s.name).Scan(&ok)
+		s.on.Store(err == nil && ok)
+	})
+	if s.on.Load() {
+		_, err := admin.ExecContext(ctx, create+fmt.Sprintf(` TABLESPACE %q`, s.name))
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || !(strings.HasPrefix(pgErr.Code, "58") || pgErr.Code == "42704") {
+			return err
+		}
+		s.on.Store(false)
+	}
+	_, err := admin.ExecContext(ctx, create)
+	return err
+}
+
 // NewDSN creates a fresh migrated database for t and returns its URL. The
 // database is dropped when the test ends.
 func NewDSN(t testing.TB) string {
@@ -101,7 +149,7 @@ func NewDSNFrom(t testing.TB, tmpl *Template) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for attempt := 0; ; attempt++ {
-		_, err = admin.ExecContext(ctx, fmt.Sprintf(`CREATE DATABASE %q TEMPLATE %q`, name, source))
+		err = scratch.create(ctx, admin, fmt.Sprintf(`CREATE DATABASE %q TEMPLATE %q`, name, source))
 		// Another process may still hold a connection to the template for a
 		// moment after creating it; retry briefly.
 		if err == nil || attempt > 50 || !strings.Contains(err.Error(), "being accessed by other users") {
@@ -282,7 +330,7 @@ func NewEmptyDSN(t testing.TB) string {
 	}
 	defer admin.Close()
 	name := "licensor_e_" + randomHex(6)
-	if _, err := admin.Exec(fmt.Sprintf(`CREATE DATABASE %q`, name)); err != nil {
+	if err := scratch.create(context.Background(), admin, fmt.Sprintf(`CREATE DATABASE %q`, name)); err != nil {
 		t.Fatalf("dbtest: create empty database: %v", err)
 	}
 	t.Cleanup(func() {

@@ -2,8 +2,13 @@ package dbtest
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/licensor/licensor/app/db"
@@ -57,4 +62,115 @@ func TestSchemaIDCoversRiver(t *testing.T) {
 	if len(schemaID()) != 12 {
 		t.Fatal(schemaID())
 	}
+}
+
+// A test's database is made in ScratchTablespace when the server has it,
+// else in the server's default; its template stays in the default.
+func TestTestDatabasesInTheScratchTablespace(t *testing.T) {
+	t.Parallel()
+	d := New(t)
+	ctx := context.Background()
+	var has bool
+	if err := d.Bun.NewRaw(`SELECT EXISTS (SELECT 1 FROM pg_tablespace WHERE spcname = ?)`, ScratchTablespace).Scan(ctx, &has); err != nil {
+		t.Fatal(err)
+	}
+	want := "pg_default"
+	if has {
+		want = ScratchTablespace
+	}
+	if got := databaseTablespace(t, d, "current_database()"); got != want {
+		t.Fatalf("test database in tablespace %s, want %s", got, want)
+	}
+	tmpl, err := ensureTemplate(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := databaseTablespace(t, d, "'"+tmpl+"'"); got != "pg_default" {
+		t.Fatalf("template in tablespace %s, want pg_default", got)
+	}
+}
+
+// A scratch tablespace whose directory is gone (a tmpfs after a reboot)
+// does not fail the tests: the database goes to the server's default
+// tablespace, and so do the process's later ones.
+func TestScratchTablespaceGoneFallsBackToTheDefault(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	admin, err := sql.Open("pgx", ServerURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	// The server's own user must own the tablespace's directory, so only a
+	// root test process beside the server can make one.
+	var dataDir string
+	if err := admin.QueryRowContext(ctx, `SHOW data_directory`).Scan(&dataDir); err != nil {
+		t.Fatal(err)
+	}
+	info, err := os.Stat(dataDir)
+	if os.Geteuid() != 0 || err != nil {
+		t.Skipf("needs root beside the server (data directory %s: %v)", dataDir, err)
+	}
+	st := info.Sys().(*syscall.Stat_t)
+	dir, err := os.MkdirTemp("", "licensor-gone-tablespace-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	if err := os.Chown(dir, int(st.Uid), int(st.Gid)); err != nil {
+		t.Fatal(err)
+	}
+	name := "licensor_gone_" + randomHex(4)
+	if _, err := admin.ExecContext(ctx, fmt.Sprintf(`CREATE TABLESPACE %q LOCATION '%s'`, name, dir)); err != nil {
+		t.Fatal(err)
+	}
+	var made []string
+	t.Cleanup(func() {
+		for _, db := range made {
+			_, _ = admin.ExecContext(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %q`, db))
+		}
+		_, _ = admin.ExecContext(ctx, fmt.Sprintf(`DROP TABLESPACE IF EXISTS %q`, name))
+	})
+	space := &scratchSpace{name: name}
+	create := func() string {
+		db := "licensor_e_" + randomHex(6)
+		made = append(made, db)
+		if err := space.create(ctx, admin, fmt.Sprintf(`CREATE DATABASE %q`, db)); err != nil {
+			t.Fatalf("create %s: %v", db, err)
+		}
+		var ts string
+		if err := admin.QueryRowContext(ctx, `SELECT t.spcname FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace WHERE d.datname = $1`, db).Scan(&ts); err != nil {
+			t.Fatal(err)
+		}
+		return ts
+	}
+	if ts := create(); ts != name {
+		t.Fatalf("first database in %s, want the scratch tablespace %s", ts, name)
+	}
+	// What a reboot does to a tmpfs: the directory PostgreSQL made is gone.
+	subs, err := os.ReadDir(dir)
+	if err != nil || len(subs) != 1 {
+		t.Fatalf("tablespace directory: %v %v", subs, err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, subs[0].Name())); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if ts := create(); ts != "pg_default" {
+			t.Fatalf("database in %s after the directory went, want pg_default", ts)
+		}
+	}
+	if space.on.Load() {
+		t.Fatal("the scratch tablespace is still on after it failed")
+	}
+}
+
+// databaseTablespace is the name of the tablespace database expr is in.
+func databaseTablespace(t *testing.T, d *db.DB, expr string) string {
+	t.Helper()
+	var ts string
+	if err := d.Bun.NewRaw(`SELECT t.spcname FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace WHERE d.datname = `+expr).Scan(context.Background(), &ts); err != nil {
+		t.Fatal(err)
+	}
+	return ts
 }
