@@ -88,6 +88,16 @@ conf=/etc/postgresql/$version/main
 if [ "$(id -u)" = 0 ] && ! grep -Eq '^host\s+all\s+all\s+127\.0\.0\.1/32\s+trust' "$conf/pg_hba.conf"; then
   sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$conf/pg_hba.conf"
 fi
+# After a crash PostgreSQL replays what the tests wrote into the tmpfs
+# tablespace; after a reboot as well, its directory is gone and the
+# replay cannot follow the tablespace's link: make it before the start.
+if [ "$(id -u)" = 0 ]; then
+  data=$(pg_lsclusters -h 2>/dev/null | awk -v v="$version" '$1 == v && $2 == "main" {print $6}')
+  for link in "${data:-/nonexistent}"/pg_tblspc/*; do
+    [ "$(readlink "$link" 2>/dev/null)" = /dev/shm/licensor-test-tablespace ] || continue
+    install -d -o "$(stat -c %U "$data")" -g "$(stat -c %G "$data")" -m 700 /dev/shm/licensor-test-tablespace || true
+  done
+fi
 if [ "$(id -u)" = 0 ]; then
   pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null || pg_ctlcluster --skip-systemctl-redirect "$version" main reload || true
 else
