@@ -83,11 +83,12 @@ func WithDatabase(u, name string) string {
 // ScratchTablespace is the tablespace a test's own databases are created
 // in when the server has it: scripts/ensure-test-postgres.sh makes it on a
 // tmpfs on a server it administers. A database is hundreds of files, made
-// when a test starts and deleted when it ends; on a disk the file system's
-// work for them (ext4 searching its inode bitmap past the inodes just
-// freed) is a large share of PostgreSQL's CPU in a test run, on a tmpfs
-// little (docs/testing.md#how-long-it-takes). The templates stay in the
-// server's default tablespace: they outlive a reboot, which empties a tmpfs.
+// when a test starts and deleted when it ends, and on a disk the file
+// system's work for them (ext4 searching its inode bitmap past the inodes
+// just freed) is waited for: one package's tests ran 15-35% faster with
+// their databases on a tmpfs (docs/testing.md#how-long-it-takes). The
+// templates stay in the server's default tablespace: they outlive a
+// reboot, which empties a tmpfs.
 const ScratchTablespace = "licensor_test"
 
 // scratchSpace is a tablespace test databases are created in when the
