@@ -78,14 +78,18 @@ func TestTestDatabasesInTheScratchTablespace(t *testing.T) {
 	if has {
 		want = ScratchTablespace
 	}
-	if got := databaseTablespace(t, d, "current_database()"); got != want {
+	var name string
+	if err := d.Bun.NewRaw(`SELECT current_database()`).Scan(ctx, &name); err != nil {
+		t.Fatal(err)
+	}
+	if got := databaseTablespace(t, d.Bun.DB, name); got != want {
 		t.Fatalf("test database in tablespace %s, want %s", got, want)
 	}
 	tmpl, err := ensureTemplate(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := databaseTablespace(t, d, "'"+tmpl+"'"); got != "pg_default" {
+	if got := databaseTablespace(t, d.Bun.DB, tmpl); got != "pg_default" {
 		t.Fatalf("template in tablespace %s, want pg_default", got)
 	}
 }
@@ -149,11 +153,7 @@ func TestScratchTablespaceGoneFallsBackToTheDefault(t *testing.T) {
 		if err := space.create(ctx, admin, fmt.Sprintf(`CREATE DATABASE %q`, db)); err != nil {
 			t.Fatalf("create %s: %v", db, err)
 		}
-		var ts string
-		if err := admin.QueryRowContext(ctx, `SELECT t.spcname FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace WHERE d.datname = $1`, db).Scan(&ts); err != nil {
-			t.Fatal(err)
-		}
-		if ts != "pg_default" {
+		if ts := databaseTablespace(t, admin, db); ts != "pg_default" {
 			t.Fatalf("database in %s after the directory went, want pg_default", ts)
 		}
 		if space.on.Load() {
@@ -162,11 +162,11 @@ func TestScratchTablespaceGoneFallsBackToTheDefault(t *testing.T) {
 	}
 }
 
-// databaseTablespace is the name of the tablespace database expr is in.
-func databaseTablespace(t *testing.T, d *db.DB, expr string) string {
+// databaseTablespace is the name of the tablespace database datname is in.
+func databaseTablespace(t *testing.T, admin *sql.DB, datname string) string {
 	t.Helper()
 	var ts string
-	if err := d.Bun.NewRaw(`SELECT t.spcname FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace WHERE d.datname = `+expr).Scan(context.Background(), &ts); err != nil {
+	if err := admin.QueryRowContext(context.Background(), `SELECT t.spcname FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace WHERE d.datname = $1`, datname).Scan(&ts); err != nil {
 		t.Fatal(err)
 	}
 	return ts
