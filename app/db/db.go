@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,6 +27,9 @@ type PoolOptions struct {
 	DirectURL string
 	// Replicas, when it names any, opens the read pool (DB.Reader).
 	Replicas ReplicaOptions
+	// Logger hears when the primary is found gone and when it answers
+	// again (gate); nil: nothing is logged.
+	Logger *slog.Logger
 }
 
 // DB bundles the two handles on one database: bun for Licensor's own queries
@@ -108,7 +112,7 @@ func Open(ctx context.Context, dsn string, opts PoolOptions) (*DB, error) {
 	bunConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
 	writes := newWrites()
 	bunConfig.Tracer = writes
-	sqldb := stdlib.OpenDB(*bunConfig)
+	sqldb := sql.OpenDB(newGate(stdlib.GetConnector(*bunConfig), opts.Logger))
 	if opts.MaxOpenConns > 0 {
 		sqldb.SetMaxOpenConns(opts.MaxOpenConns)
 	}

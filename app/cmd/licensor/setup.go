@@ -93,6 +93,7 @@ func openDatabase(ctx context.Context, cfg config.Config, log *slog.Logger) (*da
 		ConnMaxLifetime: cfg.Database.ConnMaxLifetime,
 		DirectURL:       cfg.Database.ListenURL,
 		Replicas:        db.ReplicaOptions{URLs: cfg.Database.ReplicaURLs, MaxLag: cfg.Database.ReplicaMaxLag, Logger: log},
+		Logger:          log,
 	})
 	if err != nil {
 		out.close()
