@@ -41,10 +41,13 @@ type gate struct {
 	base driver.Connector
 	log  *slog.Logger
 
+	// ctx ends when the pool closes; it stops the probe, and a probe's
+	// attempt under way.
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	mu     sync.Mutex
 	cause  error // the last attempt's error while the gate is shut, else nil
-	closed bool
-	stop   chan struct{}
 	probes sync.WaitGroup
 }
 
@@ -52,7 +55,8 @@ func newGate(base driver.Connector, log *slog.Logger) *gate {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &gate{base: base, log: log, stop: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &gate{base: base, log: log, ctx: ctx, cancel: cancel}
 }
 
 // downError is what Connect returns while the gate is shut.
@@ -82,10 +86,7 @@ func (g *gate) Driver() driver.Driver { return g.base.Driver() }
 // Close stops the probe; sql.DB.Close calls it.
 func (g *gate) Close() error {
 	g.mu.Lock()
-	if !g.closed {
-		g.closed = true
-		close(g.stop)
-	}
+	g.cancel()
 	g.mu.Unlock()
 	g.probes.Wait()
 	return nil
@@ -95,7 +96,7 @@ func (g *gate) Close() error {
 func (g *gate) shut(err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.closed {
+	if g.ctx.Err() != nil {
 		return
 	}
 	if g.cause != nil {
@@ -114,15 +115,18 @@ func (g *gate) probe() {
 	defer tick.Stop()
 	for {
 		select {
-		case <-g.stop:
+		case <-g.ctx.Done():
 			return
 		case <-tick.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+		ctx, cancel := context.WithTimeout(g.ctx, probeTimeout)
 		conn, err := g.base.Connect(ctx)
 		cancel()
 		if err == nil {
 			_ = conn.Close()
+		}
+		if g.ctx.Err() != nil {
+			return
 		}
 		g.mu.Lock()
 		if err != nil && serverGone(err) {
