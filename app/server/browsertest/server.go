@@ -45,6 +45,16 @@ type Env struct {
 // the fast loop leaves the browser tests to make test).
 func New(t *testing.T, configure ...func(*config.Config)) *Env {
 	t.Helper()
+	return NewWithClock(t, nil, configure...)
+}
+
+// NewWithClock is New with the node reading the time from now (a
+// servertest.Clock's Now), for a flow that depends on it: a two-factor
+// code is valid for its 30-second step, and a test that computed one from
+// the wall clock failed when a loaded machine took the page past the
+// step's end. nil: the wall clock.
+func NewWithClock(t *testing.T, now func() time.Time, configure ...func(*config.Config)) *Env {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("browsertest: drives Chromium; skipped under -short (make test runs it)")
 	}
@@ -63,7 +73,7 @@ func New(t *testing.T, configure ...func(*config.Config)) *Env {
 		// Uploads (avatars, version files) stay out of the source tree.
 		c.DataDir = dataDir
 	}}, configure...)
-	se := servertest.New(t, cfg...)
+	se := servertest.NewWithClock(t, now, cfg...)
 	e := &Env{Env: se, URL: origin, Mail: smtp}
 
 	served := make(chan error, 1)
