@@ -46,11 +46,14 @@ run: build
 ## golangci-lint on a fresh machine takes minutes, more than make test's budget.
 ## -p 4: the packages' tests wait on PostgreSQL, processes and Chromium more than they compute (about 1.2 of
 ## 2 cores busy with the default -p 2), so four packages at once finish sooner: 7m54s -> 6m44s idle, 2026-12-07.
+## -ldflags=-w: go test links every test binary again each run, and without DWARF (which only a debugger
+## reads; failures' stacks and race reports come from the runtime's tables) app/admin's links in 4.3 s of
+## CPU instead of 5.6 s.
 test: assets pg-up
 	$(GO) vet ./...
 	@log=$$(mktemp); \
-	$(GO) test -race -count=1 -timeout 20m ./test/cluster/ >$$log 2>&1 & cluster=$$!; \
-	$(GO) test -race -count=1 -p 4 -timeout 20m $$($(GO) list ./... | grep -v '/test/cluster$$'); rest=$$?; \
+	$(GO) test -race -ldflags=-w -count=1 -timeout 20m ./test/cluster/ >$$log 2>&1 & cluster=$$!; \
+	$(GO) test -race -ldflags=-w -count=1 -p 4 -timeout 20m $$($(GO) list ./... | grep -v '/test/cluster$$'); rest=$$?; \
 	wait $$cluster; clustered=$$?; cat $$log; rm -f $$log; \
 	test $$rest -eq 0 && test $$clustered -eq 0
 

@@ -171,3 +171,22 @@ func databaseTablespace(t *testing.T, admin *sql.DB, datname string) string {
 	}
 	return ts
 }
+
+// Test databases are copied from their template file by file when the
+// server has the choice and does not sync (the test server
+// ensure-test-postgres.sh sets up), else the server's default way.
+func TestTemplatesCopiedByFileOnAServerThatDoesNotSync(t *testing.T) {
+	t.Parallel()
+	d := New(t)
+	var fileCopy bool
+	if err := d.Bun.NewRaw(`SELECT current_setting('server_version_num')::int >= 150000 AND NOT current_setting('fsync')::bool`).Scan(context.Background(), &fileCopy); err != nil {
+		t.Fatal(err)
+	}
+	want := ""
+	if fileCopy {
+		want = " STRATEGY FILE_COPY"
+	}
+	if scratch.strategy != want {
+		t.Fatalf("strategy %q, want %q", scratch.strategy, want)
+	}
+}
